@@ -1,0 +1,147 @@
+import { parseArgs } from 'node:util'
+
+/**
+ * Configuration is read once, at start-up, from environment variables and command-line flags (flags win),
+ * checked against a declared spec, and handed to the rest of the program as a typed, frozen object.
+ * Nothing else in Switchyard reads `process.env`.
+ */
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** Turns the raw string of one setting into its value, or throws a plain Error describing what is expected. */
+export type Parser<T> = (raw: string) => T
+
+export interface Setting<T> {
+  /** Environment variable, e.g. `PORT`. */
+  env: string
+  /** Command-line flag without dashes, e.g. `port` for `--port`. */
+  flag: string
+  description: string
+  parse: Parser<T>
+  /** The default, or a function of the settings already parsed (e.g. a worker count from the core count). */
+  default: T | ((partial: Record<string, unknown>) => T)
+}
+
+export type Spec = Record<string, Setting<unknown>>
+export type ConfigOf<S extends Spec> = { readonly [K in keyof S]: S[K] extends Setting<infer T> ? T : never }
+
+export interface ConfigSource {
+  env: Record<string, string | undefined>
+  argv: readonly string[]
+}
+
+export function setting<T>(s: Setting<T>): Setting<T> {
+  return s
+}
+
+export function parseConfig<S extends Spec>(spec: S, source: ConfigSource): ConfigOf<S> {
+  const options = Object.fromEntries(Object.values(spec).map((s) => [s.flag, { type: 'string' as const }]))
+  let flags: Record<string, string | undefined>
+  try {
+    flags = parseArgs({ args: [...source.argv], options, strict: true, allowPositionals: false }).values as Record<
+      string,
+      string | undefined
+    >
+  } catch (error) {
+    throw new ConfigError('argv', `${(error as Error).message}\n\n${describeSpec(spec)}`)
+  }
+  const result: Record<string, unknown> = {}
+  for (const [key, s] of Object.entries(spec)) {
+    const fromFlag = flags[s.flag]
+    const fromEnv = source.env[s.env]
+    const raw = fromFlag ?? (fromEnv === '' ? undefined : fromEnv)
+    if (raw === undefined) {
+      result[key] =
+        typeof s.default === 'function' ? (s.default as (p: Record<string, unknown>) => unknown)(result) : s.default
+      continue
+    }
+    try {
+      result[key] = s.parse(raw.trim())
+    } catch (error) {
+      const where = fromFlag !== undefined ? `--${s.flag}` : s.env
+      throw new ConfigError(key, `Invalid configuration ${where}=${JSON.stringify(raw)}: ${(error as Error).message}`)
+    }
+  }
+  return Object.freeze(result) as ConfigOf<S>
+}
+
+/** A help text listing every setting, its flag, environment variable and purpose. */
+export function describeSpec(spec: Spec): string {
+  return Object.values(spec)
+    .map((s) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(28)} ${s.description}`)
+    .join('\n')
+}
+
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h')
+}
+
+export const parse = {
+  integer({ min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}): Parser<number> {
+    return (raw) => {
+      if (!/^-?\d+$/.test(raw)) throw new Error(`expected an integer between ${min} and ${max}`)
+      const value = Number(raw)
+      if (value < min || value > max) throw new Error(`expected an integer between ${min} and ${max}`)
+      return value
+    }
+  },
+  number({ min = -Infinity, max = Infinity } = {}): Parser<number> {
+    return (raw) => {
+      const value = raw === '' ? Number.NaN : Number(raw)
+      if (!Number.isFinite(value) || value < min || value > max)
+        throw new Error(`expected a number in [${min}, ${max}]`)
+      return value
+    }
+  },
+  boolean(): Parser<boolean> {
+    return (raw) => {
+      const lower = raw.toLowerCase()
+      if (['1', 'true', 'yes', 'on'].includes(lower)) return true
+      if (['0', 'false', 'no', 'off'].includes(lower)) return false
+      throw new Error('expected true/false, 1/0, yes/no or on/off')
+    }
+  },
+  string({ nonEmpty = true } = {}): Parser<string> {
+    return (raw) => {
+      if (nonEmpty && raw === '') throw new Error('expected a non-empty string')
+      return raw
+    }
+  },
+  oneOf<const T extends string>(choices: readonly T[]): Parser<T> {
+    return (raw) => {
+      if (!(choices as readonly string[]).includes(raw)) throw new Error(`expected one of ${choices.join(', ')}`)
+      return raw as T
+    }
+  },
+  optional<T>(inner: Parser<T>): Parser<T | undefined> {
+    return (raw) => inner(raw)
+  },
+  httpUrl(): Parser<string> {
+    return (raw) => {
+      let url: URL
+      try {
+        url = new URL(raw)
+      } catch {
+        throw new Error('expected an http(s) URL')
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('expected an http(s) URL')
+      return url.href.replace(/\/$/, '')
+    }
+  },
+  list<T>(item: Parser<T>): Parser<T[]> {
+    return (raw) =>
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+        .map(item)
+  },
+}

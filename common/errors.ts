@@ -1,0 +1,62 @@
+/**
+ * Every error a client can see has a stable `code`; this table is the one place that maps codes to HTTP status.
+ * Replica and gateway share it so that a client (or the gateway reading a replica) can act on the code alone.
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  invalid_header: 400,
+  missing_file: 400,
+  empty_body: 400,
+  invalid_image: 400,
+  unknown_model: 404,
+  not_found: 404,
+  method_not_allowed: 405,
+  body_timeout: 408,
+  payload_too_large: 413,
+  too_many_pixels: 413,
+  unsupported_media_type: 415,
+  client_closed: 499,
+  internal: 500,
+  upstream_failed: 502,
+  queue_full: 503,
+  not_ready: 503,
+  shutting_down: 503,
+  no_replica: 503,
+  deadline_exceeded: 504,
+} as const satisfies Record<string, number>
+
+export type ErrorCode = keyof typeof ERROR_STATUS
+
+export interface ErrorBody {
+  error: string
+  code: ErrorCode
+  request_id: string
+}
+
+export class ServiceError extends Error {
+  override name = 'ServiceError'
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Seconds a client should wait before retrying; sent as `Retry-After`. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message)
+  }
+
+  get statusCode(): number {
+    return ERROR_STATUS[this.code]
+  }
+}
+
+/** JSON schema of the error body, for route declarations and the OpenAPI document. */
+export const errorBodySchema = {
+  $id: 'ErrorBody',
+  type: 'object',
+  required: ['error', 'code', 'request_id'],
+  properties: {
+    error: { type: 'string', description: 'Human-readable explanation.' },
+    code: { type: 'string', enum: Object.keys(ERROR_STATUS), description: 'Stable machine-readable code.' },
+    request_id: { type: 'string' },
+  },
+} as const

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Fields a handler wants in this request's access-log line (timings, model, replica). */
+    logFields: Record<string, unknown> | null
+  }
+}
+
+/** One JSON log line per request, after the response: request_id (via the child logger), status, duration. */
+export function installAccessLog(app: FastifyInstance, options: { skip?: (url: string) => boolean } = {}): void {
+  app.decorateRequest('logFields', null)
+  app.addHook('onResponse', async (request, reply) => {
+    if (options.skip?.(request.url)) return
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+        ...request.logFields,
+      },
+      'request completed',
+    )
+  })
+}

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import fc from 'fast-check'
+import { ConfigError, parse, parseConfig, setting } from '../config.ts'
+
+const spec = {
+  port: setting({
+    env: 'PORT',
+    flag: 'port',
+    description: '',
+    parse: parse.integer({ min: 0, max: 65535 }),
+    default: 8080,
+  }),
+  workers: setting({
+    env: 'WORKERS',
+    flag: 'workers',
+    description: '',
+    parse: parse.integer({ min: 1 }),
+    default: (partial: Record<string, unknown>) => Number(partial.port) % 7 || 1,
+  }),
+  mode: setting({ env: 'MODE', flag: 'mode', description: '', parse: parse.oneOf(['a', 'b']), default: 'a' as const }),
+  fetch: setting({ env: 'FETCH', flag: 'fetch', description: '', parse: parse.boolean(), default: false }),
+  urls: setting({
+    env: 'URLS',
+    flag: 'urls',
+    description: '',
+    parse: parse.list(parse.httpUrl()),
+    default: [] as string[],
+  }),
+}
+
+describe('parseConfig', () => {
+  test('defaults, environment, then flags (flags win); computed defaults see earlier settings', () => {
+    assert.deepEqual(parseConfig(spec, { env: {}, argv: [] }), {
+      port: 8080,
+      workers: 8080 % 7,
+      mode: 'a',
+      fetch: false,
+      urls: [],
+    })
+    const config = parseConfig(spec, {
+      env: { PORT: '9000', MODE: 'b', FETCH: 'yes', URLS: 'http://a:1/, http://b:2' },
+      argv: ['--port', '9001'],
+    })
+    assert.deepEqual(config, {
+      port: 9001,
+      workers: 9001 % 7,
+      mode: 'b',
+      fetch: true,
+      urls: ['http://a:1', 'http://b:2'],
+    })
+    assert.ok(Object.isFrozen(config))
+  })
+
+  test('an empty environment variable counts as unset', () => {
+    assert.equal(parseConfig(spec, { env: { PORT: '' }, argv: [] }).port, 8080)
+  })
+
+  const bad: [Record<string, string>, string[], string, RegExp][] = [
+    [{ PORT: 'eighty' }, [], 'port', /PORT="eighty".*integer between 0 and 65535/],
+    [{ PORT: '70000' }, [], 'port', /PORT/],
+    [{}, ['--port=-1'], 'port', /--port="-1"/],
+    [{ MODE: 'c' }, [], 'mode', /MODE="c".*one of a, b/],
+    [{ FETCH: 'maybe' }, [], 'fetch', /FETCH/],
+    [{ URLS: 'ftp://x' }, [], 'urls', /URLS.*http/],
+    [{}, ['--nope', '1'], 'argv', /nope/],
+  ]
+  for (const [env, argv, key, message] of bad) {
+    test(`rejects ${JSON.stringify(env)} ${argv.join(' ')} naming ${key}`, () => {
+      assert.throws(
+        () => parseConfig(spec, { env, argv }),
+        (error: unknown) => error instanceof ConfigError && error.key === key && message.test(error.message),
+      )
+    })
+  }
+
+  test('integers round-trip and anything that is not one is refused', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 65535 }), (n) => {
+        assert.equal(parseConfig(spec, { env: { PORT: String(n) }, argv: [] }).port, n)
+      }),
+    )
+    fc.assert(
+      fc.property(
+        fc.string().filter((s) => !/^\s*\d+\s*$/.test(s) && s.trim() !== ''),
+        (s) => {
+          assert.throws(() => parseConfig(spec, { env: { PORT: s }, argv: [] }), ConfigError)
+        },
+      ),
+    )
+  })
+})

@@ -1,0 +1,133 @@
+import { hostname } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
+
+const DEFAULT_CACHE_DIR = fileURLToPath(new URL('../../.cache/models', import.meta.url))
+
+export const replicaConfigSpec = {
+  host: setting({
+    env: 'HOST',
+    flag: 'host',
+    description: 'Interface to listen on',
+    parse: parse.string(),
+    default: '0.0.0.0',
+  }),
+  port: setting({
+    env: 'PORT',
+    flag: 'port',
+    description: 'Port to listen on (0 = any free port)',
+    parse: parse.integer({ min: 0, max: 65535 }),
+    default: 8081,
+  }),
+  replicaId: setting({
+    env: 'REPLICA_ID',
+    flag: 'replica-id',
+    description: 'Name reported in responses and metrics (default: host name)',
+    parse: parse.string(),
+    default: hostname(),
+  }),
+  modelPath: setting<string | undefined>({
+    env: 'MODEL_PATH',
+    flag: 'model-path',
+    description: 'ONNX file to serve instead of the provisioned ResNet18',
+    parse: parse.string(),
+    default: undefined,
+  }),
+  modelCacheDir: setting({
+    env: 'MODEL_CACHE_DIR',
+    flag: 'model-cache-dir',
+    description: 'Where downloaded models are kept',
+    parse: parse.string(),
+    default: DEFAULT_CACHE_DIR,
+  }),
+  modelFetch: setting({
+    env: 'MODEL_FETCH',
+    flag: 'model-fetch',
+    description: 'Download the pretrained ResNet18 at start-up when it is not cached',
+    parse: parse.boolean(),
+    default: false,
+  }),
+  modelSeed: setting({
+    env: 'MODEL_SEED',
+    flag: 'model-seed',
+    description: 'Seed of the untrained offline ResNet18 weights',
+    parse: parse.integer({ min: 0, max: 2 ** 32 - 1 }),
+    default: 18,
+  }),
+  downloadTimeoutMs: setting({
+    env: 'DOWNLOAD_TIMEOUT_MS',
+    flag: 'download-timeout-ms',
+    description: 'Give up a model download after this long',
+    parse: parse.integer({ min: 1000 }),
+    default: 600_000,
+  }),
+  intraOpThreads: setting({
+    env: 'INTRA_OP_THREADS',
+    flag: 'intra-op-threads',
+    description: 'onnxruntime threads per inference (one replica = one core by default)',
+    parse: parse.integer({ min: 1, max: 256 }),
+    default: 1,
+  }),
+  maxBatchSize: setting({
+    env: 'MAX_BATCH_SIZE',
+    flag: 'max-batch-size',
+    description: 'Largest micro-batch sent to the model',
+    parse: parse.integer({ min: 1, max: 256 }),
+    default: 4,
+  }),
+  maxBatchWaitMs: setting({
+    env: 'MAX_BATCH_WAIT_MS',
+    flag: 'max-batch-wait-ms',
+    description: 'How long an idle model waits to fill a batch',
+    parse: parse.number({ min: 0, max: 1000 }),
+    default: 0,
+  }),
+  maxQueue: setting({
+    env: 'MAX_QUEUE',
+    flag: 'max-queue',
+    description: 'Requests admitted beyond the running batch before answering 503',
+    parse: parse.integer({ min: 0, max: 100_000 }),
+    default: 16,
+  }),
+  maxBodyBytes: setting({
+    env: 'MAX_BODY_BYTES',
+    flag: 'max-body-bytes',
+    description: 'Largest accepted request body',
+    parse: parse.integer({ min: 1024 }),
+    default: 10 * 1024 * 1024,
+  }),
+  maxInputPixels: setting({
+    env: 'MAX_INPUT_PIXELS',
+    flag: 'max-input-pixels',
+    description: 'Largest accepted image (width × height), against decompression bombs',
+    parse: parse.integer({ min: 224 * 224 }),
+    default: 40_000_000,
+  }),
+  bodyTimeoutMs: setting({
+    env: 'BODY_TIMEOUT_MS',
+    flag: 'body-timeout-ms',
+    description: 'Time allowed to receive a whole request',
+    parse: parse.integer({ min: 100 }),
+    default: 30_000,
+  }),
+  shutdownTimeoutMs: setting({
+    env: 'SHUTDOWN_TIMEOUT_MS',
+    flag: 'shutdown-timeout-ms',
+    description: 'On SIGTERM, how long in-flight requests may take to finish',
+    parse: parse.integer({ min: 0 }),
+    default: 25_000,
+  }),
+  logLevel: setting({
+    env: 'LOG_LEVEL',
+    flag: 'log-level',
+    description: 'pino log level',
+    parse: parse.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+  }),
+}
+
+export type ReplicaConfig = ConfigOf<typeof replicaConfigSpec>
+
+export function loadReplicaConfig(source: ConfigSource): ReplicaConfig {
+  return parseConfig(replicaConfigSpec, source)
+}

@@ -1,0 +1,35 @@
+import closeWithGrace from 'close-with-grace'
+import pino from 'pino'
+import { ConfigError, describeSpec, wantsHelp } from '../../common/config.ts'
+import { loadReplicaConfig, replicaConfigSpec } from './config.ts'
+import { startReplica } from './replica.ts'
+
+const argv = process.argv.slice(2)
+if (wantsHelp(argv)) {
+  console.log(`Usage: npm run replica -- [options]   (each option can also be set by its environment variable)\n`)
+  console.log(describeSpec(replicaConfigSpec))
+  process.exit(0)
+}
+
+let config: ReturnType<typeof loadReplicaConfig>
+try {
+  // biome-ignore lint/style/noProcessEnv: the entry point is where configuration is read, once
+  config = loadReplicaConfig({ env: process.env, argv })
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(error.message)
+  process.exit(2)
+}
+
+const logger = pino({ level: config.logLevel, base: { service: 'replica', replica: config.replicaId } })
+const replica = await startReplica(config, logger)
+replica.engine.once('exit', (code) => {
+  logger.fatal({ code }, 'inference worker died; exiting so the supervisor restarts the replica')
+  process.exit(1)
+})
+
+closeWithGrace({ delay: config.shutdownTimeoutMs + 5000, logger }, async ({ signal, err }) => {
+  if (err) logger.error({ err }, 'fatal error, shutting down')
+  logger.info({ signal }, 'draining before exit')
+  await replica.shutdown(config.shutdownTimeoutMs)
+})

@@ -1,0 +1,62 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { ModelInfo } from './model/provision.ts'
+
+/** Latency buckets from 1 ms to 10 s, shared by every timing histogram so they can be compared. */
+export const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+export interface ReplicaLoad {
+  inflight: () => number
+  queued: () => number
+}
+
+export type ReplicaMetrics = ReturnType<typeof createReplicaMetrics>
+
+/** A registry per replica instance, so several replicas in one test process do not share counters. */
+export function createReplicaMetrics(model: ModelInfo, load: ReplicaLoad, maxBatchSize: number) {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const timing = (name: string, help: string) =>
+    new Histogram({ name, help, buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] })
+  const metrics = {
+    registry,
+    requests: new Counter({
+      name: 'replica_requests_total',
+      help: 'Prediction requests answered, by HTTP status and error code',
+      labelNames: ['status', 'code'] as const,
+      registers: [registry],
+    }),
+    queueSeconds: timing('replica_queue_seconds', 'Time a preprocessed image waited for the model'),
+    preprocessSeconds: timing('replica_preprocess_seconds', 'Image decode, resize and normalisation time'),
+    inferenceSeconds: timing('replica_inference_seconds', 'Duration of each model batch'),
+    requestSeconds: timing('replica_request_duration_seconds', 'Total time from request start to answer'),
+    batchSize: new Histogram({
+      name: 'replica_batch_size',
+      help: 'Images per model batch',
+      buckets: Array.from({ length: maxBatchSize }, (_, i) => i + 1),
+      registers: [registry],
+    }),
+  }
+  new Gauge({
+    name: 'replica_inflight',
+    help: 'Prediction requests admitted and not yet answered',
+    registers: [registry],
+    collect() {
+      this.set(load.inflight())
+    },
+  })
+  new Gauge({
+    name: 'replica_queue_depth',
+    help: 'Admitted requests not inside the running batch',
+    registers: [registry],
+    collect() {
+      this.set(load.queued())
+    },
+  })
+  new Gauge({
+    name: 'replica_model_info',
+    help: 'The model this replica serves (value is always 1)',
+    labelNames: ['name', 'version', 'pretrained'] as const,
+    registers: [registry],
+  }).set({ name: model.name, version: model.version, pretrained: String(model.pretrained) }, 1)
+  return metrics
+}

@@ -1,0 +1,119 @@
+import { EventEmitter } from 'node:events'
+import { Worker } from 'node:worker_threads'
+import type { WorkerReply, WorkerRequest } from './inference-protocol.ts'
+
+export interface ModelSignature {
+  inputName: string
+  /** e.g. ['N', 3, 224, 224]; a numeric first dimension means the batch size is fixed. */
+  inputShape: (number | string)[]
+  outputName: string
+  outputShape: (number | string)[]
+}
+
+interface PendingRun {
+  resolve: (logits: Float32Array[]) => void
+  reject: (error: Error) => void
+  batchSize: number
+}
+
+/**
+ * The replica's handle on its inference thread. `run` takes a batch of CHW tensors and returns one row of
+ * logits per input. Emits 'exit' if the worker dies, after failing every pending run.
+ */
+export class InferenceEngine extends EventEmitter {
+  readonly signature: ModelSignature
+  readonly #worker: Worker
+  readonly #pending = new Map<number, PendingRun>()
+  #nextId = 0
+  #closed = false
+
+  private constructor(worker: Worker, signature: ModelSignature) {
+    super()
+    this.#worker = worker
+    this.signature = signature
+    worker.on('message', (reply: WorkerReply) => this.#onReply(reply))
+    worker.on('error', (error) => this.#fail(error))
+    worker.on('exit', (code) => {
+      this.#fail(new Error(`inference worker exited with code ${code}`))
+      if (!this.#closed) this.emit('exit', code)
+    })
+  }
+
+  /** Starts the worker and loads the model; the model buffer is transferred, not copied. */
+  static async start(model: Uint8Array, intraOpThreads: number): Promise<InferenceEngine> {
+    const worker = spawnTypeScriptWorker(new URL('./inference-worker.ts', import.meta.url))
+    const owned = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength ? model : model.slice()
+    const signature = await new Promise<ModelSignature>((resolve, reject) => {
+      const onError = (error: Error) => reject(error)
+      worker.once('error', onError)
+      worker.once('message', (reply: WorkerReply) => {
+        worker.off('error', onError)
+        if (reply.type === 'loaded') resolve(reply)
+        else reject(new Error(reply.type === 'error' ? `model load failed: ${reply.message}` : 'unexpected reply'))
+      })
+      const request: WorkerRequest = { type: 'load', model: owned.buffer as ArrayBuffer, intraOpThreads }
+      worker.postMessage(request, [owned.buffer as ArrayBuffer])
+    }).catch(async (error) => {
+      await worker.terminate()
+      throw error
+    })
+    return new InferenceEngine(worker, signature)
+  }
+
+  /** The batch size is fixed when the model declares a numeric first input dimension (then it is that number). */
+  get fixedBatchSize(): number | undefined {
+    const first = this.signature.inputShape[0]
+    return typeof first === 'number' && first > 0 ? first : undefined
+  }
+
+  run(inputs: Float32Array[]): Promise<Float32Array[]> {
+    if (this.#closed) return Promise.reject(new Error('inference engine is closed'))
+    const [, ...itemShape] = this.signature.inputShape
+    const itemLength = inputs[0]!.length
+    const data = new Float32Array(itemLength * inputs.length)
+    for (const [i, input] of inputs.entries()) data.set(input, i * itemLength)
+    const shape = [inputs.length, ...itemShape.map((d) => (typeof d === 'number' ? d : -1))]
+    const id = this.#nextId++
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, batchSize: inputs.length })
+      const request: WorkerRequest = { type: 'run', id, data: data.buffer, shape }
+      this.#worker.postMessage(request, [data.buffer])
+    })
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    await this.#worker.terminate()
+  }
+
+  #onReply(reply: WorkerReply): void {
+    if (reply.type === 'loaded') return
+    const pending = this.#pending.get(reply.id)
+    if (!pending) return
+    this.#pending.delete(reply.id)
+    if (reply.type === 'error') {
+      pending.reject(new Error(`inference failed: ${reply.message}`))
+      return
+    }
+    const all = new Float32Array(reply.logits)
+    const rowLength = all.length / pending.batchSize
+    pending.resolve(
+      Array.from({ length: pending.batchSize }, (_, i) => all.subarray(i * rowLength, (i + 1) * rowLength)),
+    )
+  }
+
+  #fail(error: Error): void {
+    for (const pending of this.#pending.values()) pending.reject(error)
+    this.#pending.clear()
+  }
+}
+
+/**
+ * Worker threads do not inherit tsx's module hooks, so the worker starts with a two-line bootstrap that
+ * registers tsx and then imports the TypeScript entry point.
+ */
+function spawnTypeScriptWorker(entry: URL): Worker {
+  const tsxApi = import.meta.resolve('tsx/esm/api')
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}) })`
+  return new Worker(bootstrap, { eval: true })
+}

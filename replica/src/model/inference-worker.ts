@@ -1,0 +1,51 @@
+/**
+ * Runs the ONNX session on its own thread: onnxruntime-node's `run` is synchronous underneath, and on the
+ * main thread it would stall HTTP parsing, health checks and load headers for the length of every batch.
+ */
+import { parentPort } from 'node:worker_threads'
+import ort from 'onnxruntime-node'
+import type { WorkerReply, WorkerRequest } from './inference-protocol.ts'
+
+const port = parentPort
+if (!port) throw new Error('inference-worker must run in a worker thread')
+
+let session: ort.InferenceSession | undefined
+
+port.on('message', async (message: WorkerRequest) => {
+  try {
+    if (message.type === 'load') {
+      session = await ort.InferenceSession.create(new Uint8Array(message.model), {
+        intraOpNumThreads: message.intraOpThreads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      })
+      const input = session.inputMetadata[0]
+      const output = session.outputMetadata[0]
+      if (!input?.isTensor || !output?.isTensor) throw new Error('the model must have one tensor input and output')
+      reply({
+        type: 'loaded',
+        inputName: input.name,
+        inputShape: [...input.shape],
+        outputName: output.name,
+        outputShape: [...output.shape],
+      })
+      return
+    }
+    if (!session) throw new Error('no model loaded')
+    const tensor = new ort.Tensor('float32', new Float32Array(message.data), message.shape)
+    const results = await session.run({ [session.inputNames[0]!]: tensor })
+    const output = results[session.outputNames[0]!]!
+    const logits = output.data as Float32Array
+    const copy = logits.slice()
+    reply({ type: 'result', id: message.id, logits: copy.buffer, dims: [...output.dims] }, [copy.buffer])
+    tensor.dispose()
+    output.dispose()
+  } catch (error) {
+    reply({ type: 'error', id: message.type === 'run' ? message.id : -1, message: (error as Error).message })
+  }
+})
+
+function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(message, transfer)
+}

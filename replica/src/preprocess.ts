@@ -1,0 +1,131 @@
+import sharp from 'sharp'
+import { ServiceError } from '../../common/errors.ts'
+
+export interface PreprocessSpec {
+  /** Side of the square network input (224 for ResNet18). */
+  inputSize: number
+  /** The shorter side is resized to this before the centre crop (256 for the torchvision recipe). */
+  resizeShorterTo: number
+  mean: readonly [number, number, number]
+  std: readonly [number, number, number]
+  /** Images with more pixels than this are refused before decoding (decompression bombs). */
+  maxInputPixels: number
+}
+
+export const IMAGENET_PREPROCESS: Omit<PreprocessSpec, 'maxInputPixels'> = {
+  inputSize: 224,
+  resizeShorterTo: 256,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+}
+
+// libvips runs one thread per image; a replica is sized as one core and gets its parallelism from
+// overlapping requests, not from splitting one image.
+sharp.concurrency(1)
+sharp.cache(false)
+
+/**
+ * Decodes an image and produces the network input as CHW float32: EXIF orientation applied, alpha flattened onto
+ * white, grey or CMYK turned into sRGB, shorter side resized to `resizeShorterTo` (torchvision's `Resize`),
+ * centre-cropped to `inputSize` (torchvision's `CenterCrop` offsets), each channel normalised as (v/255 - mean)/std.
+ */
+export async function imageToTensor(bytes: Uint8Array, spec: PreprocessSpec): Promise<Float32Array> {
+  const options = { limitInputPixels: spec.maxInputPixels, failOn: 'warning' as const }
+  let width: number
+  let height: number
+  try {
+    const metadata = await sharp(bytes, options).metadata()
+    ;({ width, height } = metadata.autoOrient)
+  } catch (error) {
+    throw decodeError(error)
+  }
+  if (width * height > spec.maxInputPixels) {
+    throw new ServiceError(
+      'too_many_pixels',
+      `image has ${width}×${height} pixels, above the limit of ${spec.maxInputPixels}`,
+    )
+  }
+  const resized = shorterSideTo(width, height, spec.resizeShorterTo)
+  if (Math.max(resized.width, resized.height) > MAX_ASPECT_RATIO * spec.resizeShorterTo) {
+    throw new ServiceError('invalid_image', `image aspect ratio ${width}×${height} is beyond ${MAX_ASPECT_RATIO}:1`)
+  }
+  let pixels: Buffer
+  try {
+    // The whole resized image is produced (no extract in libvips): libvips decodes lazily, and cropping
+    // there would let a truncated file pass whenever its missing rows fall outside the crop.
+    pixels = await sharp(bytes, options)
+      .autoOrient()
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .resize(resized.width, resized.height, { fit: 'fill', kernel: 'linear' })
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer()
+  } catch (error) {
+    throw decodeError(error)
+  }
+  const crop = centreCrop(resized.width, resized.height, spec.inputSize)
+  return cropAndNormaliseToChw(pixels, resized.width, crop, spec)
+}
+
+/** Wider or taller images are refused: no photo needs it, and resizing them would cost unbounded memory. */
+export const MAX_ASPECT_RATIO = 16
+
+/** torchvision `Resize(n)`: the shorter side becomes n, the longer one is scaled and truncated to an integer. */
+export function shorterSideTo(width: number, height: number, shorter: number): { width: number; height: number } {
+  if (width <= height) return { width: shorter, height: Math.max(shorter, Math.trunc((shorter * height) / width)) }
+  return { width: Math.max(shorter, Math.trunc((shorter * width) / height)), height: shorter }
+}
+
+/** torchvision `CenterCrop`: offsets are round((size - crop) / 2) with Python's round-half-to-even. */
+export function centreCrop(width: number, height: number, size: number): { left: number; top: number } {
+  return { left: roundHalfToEven((width - size) / 2), top: roundHalfToEven((height - size) / 2) }
+}
+
+function roundHalfToEven(x: number): number {
+  const floor = Math.floor(x)
+  const diff = x - floor
+  if (diff > 0.5) return floor + 1
+  if (diff < 0.5) return floor
+  return floor % 2 === 0 ? floor : floor + 1
+}
+
+/**
+ * Cuts the `inputSize` square at `crop` out of interleaved RGB bytes (HWC, `width` pixels per row) and lays it
+ * out as planar normalised float32 (CHW), through one lookup table per channel.
+ */
+export function cropAndNormaliseToChw(
+  rgb: Uint8Array,
+  width: number,
+  crop: { left: number; top: number },
+  spec: Pick<PreprocessSpec, 'mean' | 'std' | 'inputSize'>,
+): Float32Array {
+  const size = spec.inputSize
+  const plane = size * size
+  const out = new Float32Array(3 * plane)
+  for (let c = 0; c < 3; c++) {
+    const lut = new Float32Array(256)
+    for (let v = 0; v < 256; v++) lut[v] = (v / 255 - spec.mean[c]!) / spec.std[c]!
+    for (let y = 0; y < size; y++) {
+      const row = ((crop.top + y) * width + crop.left) * 3 + c
+      const outRow = c * plane + y * size
+      for (let x = 0; x < size; x++) out[outRow + x] = lut[rgb[row + x * 3]!]!
+    }
+  }
+  return out
+}
+
+function decodeError(error: unknown): ServiceError {
+  const message = error instanceof Error ? error.message : String(error)
+  if (message.includes('unsupported image format')) {
+    return new ServiceError(
+      'unsupported_media_type',
+      'the body is not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF)',
+    )
+  }
+  if (message.includes('Input Buffer is empty')) return new ServiceError('empty_body', 'the image is empty (0 bytes)')
+  if (message.includes('exceeds pixel limit')) {
+    return new ServiceError('too_many_pixels', 'image dimensions exceed the pixel limit')
+  }
+  return new ServiceError('invalid_image', `the image could not be decoded: ${message.split('\n')[0]}`)
+}

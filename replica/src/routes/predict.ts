@@ -1,0 +1,117 @@
+import type { FastifyInstance } from 'fastify'
+import { ServiceError } from '../../../common/errors.ts'
+import { deadlineFromHeaders } from '../../../common/http/deadline.ts'
+import { toServiceError } from '../../../common/http/error-handling.ts'
+import { deadlineHeadersSchema, predictionSchema } from '../../../common/prediction-schema.ts'
+import type { ReplicaMetrics } from '../metrics.ts'
+import type { ModelInfo } from '../model/provision.ts'
+import { UNTRAINED_WARNING } from '../model/provision.ts'
+import type { Predictor } from '../predictor.ts'
+import { readImageUpload } from '../read-image.ts'
+import type { ReplicaState } from '../server.ts'
+
+interface PredictRouteOptions {
+  state: ReplicaState
+  predictor: Predictor
+  model: ModelInfo
+  metrics: ReplicaMetrics
+  replicaId: string
+  maxQueue: number
+  queued: () => number
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** performance.now() value after which the request is no longer worth answering. */
+    deadline: number
+    /** Aborted when the connection closes before the answer was sent. */
+    clientGone: AbortController | null
+  }
+}
+
+const errorResponse = { $ref: 'ErrorBody#' }
+
+export function registerPredictRoute(app: FastifyInstance, options: PredictRouteOptions): void {
+  const { state, predictor, model, metrics, replicaId, maxQueue, queued } = options
+  const modelRef = { name: model.name, version: model.version, pretrained: model.pretrained }
+  app.decorateRequest('deadline', Number.POSITIVE_INFINITY)
+  app.decorateRequest('clientGone', null)
+
+  app.post('/predict', {
+    schema: {
+      summary: 'Classify one image',
+      description:
+        'multipart/form-data with the image in field `file` (or `image`), or the raw image bytes with an image/* content type.',
+      consumes: ['multipart/form-data', 'image/*', 'application/octet-stream'],
+      headers: deadlineHeadersSchema,
+      response: {
+        200: predictionSchema,
+        400: errorResponse,
+        413: errorResponse,
+        415: errorResponse,
+        503: errorResponse,
+        504: errorResponse,
+      },
+    },
+    // Admission runs before the body is read, so an overloaded replica refuses a 10 MB upload cheaply.
+    onRequest: async (request, reply) => {
+      if (state.draining) throw new ServiceError('shutting_down', 'replica is shutting down', 1)
+      if (queued() >= maxQueue) {
+        const seconds = ((queued() + 1) * predictor.msPerImage) / 1000
+        metrics.requests.inc({ status: '503', code: 'queue_full' })
+        throw new ServiceError('queue_full', `replica queue is full (${maxQueue} waiting)`, seconds)
+      }
+      const deadlineEpoch = deadlineFromHeaders(request.headers, Date.now())
+      if (deadlineEpoch !== undefined) request.deadline = performance.now() + (deadlineEpoch - Date.now())
+      state.inflight++
+      const clientGone = new AbortController()
+      request.clientGone = clientGone
+      reply.raw.once('close', () => {
+        state.inflight--
+        if (!reply.raw.writableFinished) clientGone.abort()
+      })
+    },
+    handler: async (request, reply) => {
+      const started = performance.now()
+      try {
+        const image = await readImageUpload(request)
+        const prediction = await predictor.predict(image, request.deadline, request.clientGone?.signal)
+        const best = prediction.top5[0]!
+        const total = performance.now() - started
+        metrics.preprocessSeconds.observe(prediction.timing.preprocess / 1000)
+        metrics.queueSeconds.observe(prediction.timing.queue / 1000)
+        metrics.inferenceSeconds.observe(prediction.timing.inference / 1000)
+        metrics.batchSize.observe(prediction.batchSize)
+        metrics.requestSeconds.observe(total / 1000)
+        metrics.requests.inc({ status: '200', code: '' })
+        const timing_ms = { ...roundAll(prediction.timing), total: round(total) }
+        request.logFields = { timing_ms, class_index: best.class_index, batch_size: prediction.batchSize }
+        return reply.send({
+          prediction: `${best.label}: ${(best.confidence * 100).toFixed(2)}%`,
+          label: best.label,
+          class_index: best.class_index,
+          confidence: best.confidence,
+          top5: prediction.top5,
+          model: modelRef,
+          timing_ms,
+          batch_size: prediction.batchSize,
+          replica: replicaId,
+          request_id: request.id,
+          ...(model.pretrained ? {} : { warning: UNTRAINED_WARNING }),
+        })
+      } catch (error) {
+        const serviceError = toServiceError(error)
+        metrics.requests.inc({ status: String(serviceError.statusCode), code: serviceError.code })
+        throw serviceError.code === 'internal' ? error : serviceError
+      }
+    },
+  })
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100
+}
+
+function roundAll<T extends Record<string, number>>(timings: T): T {
+  return Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, round(v)])) as T
+}

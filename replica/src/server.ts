@@ -1,0 +1,83 @@
+import multipart from '@fastify/multipart'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { createServiceApp } from '../../common/http/service-app.ts'
+import type { ReplicaConfig } from './config.ts'
+import { createReplicaMetrics } from './metrics.ts'
+import type { ModelInfo } from './model/provision.ts'
+import type { Predictor } from './predictor.ts'
+import { registerHealthRoutes } from './routes/health.ts'
+import { registerMetricsRoute } from './routes/metrics.ts'
+import { registerPredictRoute } from './routes/predict.ts'
+
+export interface ReplicaState {
+  /** A warm-up inference has completed. */
+  warm: boolean
+  /** SIGTERM received: finish what is in flight, admit nothing new. */
+  draining: boolean
+  /** Prediction requests admitted and not yet answered. */
+  inflight: number
+}
+
+export interface ReplicaServerOptions {
+  config: Pick<
+    ReplicaConfig,
+    'replicaId' | 'maxBodyBytes' | 'maxQueue' | 'bodyTimeoutMs' | 'maxBatchSize' | 'maxInputPixels'
+  >
+  predictor: Predictor
+  model: ModelInfo
+  logger: FastifyBaseLogger
+}
+
+export interface ReplicaServer {
+  app: FastifyInstance
+  state: ReplicaState
+}
+
+/** The replica's HTTP face: predict, health, readiness, metrics, with load reported on every answer. */
+export async function buildReplicaServer(options: ReplicaServerOptions): Promise<ReplicaServer> {
+  const { config, predictor, model, logger } = options
+  const state: ReplicaState = { warm: false, draining: false, inflight: 0 }
+  const queued = () => state.inflight - predictor.batcher.running
+  const metrics = createReplicaMetrics(model, { inflight: () => state.inflight, queued }, config.maxBatchSize)
+
+  const app = await createServiceApp({
+    logger,
+    title: 'Switchyard replica',
+    description: 'ResNet18 image classification with micro-batching; reports its own load on every answer.',
+    bodyLimit: config.maxBodyBytes,
+    requestTimeoutMs: config.bodyTimeoutMs,
+    logRequest: (url) => url === '/predict' || url.startsWith('/predict?'),
+  })
+  await app.register(multipart, {
+    limits: {
+      fileSize: config.maxBodyBytes,
+      files: 2,
+      fields: 16,
+      parts: 32,
+      fieldNameSize: 100,
+      headerPairs: 100,
+    },
+  })
+  app.addContentTypeParser(/^image\/[\w.+-]+$/, { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  )
+
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-replica-inflight', String(state.inflight))
+    reply.header('x-replica-queue', String(Math.max(0, queued())))
+  })
+
+  registerPredictRoute(app, {
+    state,
+    predictor,
+    model,
+    metrics,
+    replicaId: config.replicaId,
+    maxQueue: config.maxQueue,
+    queued,
+  })
+  registerHealthRoutes(app, { state, model, replicaId: config.replicaId, queued })
+  registerMetricsRoute(app, metrics.registry)
+  return { app, state }
+}

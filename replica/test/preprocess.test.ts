@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import fc from 'fast-check'
+import sharp from 'sharp'
+import { ServiceError } from '../../common/errors.ts'
+import { someSampleImages } from '../../common/testing/sample-images.ts'
+import { centreCrop, IMAGENET_PREPROCESS, imageToTensor, shorterSideTo } from '../src/preprocess.ts'
+
+const spec = { ...IMAGENET_PREPROCESS, maxInputPixels: 40_000_000 }
+const { mean, std } = IMAGENET_PREPROCESS
+const PLANE = 224 * 224
+
+/** Pixel value of channel c at (x, y): distinct per channel and position, so order and offsets are visible. */
+const pixel = (x: number, y: number, c: number) => [(x * 7 + y * 3) % 256, (x + 2 * y) % 256, (x * y + 11) % 256][c]!
+
+function rgb(width: number, height: number, value = pixel): Buffer {
+  const data = Buffer.alloc(width * height * 3)
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) for (let c = 0; c < 3; c++) data[(y * width + x) * 3 + c] = value(x, y, c)
+  return data
+}
+
+const png = (data: Buffer, width: number, height: number, channels: 1 | 3 | 4 = 3) =>
+  sharp(data, { raw: { width, height, channels } }).png().toBuffer()
+
+/** Hand-computed reference: crop at (left, top), normalise each channel, lay out CHW. */
+function expectedTensor(left: number, top: number): Float32Array {
+  const out = new Float32Array(3 * PLANE)
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < 224; y++)
+      for (let x = 0; x < 224; x++)
+        out[c * PLANE + y * 224 + x] = (pixel(left + x, top + y, c) / 255 - mean[c]!) / std[c]!
+  return out
+}
+
+describe('imageToTensor', () => {
+  test('a 300×256 image: no resize, crop at left 38, top 16, RGB planes normalised with ImageNet mean/std', async () => {
+    const tensor = await imageToTensor(await png(rgb(300, 256), 300, 256), spec)
+    assert.equal(tensor.length, 3 * PLANE)
+    assert.deepEqual(tensor, expectedTensor(38, 16))
+    // Spot-check one value by hand: red at output (0,0) is pixel (38,16) = (38*7 + 16*3) % 256 = 58.
+    assert.equal(tensor[0], Math.fround((58 / 255 - 0.485) / 0.229))
+  })
+
+  test('a 256×301 image: the vertical offset (77/2 = 38.5) rounds half to even, as torchvision does', async () => {
+    const tensor = await imageToTensor(await png(rgb(256, 301), 256, 301), spec)
+    assert.deepEqual(tensor, expectedTensor(16, 38))
+  })
+
+  test('EXIF orientation is applied before resizing and cropping', async () => {
+    const upright = rgb(300, 256)
+    // Store the image rotated 90° counter-clockwise and tag it "rotate 90° clockwise to display" (orientation 6).
+    const stored = await sharp(upright, { raw: { width: 300, height: 256, channels: 3 } })
+      .rotate(-90)
+      .raw()
+      .toBuffer()
+    const tagged = await sharp(stored, { raw: { width: 256, height: 300, channels: 3 } })
+      .withMetadata({ orientation: 6 })
+      .png()
+      .toBuffer()
+    assert.deepEqual(await imageToTensor(tagged, spec), expectedTensor(38, 16))
+  })
+
+  test('a greyscale image becomes three equal channels', async () => {
+    const grey = await png(Buffer.alloc(256 * 256, 200), 256, 256, 1)
+    const tensor = await imageToTensor(grey, spec)
+    for (let c = 0; c < 3; c++) assert.equal(tensor[c * PLANE + 1234], Math.fround((200 / 255 - mean[c]!) / std[c]!))
+  })
+
+  test('transparent pixels are flattened onto white', async () => {
+    const transparent = await png(Buffer.alloc(256 * 256 * 4, 0), 256, 256, 4)
+    const tensor = await imageToTensor(transparent, spec)
+    for (let c = 0; c < 3; c++) assert.equal(tensor[c * PLANE], Math.fround((1 - mean[c]!) / std[c]!))
+  })
+
+  test('real ImageNet JPEGs give finite values in the normalised range', async () => {
+    for (const image of someSampleImages(5)) {
+      const tensor = await imageToTensor(image.bytes(), spec)
+      assert.equal(tensor.length, 3 * PLANE)
+      for (const v of tensor) assert.ok(v >= -2.2 && v <= 2.7, `${image.name}: ${v} out of range`)
+    }
+  })
+
+  test('other formats decode: WebP, GIF, TIFF, AVIF', async () => {
+    const source = sharp(rgb(256, 256), { raw: { width: 256, height: 256, channels: 3 } })
+    for (const format of ['webp', 'gif', 'tiff', 'avif'] as const) {
+      const bytes = await source.clone().toFormat(format).toBuffer()
+      assert.equal((await imageToTensor(bytes, spec)).length, 3 * PLANE, format)
+    }
+  })
+})
+
+describe('imageToTensor refuses bad input with a typed error', () => {
+  const rejectsWith = async (bytes: Uint8Array, code: string, options = spec) =>
+    assert.rejects(imageToTensor(bytes, options), (error: unknown) => {
+      assert.ok(error instanceof ServiceError, String(error))
+      assert.equal(error.code, code, error.message)
+      return true
+    })
+
+  test('not an image → unsupported_media_type', () =>
+    rejectsWith(Buffer.from('hello, world'), 'unsupported_media_type'))
+  test('zero bytes → empty_body', () => rejectsWith(Buffer.alloc(0), 'empty_body'))
+
+  test('a truncated JPEG → invalid_image', async () => {
+    const jpeg = someSampleImages(1)[0]!.bytes()
+    await rejectsWith(jpeg.subarray(0, Math.floor(jpeg.length / 2)), 'invalid_image')
+  })
+
+  test('a decompression bomb (12000×12000, a few hundred KB) → too_many_pixels', async () => {
+    const bomb = await sharp({ create: { width: 12_000, height: 12_000, channels: 3, background: '#000' } })
+      .png({ compressionLevel: 9 })
+      .toBuffer()
+    assert.ok(bomb.length < 2_000_000)
+    await rejectsWith(bomb, 'too_many_pixels')
+  })
+
+  test('an aspect ratio beyond 16:1 → invalid_image (resizing it would cost unbounded memory)', async () => {
+    const sliver = await png(Buffer.alloc(1 * 200_000 * 3, 9), 1, 200_000)
+    await rejectsWith(sliver, 'invalid_image')
+    const wide = await png(Buffer.alloc(17 * 1 * 3, 9), 17, 1)
+    await rejectsWith(wide, 'invalid_image')
+    const fine = await png(Buffer.alloc(16 * 1 * 3, 9), 16, 1)
+    assert.equal((await imageToTensor(fine, spec)).length, 3 * PLANE)
+  })
+
+  test('a JPEG truncated anywhere is refused, even when the missing rows lie outside the centre crop', async () => {
+    for (const image of someSampleImages(4)) {
+      const jpeg = image.bytes()
+      for (const fraction of [0.3, 0.9, 0.99])
+        await rejectsWith(jpeg.subarray(0, Math.floor(jpeg.length * fraction)), 'invalid_image')
+    }
+  })
+})
+
+describe('resize and crop geometry', () => {
+  test('the shorter side becomes 256 and the 224 crop always fits inside', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20_000 }), fc.integer({ min: 1, max: 20_000 }), (width, height) => {
+        const resized = shorterSideTo(width, height, 256)
+        assert.equal(Math.min(resized.width, resized.height), 256)
+        const crop = centreCrop(resized.width, resized.height, 224)
+        assert.ok(crop.left >= 0 && crop.left + 224 <= resized.width)
+        assert.ok(crop.top >= 0 && crop.top + 224 <= resized.height)
+        // The crop is centred to within half a pixel.
+        assert.ok(Math.abs(crop.left - (resized.width - 224) / 2) <= 0.5)
+      }),
+    )
+  })
+
+  test('matches torchvision on known sizes', () => {
+    assert.deepEqual(shorterSideTo(500, 375, 256), { width: 341, height: 256 })
+    assert.deepEqual(centreCrop(341, 256, 224), { left: 58, top: 16 })
+    assert.deepEqual(shorterSideTo(375, 500, 256), { width: 256, height: 341 })
+  })
+})

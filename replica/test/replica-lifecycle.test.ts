@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { call, errorCode, postImage } from '../../common/testing/http.ts'
+import { someSampleImages } from '../../common/testing/sample-images.ts'
+import { startTestReplica } from './helpers.ts'
+
+const images = someSampleImages(12, 31).map((i) => i.bytes())
+
+/** Resolves once the replica's HTTP server has received `count` requests. */
+function requestsReceived(server: import('node:http').Server, count: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0
+    const onRequest = () => {
+      if (++seen < count) return
+      server.off('request', onRequest)
+      resolve()
+    }
+    server.on('request', onRequest)
+  })
+}
+
+describe('replica lifecycle', () => {
+  test('/readyz is 503 until the warm-up inference has run, then 200', async () => {
+    const replica = await startTestReplica([], { warmUp: false })
+    try {
+      const before = await call(`${replica.url}/readyz`)
+      assert.equal(before.status, 503)
+      assert.deepEqual([before.body.ready, before.body.reason], [false, 'warming up'])
+      await replica.warmUp()
+      const afterWarmUp = await call(`${replica.url}/readyz`)
+      assert.equal(afterWarmUp.status, 200)
+      assert.equal(afterWarmUp.body.ready, true)
+      assert.equal(afterWarmUp.body.models[0].name, 'resnet18')
+    } finally {
+      await replica.shutdown(1000)
+    }
+  })
+
+  test('a full queue answers 503 with Retry-After; everything admitted is answered 200', async () => {
+    const replica = await startTestReplica(['--max-queue', '2', '--max-batch-size', '1'])
+    try {
+      const responses = await Promise.all(images.map((image) => postImage(`${replica.url}/predict`, image)))
+      const statuses = responses.map((r) => r.status)
+      const rejected = responses.filter((r) => r.status === 503)
+      assert.ok(rejected.length > 0, `expected some 503s, got ${statuses}`)
+      assert.equal(rejected.length + statuses.filter((s) => s === 200).length, images.length, `statuses ${statuses}`)
+      for (const response of rejected) {
+        assert.equal(errorCode(response), 'queue_full')
+        assert.match(String(response.headers['retry-after']), /^[1-9]\d*$/)
+      }
+    } finally {
+      await replica.shutdown(5000)
+    }
+  })
+
+  test('requests whose deadline passes while queued get 504 and cost no inference', async () => {
+    const replica = await startTestReplica(['--max-batch-size', '1', '--max-queue', '64'])
+    try {
+      const responses = await Promise.all(
+        images.map((image) => postImage(`${replica.url}/predict`, image, { 'x-timeout-ms': '80' })),
+      )
+      const ok = responses.filter((r) => r.status === 200).length
+      const expired = responses.filter((r) => r.status === 504)
+      assert.ok(expired.length > 0, `expected some 504s, got ${responses.map((r) => r.status)}`)
+      assert.equal(ok + expired.length, images.length)
+      for (const response of expired) assert.equal(errorCode(response), 'deadline_exceeded')
+      // The batch-size histogram counts every image that reached the model.
+      const metrics = (await call(`${replica.url}/metrics`)).body as string
+      const inferred = Number(/^replica_batch_size_sum (\d+)/m.exec(metrics)?.[1])
+      assert.equal(inferred, ok)
+    } finally {
+      await replica.shutdown(5000)
+    }
+  })
+
+  test('shutdown drains: requests in flight are answered, new ones are refused, then the port closes', async () => {
+    const replica = await startTestReplica(['--max-batch-size', '2'])
+    const inFlight = images.slice(0, 6)
+    const received = requestsReceived(replica.app.server, inFlight.length)
+    const pending = inFlight.map((image) => postImage(`${replica.url}/predict`, image))
+    await received
+    const stopped = replica.shutdown(20_000)
+    assert.equal(replica.state.draining, true)
+    const refused = await call(`${replica.url}/readyz`).catch((error: Error) => error)
+    if (!(refused instanceof Error)) assert.equal(refused.status, 503)
+    const answers = await Promise.all(pending)
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      inFlight.map(() => 200),
+    )
+    await stopped
+    await assert.rejects(call(`${replica.url}/healthz`), /ECONNREFUSED/)
+  })
+
+  test('SIGTERM to the replica process: in-flight requests complete, then it exits 0', async () => {
+    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url))
+    const child = spawn(process.execPath, ['--import', 'tsx', main, '--host', '127.0.0.1', '--port', '0'], {
+      env: { ...process.env, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const lines = createInterface({ input: child.stdout! })
+    let url = ''
+    for await (const line of lines) {
+      const entry = JSON.parse(line)
+      if (entry.msg === 'replica ready') {
+        url = entry.url
+        break
+      }
+    }
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
+    const pending = images.slice(0, 4).map((image) => postImage(`${url}/predict`, image))
+    let answered = 0
+    for (const p of pending) p.finally(() => answered++).catch(() => {})
+    // Signal once the replica has admitted all four (it reports its in-flight count on /readyz).
+    while (answered === 0 && (await call(`${url}/readyz`)).body.inflight < 4) {}
+    child.kill('SIGTERM')
+    const answers = await Promise.all(pending)
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200, 200],
+    )
+    const [code] = await once(child, 'exit')
+    assert.equal(code, 0)
+  })
+})
