@@ -76,7 +76,11 @@ export function parseConfig<S extends Spec>(spec: S, source: ConfigSource): Conf
 /** A help text listing every setting, its flag, environment variable and purpose. */
 export function describeSpec(spec: Spec): string {
   return Object.values(spec)
-    .map((s) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(28)} ${s.description}`)
+    .map((s) => {
+      const fallback =
+        typeof s.default === 'function' || s.default === undefined ? '' : ` [${JSON.stringify(s.default)}]`
+      return `  --${s.flag.padEnd(24)} ${s.env.padEnd(28)} ${s.description}${fallback}`
+    })
     .join('\n')
 }
 

@@ -23,6 +23,9 @@ try {
 
 const logger = pino({ level: config.logLevel, base: { service: 'replica', replica: config.replicaId } })
 const replica = await startReplica(config, logger)
+// A parent that spawned us with an IPC channel (the gateway's local discovery, tests) learns the URL this way.
+process.send?.({ type: 'ready', url: replica.url })
+process.channel?.unref()
 replica.engine.once('exit', (code) => {
   logger.fatal({ code }, 'inference worker died; exiting so the supervisor restarts the replica')
   process.exit(1)
