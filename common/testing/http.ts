@@ -10,12 +10,18 @@ export interface JsonResponse {
 
 export async function call(
   url: string,
-  options: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: Buffer | string } = {},
+  options: {
+    method?: 'GET' | 'POST'
+    headers?: Record<string, string>
+    body?: Buffer | string
+    signal?: AbortSignal
+  } = {},
 ): Promise<JsonResponse> {
   const response = await request(url, {
     method: options.method ?? (options.body !== undefined ? 'POST' : 'GET'),
     headers: options.headers,
     body: options.body,
+    signal: options.signal,
   })
   const text = await response.body.text()
   const type = String(response.headers['content-type'] ?? '')

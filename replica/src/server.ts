@@ -1,12 +1,12 @@
 import multipart from '@fastify/multipart'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { registerMetricsRoute } from '../../common/http/metrics-route.ts'
 import { createServiceApp } from '../../common/http/service-app.ts'
 import type { ReplicaConfig } from './config.ts'
 import { createReplicaMetrics } from './metrics.ts'
 import type { ModelInfo } from './model/provision.ts'
 import type { Predictor } from './predictor.ts'
 import { registerHealthRoutes } from './routes/health.ts'
-import { registerMetricsRoute } from './routes/metrics.ts'
 import { registerPredictRoute } from './routes/predict.ts'
 
 export interface ReplicaState {

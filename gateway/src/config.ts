@@ -1,0 +1,237 @@
+import { availableParallelism } from 'node:os'
+import { ConfigError, type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
+
+const positiveInt = (max = 1_000_000_000) => parse.integer({ min: 1, max })
+
+export const gatewayConfigSpec = {
+  host: setting({
+    env: 'HOST',
+    flag: 'host',
+    description: 'Interface to listen on',
+    parse: parse.string(),
+    default: '0.0.0.0',
+  }),
+  port: setting({
+    env: 'PORT',
+    flag: 'port',
+    description: 'Port to listen on (0 = any free port)',
+    parse: parse.integer({ min: 0, max: 65535 }),
+    default: 8080,
+  }),
+  discovery: setting({
+    env: 'DISCOVERY',
+    flag: 'discovery',
+    description: 'Where replicas come from: local (spawned here), static (REPLICAS), dns (REPLICA_DNS_NAME)',
+    parse: parse.oneOf(['local', 'static', 'dns']),
+    default: 'local' as const,
+  }),
+  replicas: setting({
+    env: 'REPLICAS',
+    flag: 'replicas',
+    description: 'static: comma-separated replica URLs',
+    parse: parse.list(parse.httpUrl()),
+    default: [] as string[],
+  }),
+  replicasFile: setting<string | undefined>({
+    env: 'REPLICAS_FILE',
+    flag: 'replicas-file',
+    description: 'static: a file of replica URLs (one per line), re-read when it changes or on SIGHUP',
+    parse: parse.string(),
+    default: undefined,
+  }),
+  dnsName: setting<string | undefined>({
+    env: 'REPLICA_DNS_NAME',
+    flag: 'replica-dns-name',
+    description: 'dns: host name with one address per replica (e.g. a headless Service)',
+    parse: parse.string(),
+    default: undefined,
+  }),
+  dnsPort: setting({
+    env: 'REPLICA_PORT',
+    flag: 'replica-port',
+    description: 'dns: port the replicas listen on',
+    parse: parse.integer({ min: 1, max: 65535 }),
+    default: 8081,
+  }),
+  dnsIntervalMs: setting({
+    env: 'DNS_INTERVAL_MS',
+    flag: 'dns-interval-ms',
+    description: 'dns: how often the name is re-resolved',
+    parse: positiveInt(),
+    default: 5000,
+  }),
+  localReplicas: setting({
+    env: 'LOCAL_REPLICAS',
+    flag: 'local-replicas',
+    description: 'local: replica processes to run (default: one per core)',
+    parse: parse.integer({ min: 0, max: 256 }),
+    default: availableParallelism(),
+  }),
+  localReplicaArgs: setting({
+    env: 'LOCAL_REPLICA_ARGS',
+    flag: 'local-replica-args',
+    description: 'local: extra flags for every replica, e.g. "--max-batch-size 4"',
+    parse: (raw) => raw.split(/\s+/).filter((s) => s !== ''),
+    default: [] as string[],
+  }),
+  slotsPerReplica: setting({
+    env: 'REPLICA_SLOTS',
+    flag: 'replica-slots',
+    description: 'Requests each replica is given at once (its concurrency)',
+    parse: positiveInt(256),
+    default: 1,
+  }),
+  workers: setting<number | 'auto'>({
+    env: 'WORKERS',
+    flag: 'workers',
+    description: 'Requests in flight to replicas at once: a number, or auto (= total slots of ready replicas)',
+    parse: (raw) => (raw === 'auto' ? 'auto' : positiveInt(100_000)(raw)),
+    default: 'auto',
+  }),
+  routing: setting({
+    env: 'ROUTING',
+    flag: 'routing',
+    description: 'Routing policy: least-outstanding, round-robin or random',
+    parse: parse.oneOf(['least-outstanding', 'round-robin', 'random']),
+    default: 'least-outstanding' as const,
+  }),
+  queueMax: setting({
+    env: 'QUEUE_MAX',
+    flag: 'queue-max',
+    description: 'Requests the gateway queue holds before answering 503',
+    parse: positiveInt(),
+    default: 256,
+  }),
+  queueMaxBytes: setting({
+    env: 'QUEUE_MAX_BYTES',
+    flag: 'queue-max-bytes',
+    description: 'Request bytes the gateway queue holds before answering 503',
+    parse: positiveInt(),
+    default: 64 * 1024 * 1024,
+  }),
+  lowPriorityShare: setting({
+    env: 'LOW_PRIORITY_SHARE',
+    flag: 'low-priority-share',
+    description: 'Share of the queue that X-Priority: low requests may fill',
+    parse: parse.number({ min: 0, max: 1 }),
+    default: 0.5,
+  }),
+  defaultTimeoutMs: setting({
+    env: 'DEFAULT_TIMEOUT_MS',
+    flag: 'default-timeout-ms',
+    description: 'Deadline for requests without X-Timeout-Ms',
+    parse: positiveInt(3_600_000),
+    default: 10_000,
+  }),
+  maxBodyBytes: setting({
+    env: 'MAX_BODY_BYTES',
+    flag: 'max-body-bytes',
+    description: 'Largest accepted request body',
+    parse: parse.integer({ min: 1024 }),
+    default: 10 * 1024 * 1024,
+  }),
+  bodyTimeoutMs: setting({
+    env: 'BODY_TIMEOUT_MS',
+    flag: 'body-timeout-ms',
+    description: 'Time allowed to receive a whole request',
+    parse: parse.integer({ min: 100 }),
+    default: 30_000,
+  }),
+  healthIntervalMs: setting({
+    env: 'HEALTH_INTERVAL_MS',
+    flag: 'health-interval-ms',
+    description: 'How often each replica /readyz is probed',
+    parse: positiveInt(),
+    default: 1000,
+  }),
+  healthTimeoutMs: setting({
+    env: 'HEALTH_TIMEOUT_MS',
+    flag: 'health-timeout-ms',
+    description: 'A probe without an answer by then counts as not ready',
+    parse: positiveInt(),
+    default: 800,
+  }),
+  connectTimeoutMs: setting({
+    env: 'CONNECT_TIMEOUT_MS',
+    flag: 'connect-timeout-ms',
+    description: 'Give up connecting to a replica after this long',
+    parse: positiveInt(),
+    default: 1000,
+  }),
+  outlierFailures: setting({
+    env: 'OUTLIER_CONSECUTIVE_FAILURES',
+    flag: 'outlier-consecutive-failures',
+    description: 'Consecutive failures (5xx, resets, no answer) that eject a replica',
+    parse: positiveInt(1000),
+    default: 3,
+  }),
+  ejectionBaseMs: setting({
+    env: 'EJECTION_BASE_MS',
+    flag: 'ejection-base-ms',
+    description: 'First ejection length; doubles on each repeat',
+    parse: positiveInt(),
+    default: 1000,
+  }),
+  ejectionMaxMs: setting({
+    env: 'EJECTION_MAX_MS',
+    flag: 'ejection-max-ms',
+    description: 'Longest ejection',
+    parse: positiveInt(),
+    default: 30_000,
+  }),
+  retryBudgetRatio: setting({
+    env: 'RETRY_BUDGET_RATIO',
+    flag: 'retry-budget-ratio',
+    description: 'Retries allowed as a share of requests in the last RETRY_WINDOW_MS',
+    parse: parse.number({ min: 0, max: 10 }),
+    default: 0.2,
+  }),
+  retryWindowMs: setting({
+    env: 'RETRY_WINDOW_MS',
+    flag: 'retry-window-ms',
+    description: 'Window of the retry budget',
+    parse: positiveInt(),
+    default: 10_000,
+  }),
+  retryMin: setting({
+    env: 'RETRY_MIN',
+    flag: 'retry-min',
+    description: 'Retries always allowed per window, however quiet',
+    parse: parse.integer({ min: 0 }),
+    default: 3,
+  }),
+  deadlineGraceMs: setting({
+    env: 'DEADLINE_GRACE_MS',
+    flag: 'deadline-grace-ms',
+    description: 'How long past a deadline a replica may take to answer before it counts as hung',
+    parse: parse.integer({ min: 0 }),
+    default: 250,
+  }),
+  shutdownTimeoutMs: setting({
+    env: 'SHUTDOWN_TIMEOUT_MS',
+    flag: 'shutdown-timeout-ms',
+    description: 'On SIGTERM, how long the queue may take to drain',
+    parse: parse.integer({ min: 0 }),
+    default: 25_000,
+  }),
+  logLevel: setting({
+    env: 'LOG_LEVEL',
+    flag: 'log-level',
+    description: 'pino log level',
+    parse: parse.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+  }),
+}
+
+export type GatewayConfig = ConfigOf<typeof gatewayConfigSpec>
+
+export function loadGatewayConfig(source: ConfigSource): GatewayConfig {
+  const config = parseConfig(gatewayConfigSpec, source)
+  if (config.discovery === 'static' && config.replicas.length === 0 && !config.replicasFile) {
+    throw new ConfigError('replicas', 'DISCOVERY=static needs REPLICAS (comma-separated URLs) or REPLICAS_FILE')
+  }
+  if (config.discovery === 'dns' && !config.dnsName) {
+    throw new ConfigError('dnsName', 'DISCOVERY=dns needs REPLICA_DNS_NAME')
+  }
+  return config
+}

@@ -1,0 +1,86 @@
+import { errors, request } from 'undici'
+import type { Replica } from '../pool/replica.ts'
+import type { Job } from '../queue/job.ts'
+
+/** How one attempt at a replica ended, in the terms the dispatcher acts on. */
+export type AttemptResult =
+  /** The replica answered something to pass on: a prediction, a 4xx about the input, a 504. */
+  | { kind: 'answer'; status: number; body: Buffer; upstreamMs: number }
+  /** Nothing was or could be done there; another replica may succeed (connection refused or reset, a 503). */
+  | { kind: 'retryable'; reason: 'refused' | 'reset' | 'busy' | 'shutting_down'; message: string; retryAfter?: number }
+  /** The replica failed this request (5xx, or no answer in time); not retried. */
+  | { kind: 'failed'; reason: 'server_error' | 'no_answer'; message: string }
+  /** We gave up: the client left. */
+  | { kind: 'aborted' }
+
+export interface ForwardOptions {
+  /** How long past the deadline a replica may take to send its own 504 before it counts as hung. */
+  graceMs: number
+}
+
+/**
+ * Sends the job's original body to one replica's `/predict`, forwarding the request id and the remaining time
+ * budget, and classifies the outcome. Never throws.
+ */
+export async function forwardToReplica(
+  job: Job,
+  replica: Replica,
+  signal: AbortSignal,
+  options: ForwardOptions,
+): Promise<AttemptResult> {
+  const started = performance.now()
+  const remaining = Math.max(0, Math.floor(job.deadline - started))
+  const patience = remaining + options.graceMs
+  try {
+    const response = await request(`${replica.url}/predict`, {
+      dispatcher: replica.pool,
+      method: 'POST',
+      body: job.body,
+      headers: { 'content-type': job.contentType, 'x-request-id': job.id, 'x-timeout-ms': String(remaining) },
+      signal,
+      headersTimeout: patience,
+      bodyTimeout: patience,
+    })
+    const body = Buffer.from(await response.body.arrayBuffer())
+    const upstreamMs = performance.now() - started
+    const inflight = Number(response.headers['x-replica-inflight'])
+    if (Number.isFinite(inflight)) replica.recordLoadReport(inflight, Date.now())
+    const status = response.statusCode
+    if (status === 503) {
+      const code = errorCodeOf(body)
+      const retryAfter = Number(response.headers['retry-after']) || undefined
+      const reason = code === 'queue_full' ? 'busy' : 'shutting_down'
+      return { kind: 'retryable', reason, message: `replica answered 503 ${code ?? ''}`.trim(), retryAfter }
+    }
+    if (status >= 500 && status !== 504) {
+      return { kind: 'failed', reason: 'server_error', message: `replica answered ${status}` }
+    }
+    return { kind: 'answer', status, body, upstreamMs }
+  } catch (error) {
+    if (signal.aborted) return { kind: 'aborted' }
+    return classifyError(error)
+  }
+}
+
+function classifyError(error: unknown): AttemptResult {
+  const e = error as { code?: string; message?: string; cause?: { code?: string } }
+  const code = e.code ?? e.cause?.code
+  const message = e.message ?? String(error)
+  if (code === 'ECONNREFUSED' || error instanceof errors.ConnectTimeoutError || code === 'EHOSTUNREACH') {
+    return { kind: 'retryable', reason: 'refused', message }
+  }
+  if (error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError) {
+    return { kind: 'failed', reason: 'no_answer', message: 'the replica did not answer in time' }
+  }
+  // Reset, closed socket, broken pipe: the replica went away mid-request. Predictions are idempotent: retry.
+  return { kind: 'retryable', reason: 'reset', message }
+}
+
+function errorCodeOf(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { code?: unknown }
+    return typeof parsed.code === 'string' ? parsed.code : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,133 @@
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { GatewayConfig } from './config.ts'
+import type { Discovery } from './discovery/discovery.ts'
+import { DnsDiscovery, type Resolver } from './discovery/dns.ts'
+import { LocalReplicas } from './discovery/local.ts'
+import { StaticDiscovery } from './discovery/static.ts'
+import { Dispatcher } from './dispatch/dispatcher.ts'
+import { forwardToReplica } from './dispatch/forward.ts'
+import { RetryBudget } from './dispatch/retry-budget.ts'
+import { createGatewayMetrics } from './metrics.ts'
+import { HealthChecker } from './pool/health-checker.ts'
+import { ReplicaPool } from './pool/replica-pool.ts'
+import type { Job } from './queue/job.ts'
+import { JobQueue } from './queue/job-queue.ts'
+import { ROUTING_POLICIES } from './routing/policies.ts'
+import { buildGatewayServer } from './server.ts'
+
+export interface RunningGateway {
+  app: FastifyInstance
+  url: string
+  pool: ReplicaPool
+  queue: JobQueue<Job>
+  dispatcher: Dispatcher
+  discovery: Discovery
+  health: HealthChecker
+  /** Stop admitting, let the queue drain (up to `timeoutMs`), answer what is left 503, close everything. */
+  shutdown(timeoutMs: number): Promise<void>
+}
+
+export interface GatewayEdges {
+  /** DNS resolver for `dns` discovery (tests inject one). */
+  resolve?: Resolver
+  /** Where local replicas' log lines go (default: dropped). */
+  onReplicaLog?: (line: string) => void
+}
+
+/** Wires discovery → pool → health checks, queue → dispatcher → replicas, and the HTTP server; then listens. */
+export async function startGateway(
+  config: GatewayConfig,
+  logger: FastifyBaseLogger,
+  edges: GatewayEdges = {},
+): Promise<RunningGateway> {
+  const pool = new ReplicaPool({ slotsPerReplica: config.slotsPerReplica, connectTimeoutMs: config.connectTimeoutMs })
+  const queue = new JobQueue<Job>({
+    maxCount: config.queueMax,
+    maxBytes: config.queueMaxBytes,
+    lowPriorityShare: config.lowPriorityShare,
+  })
+  let dispatcher: Dispatcher | undefined
+  const metrics = createGatewayMetrics({
+    queueSize: () => queue.size,
+    queueBytes: () => queue.bytes,
+    workersBusy: () => dispatcher?.busy ?? 0,
+    pool,
+  })
+  const outlier = {
+    consecutiveFailures: config.outlierFailures,
+    baseEjectionMs: config.ejectionBaseMs,
+    maxEjectionMs: config.ejectionMaxMs,
+  }
+  const forwardOptions = { graceMs: config.deadlineGraceMs }
+  dispatcher = new Dispatcher(
+    {
+      queue,
+      pool,
+      policy: ROUTING_POLICIES[config.routing],
+      retryBudget: new RetryBudget(
+        { ratio: config.retryBudgetRatio, windowMs: config.retryWindowMs, minRetries: config.retryMin },
+        Date.now(),
+      ),
+      metrics,
+      log: logger,
+      forward: (job, replica, signal) => forwardToReplica(job, replica, signal, forwardOptions),
+    },
+    { workers: config.workers, outlier, forward: forwardOptions },
+  )
+  const health = new HealthChecker(
+    pool,
+    { intervalMs: config.healthIntervalMs, timeoutMs: config.healthTimeoutMs },
+    logger,
+  )
+  // A replica discovery just announced is probed at once rather than at the next tick.
+  pool.on('added', (replica) => void health.probe(replica))
+
+  const discovery = createDiscovery(config, logger, edges)
+  let shuttingDown = false
+  const app = await buildGatewayServer({
+    config,
+    queue,
+    dispatcher,
+    pool,
+    metrics,
+    logger,
+    isShuttingDown: () => shuttingDown,
+  })
+  await discovery.start((urls) => pool.setTargets(urls))
+  health.start()
+  const url = (await app.listen({ host: config.host, port: config.port }))
+    .replace('://0.0.0.0:', '://127.0.0.1:')
+    .replace('://[::]:', '://127.0.0.1:')
+  logger.info({ url, discovery: config.discovery, routing: config.routing }, 'gateway listening')
+
+  const shutdown = async (timeoutMs: number) => {
+    shuttingDown = true
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([dispatcher.drained(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
+    clearTimeout(timer)
+    const left = dispatcher.failQueued('shutting_down', 'the gateway shut down before this request was sent')
+    if (left > 0) logger.warn({ requests: left }, 'answered 503 to requests still queued at shutdown')
+    await app.close()
+    await health.stop()
+    await discovery.stop()
+    await pool.close()
+  }
+  return { app, url, pool, queue, dispatcher, discovery, health, shutdown }
+}
+
+function createDiscovery(config: GatewayConfig, logger: FastifyBaseLogger, edges: GatewayEdges): Discovery {
+  switch (config.discovery) {
+    case 'static':
+      return new StaticDiscovery(config.replicas, config.replicasFile, logger)
+    case 'dns':
+      return new DnsDiscovery(
+        { hostname: config.dnsName!, port: config.dnsPort, intervalMs: config.dnsIntervalMs, resolve: edges.resolve },
+        logger,
+      )
+    case 'local':
+      return new LocalReplicas(
+        { count: config.localReplicas, args: config.localReplicaArgs, onLog: edges.onReplicaLog },
+        logger,
+      )
+  }
+}

@@ -1,0 +1,83 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { LATENCY_BUCKETS_SECONDS } from '../../common/metrics-buckets.ts'
+import type { ReplicaPool } from './pool/replica-pool.ts'
+
+export interface GatewayGaugeSources {
+  queueSize: () => number
+  queueBytes: () => number
+  workersBusy: () => number
+  pool: ReplicaPool
+}
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>
+
+export function createGatewayMetrics(sources: GatewayGaugeSources) {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read())
+      },
+    })
+  gauge('gateway_queue_size', 'Requests waiting in the gateway queue', sources.queueSize)
+  gauge('gateway_queue_bytes', 'Request bytes held by the gateway queue', sources.queueBytes)
+  gauge('gateway_workers_busy', 'Requests in flight to replicas', sources.workersBusy)
+  gauge('gateway_replicas_ready', 'Replicas ready for traffic', () => sources.pool.readyCount())
+  new Gauge({
+    name: 'gateway_replica_outstanding',
+    help: 'Requests in flight, per replica',
+    labelNames: ['replica'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const replica of sources.pool.all) this.set({ replica: replica.url }, replica.outstanding)
+    },
+  })
+  return {
+    registry,
+    requests: new Counter({
+      name: 'gateway_requests_total',
+      help: 'Prediction requests answered, by HTTP status',
+      labelNames: ['status'] as const,
+      registers,
+    }),
+    queueWaitSeconds: new Histogram({
+      name: 'gateway_queue_wait_seconds',
+      help: 'Time a request waited in the gateway queue before being sent to a replica',
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    }),
+    requestSeconds: new Histogram({
+      name: 'gateway_request_duration_seconds',
+      help: 'End-to-end time at the gateway, queue wait included',
+      labelNames: ['status'] as const,
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    }),
+    upstreamSeconds: new Histogram({
+      name: 'gateway_upstream_duration_seconds',
+      help: 'Time a replica took to answer, per replica',
+      labelNames: ['replica'] as const,
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    }),
+    dispatched: new Counter({
+      name: 'gateway_dispatched_total',
+      help: 'Attempts sent to each replica (retries included)',
+      labelNames: ['replica'] as const,
+      registers,
+    }),
+    rejected: new Counter({
+      name: 'gateway_rejected_total',
+      help: 'Requests not answered with a prediction, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    retries: new Counter({ name: 'gateway_retries_total', help: 'Attempts retried on another replica', registers }),
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * Peak-EWMA latency (Finagle's load metric): a sample above the current value replaces it at once, so a replica
+ * that turns slow is avoided immediately; below it, the value decays towards the sample with time constant `tauMs`,
+ * so a replica recovers its share gradually. Pure: returns the new value.
+ */
+export function updatePeakEwma(
+  current: number | undefined,
+  sampleMs: number,
+  elapsedMs: number,
+  tauMs: number,
+): number {
+  if (current === undefined || sampleMs > current) return sampleMs
+  const weight = Math.exp(-Math.max(0, elapsedMs) / tauMs)
+  return current * weight + sampleMs * (1 - weight)
+}

@@ -1,0 +1,92 @@
+import type { Random } from '../../../common/random.ts'
+
+/** What a routing policy may look at: plain data, so policies are pure and testable without sockets. */
+export interface Candidate {
+  id: string
+  /** Requests this gateway has in flight to the replica. */
+  outstanding: number
+  /** How many requests the replica can take at once (its concurrency). */
+  slots: number
+  /** Peak-EWMA of upstream latency in ms: jumps up at once on a slow answer, decays slowly. */
+  latencyMs: number
+  /** Load the replica reported that this gateway did not cause (other gateways' traffic), if recent. */
+  externalLoad: number
+}
+
+export type RoutingPolicyName = 'least-outstanding' | 'round-robin' | 'random'
+
+export interface RoutingState {
+  random: Random
+  /** Round-robin position; policies that use it advance it. */
+  cursor: number
+}
+
+export type RoutingPolicy = (candidates: readonly Candidate[], state: RoutingState) => Candidate | undefined
+
+/** Above this many candidates, least-outstanding samples two at random instead of scanning all. */
+const FULL_SCAN_LIMIT = 8
+
+const hasFreeSlot = (c: Candidate) => c.outstanding + c.externalLoad < c.slots
+
+/**
+ * Least outstanding relative to slots, weighed by peak-EWMA latency: the expected time until a new request would
+ * finish here is roughly (load + 1) / slots × latency. Replicas with a free slot always win over full ones; among
+ * equals the choice is random so load spreads evenly. Large pools use power-of-two-choices, as Envoy and Finagle do.
+ */
+export function pickLeastOutstanding(candidates: readonly Candidate[], state: RoutingState): Candidate | undefined {
+  if (candidates.length === 0) return undefined
+  const free = candidates.filter(hasFreeSlot)
+  const pool = free.length > 0 ? free : candidates
+  if (pool.length > FULL_SCAN_LIMIT) {
+    const a = pool[Math.floor(state.random() * pool.length)]!
+    let b = pool[Math.floor(state.random() * (pool.length - 1))]!
+    if (b === a) b = pool[pool.length - 1]!
+    return expectedCost(b) < expectedCost(a) ? b : a
+  }
+  let best: Candidate[] = []
+  let bestCost = Number.POSITIVE_INFINITY
+  for (const candidate of pool) {
+    const cost = expectedCost(candidate)
+    if (cost < bestCost) {
+      best = [candidate]
+      bestCost = cost
+    } else if (cost === bestCost) {
+      best.push(candidate)
+    }
+  }
+  return best[Math.floor(state.random() * best.length)]
+}
+
+export function expectedCost(c: Candidate): number {
+  return ((c.outstanding + c.externalLoad + 1) / c.slots) * Math.max(c.latencyMs, 1)
+}
+
+/** Plain rotation over the candidates, preferring ones with a free slot (so late binding still holds). */
+export function pickRoundRobin(candidates: readonly Candidate[], state: RoutingState): Candidate | undefined {
+  if (candidates.length === 0) return undefined
+  const ordered = [...candidates].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  state.cursor = ((state.cursor % ordered.length) + ordered.length) % ordered.length
+  for (let i = 0; i < ordered.length; i++) {
+    const candidate = ordered[(state.cursor + i) % ordered.length]!
+    if (hasFreeSlot(candidate)) {
+      state.cursor = (state.cursor + i + 1) % ordered.length
+      return candidate
+    }
+  }
+  const candidate = ordered[state.cursor]!
+  state.cursor = (state.cursor + 1) % ordered.length
+  return candidate
+}
+
+/** Uniformly random among replicas with a free slot (or among all when none has one). */
+export function pickRandom(candidates: readonly Candidate[], state: RoutingState): Candidate | undefined {
+  const free = candidates.filter(hasFreeSlot)
+  const pool = free.length > 0 ? free : candidates
+  return pool[Math.floor(state.random() * pool.length)]
+}
+
+export const ROUTING_POLICIES: Record<RoutingPolicyName, RoutingPolicy> = {
+  'least-outstanding': pickLeastOutstanding,
+  'round-robin': pickRoundRobin,
+  random: pickRandom,
+}

@@ -1,0 +1,75 @@
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { registerMetricsRoute } from '../../common/http/metrics-route.ts'
+import { createServiceApp } from '../../common/http/service-app.ts'
+import type { GatewayConfig } from './config.ts'
+import type { Dispatcher } from './dispatch/dispatcher.ts'
+import type { GatewayMetrics } from './metrics.ts'
+import type { ReplicaPool } from './pool/replica-pool.ts'
+import type { Job } from './queue/job.ts'
+import type { JobQueue } from './queue/job-queue.ts'
+import { registerPredictRoutes } from './routes/predict.ts'
+import { registerStatusRoutes } from './routes/status.ts'
+
+export interface GatewayServerOptions {
+  config: Pick<GatewayConfig, 'maxBodyBytes' | 'bodyTimeoutMs' | 'defaultTimeoutMs' | 'discovery'>
+  queue: JobQueue<Job>
+  dispatcher: Dispatcher
+  pool: ReplicaPool
+  metrics: GatewayMetrics
+  logger: FastifyBaseLogger
+  isShuttingDown: () => boolean
+  replicaSummary?: () => Record<string, number>
+}
+
+const isPredictUrl = (url: string) => /^\/(predict|add_to_queue)(\?|$)/.test(url)
+
+/** The gateway's HTTP face. The body of a prediction is read once, as bytes, and forwarded untouched. */
+export async function buildGatewayServer(options: GatewayServerOptions): Promise<FastifyInstance> {
+  const { config, queue, dispatcher, pool, metrics } = options
+  const app = await createServiceApp({
+    logger: options.logger,
+    title: 'Switchyard gateway',
+    description:
+      'Queues image classification requests and sends each to the least-loaded ready replica; sheds load with 503 ' +
+      '+ Retry-After, drops expired requests with 504, retries on replica failure.',
+    bodyLimit: config.maxBodyBytes,
+    requestTimeoutMs: config.bodyTimeoutMs,
+    logRequest: isPredictUrl,
+  })
+  // The gateway does not parse uploads (replicas do): every accepted type is read as raw bytes.
+  app.removeAllContentTypeParsers()
+  const asBuffer = { parseAs: 'buffer' as const }
+  for (const type of ['multipart/form-data', 'application/octet-stream', /^image\/[\w.+-]+$/]) {
+    app.addContentTypeParser(type, asBuffer, (_request, body, done) => done(null, body))
+  }
+
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-queue-size', String(queue.size))
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    if (!isPredictUrl(request.url)) return
+    const status = String(reply.statusCode)
+    metrics.requests.inc({ status })
+    metrics.requestSeconds.observe({ status }, reply.elapsedTime / 1000)
+    if (reply.statusCode === 413) metrics.rejected.inc({ reason: 'too_large' })
+  })
+
+  registerPredictRoutes(app, {
+    queue,
+    dispatcher,
+    pool,
+    metrics,
+    defaultTimeoutMs: config.defaultTimeoutMs,
+    isShuttingDown: options.isShuttingDown,
+  })
+  registerStatusRoutes(app, {
+    queue,
+    dispatcher,
+    pool,
+    discovery: config.discovery,
+    isShuttingDown: options.isShuttingDown,
+    replicaSummary: options.replicaSummary,
+  })
+  registerMetricsRoute(app, metrics.registry)
+  return app
+}

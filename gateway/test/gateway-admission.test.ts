@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict'
+import { after, describe, test } from 'node:test'
+import { call, errorCode } from '../../common/testing/http.ts'
+import type { RunningGateway } from '../src/gateway.ts'
+import { jobsAccepted, metric, routable, startTestGateway } from './helpers.ts'
+import { StubReplica, type StubReplicaOptions } from './stub-replica.ts'
+
+const image = Buffer.alloc(2048, 7)
+const post = (gateway: RunningGateway, headers: Record<string, string> = {}, signal?: AbortSignal) =>
+  call(`${gateway.url}/predict`, { body: image, headers: { 'content-type': 'image/jpeg', ...headers }, signal })
+const metricsOf = async (gateway: RunningGateway) => (await call(`${gateway.url}/metrics`)).body as string
+
+describe('gateway: admission, deadlines, client aborts', () => {
+  const cleanup: (() => Promise<void>)[] = []
+  after(async () => {
+    for (const fn of cleanup.reverse()) await fn()
+  })
+  const setup = async (stubOptions: StubReplicaOptions, flags: string[] = []) => {
+    const stub = await StubReplica.start(stubOptions)
+    const gateway = await startTestGateway(['--discovery', 'static', '--replicas', stub.url, ...flags])
+    cleanup.push(
+      () => stub.close(),
+      () => gateway.shutdown(1000),
+    )
+    await routable(gateway, 1)
+    return { stub, gateway }
+  }
+
+  test('a full queue (count) answers 503 queue_full with Retry-After; accepted requests are all answered', async () => {
+    const { stub, gateway } = await setup({ delayMs: 150 }, ['--queue-max', '2'])
+    const first = post(gateway)
+    await stub.received(1)
+    const arrived = jobsAccepted(gateway, 2)
+    const queued = [post(gateway), post(gateway)]
+    await arrived
+    assert.equal(gateway.queue.size, 2)
+    const refused = await post(gateway)
+    assert.equal(refused.status, 503)
+    assert.equal(errorCode(refused), 'queue_full')
+    assert.match(String(refused.headers['retry-after']), /^[1-9]\d*$/)
+    assert.equal(refused.headers['x-queue-size'], '2')
+    const answers = await Promise.all([first, ...queued])
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200],
+    )
+    // Each answer reports how many were still waiting at that moment: 2 behind the first, 1, then none.
+    assert.deepEqual(
+      answers.map((a) => a.body.queue_size),
+      [2, 1, 0],
+    )
+    assert.equal(metric(await metricsOf(gateway), 'gateway_rejected_total{reason="queue_full"}'), 1)
+  })
+
+  test('the byte bound refuses too, before reading the body', async () => {
+    const { stub, gateway } = await setup({ delayMs: 150 }, ['--queue-max-bytes', String(5000)])
+    const first = post(gateway)
+    await stub.received(1)
+    const arrived = jobsAccepted(gateway, 2)
+    const queued = [post(gateway), post(gateway)]
+    await arrived
+    const refused = await post(gateway)
+    assert.equal(refused.status, 503)
+    assert.equal(errorCode(refused), 'queue_full')
+    assert.deepEqual(
+      (await Promise.all([first, ...queued])).map((a) => a.status),
+      [200, 200, 200],
+    )
+  })
+
+  test('a job whose deadline passes in the queue gets 504 and is never sent upstream', async () => {
+    const { stub, gateway } = await setup({ delayMs: 250 })
+    const first = post(gateway)
+    await stub.received(1)
+    const expired = await post(gateway, { 'x-timeout-ms': '40' })
+    assert.equal(expired.status, 504)
+    assert.equal(errorCode(expired), 'deadline_exceeded')
+    assert.equal((await first).status, 200)
+    assert.equal(stub.requests.length, 1, 'the expired job never reached the replica')
+    assert.equal(metric(await metricsOf(gateway), 'gateway_rejected_total{reason="deadline"}'), 1)
+  })
+
+  test('a client that disconnects has its job removed from the queue', async () => {
+    const { stub, gateway } = await setup({ delayMs: 250 })
+    const first = post(gateway)
+    await stub.received(1)
+    const controller = new AbortController()
+    const arrived = jobsAccepted(gateway, 1)
+    const abandoned = post(gateway, {}, controller.signal).catch((error: Error) => error)
+    await arrived
+    assert.equal(gateway.queue.size, 1)
+    controller.abort()
+    assert.ok((await abandoned) instanceof Error)
+    assert.equal((await first).status, 200)
+    assert.equal(gateway.queue.size, 0)
+    assert.equal(stub.requests.length, 1, 'the abandoned job never reached the replica')
+    assert.equal(metric(await metricsOf(gateway), 'gateway_rejected_total{reason="client_closed"}'), 1)
+  })
+
+  test('no replica ready: 503 no_replica at once, /readyz 503; both recover when a replica is back', async () => {
+    const { stub, gateway } = await setup({})
+    stub.ready = false
+    await routable(gateway, 0)
+    const refused = await post(gateway)
+    assert.equal(refused.status, 503)
+    assert.equal(errorCode(refused), 'no_replica')
+    assert.ok(Number(refused.headers['retry-after']) >= 1)
+    assert.equal((await call(`${gateway.url}/readyz`)).status, 503)
+    assert.equal(stub.requests.length, 0)
+    stub.ready = true
+    await routable(gateway, 1)
+    assert.equal((await call(`${gateway.url}/readyz`)).status, 200)
+    assert.equal((await post(gateway)).status, 200)
+  })
+
+  test('GET /queue and /metrics report sizes, workers and counts', async () => {
+    const { stub, gateway } = await setup({ delayMs: 100 })
+    const first = post(gateway)
+    await stub.received(1)
+    const arrived = jobsAccepted(gateway, 1)
+    const second = post(gateway)
+    await arrived
+    const queue = (await call(`${gateway.url}/queue`)).body
+    assert.equal(queue.size, 1)
+    assert.equal(queue.bytes, image.length)
+    assert.equal(queue.workers, 1)
+    assert.equal(queue.workers_busy, 1)
+    assert.deepEqual(queue.lanes, { normal: 1, low: 0 })
+    assert.ok(queue.oldest_wait_ms >= 0)
+    await Promise.all([first, second])
+    const text = await metricsOf(gateway)
+    assert.equal(metric(text, 'gateway_requests_total{status="200"}'), 2)
+    assert.equal(metric(text, `gateway_dispatched_total{replica="${stub.url}"}`), 2)
+    assert.equal(metric(text, 'gateway_replicas_ready'), 1)
+    assert.equal(metric(text, 'gateway_queue_size'), 0)
+    assert.equal(metric(text, 'gateway_queue_wait_seconds_count'), 2)
+    assert.equal(metric(text, `gateway_upstream_duration_seconds_count{replica="${stub.url}"}`), 2)
+    assert.equal(metric(text, 'gateway_request_duration_seconds_count{status="200"}'), 2)
+    const replicas = (await call(`${gateway.url}/replicas`)).body
+    assert.equal(replicas.ready, 1)
+    assert.equal(replicas.replicas[0].url, stub.url)
+    assert.ok(replicas.replicas[0].ewma_latency_ms >= 100)
+  })
+
+  test('shutdown: stop admitting, answer everything queued and in flight', async () => {
+    const { stub, gateway } = await setup({ delayMs: 60 })
+    const arrived = jobsAccepted(gateway, 4)
+    const accepted = [post(gateway), post(gateway), post(gateway), post(gateway)]
+    await arrived
+    await stub.received(1)
+    const stopping = gateway.shutdown(10_000)
+    const late = await post(gateway).catch((error: Error) => error)
+    if (!(late instanceof Error)) assert.equal(late.status, 503)
+    assert.deepEqual(
+      (await Promise.all(accepted)).map((a) => a.status),
+      [200, 200, 200, 200],
+    )
+    await stopping
+  })
+})

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict'
+import { after, describe, test } from 'node:test'
+import { call, errorCode } from '../../common/testing/http.ts'
+import type { RunningGateway } from '../src/gateway.ts'
+import { metric, routable, startTestGateway } from './helpers.ts'
+import { StubReplica, type StubReplicaOptions } from './stub-replica.ts'
+
+const image = Buffer.alloc(2048, 7)
+const post = (gateway: RunningGateway, headers: Record<string, string> = {}) =>
+  call(`${gateway.url}/predict`, { body: image, headers: { 'content-type': 'image/jpeg', ...headers } })
+const replicaState = async (gateway: RunningGateway, url: string) =>
+  (await call(`${gateway.url}/replicas`)).body.replicas.find((r: { url: string }) => r.url === url)
+
+describe('gateway: replica failures', () => {
+  const cleanup: (() => Promise<void>)[] = []
+  after(async () => {
+    for (const fn of cleanup.reverse()) await fn()
+  })
+  const setup = async (stubOptions: StubReplicaOptions[], flags: string[] = []) => {
+    const stubs = await Promise.all(stubOptions.map((o) => StubReplica.start(o)))
+    const gateway = await startTestGateway([
+      '--discovery',
+      'static',
+      '--replicas',
+      stubs.map((s) => s.url).join(','),
+      ...flags,
+    ])
+    cleanup.push(...stubs.map((s) => () => s.close()), () => gateway.shutdown(1000))
+    await routable(gateway, stubs.length)
+    return { stubs, gateway }
+  }
+
+  test('a replica killed mid-run: its requests are retried elsewhere and answered; it is ejected, then re-admitted', async () => {
+    const { stubs, gateway } = await setup([
+      { name: 'victim', delayMs: 150 },
+      { name: 'survivor', delayMs: 20 },
+    ])
+    const [victim, survivor] = stubs as [StubReplica, StubReplica]
+    const answers = Array.from({ length: 12 }, () => post(gateway))
+    await victim.received(1)
+    await victim.kill()
+    const statuses = (await Promise.all(answers)).map((a) => a.status)
+    assert.deepEqual(
+      statuses,
+      statuses.map(() => 200),
+      'every request answered',
+    )
+    const text = (await call(`${gateway.url}/metrics`)).body as string
+    assert.ok(metric(text, 'gateway_retries_total') >= 1)
+    assert.equal((await replicaState(gateway, victim.url)).routable, false)
+    assert.ok(survivor.requests.length >= 11)
+    await victim.restart()
+    await routable(gateway, 2)
+    const before = victim.requests.length
+    await Promise.all(Array.from({ length: 6 }, () => post(gateway)))
+    assert.ok(victim.requests.length > before, 're-admitted replicas get traffic again')
+  })
+
+  test('a replica answering 500 is ejected after 3 consecutive failures; the healthy one takes over', async () => {
+    const { stubs, gateway } = await setup([{ name: 'broken', mode: 'error500' }, { name: 'healthy' }])
+    const [broken] = stubs as [StubReplica, StubReplica]
+    const statuses: number[] = []
+    for (let i = 0; i < 20; i++) {
+      const response = await post(gateway)
+      statuses.push(response.status)
+      if (response.status !== 200) assert.equal(errorCode(response), 'upstream_failed')
+    }
+    assert.equal(broken.requests.length, 3)
+    assert.equal(statuses.filter((s) => s === 502).length, 3)
+    const state = await replicaState(gateway, broken.url)
+    assert.equal(state.ejections, 1)
+    assert.notEqual(state.ejected_until, null)
+  })
+
+  test('a replica answering 503 (full) is retried on another one, and avoided while its report is fresh', async () => {
+    const { stubs, gateway } = await setup([{ name: 'full', mode: 'busy503' }, { name: 'free' }])
+    for (let i = 0; i < 6; i++) assert.equal((await post(gateway)).status, 200)
+    assert.equal(stubs[1]!.requests.length, 6)
+    assert.ok(stubs[0]!.requests.length <= 1, `the full replica was asked ${stubs[0]!.requests.length} times`)
+  })
+
+  test('a hung replica: its requests get 504 at their deadline, the rest go to the healthy one', async () => {
+    const { stubs, gateway } = await setup(
+      [
+        { name: 'hung', mode: 'hang' },
+        { name: 'healthy', delayMs: 10 },
+      ],
+      ['--deadline-grace-ms', '50'],
+    )
+    const [hung, healthy] = stubs as [StubReplica, StubReplica]
+    const started = performance.now()
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post(gateway, { 'x-timeout-ms': '300' })))
+    const statuses = answers.map((a) => a.status)
+    assert.ok(
+      statuses.every((s) => s === 200 || s === 504),
+      String(statuses),
+    )
+    assert.equal(statuses.filter((s) => s === 504).length, hung.requests.length)
+    assert.ok(healthy.requests.length >= 18)
+    // Answered by the deadline, not by some later timeout.
+    assert.ok(performance.now() - started < 2000)
+  })
+
+  test('the retry budget: when every replica fails, upstream attempts stay ≤ 1.2 × client requests (+ a floor)', async () => {
+    const { stubs, gateway } = await setup(
+      [
+        { name: 'a', mode: 'reset' },
+        { name: 'b', mode: 'reset' },
+      ],
+      [
+        '--outlier-consecutive-failures',
+        '1000', // keep them in play so only the budget limits retries
+      ],
+    )
+    const clientRequests = 40
+    for (let i = 0; i < clientRequests; i++) {
+      const response = await post(gateway)
+      assert.ok(response.status >= 500, String(response.status))
+      errorCode(response)
+    }
+    const upstream = stubs.reduce((sum, s) => sum + s.requests.length, 0)
+    assert.ok(upstream <= 1.2 * clientRequests + 3, `${upstream} upstream attempts for ${clientRequests} requests`)
+  })
+})

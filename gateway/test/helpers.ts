@@ -1,0 +1,42 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { testLogger } from '../../common/testing/silent-logger.ts'
+import { loadGatewayConfig } from '../src/config.ts'
+import { type GatewayEdges, type RunningGateway, startGateway } from '../src/gateway.ts'
+
+/**
+ * A real gateway on 127.0.0.1 and a free port, with fast health checks so tests do not wait a second per probe.
+ * `flags` as on the command line (they win over the defaults given here).
+ */
+export function startTestGateway(flags: string[], edges: GatewayEdges = {}): Promise<RunningGateway> {
+  const config = loadGatewayConfig({
+    env: {},
+    argv: ['--host', '127.0.0.1', '--port', '0', '--health-interval-ms', '50', '--health-timeout-ms', '200', ...flags],
+  })
+  return startGateway(config, testLogger('gateway') as FastifyBaseLogger, edges)
+}
+
+/** Resolves once the gateway sees `count` routable replicas (health checks are event-driven: 'change'). */
+export async function routable(gateway: RunningGateway, count: number): Promise<void> {
+  while (gateway.pool.readyCount() !== count) {
+    await new Promise((resolve) => gateway.pool.once('change', resolve))
+  }
+}
+
+/** Resolves once the gateway has accepted `count` more jobs into its queue. */
+export function jobsAccepted(gateway: RunningGateway, count: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0
+    const onQueued = () => {
+      if (++seen < count) return
+      gateway.dispatcher.off('queued', onQueued)
+      resolve()
+    }
+    gateway.dispatcher.on('queued', onQueued)
+  })
+}
+
+/** The value of one Prometheus sample, e.g. metric(text, 'gateway_rejected_total{reason="deadline"}'). */
+export function metric(text: string, sample: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `))
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1))
+}

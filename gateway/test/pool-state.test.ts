@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import fc from 'fast-check'
+import { HEALTHY, isEjected, readmit, recordOutcome } from '../src/pool/outlier.ts'
+import { updatePeakEwma } from '../src/pool/peak-ewma.ts'
+import { ReplicaPool } from '../src/pool/replica-pool.ts'
+
+const policy = { consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectionMs: 8000 }
+
+describe('outlier detection', () => {
+  test('three consecutive failures eject; a success in between resets the streak', () => {
+    let state = recordOutcome(HEALTHY, 'failure', 0, policy)
+    state = recordOutcome(state, 'failure', 0, policy)
+    state = recordOutcome(state, 'success', 0, policy)
+    state = recordOutcome(state, 'failure', 0, policy)
+    state = recordOutcome(state, 'failure', 0, policy)
+    assert.equal(isEjected(state), false)
+    state = recordOutcome(state, 'failure', 10, policy)
+    assert.equal(isEjected(state), true)
+    assert.equal(state.ejectedUntil, 1010)
+    assert.equal(isEjected(state), true, 'still out after the period, until a probe re-admits it')
+    assert.equal(isEjected(readmit(state, 1010)), false)
+  })
+
+  test('a refused connection ejects at once', () => {
+    assert.equal(isEjected(recordOutcome(HEALTHY, 'refused', 0, policy)), true)
+  })
+
+  test('ejections back off exponentially up to the cap, and readmission needs the period to be over', () => {
+    let state = HEALTHY
+    const lengths: number[] = []
+    let now = 0
+    for (let i = 0; i < 6; i++) {
+      state = recordOutcome(state, 'refused', now, policy)
+      lengths.push(state.ejectedUntil - now)
+      assert.deepEqual(readmit(state, now + 1), state, 'still ejected')
+      now = state.ejectedUntil
+      state = readmit(state, now)
+      assert.equal(isEjected(state), false)
+    }
+    assert.deepEqual(lengths, [1000, 2000, 4000, 8000, 8000, 8000])
+  })
+})
+
+describe('peak EWMA', () => {
+  test('jumps to a slower sample at once and decays towards faster ones', () => {
+    let value = updatePeakEwma(undefined, 20, 0, 1000)
+    assert.equal(value, 20)
+    value = updatePeakEwma(value, 200, 10, 1000)
+    assert.equal(value, 200)
+    value = updatePeakEwma(value, 20, 1000, 1000)
+    assert.ok(value < 200 && value > 20)
+    for (let i = 0; i < 20; i++) value = updatePeakEwma(value, 20, 1000, 1000)
+    assert.ok(Math.abs(value - 20) < 1)
+  })
+
+  test('stays between the smallest and largest sample', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.double({ min: 1, max: 1000, noNaN: true }), fc.integer({ min: 0, max: 5000 })), {
+          minLength: 1,
+        }),
+        (samples) => {
+          let value: number | undefined
+          for (const [sample, elapsed] of samples) value = updatePeakEwma(value, sample, elapsed, 500)
+          const values = samples.map(([s]) => s)
+          assert.ok(value! >= Math.min(...values) - 1e-9 && value! <= Math.max(...values) + 1e-9)
+        },
+      ),
+    )
+  })
+})
+
+describe('ReplicaPool', () => {
+  test('an ejected, not-ready or draining replica is never a candidate', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ ready: fc.boolean(), ejected: fc.boolean(), listed: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        (specs) => {
+          const pool = new ReplicaPool({ slotsPerReplica: 1, connectTimeoutMs: 100 })
+          const urls = specs.map((_, i) => `http://127.0.0.1:${10_000 + i}`)
+          pool.setTargets(urls)
+          const now = 1_000_000
+          specs.forEach((spec, i) => {
+            const replica = pool.get(urls[i]!)!
+            replica.ready = spec.ready
+            replica.outstanding = spec.listed ? 0 : 1 // a draining replica with work in flight stays until it is done
+            if (spec.ejected) replica.outlier = { ...HEALTHY, ejections: 1, ejectedUntil: now + 1000 }
+          })
+          pool.setTargets(urls.filter((_, i) => specs[i]!.listed))
+          const ids = new Set(pool.candidates(now, new Set()).map((c) => c.id))
+          specs.forEach((spec, i) => assert.equal(ids.has(urls[i]!), spec.ready && !spec.ejected && spec.listed))
+          void pool.close()
+        },
+      ),
+    )
+  })
+
+  test('a replica discovery drops leaves once its last request is done', async () => {
+    const pool = new ReplicaPool({ slotsPerReplica: 1, connectTimeoutMs: 100 })
+    pool.setTargets(['http://127.0.0.1:1', 'http://127.0.0.1:2'])
+    pool.get('http://127.0.0.1:2')!.outstanding = 1
+    pool.setTargets(['http://127.0.0.1:1'])
+    assert.equal(pool.all.length, 2)
+    assert.equal(pool.get('http://127.0.0.1:2')!.draining, true)
+    pool.get('http://127.0.0.1:2')!.outstanding = 0
+    pool.removeDrained()
+    assert.deepEqual(
+      pool.all.map((r) => r.url),
+      ['http://127.0.0.1:1'],
+    )
+    await pool.close()
+  })
+})

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import fc from 'fast-check'
+import { createRandom } from '../../common/random.ts'
+import {
+  type Candidate,
+  pickLeastOutstanding,
+  pickRandom,
+  pickRoundRobin,
+  ROUTING_POLICIES,
+  type RoutingState,
+} from '../src/routing/policies.ts'
+
+const candidate = fc.record({
+  id: fc.uuid(),
+  outstanding: fc.integer({ min: 0, max: 8 }),
+  slots: fc.integer({ min: 1, max: 4 }),
+  latencyMs: fc.double({ min: 1, max: 2000, noNaN: true }),
+  externalLoad: fc.integer({ min: 0, max: 3 }),
+})
+const candidates = fc.uniqueArray(candidate, { minLength: 1, maxLength: 40, selector: (c) => c.id })
+const state = (seed: number): RoutingState => ({ random: createRandom(seed), cursor: Math.abs(seed) % 7 })
+const hasFreeSlot = (c: Candidate) => c.outstanding + c.externalLoad < c.slots
+
+describe('routing policies', () => {
+  for (const [name, policy] of Object.entries(ROUTING_POLICIES)) {
+    test(`${name}: a replica with a free slot is always chosen before a full one`, () => {
+      fc.assert(
+        fc.property(candidates, fc.integer(), (list, seed) => {
+          const chosen = policy(list, state(seed))
+          assert.ok(chosen, 'something is chosen from a non-empty list')
+          assert.ok(list.includes(chosen))
+          if (list.some(hasFreeSlot)) assert.ok(hasFreeSlot(chosen), `${JSON.stringify(chosen)} is full`)
+        }),
+      )
+    })
+
+    test(`${name}: over many picks on equal replicas the spread is even`, () => {
+      const equal = Array.from({ length: 5 }, (_, i) => ({
+        id: `r${i}`,
+        outstanding: 0,
+        slots: 1,
+        latencyMs: 30,
+        externalLoad: 0,
+      }))
+      const counts = new Map<string, number>()
+      const s = state(7)
+      for (let i = 0; i < 10_000; i++) {
+        const chosen = policy(equal, s)!
+        counts.set(chosen.id, (counts.get(chosen.id) ?? 0) + 1)
+      }
+      for (const replica of equal) {
+        const share = (counts.get(replica.id) ?? 0) / 10_000
+        assert.ok(Math.abs(share - 0.2) < 0.02, `${replica.id} got ${share}`)
+      }
+    })
+
+    test(`${name}: nothing to choose from → undefined`, () => {
+      assert.equal(policy([], state(1)), undefined)
+    })
+  }
+
+  test('least-outstanding prefers the idle replica, then the faster one', () => {
+    const s = state(3)
+    const busy = { id: 'busy', outstanding: 1, slots: 2, latencyMs: 30, externalLoad: 0 }
+    const idle = { id: 'idle', outstanding: 0, slots: 2, latencyMs: 30, externalLoad: 0 }
+    assert.equal(pickLeastOutstanding([busy, idle], s)?.id, 'idle')
+    const slow = { id: 'slow', outstanding: 0, slots: 1, latencyMs: 150, externalLoad: 0 }
+    const fast = { id: 'fast', outstanding: 0, slots: 1, latencyMs: 30, externalLoad: 0 }
+    for (let i = 0; i < 100; i++) assert.equal(pickLeastOutstanding([slow, fast], s)?.id, 'fast')
+  })
+
+  test('least-outstanding counts load other gateways put on a replica', () => {
+    const s = state(4)
+    const shared = { id: 'shared', outstanding: 0, slots: 2, latencyMs: 30, externalLoad: 1 }
+    const quiet = { id: 'quiet', outstanding: 0, slots: 2, latencyMs: 30, externalLoad: 0 }
+    assert.equal(pickLeastOutstanding([shared, quiet], s)?.id, 'quiet')
+  })
+
+  test('least-outstanding on a large pool (power of two choices) never picks the single worst replica', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 9, max: 50 }), fc.integer(), (size, seed) => {
+        const list = Array.from({ length: size }, (_, i) => ({
+          id: `r${i}`,
+          outstanding: 0,
+          slots: 1,
+          latencyMs: 10 + i,
+          externalLoad: 0,
+        }))
+        // Two distinct replicas are compared, so the most expensive one can never win.
+        assert.notEqual(pickLeastOutstanding(list, state(seed))!.id, `r${size - 1}`)
+      }),
+    )
+  })
+
+  test('round-robin rotates in a stable order and skips full replicas', () => {
+    const s: RoutingState = { random: createRandom(1), cursor: 0 }
+    const list = ['a', 'b', 'c'].map((id) => ({ id, outstanding: 0, slots: 1, latencyMs: 10, externalLoad: 0 }))
+    assert.deepEqual(
+      [1, 2, 3, 4].map(() => pickRoundRobin(list, s)?.id),
+      ['a', 'b', 'c', 'a'],
+    )
+    list[1]!.outstanding = 1
+    assert.deepEqual(
+      [1, 2, 3].map(() => pickRoundRobin(list, s)?.id),
+      ['c', 'a', 'c'],
+    )
+  })
+
+  test('random only picks among free replicas when there are some', () => {
+    const s = state(9)
+    const list = [
+      { id: 'full', outstanding: 1, slots: 1, latencyMs: 10, externalLoad: 0 },
+      { id: 'free', outstanding: 0, slots: 1, latencyMs: 10, externalLoad: 0 },
+    ]
+    for (let i = 0; i < 50; i++) assert.equal(pickRandom(list, s)?.id, 'free')
+  })
+})

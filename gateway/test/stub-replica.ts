@@ -1,0 +1,162 @@
+import { EventEmitter, once } from 'node:events'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+
+export type StubMode = 'ok' | 'reject400' | 'error500' | 'busy503' | 'shutting503' | 'hang' | 'reset'
+
+export interface StubReplicaOptions {
+  name?: string
+  /** Service time of a prediction, ms. */
+  delayMs?: number
+  mode?: StubMode
+  ready?: boolean
+  host?: string
+  port?: number
+}
+
+export interface StubRequest {
+  at: number
+  headers: IncomingMessage['headers']
+  bytes: number
+}
+
+/**
+ * A stand-in replica for tests about the gateway's own behaviour: answers `/readyz` and `/predict` like a real
+ * replica (same JSON shape, load headers) with a configurable service time and failure mode. Emits 'request' for
+ * every prediction it receives, so tests wait on events rather than on time.
+ */
+export class StubReplica extends EventEmitter {
+  readonly name: string
+  delayMs: number
+  mode: StubMode
+  ready: boolean
+  readonly requests: StubRequest[] = []
+  inflight = 0
+  #server: Server
+  readonly #sockets = new Set<Socket>()
+  #url = ''
+
+  private constructor(options: StubReplicaOptions) {
+    super()
+    this.name = options.name ?? 'stub'
+    this.delayMs = options.delayMs ?? 5
+    this.mode = options.mode ?? 'ok'
+    this.ready = options.ready ?? true
+    this.#server = createServer((request, response) => void this.#handle(request, response))
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket)
+      socket.on('close', () => this.#sockets.delete(socket))
+    })
+  }
+
+  static async start(options: StubReplicaOptions = {}): Promise<StubReplica> {
+    const stub = new StubReplica(options)
+    await stub.listen(options.host ?? '127.0.0.1', options.port ?? 0)
+    return stub
+  }
+
+  get url(): string {
+    return this.#url
+  }
+
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port
+  }
+
+  async listen(host: string, port: number): Promise<void> {
+    this.#server.listen(port, host)
+    await once(this.#server, 'listening')
+    this.#url = `http://${host}:${this.port}`
+  }
+
+  /** Resolves when this stub has received `count` predictions in total. */
+  async received(count: number): Promise<void> {
+    while (this.requests.length < count) await once(this, 'request')
+  }
+
+  /** Dies like a SIGKILLed process: every connection is cut, nothing listens any more. */
+  async kill(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy()
+    this.#server.close()
+    this.#server.closeAllConnections()
+    await once(this.#server, 'close').catch(() => {})
+  }
+
+  /** Comes back on the same address after kill(). */
+  async restart(): Promise<void> {
+    const [host, port] = [new URL(this.#url).hostname, Number(new URL(this.#url).port)]
+    this.#server = createServer((request, response) => void this.#handle(request, response))
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket)
+      socket.on('close', () => this.#sockets.delete(socket))
+    })
+    await this.listen(host, port)
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy()
+    this.#server.closeAllConnections()
+    await new Promise((resolve) => this.#server.close(resolve))
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (request.url === '/readyz') {
+      response.writeHead(this.ready ? 200 : 503, { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ ready: this.ready, inflight: this.inflight, queue: 0 }))
+      return
+    }
+    let bytes = 0
+    for await (const chunk of request) bytes += (chunk as Buffer).length
+    this.requests.push({ at: performance.now(), headers: request.headers, bytes })
+    this.emit('request', request)
+    if (this.mode === 'hang') return
+    if (this.mode === 'reset') {
+      request.socket.destroy()
+      return
+    }
+    this.inflight++
+    await new Promise((resolve) => setTimeout(resolve, this.delayMs))
+    this.inflight--
+    const requestId = String(request.headers['x-request-id'] ?? 'none')
+    const headers = {
+      'content-type': 'application/json',
+      'x-replica-inflight': String(this.inflight),
+      'x-replica-queue': '0',
+    }
+    if (this.mode === 'reject400') {
+      response
+        .writeHead(400, headers)
+        .end(JSON.stringify({ error: 'not decodable', code: 'invalid_image', request_id: requestId }))
+      return
+    }
+    if (this.mode === 'error500') {
+      response.writeHead(500, headers).end(JSON.stringify({ error: 'boom', code: 'internal', request_id: requestId }))
+      return
+    }
+    if (this.mode === 'busy503' || this.mode === 'shutting503') {
+      const code = this.mode === 'busy503' ? 'queue_full' : 'shutting_down'
+      // A full replica reports the queue that made it full, as a real one does.
+      const load = this.mode === 'busy503' ? { 'x-replica-inflight': '20', 'x-replica-queue': '16' } : {}
+      response
+        .writeHead(503, { ...headers, ...load, 'retry-after': '1' })
+        .end(JSON.stringify({ error: 'no', code, request_id: requestId }))
+      return
+    }
+    response.writeHead(200, headers).end(JSON.stringify(stubPrediction(this.name, requestId)))
+  }
+}
+
+export function stubPrediction(name: string, requestId: string) {
+  return {
+    prediction: `${name}: 100.00%`,
+    label: name,
+    class_index: 1,
+    confidence: 1,
+    top5: [{ label: name, class_index: 1, confidence: 1 }],
+    model: { name: 'stub', version: '1', pretrained: false },
+    timing_ms: { queue: 0, preprocess: 1, inference: 1, total: 2 },
+    batch_size: 1,
+    replica: name,
+    request_id: requestId,
+  }
+}
