@@ -7,11 +7,14 @@ declare module 'fastify' {
   }
 }
 
+const INFO_OR_LOWER = new Set(['info', 'debug', 'trace'])
+
 /** One JSON log line per request, after the response: request_id (via the child logger), status, duration. */
 export function installAccessLog(app: FastifyInstance, options: { skip?: (url: string) => boolean } = {}): void {
   app.decorateRequest('logFields', null)
-  app.addHook('onResponse', async (request, reply) => {
-    if (options.skip?.(request.url)) return
+  app.addHook('onResponse', (request, reply, done) => {
+    done()
+    if (!INFO_OR_LOWER.has(request.log.level) || options.skip?.(request.url)) return
     request.log.info(
       {
         method: request.method,

@@ -32,8 +32,9 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
   app.addSchema(errorBodySchema)
   installErrorHandling(app)
   installAccessLog(app, { skip: (url) => !options.logRequest(url) })
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
+    done(null, payload)
   })
   await installOpenApi(app, { title: options.title, description: options.description })
   return app

@@ -28,6 +28,9 @@ const gateway = await startGateway(config, logger, {
   onReplicaLog: (line) => process.stdout.write(`${line}\n`),
 })
 process.on('SIGHUP', () => void gateway.discovery.refresh())
+// A parent that spawned us with an IPC channel (benchmarks, tests) learns the URL this way.
+process.send?.({ type: 'ready', url: gateway.url })
+process.channel?.unref()
 
 closeWithGrace({ delay: config.shutdownTimeoutMs + 10_000, logger }, async ({ signal, err }) => {
   if (err) logger.error({ err }, 'fatal error, shutting down')

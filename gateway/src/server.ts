@@ -43,10 +43,12 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     app.addContentTypeParser(type, asBuffer, (_request, body, done) => done(null, body))
   }
 
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-queue-size', String(queue.size))
+    done(null, payload)
   })
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
+    done()
     if (!isPredictUrl(request.url)) return
     const status = String(reply.statusCode)
     metrics.requests.inc({ status })

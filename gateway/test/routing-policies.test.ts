@@ -23,14 +23,22 @@ const state = (seed: number): RoutingState => ({ random: createRandom(seed), cur
 const hasFreeSlot = (c: Candidate) => c.outstanding + c.externalLoad < c.slots
 
 describe('routing policies', () => {
-  for (const [name, policy] of Object.entries(ROUTING_POLICIES)) {
-    test(`${name}: a replica with a free slot is always chosen before a full one`, () => {
+  test('least-outstanding: a replica with a free slot is always chosen before a full one', () => {
+    fc.assert(
+      fc.property(candidates, fc.integer(), (list, seed) => {
+        const chosen = pickLeastOutstanding(list, state(seed))
+        assert.ok(chosen, 'something is chosen from a non-empty list')
+        assert.ok(list.includes(chosen))
+        if (list.some(hasFreeSlot)) assert.ok(hasFreeSlot(chosen), `${JSON.stringify(chosen)} is full`)
+      }),
+    )
+  })
+
+  for (const [name, { pick: policy }] of Object.entries(ROUTING_POLICIES)) {
+    test(`${name}: always picks one of the candidates`, () => {
       fc.assert(
         fc.property(candidates, fc.integer(), (list, seed) => {
-          const chosen = policy(list, state(seed))
-          assert.ok(chosen, 'something is chosen from a non-empty list')
-          assert.ok(list.includes(chosen))
-          if (list.some(hasFreeSlot)) assert.ok(hasFreeSlot(chosen), `${JSON.stringify(chosen)} is full`)
+          assert.ok(list.includes(policy(list, state(seed))!))
         }),
       )
     })
@@ -93,26 +101,38 @@ describe('routing policies', () => {
     )
   })
 
-  test('round-robin rotates in a stable order and skips full replicas', () => {
+  test('round-robin rotates in a stable order, blind to load (a baseline)', () => {
     const s: RoutingState = { random: createRandom(1), cursor: 0 }
-    const list = ['a', 'b', 'c'].map((id) => ({ id, outstanding: 0, slots: 1, latencyMs: 10, externalLoad: 0 }))
+    const list = ['c', 'a', 'b'].map((id) => ({ id, outstanding: 0, slots: 1, latencyMs: 10, externalLoad: 0 }))
     assert.deepEqual(
       [1, 2, 3, 4].map(() => pickRoundRobin(list, s)?.id),
       ['a', 'b', 'c', 'a'],
     )
-    list[1]!.outstanding = 1
+    list[1]!.outstanding = 5
     assert.deepEqual(
       [1, 2, 3].map(() => pickRoundRobin(list, s)?.id),
-      ['c', 'a', 'c'],
+      ['b', 'c', 'a'],
     )
   })
 
-  test('random only picks among free replicas when there are some', () => {
+  test('random is blind to load (a baseline)', () => {
     const s = state(9)
     const list = [
-      { id: 'full', outstanding: 1, slots: 1, latencyMs: 10, externalLoad: 0 },
+      { id: 'full', outstanding: 9, slots: 1, latencyMs: 10, externalLoad: 0 },
       { id: 'free', outstanding: 0, slots: 1, latencyMs: 10, externalLoad: 0 },
     ]
-    for (let i = 0; i < 50; i++) assert.equal(pickRandom(list, s)?.id, 'free')
+    const picks = Array.from({ length: 400 }, () => pickRandom(list, s)?.id)
+    assert.ok(picks.filter((id) => id === 'full').length > 150)
+  })
+
+  test('only least-outstanding is load-aware (binds late); the others are plain-proxy baselines', () => {
+    assert.deepEqual(
+      Object.entries(ROUTING_POLICIES).map(([name, p]) => [name, p.loadAware]),
+      [
+        ['least-outstanding', true],
+        ['round-robin', false],
+        ['random', false],
+      ],
+    )
   })
 })

@@ -63,9 +63,10 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
     done(null, body),
   )
 
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-replica-inflight', String(state.inflight))
     reply.header('x-replica-queue', String(Math.max(0, queued())))
+    done(null, payload)
   })
 
   registerPredictRoute(app, {

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { type ReplicaProcess, spawnReplica } from '../../../common/replica-process.ts'
+import { type ServiceProcess, spawnReplica } from '../../../common/service-process.ts'
 import type { Discovery } from './discovery.ts'
 
 export interface LocalReplicasOptions {
@@ -14,7 +14,7 @@ export interface LocalReplicasOptions {
 
 interface Managed {
   id: string
-  process: ReplicaProcess | undefined
+  process: ServiceProcess | undefined
   /** Set when we stop it on purpose, so its exit is not mistaken for a crash. */
   stopping: boolean
   crashes: number

@@ -8,6 +8,7 @@ import type { ReplicaPool } from '../pool/replica-pool.ts'
 import type { Job } from '../queue/job.ts'
 import type { Admission, JobQueue } from '../queue/job-queue.ts'
 import type { RoutingPolicy, RoutingState } from '../routing/policies.ts'
+import { worthWaitingForFaster } from '../routing/wait-for-faster.ts'
 import { DrainRate } from './drain-rate.ts'
 import type { AttemptResult, ForwardOptions } from './forward.ts'
 import type { RetryBudget } from './retry-budget.ts'
@@ -32,7 +33,6 @@ export interface DispatcherDeps {
 interface InFlight {
   job: Job
   replica: Replica
-  controller: AbortController
 }
 
 /**
@@ -64,8 +64,13 @@ export class Dispatcher extends EventEmitter {
     return this.#inFlight.size
   }
 
+  /**
+   * How many attempts may be in flight: the configured number, else the routable replicas' total slots. A
+   * load-oblivious policy sends at once (replicas queue), so it is only bounded by the configured number.
+   */
   get workers(): number {
-    return this.#options.workers === 'auto' ? this.#deps.pool.totalSlots() : this.#options.workers
+    if (this.#options.workers !== 'auto') return this.#options.workers
+    return this.#deps.policy.loadAware ? this.#deps.pool.totalSlots() : Number.POSITIVE_INFINITY
   }
 
   /** Accepts a job into the queue, or says why it does not fit. */
@@ -127,7 +132,7 @@ export class Dispatcher extends EventEmitter {
       return true
     }
     const candidates = pool.candidates(now, job.tried)
-    const choice = policy(candidates, this.#routing)
+    const choice = policy.pick(candidates, this.#routing)
     const replica = choice ? pool.get(choice.id) : undefined
     if (!replica) {
       if (pool.readyCount() === 0 || job.tried.size > 0) {
@@ -144,10 +149,13 @@ export class Dispatcher extends EventEmitter {
       queue.pushFront(job)
       return false
     }
-    if (replica.outstanding + replica.externalLoad(now) >= replica.slots && this.#options.workers === 'auto') {
-      // Late binding: the best replica is full, so the job waits here until a slot frees.
-      queue.pushFront(job)
-      return false
+    if (policy.loadAware && this.#options.workers === 'auto') {
+      const full = choice!.outstanding + choice!.externalLoad >= choice!.slots
+      // Late binding: the job waits here while its best replica is full, or while a faster one will be free soon.
+      if (full || worthWaitingForFaster(choice!, candidates, queue.size + 1)) {
+        queue.pushFront(job)
+        return false
+      }
     }
     this.#start(job, replica)
     return true
@@ -159,13 +167,18 @@ export class Dispatcher extends EventEmitter {
     job.queueMs += waited
     job.attempts++
     metrics.queueWaitSeconds.observe(waited / 1000)
-    metrics.dispatched.inc({ replica: replica.url })
+    replica.series ??= {
+      dispatched: metrics.dispatched.labels(replica.url),
+      upstreamSeconds: metrics.upstreamSeconds.labels(replica.url),
+    }
+    replica.series.dispatched.inc()
     replica.outstanding++
     replica.dispatched++
-    const entry: InFlight = { job, replica, controller: new AbortController() }
+    const entry: InFlight = { job, replica }
     this.#inFlight.add(entry)
+    // The client's own signal aborts the attempt when it leaves; a hung replica is cut off by the attempt's timeouts.
     void this.#deps
-      .forward(job, replica, entry.controller.signal)
+      .forward(job, replica, job.clientGone)
       .then((result) => this.#onAttemptEnd(entry, result))
       .catch((error) => this.#deps.log.error({ err: error, request_id: job.id }, 'dispatch failed'))
       .finally(() => {
@@ -194,7 +207,7 @@ export class Dispatcher extends EventEmitter {
       case 'answer': {
         replica.recordAttempt('success', now, this.#options.outlier)
         replica.recordLatency(result.upstreamMs, now)
-        metrics.upstreamSeconds.observe({ replica: replica.url }, result.upstreamMs / 1000)
+        replica.series?.upstreamSeconds.observe(result.upstreamMs / 1000)
         this.drainRate.record(performance.now())
         this.#finish(job, { kind: 'answer', answer: { ...result, replica: replica.url } })
         return
@@ -258,7 +271,7 @@ export class Dispatcher extends EventEmitter {
       this.#finish(job, { kind: 'error', code: 'client_closed', message: 'the client closed the connection' })
       return
     }
-    for (const entry of this.#inFlight) if (entry.job === job) entry.controller.abort()
+    // An attempt in flight is aborted by the same signal (see #start).
     this.#finish(job, { kind: 'error', code: 'client_closed', message: 'the client closed the connection' })
   }
 

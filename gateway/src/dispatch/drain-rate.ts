@@ -1,23 +1,22 @@
+import { SlidingWindowCounter } from './sliding-window.ts'
+
 /**
  * Completions per second over the last few seconds, for the `Retry-After` a full queue suggests: the time the
  * queue ahead would take to drain at the current pace.
  */
 export class DrainRate {
-  readonly #windowMs: number
-  readonly #completions: number[] = []
+  readonly #completions: SlidingWindowCounter
 
   constructor(windowMs = 5000) {
-    this.#windowMs = windowMs
+    this.#completions = new SlidingWindowCounter(windowMs, 10, performance.now())
   }
 
   record(now: number): void {
-    this.#completions.push(now)
-    this.#trim(now)
+    this.#completions.add(now)
   }
 
   perSecond(now: number): number {
-    this.#trim(now)
-    return (this.#completions.length * 1000) / this.#windowMs
+    return (this.#completions.total(now) * 1000) / this.#completions.windowMs
   }
 
   /** Seconds until `queued` jobs would be served, at least 1, at most `max`. */
@@ -25,9 +24,5 @@ export class DrainRate {
     const rate = this.perSecond(now)
     if (rate <= 0) return Math.min(max, 2)
     return Math.min(max, Math.max(1, Math.ceil(queued / rate)))
-  }
-
-  #trim(now: number): void {
-    while (this.#completions.length > 0 && this.#completions[0]! < now - this.#windowMs) this.#completions.shift()
   }
 }

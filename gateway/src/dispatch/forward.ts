@@ -1,4 +1,4 @@
-import { errors, request } from 'undici'
+import { errors } from 'undici'
 import type { Replica } from '../pool/replica.ts'
 import type { Job } from '../queue/job.ts'
 
@@ -32,8 +32,8 @@ export async function forwardToReplica(
   const remaining = Math.max(0, Math.floor(job.deadline - started))
   const patience = remaining + options.graceMs
   try {
-    const response = await request(`${replica.url}/predict`, {
-      dispatcher: replica.pool,
+    const response = await replica.pool.request({
+      path: '/predict',
       method: 'POST',
       body: job.body,
       headers: { 'content-type': job.contentType, 'x-request-id': job.id, 'x-timeout-ms': String(remaining) },

@@ -29,7 +29,7 @@ export function recordOutcome(
   now: number,
   policy: OutlierPolicy,
 ): OutlierState {
-  if (outcome === 'success') return { ...state, consecutiveFailures: 0 }
+  if (outcome === 'success') return state.consecutiveFailures === 0 ? state : { ...state, consecutiveFailures: 0 }
   const consecutiveFailures = state.consecutiveFailures + 1
   if (isEjected(state) || (outcome !== 'refused' && consecutiveFailures < policy.consecutiveFailures)) {
     return { ...state, consecutiveFailures }

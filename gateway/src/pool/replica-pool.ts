@@ -64,23 +64,37 @@ export class ReplicaPool extends EventEmitter {
     return this.all.filter((r) => r.isRoutable())
   }
 
+  // readyCount, totalSlots and candidates run for every request: they walk the map without building arrays.
+
   readyCount(): number {
-    return this.routable().length
+    let count = 0
+    for (const replica of this.#replicas.values()) if (replica.isRoutable()) count++
+    return count
   }
 
   /** Sum of the slots of routable replicas: how many requests can be in flight at once. */
   totalSlots(): number {
-    return this.routable().reduce((sum, r) => sum + r.slots, 0)
+    let slots = 0
+    for (const replica of this.#replicas.values()) if (replica.isRoutable()) slots += replica.slots
+    return slots
   }
 
   /** Routing input: routable replicas not already tried for this job. */
   candidates(now: number, exclude: ReadonlySet<string>): Candidate[] {
-    const latencies = this.all.map((r) => r.latencyMs).filter((l): l is number => l !== undefined)
-    // A replica with no history is assumed as fast as the median, not infinitely fast or slow.
-    const median = latencies.sort((a, b) => a - b)[Math.floor(latencies.length / 2)] ?? 50
-    return this.routable()
-      .filter((r) => !exclude.has(r.url))
-      .map((r) => r.toCandidate(now, median))
+    const candidates: Candidate[] = []
+    let unmeasured = false
+    for (const replica of this.#replicas.values()) {
+      if (!replica.isRoutable() || exclude.has(replica.url)) continue
+      unmeasured ||= replica.latencyMs === undefined
+      candidates.push(replica.toCandidate(now, 0))
+    }
+    if (unmeasured) {
+      // A replica with no history is assumed as fast as the median, not infinitely fast or slow.
+      const known = this.all.flatMap((r) => (r.latencyMs === undefined ? [] : [r.latencyMs])).sort((a, b) => a - b)
+      const median = known[Math.floor(known.length / 2)] ?? 50
+      for (const candidate of candidates) if (candidate.latencyMs === 0) candidate.latencyMs = median
+    }
+    return candidates
   }
 
   async close(): Promise<void> {

@@ -38,6 +38,8 @@ export class Replica {
   outlier: OutlierState = HEALTHY
   dispatched = 0
   failures = 0
+  /** Per-replica metric series, bound once (labelled lookups cost a hash per call). */
+  series: { dispatched: { inc(): void }; upstreamSeconds: { observe(value: number): void } } | undefined
   #report: LoadReport | undefined
 
   constructor(url: string, slots: number, connectTimeoutMs: number) {

@@ -21,7 +21,16 @@ export interface RoutingState {
   cursor: number
 }
 
-export type RoutingPolicy = (candidates: readonly Candidate[], state: RoutingState) => Candidate | undefined
+export type PickReplica = (candidates: readonly Candidate[], state: RoutingState) => Candidate | undefined
+
+export interface RoutingPolicy {
+  pick: PickReplica
+  /**
+   * Load-aware policies bind late: a job waits at the gateway until the replica it should go to has a free slot.
+   * Load-oblivious ones (the baselines) send at once, as a plain reverse proxy does, and requests queue at replicas.
+   */
+  loadAware: boolean
+}
 
 /** Above this many candidates, least-outstanding samples two at random instead of scanning all. */
 const FULL_SCAN_LIMIT = 8
@@ -61,32 +70,22 @@ export function expectedCost(c: Candidate): number {
   return ((c.outstanding + c.externalLoad + 1) / c.slots) * Math.max(c.latencyMs, 1)
 }
 
-/** Plain rotation over the candidates, preferring ones with a free slot (so late binding still holds). */
+/** Plain rotation in a stable order, blind to load (nginx's default): a baseline. */
 export function pickRoundRobin(candidates: readonly Candidate[], state: RoutingState): Candidate | undefined {
   if (candidates.length === 0) return undefined
   const ordered = [...candidates].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  state.cursor = ((state.cursor % ordered.length) + ordered.length) % ordered.length
-  for (let i = 0; i < ordered.length; i++) {
-    const candidate = ordered[(state.cursor + i) % ordered.length]!
-    if (hasFreeSlot(candidate)) {
-      state.cursor = (state.cursor + i + 1) % ordered.length
-      return candidate
-    }
-  }
-  const candidate = ordered[state.cursor]!
-  state.cursor = (state.cursor + 1) % ordered.length
-  return candidate
+  const at = ((state.cursor % ordered.length) + ordered.length) % ordered.length
+  state.cursor = (at + 1) % ordered.length
+  return ordered[at]
 }
 
-/** Uniformly random among replicas with a free slot (or among all when none has one). */
+/** Uniformly random, blind to load: a baseline. */
 export function pickRandom(candidates: readonly Candidate[], state: RoutingState): Candidate | undefined {
-  const free = candidates.filter(hasFreeSlot)
-  const pool = free.length > 0 ? free : candidates
-  return pool[Math.floor(state.random() * pool.length)]
+  return candidates[Math.floor(state.random() * candidates.length)]
 }
 
 export const ROUTING_POLICIES: Record<RoutingPolicyName, RoutingPolicy> = {
-  'least-outstanding': pickLeastOutstanding,
-  'round-robin': pickRoundRobin,
-  random: pickRandom,
+  'least-outstanding': { pick: pickLeastOutstanding, loadAware: true },
+  'round-robin': { pick: pickRoundRobin, loadAware: false },
+  random: { pick: pickRandom, loadAware: false },
 }

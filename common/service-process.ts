@@ -3,34 +3,41 @@ import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
-const REPLICA_MAIN = fileURLToPath(new URL('../replica/src/main.ts', import.meta.url))
+const ENTRY_POINTS = {
+  replica: fileURLToPath(new URL('../replica/src/main.ts', import.meta.url)),
+  gateway: fileURLToPath(new URL('../gateway/src/main.ts', import.meta.url)),
+}
 
-export interface ReplicaProcess {
+export interface ServiceProcess {
   child: ChildProcess
-  /** e.g. http://127.0.0.1:40123, known once the replica logged that it is ready. */
+  /** e.g. http://127.0.0.1:40123, reported by the service over IPC once it is serving. */
   url: string
   /** Resolves with the exit code (or signal name) when the process ends. */
   exited: Promise<number | string>
 }
 
-export interface SpawnReplicaOptions {
-  /** Command-line flags for the replica, e.g. ['--max-batch-size', '4']. */
+export interface SpawnServiceOptions {
+  /** Command-line flags, e.g. ['--max-batch-size', '4']. */
   args?: string[]
   env?: Record<string, string | undefined>
-  /** Every log line the replica prints (JSON); lines are consumed either way so the pipe never fills. */
+  /** Every log line the service prints (JSON); lines are consumed either way so the pipe never fills. */
   onLog?: (line: string) => void
-  /** Give up if the replica is not ready by then. */
+  /** Give up if the service has not reported ready by then. */
   startTimeoutMs?: number
 }
 
 /**
- * Starts `replica/src/main.ts` as its own process on 127.0.0.1 and a free port, and resolves once it has warmed
- * up (it reports its URL over the IPC channel). Used by the gateway's `local` discovery, tests and benchmarks.
+ * Starts a Switchyard service as its own process on 127.0.0.1 and a free port, and resolves once it reports
+ * `{type: 'ready', url}` over the IPC channel (a replica after its warm-up, the gateway once it listens).
+ * Used by the gateway's `local` discovery, tests and benchmarks.
  */
-export async function spawnReplica(options: SpawnReplicaOptions = {}): Promise<ReplicaProcess> {
+export async function spawnService(
+  service: keyof typeof ENTRY_POINTS,
+  options: SpawnServiceOptions = {},
+): Promise<ServiceProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', REPLICA_MAIN, '--host', '127.0.0.1', '--port', '0', ...(options.args ?? [])],
+    ['--import', 'tsx', ENTRY_POINTS[service], '--host', '127.0.0.1', '--port', '0', ...(options.args ?? [])],
     { env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
   )
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string)
@@ -44,12 +51,12 @@ export async function spawnReplica(options: SpawnReplicaOptions = {}): Promise<R
     child.on('message', (message: { type?: string; url?: string }) => {
       if (message.type === 'ready' && typeof message.url === 'string') resolve(message.url)
     })
-    exited.then((code) => reject(new Error(`replica exited (${code}) before it was ready: ${stderr.join('')}`)))
+    exited.then((code) => reject(new Error(`${service} exited (${code}) before it was ready: ${stderr.join('')}`)))
   })
   const timeoutMs = options.startTimeoutMs ?? 60_000
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`replica not ready after ${timeoutMs} ms`)), timeoutMs)
+    timer = setTimeout(() => reject(new Error(`${service} not ready after ${timeoutMs} ms`)), timeoutMs)
   })
   try {
     const url = await Promise.race([ready, timeout])
@@ -60,4 +67,9 @@ export async function spawnReplica(options: SpawnReplicaOptions = {}): Promise<R
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** A replica process (see spawnService). */
+export function spawnReplica(options: SpawnServiceOptions = {}): Promise<ServiceProcess> {
+  return spawnService('replica', options)
 }

@@ -1,0 +1,77 @@
+/**
+ * Benchmark stand-ins for replicas, all in one process so they cost the gateway little CPU. Each stub is either a
+ * `fifo` server (one request at a time, the others wait in order: a one-core replica with a fixed service time) or
+ * `parallel` (answers everything after the service time: measures the proxy, not the replica).
+ * Usage (spawned with IPC): node --import tsx stub-fleet.ts '[{"serviceMs":20,"mode":"fifo"}, ...]'
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+interface StubSpec {
+  serviceMs: number
+  mode: 'fifo' | 'parallel'
+}
+
+const specs = JSON.parse(process.argv[2] ?? '[]') as StubSpec[]
+const answer = Buffer.from(
+  JSON.stringify({
+    prediction: 'stub: 100.00%',
+    label: 'stub',
+    class_index: 0,
+    confidence: 1,
+    top5: [{ label: 'stub', class_index: 0, confidence: 1 }],
+    model: { name: 'stub', version: '1', pretrained: false },
+    timing_ms: { queue: 0, preprocess: 0, inference: 0, total: 0 },
+    request_id: 'stub',
+  }),
+)
+
+function startStub(spec: StubSpec): Promise<string> {
+  const waiting: (() => void)[] = []
+  let busy = false
+  const next = () => {
+    const run = waiting.shift()
+    if (run) run()
+    else busy = false
+  }
+  const respond = (request: IncomingMessage, response: ServerResponse) => {
+    response.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': answer.length,
+      'x-replica-inflight': String(waiting.length + (busy ? 1 : 0)),
+      'x-replica-queue': String(waiting.length),
+    })
+    response.end(answer)
+    void request
+  }
+  const server = createServer((request, response) => {
+    if (request.url === '/readyz') return response.end('{"ready":true}')
+    request.resume()
+    request.on('end', () => {
+      if (spec.mode === 'parallel') {
+        setTimeout(() => respond(request, response), spec.serviceMs)
+        return
+      }
+      const serve = () =>
+        setTimeout(() => {
+          respond(request, response)
+          next()
+        }, spec.serviceMs)
+      if (busy) waiting.push(serve)
+      else {
+        busy = true
+        serve()
+      }
+    })
+  })
+  server.keepAliveTimeout = 60_000
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  )
+}
+
+const urls = await Promise.all(specs.map(startStub))
+process.send?.({ type: 'ready', urls })
+process.on('SIGTERM', () => process.exit(0))
+// If the benchmark dies, so do we.
+process.on('disconnect', () => process.exit(0))
