@@ -14,11 +14,11 @@ import { once } from 'node:events'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import * as hdr from 'hdr-histogram-js'
 import { Pool, request } from 'undici'
-import { createRandom, sampleExponential } from '../../common/random.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
+import { runLoad } from '../../loadtester/src/runner.ts'
+import { summarize } from '../../loadtester/src/stats.ts'
 import { hasCommand, type RunningProxy, startHaproxy, startNginx } from './proxies.ts'
 
 // 110 KB of real JPEG bytes (the size of a typical upload); stubs and proxies never decode them.
@@ -82,41 +82,22 @@ async function startSwitchyard(upstreams: string[], routing: string, slots = 1):
   return { url: gateway.url, stop: () => stopChild(gateway.child) }
 }
 
-const newHistogram = () =>
-  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 })
-
-/** Open loop: Poisson arrivals at `rate`/s for `seconds`; latency from the intended send time, in µs. */
+/** Open loop (the load tester): Poisson arrivals at `rate`/s for `seconds`; latency from the intended send time. */
 async function openLoop(url: string, rate: number, seconds: number, seed = 1) {
-  const pool = new Pool(url, { connections: 256 })
-  const histogram = newHistogram()
-  const random = createRandom(seed)
-  const start = performance.now()
-  const pending: Promise<void>[] = []
-  let intended = 0
-  let errors = 0
-  for (;;) {
-    intended += sampleExponential(random, 1000 / rate)
-    if (intended > seconds * 1000) break
-    const wait = start + intended - performance.now()
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait))
-    const scheduled = start + intended
-    pending.push(
-      pool.request({ path: '/predict', method: 'POST', body: BODY, headers: HEADERS }).then(
-        async (response) => {
-          await response.body.dump()
-          if (response.statusCode !== 200) errors++
-          else histogram.recordValue(Math.max(1, Math.round((performance.now() - scheduled) * 1000)))
-        },
-        () => {
-          errors++
-        },
-      ),
-    )
-  }
-  await Promise.all(pending)
-  await pool.close()
-  const ms = (p: number) => histogram.getValueAtPercentile(p) / 1000
-  return { p50: ms(50), p99: ms(99), max: histogram.maxValue / 1000, errors, count: histogram.totalCount }
+  const result = await runLoad({
+    target: url,
+    workload: Array.from({ length: seconds }, (_, s) => Math.round(rate * (s + 1)) - Math.round(rate * s)),
+    arrival: 'poisson',
+    seed,
+    images: [{ name: 'body.jpg', bytes: BODY, truth: undefined }],
+    timeoutMs: 10_000,
+    concurrencyCap: 4096,
+    pollReplicas: false,
+  })
+  const summary = summarize(result.records, [], 500, result.durationS)
+  const latency = summary.latency_ms ?? { p50: Number.NaN, p99: Number.NaN, max: Number.NaN }
+  const errors = summary.sent + summary.not_sent - (summary.by_status['200'] ?? 0)
+  return { p50: latency.p50, p99: latency.p99, max: latency.max, errors, count: summary.by_status['200'] ?? 0 }
 }
 
 /** Closed loop: `clients` send back to back for `seconds`; requests per second. */
@@ -177,6 +158,10 @@ if (hasCommand('haproxy')) {
 
 const fmt = (n: number) => n.toFixed(2)
 const results: Record<string, Record<string, unknown>> = {}
+const resultFor = (name: string) => {
+  results[name] ??= {}
+  return results[name]
+}
 console.log(`gateway benchmark — ${cpus().length} cores, body ${BODY.length} bytes\n`)
 
 // 1. Added latency at low load.
@@ -189,7 +174,7 @@ console.log(`gateway benchmark — ${cpus().length} cores, body ${BODY.length} b
     const through = await openLoop(proxy.url, 40, 10)
     await proxy.stop()
     const added = { p50: through.p50 - direct.p50, p99: through.p99 - direct.p99, errors: through.errors }
-    ;(results[contender.name] ??= {}).addedLatency = added
+    resultFor(contender.name).addedLatency = added
     console.log(`   ${contender.name.padEnd(32)} added p50 ${fmt(added.p50)} ms, p99 ${fmt(added.p99)} ms`)
   }
   await stopChild(fleet.child)
@@ -207,7 +192,7 @@ console.log(`gateway benchmark — ${cpus().length} cores, body ${BODY.length} b
     await closedLoop(proxy.url, 32, 1)
     const run = await closedLoop(proxy.url, 32, 8)
     await proxy.stop()
-    ;(results[contender.name] ??= {}).throughput = run
+    resultFor(contender.name).throughput = run
     console.log(`   ${contender.name.padEnd(32)} ${run.rps.toFixed(0)} req/s (${run.errors} errors)`)
   }
   await stopChild(fleet.child)
@@ -227,7 +212,7 @@ console.log(`gateway benchmark — ${cpus().length} cores, body ${BODY.length} b
     const run = await openLoop(proxy.url, rate, 30, 7)
     await proxy.stop()
     await stopChild(fleet.child)
-    ;(results[contender.name] ??= {}).unevenPool = run
+    resultFor(contender.name).unevenPool = run
     console.log(
       `   ${contender.name.padEnd(32)} p50 ${fmt(run.p50)} ms, p99 ${fmt(run.p99)} ms, max ${fmt(run.max)} ms, errors ${run.errors}`,
     )

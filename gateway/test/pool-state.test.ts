@@ -92,7 +92,9 @@ describe('ReplicaPool', () => {
           })
           pool.setTargets(urls.filter((_, i) => specs[i]!.listed))
           const ids = new Set(pool.candidates(now, new Set()).map((c) => c.id))
-          specs.forEach((spec, i) => assert.equal(ids.has(urls[i]!), spec.ready && !spec.ejected && spec.listed))
+          for (const [i, spec] of specs.entries()) {
+            assert.equal(ids.has(urls[i]!), spec.ready && !spec.ejected && spec.listed)
+          }
           void pool.close()
         },
       ),

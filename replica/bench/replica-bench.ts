@@ -9,13 +9,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import * as hdr from 'hdr-histogram-js'
 import ort from 'onnxruntime-node'
 import { Pool } from 'undici'
-import { createRandom, sampleExponential } from '../../common/random.ts'
 import { spawnReplica } from '../../common/service-process.ts'
 import { imageUpload } from '../../common/testing/multipart.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
+import { runLoad } from '../../loadtester/src/runner.ts'
+import { summarize } from '../../loadtester/src/stats.ts'
 import { buildUntrainedResnet18 } from '../src/model/resnet18-graph.ts'
 import { IMAGENET_PREPROCESS, imageToTensor } from '../src/preprocess.ts'
 
@@ -82,38 +82,22 @@ async function saturation(url: string, concurrency: number, count: number): Prom
   return rate
 }
 
-/** Open loop: Poisson arrivals at `rate`/s for `seconds`, latency measured from the intended send time. */
+/** Open loop (the load tester): Poisson arrivals at `rate`/s for `seconds`, latency from the intended send time. */
 async function openLoop(url: string, rate: number, seconds: number) {
-  const pool = new Pool(url, { connections: 64 })
-  const histogram = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
+  const result = await runLoad({
+    target: url,
+    workload: Array.from({ length: seconds }, (_, s) => Math.round(rate * (s + 1)) - Math.round(rate * s)),
+    arrival: 'poisson',
+    seed: 42,
+    images: IMAGES.map((bytes, i) => ({ name: `image-${i}.jpg`, bytes, truth: undefined })),
+    timeoutMs: 30_000,
+    concurrencyCap: 1024,
+    pollReplicas: false,
   })
-  const random = createRandom(42)
-  const start = performance.now()
-  const pending: Promise<void>[] = []
-  let intended = 0
-  let errors = 0
-  for (let i = 0; ; i++) {
-    intended += sampleExponential(random, 1000 / rate)
-    if (intended > seconds * 1000) break
-    const wait = start + intended - performance.now()
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-    const scheduled = start + intended
-    pending.push(
-      send(pool, i).then(
-        () => histogram.recordValue(Math.round((performance.now() - scheduled) * 1000)),
-        () => {
-          errors++
-        },
-      ),
-    )
-  }
-  await Promise.all(pending)
-  await pool.close()
-  const ms = (p: number) => histogram.getValueAtPercentile(p) / 1000
-  return { requests: histogram.totalCount, errors, p50: ms(50), p99: ms(99), max: histogram.maxValue / 1000 }
+  const summary = summarize(result.records, [], 500, result.durationS)
+  const latency = summary.latency_ms!
+  const errors = summary.sent + summary.not_sent - (summary.by_status['200'] ?? 0)
+  return { requests: summary.sent, errors, p50: latency.p50, p99: latency.p99, max: latency.max }
 }
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits)

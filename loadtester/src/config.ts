@@ -1,0 +1,96 @@
+import { ConfigError, type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
+
+export const loadConfigSpec = {
+  target: setting({
+    env: 'LOAD_TARGET',
+    flag: 'target',
+    description: 'Base URL of the gateway (or a replica)',
+    parse: parse.httpUrl(),
+    default: 'http://127.0.0.1:8080',
+  }),
+  workload: setting({
+    env: 'LOAD_WORKLOAD',
+    flag: 'workload',
+    description: 'Workload file: requests per second, whitespace-separated',
+    parse: parse.string(),
+    default: 'workload/workload.txt',
+  }),
+  scale: setting({
+    env: 'LOAD_SCALE',
+    flag: 'scale',
+    description: 'Multiply every rate by this',
+    parse: parse.number({ min: 0, max: 10_000 }),
+    default: 1,
+  }),
+  duration: setting<number | undefined>({
+    env: 'LOAD_DURATION',
+    flag: 'duration',
+    description: 'Stop after this many seconds of the workload',
+    parse: parse.integer({ min: 1 }),
+    default: undefined,
+  }),
+  arrival: setting({
+    env: 'LOAD_ARRIVAL',
+    flag: 'arrival',
+    description: 'Arrivals within each second: poisson, uniform or burst',
+    parse: parse.oneOf(['poisson', 'uniform', 'burst']),
+    default: 'poisson' as const,
+  }),
+  images: setting<string | undefined>({
+    env: 'LOAD_IMAGES',
+    flag: 'images',
+    description: 'Directory of images to send (default ../shared/images/imagenet-sample, else bundled ones)',
+    parse: parse.string(),
+    default: undefined,
+  }),
+  seed: setting({
+    env: 'LOAD_SEED',
+    flag: 'seed',
+    description: 'Seed of the arrival times',
+    parse: parse.integer({ min: 0 }),
+    default: 1,
+  }),
+  timeoutMs: setting({
+    env: 'LOAD_TIMEOUT_MS',
+    flag: 'timeout-ms',
+    description: 'Give up waiting for an answer after this long (also sent as X-Timeout-Ms)',
+    parse: parse.integer({ min: 1, max: 3_600_000 }),
+    default: 10_000,
+  }),
+  sloMs: setting({
+    env: 'LOAD_SLO_MS',
+    flag: 'slo-ms',
+    description: 'Latency objective for SLO attainment and goodput',
+    parse: parse.integer({ min: 1 }),
+    default: 500,
+  }),
+  concurrencyCap: setting({
+    env: 'LOAD_CONCURRENCY_CAP',
+    flag: 'concurrency-cap',
+    description: 'Safety bound on requests in flight (beyond it, due requests are recorded as not sent)',
+    parse: parse.integer({ min: 1, max: 100_000 }),
+    default: 1024,
+  }),
+  out: setting<string | undefined>({
+    env: 'LOAD_OUT',
+    flag: 'out',
+    description: 'Output directory (default out/load-<time>)',
+    parse: parse.string(),
+    default: undefined,
+  }),
+  progress: setting({
+    env: 'LOAD_PROGRESS',
+    flag: 'progress',
+    description: 'Show the progress bar (off: a line every 10 s)',
+    parse: parse.boolean(),
+    default: true,
+  }),
+}
+
+export type LoadConfig = ConfigOf<typeof loadConfigSpec>
+
+export function loadLoadConfig(source: ConfigSource): LoadConfig {
+  const config = parseConfig(loadConfigSpec, source)
+  if (config.scale === 0) throw new ConfigError('scale', 'Invalid configuration --scale: must be above 0')
+  return config
+}

@@ -1,0 +1,43 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export interface LoadImage {
+  name: string
+  bytes: Buffer
+  /** The true label when the file name carries a synset (`n01440764_tench.JPEG` → "tench"). */
+  truth: string | undefined
+}
+
+export const DEFAULT_IMAGES_DIR = fileURLToPath(new URL('../../../shared/images/imagenet-sample', import.meta.url))
+export const BUNDLED_IMAGES_DIR = fileURLToPath(new URL('../fixtures', import.meta.url))
+
+const IMAGE_FILE = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i
+const SYNSET_NAME = /^n\d{8}_(.+)\.[a-z]+$/i
+
+/** The label a file name carries, in the form models answer ("great white shark"), or undefined. */
+export function truthFromFileName(name: string): string | undefined {
+  const match = SYNSET_NAME.exec(basename(name))
+  return match ? match[1]!.replaceAll('_', ' ') : undefined
+}
+
+/** Two labels name the same class (case and `_` vs space do not matter). */
+export function sameLabel(a: string, b: string): boolean {
+  const norm = (s: string) => s.replaceAll('_', ' ').trim().toLowerCase()
+  return norm(a) === norm(b)
+}
+
+/** The images to send: every image file in `dir`, in name order. */
+export function loadImages(dir: string): LoadImage[] {
+  if (!existsSync(dir)) throw new Error(`image directory ${dir} does not exist`)
+  const names = readdirSync(dir)
+    .filter((n) => IMAGE_FILE.test(n))
+    .sort()
+  if (names.length === 0) throw new Error(`no images in ${dir}`)
+  return names.map((name) => ({ name, bytes: readFileSync(join(dir, name)), truth: truthFromFileName(name) }))
+}
+
+/** `../shared/images/imagenet-sample` when it exists, else the few synthetic images bundled here. */
+export function defaultImagesDir(): string {
+  return existsSync(DEFAULT_IMAGES_DIR) ? DEFAULT_IMAGES_DIR : BUNDLED_IMAGES_DIR
+}

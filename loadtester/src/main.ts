@@ -1,0 +1,80 @@
+import { basename } from 'node:path'
+import { ConfigError, describeSpec, wantsHelp } from '../../common/config.ts'
+import { loadConfigSpec, loadLoadConfig } from './config.ts'
+import { defaultImagesDir, loadImages } from './images.ts'
+import { createProgress } from './progress.ts'
+import { runLoad } from './runner.ts'
+import { readWorkload, shapeWorkload } from './workload-file.ts'
+import { writeReport } from './write-report.ts'
+
+const argv = process.argv.slice(2)
+if (wantsHelp(argv)) {
+  console.log('Usage: npm run load -- [options]   (each option can also be set by its environment variable)\n')
+  console.log(describeSpec(loadConfigSpec))
+  process.exit(0)
+}
+
+let config: ReturnType<typeof loadLoadConfig>
+let workload: number[]
+let images: ReturnType<typeof loadImages>
+try {
+  // biome-ignore lint/style/noProcessEnv: the entry point is where configuration is read, once
+  config = loadLoadConfig({ env: process.env, argv })
+  workload = shapeWorkload(readWorkload(config.workload), config.scale, config.duration)
+  images = loadImages(config.images ?? defaultImagesDir())
+} catch (error) {
+  if (!(error instanceof ConfigError) && !(error instanceof Error)) throw error
+  console.error(error.message)
+  process.exit(2)
+}
+
+const out = config.out ?? `out/load-${new Date().toISOString().replace(/[:.]/g, '-')}`
+const total = workload.reduce((a, b) => a + b, 0)
+console.error(
+  `replaying ${basename(config.workload)} (${workload.length} s, ${total} requests, ${config.arrival}) against ${config.target} ` +
+    `with ${images.length} images; Ctrl-C stops and still writes the report`,
+)
+
+// First Ctrl-C: stop scheduling, let requests in flight finish, write the report. Second: leave at once.
+const stop = new AbortController()
+process.on('SIGINT', () => {
+  if (stop.signal.aborted) process.exit(130)
+  stop.abort()
+})
+
+const progress = createProgress(workload.length, config.progress)
+const result = await runLoad({
+  target: config.target,
+  workload,
+  arrival: config.arrival,
+  seed: config.seed,
+  images,
+  timeoutMs: config.timeoutMs,
+  concurrencyCap: config.concurrencyCap,
+  signal: stop.signal,
+  onTick: ({ records, elapsedS }) => progress.update(records, elapsedS),
+})
+progress.stop()
+
+const summary = writeReport(
+  out,
+  {
+    target: config.target,
+    workload: config.workload,
+    scale: config.scale,
+    arrival: config.arrival,
+    seed: config.seed,
+    timeoutMs: config.timeoutMs,
+    sloMs: config.sloMs,
+    seconds: workload.length,
+  },
+  result,
+)
+const latency = summary.latency_ms
+console.log(
+  `${result.interrupted ? 'interrupted: ' : ''}${summary.sent} sent, ${summary.answered} answered, ${summary.dropped} without answer; ` +
+    `p50 ${latency?.p50.toFixed(1) ?? '–'} ms, p99 ${latency?.p99.toFixed(1) ?? '–'} ms; ` +
+    `${(summary.slo_attainment * 100).toFixed(2)} % within ${config.sloMs} ms` +
+    (summary.accuracy ? `; top-1 ${(summary.accuracy.top1 * 100).toFixed(1)} %` : '') +
+    `\nreport: ${out}/report.html`,
+)

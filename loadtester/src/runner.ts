@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto'
+import { Pool, request } from 'undici'
+import { createRandom } from '../../common/random.ts'
+import { type ArrivalMode, arrivalsInSecond } from './arrivals.ts'
+import type { LoadImage } from './images.ts'
+import type { ReplicaSample, RequestRecord } from './request-record.ts'
+
+export interface LoadOptions {
+  /** Base URL of a gateway or a replica. */
+  target: string
+  path?: string
+  /** Requests to send in each second (already scaled and cut). */
+  workload: readonly number[]
+  arrival: ArrivalMode
+  seed: number
+  images: readonly LoadImage[]
+  timeoutMs: number
+  /** At most this many requests in flight; a request due beyond it is recorded as not sent, never delayed. */
+  concurrencyCap: number
+  /** Tell the server the same budget (X-Timeout-Ms), so it can drop work nobody waits for any more. */
+  sendDeadlineHeader?: boolean
+  /** Stops scheduling (Ctrl-C); requests in flight still get their answer or their timeout. */
+  signal?: AbortSignal
+  /** Poll GET /replicas once a second (default true); silently off when the target does not have it. */
+  pollReplicas?: boolean
+  /** Called once a second with the requests finished so far, for the progress display. */
+  onTick?: (tick: { elapsedS: number; records: readonly RequestRecord[] }) => void
+}
+
+export interface LoadResult {
+  startedAt: Date
+  /** performance.now() at the start: record times are relative to it. */
+  startMs: number
+  durationS: number
+  records: RequestRecord[]
+  replicas: ReplicaSample[]
+  interrupted: boolean
+  /** The `model` the first successful answer named (so a report can say the model was untrained). */
+  model: { name?: string; version?: string; pretrained?: boolean } | undefined
+}
+
+interface PreparedBody {
+  body: Buffer
+  contentType: string
+  image: LoadImage
+}
+
+/**
+ * Replays a workload open loop: every request is sent at its own intended time, whether or not earlier ones were
+ * answered, so a slow server cannot slow the arrivals down (no coordinated omission). Timers bring the loop to
+ * within a millisecond of a due time; the last stretch yields with setImmediate, keeping schedule lag small.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const random = createRandom(options.seed)
+  const bodies = options.images.map(prepareBody)
+  const pool = new Pool(options.target, { connections: options.concurrencyCap, keepAliveTimeout: 30_000 })
+  const runId = randomUUID().slice(0, 8)
+  const records: RequestRecord[] = []
+  const pending = new Set<Promise<void>>()
+  const replicas: ReplicaSample[] = []
+  const startedAt = new Date()
+  const start = performance.now()
+  const now = () => performance.now() - start
+  let inflight = 0
+  let model: LoadResult['model']
+
+  const poller = options.pollReplicas === false ? undefined : pollReplicas(options.target, now, replicas)
+  const ticker = setInterval(() => options.onTick?.({ elapsedS: now() / 1000, records }), 1000)
+
+  const send = (record: RequestRecord, prepared: PreparedBody) => {
+    if (inflight >= options.concurrencyCap) {
+      record.status = 'not_sent'
+      return
+    }
+    inflight++
+    record.sentMs = now()
+    const headers: Record<string, string> = {
+      'content-type': prepared.contentType,
+      'x-request-id': `lt-${runId}-${record.index}`,
+    }
+    if (options.sendDeadlineHeader !== false) headers['x-timeout-ms'] = String(options.timeoutMs)
+    const done = pool
+      .request({
+        path: options.path ?? '/predict',
+        method: 'POST',
+        body: prepared.body,
+        headers,
+        signal: AbortSignal.timeout(options.timeoutMs),
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+      })
+      .then(async (response) => {
+        const text = await response.body.text()
+        record.answeredMs = now()
+        record.status = response.statusCode
+        const headerQueue = Number(response.headers['x-queue-size'])
+        if (Number.isFinite(headerQueue)) record.queueSize = headerQueue
+        const answerModel = readAnswer(text, record)
+        model ??= answerModel
+      })
+      .catch((error: Error) => {
+        record.status = error.name === 'TimeoutError' || error.name === 'AbortError' ? 'timeout' : 'error'
+      })
+      .finally(() => {
+        inflight--
+        pending.delete(done)
+      })
+    pending.add(done)
+  }
+
+  let index = 0
+  let interrupted = false
+  schedule: for (let second = 0; second < options.workload.length; second++) {
+    for (const intendedMs of arrivalsInSecond(second, options.workload[second]!, options.arrival, random)) {
+      if (options.signal?.aborted) {
+        interrupted = true
+        break schedule
+      }
+      await waitUntil(start + intendedMs, options.signal)
+      if (options.signal?.aborted) {
+        interrupted = true
+        break schedule
+      }
+      const prepared = bodies[index % bodies.length]!
+      const record: RequestRecord = {
+        index,
+        second,
+        intendedMs,
+        sentMs: undefined,
+        answeredMs: undefined,
+        status: 'error',
+        queueSize: undefined,
+        replica: undefined,
+        predicted: undefined,
+        truth: prepared.image.truth,
+        image: prepared.image.name,
+      }
+      records.push(record)
+      index++
+      send(record, prepared)
+    }
+  }
+  if (!interrupted) await waitUntil(start + options.workload.length * 1000, options.signal)
+  await Promise.allSettled([...pending])
+  clearInterval(ticker)
+  await poller?.stop()
+  await pool.close()
+  options.onTick?.({ elapsedS: now() / 1000, records })
+  return { startedAt, startMs: start, durationS: now() / 1000, records, replicas, interrupted, model }
+}
+
+function prepareBody(image: LoadImage): PreparedBody {
+  const boundary = `----switchyard-load-${randomUUID()}`
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${image.name.replace(/"/g, '')}"\r\n` +
+      'Content-Type: application/octet-stream\r\n\r\n',
+  )
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
+  return {
+    body: Buffer.concat([head, image.bytes, tail]),
+    contentType: `multipart/form-data; boundary=${boundary}`,
+    image,
+  }
+}
+
+/**
+ * Fills in what a prediction answer tells: label, queue size, replica; returns the model it names, if any.
+ * Non-JSON answers leave the record as it is.
+ */
+function readAnswer(text: string, record: RequestRecord): LoadResult['model'] {
+  let body: { label?: unknown; queue_size?: unknown; replica?: unknown; model?: unknown }
+  try {
+    body = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (typeof body.label === 'string') record.predicted = body.label
+  if (typeof body.queue_size === 'number') record.queueSize = body.queue_size
+  if (typeof body.replica === 'string') record.replica = body.replica
+  return typeof body.model === 'object' && body.model !== null ? (body.model as LoadResult['model']) : undefined
+}
+
+/** Timers fire up to a couple of ms late; they wake the loop this early, and setImmediate covers the rest. */
+const TIMER_SLACK_MS = 3
+
+/** Resolves at `at` (performance.now() time), still processing I/O while it waits. */
+async function waitUntil(at: number, signal: AbortSignal | undefined): Promise<void> {
+  for (;;) {
+    if (signal?.aborted) return
+    const left = at - performance.now()
+    if (left <= 0) return
+    if (left > TIMER_SLACK_MS) await new Promise((resolve) => setTimeout(resolve, Math.min(left - TIMER_SLACK_MS, 200)))
+    else await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+/** GET /replicas once a second, while the target answers it. */
+function pollReplicas(target: string, now: () => number, samples: ReplicaSample[]) {
+  let stopped = false
+  let timer: NodeJS.Timeout | undefined
+  let running: Promise<void> = Promise.resolve()
+  const poll = async () => {
+    try {
+      const response = await request(`${target}/replicas`, { signal: AbortSignal.timeout(800) })
+      if (response.statusCode !== 200) {
+        await response.body.dump()
+        stopped = true
+        return
+      }
+      const body = (await response.body.json()) as { ready?: unknown; total?: unknown; desired?: unknown }
+      if (typeof body.ready !== 'number') {
+        stopped = true
+        return
+      }
+      samples.push({
+        second: Math.floor(now() / 1000),
+        ready: body.ready,
+        total: typeof body.total === 'number' ? body.total : body.ready,
+        desired: typeof body.desired === 'number' ? body.desired : undefined,
+      })
+    } catch {
+      // A missed sample is fine; the next second tries again.
+    }
+  }
+  const loop = () => {
+    if (stopped) return
+    running = poll().finally(() => {
+      if (!stopped) timer = setTimeout(loop, 1000)
+    })
+  }
+  loop()
+  return {
+    stop: async () => {
+      stopped = true
+      clearTimeout(timer)
+      await running
+    },
+  }
+}
