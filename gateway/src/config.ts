@@ -214,6 +214,112 @@ export const gatewayConfigSpec = {
     parse: parse.integer({ min: 0 }),
     default: 25_000,
   }),
+  autoscaler: setting<'none' | 'local' | 'kubernetes' | undefined>({
+    env: 'AUTOSCALER',
+    flag: 'autoscaler',
+    description:
+      'What acts on the desired replica count: local (replica processes), kubernetes (Deployment scale), none (signal only; default local with DISCOVERY=local)',
+    parse: parse.oneOf(['none', 'local', 'kubernetes']),
+    default: undefined,
+  }),
+  minReplicas: setting({
+    env: 'MIN_REPLICAS',
+    flag: 'min-replicas',
+    description: 'Autoscaling lower bound',
+    parse: parse.integer({ min: 0, max: 10_000 }),
+    default: 1,
+  }),
+  maxReplicas: setting({
+    env: 'MAX_REPLICAS',
+    flag: 'max-replicas',
+    description: 'Autoscaling upper bound (default: one per core for local replicas, else 100)',
+    parse: parse.integer({ min: 1, max: 10_000 }),
+    default: (partial) => (partial.discovery === 'local' ? availableParallelism() : 100),
+  }),
+  targetUtilization: setting({
+    env: 'TARGET_UTILIZATION',
+    flag: 'target-utilization',
+    description: 'Replica slot utilisation the autoscaler aims for',
+    parse: parse.number({ min: 0.05, max: 1 }),
+    default: 0.7,
+  }),
+  sloMs: setting({
+    env: 'SLO_MS',
+    flag: 'slo-ms',
+    description: 'Latency objective: the autoscaler plans to drain the queue within it',
+    parse: positiveInt(),
+    default: 500,
+  }),
+  scaleDownStabilizationS: setting({
+    env: 'SCALE_DOWN_STABILIZATION_S',
+    flag: 'scale-down-stabilization-s',
+    description: 'Scale down only to the highest recommendation of this window',
+    parse: parse.integer({ min: 0 }),
+    default: 60,
+  }),
+  panicThreshold: setting({
+    env: 'PANIC_THRESHOLD',
+    flag: 'panic-threshold',
+    description: 'Short-window demand, as a multiple of ready capacity, that freezes scale-down',
+    parse: parse.number({ min: 1 }),
+    default: 2,
+  }),
+  shortWindowS: setting({
+    env: 'SHORT_WINDOW_S',
+    flag: 'short-window-s',
+    description: 'Arrival-rate window for reacting to bursts',
+    parse: positiveInt(3600),
+    default: 6,
+  }),
+  longWindowS: setting({
+    env: 'LONG_WINDOW_S',
+    flag: 'long-window-s',
+    description: 'Arrival-rate window for the stable rate',
+    parse: positiveInt(3600),
+    default: 60,
+  }),
+  autoscaleIntervalMs: setting({
+    env: 'AUTOSCALE_INTERVAL_MS',
+    flag: 'autoscale-interval-ms',
+    description: 'How often the desired replica count is computed',
+    parse: positiveInt(),
+    default: 1000,
+  }),
+  kubeApiUrl: setting<string | undefined>({
+    env: 'KUBE_API_URL',
+    flag: 'kube-api-url',
+    description: 'kubernetes: API server (default from KUBERNETES_SERVICE_HOST/PORT in a pod)',
+    parse: parse.httpUrl(),
+    default: undefined,
+  }),
+  kubeNamespace: setting({
+    env: 'KUBE_NAMESPACE',
+    flag: 'kube-namespace',
+    description: 'kubernetes: namespace of the replica Deployment',
+    parse: parse.string(),
+    default: 'switchyard',
+  }),
+  kubeDeployment: setting({
+    env: 'KUBE_DEPLOYMENT',
+    flag: 'kube-deployment',
+    description: 'kubernetes: the replica Deployment',
+    parse: parse.string(),
+    default: 'replica',
+  }),
+  kubeTokenFile: setting({
+    env: 'KUBE_TOKEN_FILE',
+    flag: 'kube-token-file',
+    description: 'kubernetes: service-account token',
+    parse: parse.string(),
+    default: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+  }),
+  kubeCaFile: setting<string | undefined>({
+    env: 'KUBE_CA_FILE',
+    flag: 'kube-ca-file',
+    description: 'kubernetes: API server CA (default: the service account ca.crt with https)',
+    parse: parse.string(),
+    default: undefined,
+  }),
   logLevel: setting({
     env: 'LOG_LEVEL',
     flag: 'log-level',
@@ -223,15 +329,42 @@ export const gatewayConfigSpec = {
   }),
 }
 
-export type GatewayConfig = ConfigOf<typeof gatewayConfigSpec>
+export type GatewayConfig = Omit<ConfigOf<typeof gatewayConfigSpec>, 'autoscaler'> & {
+  readonly autoscaler: 'none' | 'local' | 'kubernetes'
+}
 
 export function loadGatewayConfig(source: ConfigSource): GatewayConfig {
-  const config = parseConfig(gatewayConfigSpec, source)
+  const parsed = parseConfig(gatewayConfigSpec, source)
+  const { KUBERNETES_SERVICE_HOST: kubeHost, KUBERNETES_SERVICE_PORT: kubePort } = source.env
+  const inCluster = kubeHost
+    ? `https://${kubeHost.includes(':') ? `[${kubeHost}]` : kubeHost}:${kubePort ?? 443}`
+    : undefined
+  const kubeApiUrl = parsed.kubeApiUrl ?? inCluster
+  const config = Object.freeze({
+    ...parsed,
+    autoscaler: parsed.autoscaler ?? (parsed.discovery === 'local' ? 'local' : 'none'),
+    kubeApiUrl,
+    kubeCaFile:
+      parsed.kubeCaFile ??
+      (kubeApiUrl?.startsWith('https:') ? '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt' : undefined),
+  })
   if (config.discovery === 'static' && config.replicas.length === 0 && !config.replicasFile) {
     throw new ConfigError('replicas', 'DISCOVERY=static needs REPLICAS (comma-separated URLs) or REPLICAS_FILE')
   }
   if (config.discovery === 'dns' && !config.dnsName) {
     throw new ConfigError('dnsName', 'DISCOVERY=dns needs REPLICA_DNS_NAME')
+  }
+  if (config.autoscaler === 'local' && config.discovery !== 'local') {
+    throw new ConfigError('autoscaler', 'AUTOSCALER=local scales replica processes, so it needs DISCOVERY=local')
+  }
+  if (config.autoscaler === 'kubernetes' && !config.kubeApiUrl) {
+    throw new ConfigError('kubeApiUrl', 'AUTOSCALER=kubernetes needs KUBE_API_URL (or to run in a pod)')
+  }
+  if (config.minReplicas > config.maxReplicas) {
+    throw new ConfigError(
+      'minReplicas',
+      `MIN_REPLICAS (${config.minReplicas}) is above MAX_REPLICAS (${config.maxReplicas})`,
+    )
   }
   return config
 }

@@ -1,4 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { kubernetesActuator } from './autoscale/actuators/kubernetes.ts'
+import { localActuator } from './autoscale/actuators/local.ts'
+import { type Actuator, Autoscaler } from './autoscale/autoscaler.ts'
 import type { GatewayConfig } from './config.ts'
 import type { Discovery } from './discovery/discovery.ts'
 import { DnsDiscovery, type Resolver } from './discovery/dns.ts'
@@ -23,6 +26,7 @@ export interface RunningGateway {
   dispatcher: Dispatcher
   discovery: Discovery
   health: HealthChecker
+  autoscaler: Autoscaler
   /** Stop admitting, let the queue drain (up to `timeoutMs`), answer what is left 503, close everything. */
   shutdown(timeoutMs: number): Promise<void>
 }
@@ -47,11 +51,13 @@ export async function startGateway(
     lowPriorityShare: config.lowPriorityShare,
   })
   let dispatcher: Dispatcher | undefined
+  let autoscaler: Autoscaler | undefined
   const metrics = createGatewayMetrics({
     queueSize: () => queue.size,
     queueBytes: () => queue.bytes,
     workersBusy: () => dispatcher?.busy ?? 0,
     pool,
+    autoscale: () => autoscaler?.status,
   })
   const outlier = {
     consecutiveFailures: config.outlierFailures,
@@ -83,6 +89,33 @@ export async function startGateway(
   pool.on('added', (replica) => void health.probe(replica))
 
   const discovery = createDiscovery(config, logger, edges)
+  autoscaler = new Autoscaler(
+    {
+      targetUtilization: config.targetUtilization,
+      drainTimeS: config.sloMs / 1000,
+      minReplicas: config.minReplicas,
+      maxReplicas: config.maxReplicas,
+      panicThreshold: config.panicThreshold,
+      shortWindowS: config.shortWindowS,
+      longWindowS: config.longWindowS,
+      scaleDownStabilizationS: config.scaleDownStabilizationS,
+      slotsPerReplica: config.slotsPerReplica,
+      initialServiceTimeS: 0.05,
+    },
+    await createActuator(config, discovery, pool),
+    () => ({ backlog: queue.size, readyReplicas: pool.readyCount() }),
+    Date.now(),
+    config.discovery === 'local' ? config.localReplicas : 0,
+  )
+  autoscaler.on('error', (error) => logger.error({ err: error }, 'scaling failed'))
+  autoscaler.on('decision', (status) => {
+    if (status.desired !== lastDesired)
+      logger.info({ desired: status.desired, inputs: status.inputs }, 'desired replicas changed')
+    lastDesired = status.desired
+  })
+  let lastDesired = autoscaler.desired
+  dispatcher.on('answered', (upstreamMs: number) => autoscaler?.recordServiceTime(upstreamMs))
+  const autoscaleTimer = setInterval(() => autoscaler?.tick(Date.now()), config.autoscaleIntervalMs)
   let shuttingDown = false
   const app = await buildGatewayServer({
     config,
@@ -92,6 +125,7 @@ export async function startGateway(
     metrics,
     logger,
     isShuttingDown: () => shuttingDown,
+    autoscaler,
   })
   await discovery.start((urls) => pool.setTargets(urls))
   health.start()
@@ -102,6 +136,7 @@ export async function startGateway(
 
   const shutdown = async (timeoutMs: number) => {
     shuttingDown = true
+    clearInterval(autoscaleTimer)
     let timer: NodeJS.Timeout | undefined
     await Promise.race([dispatcher.drained(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
     clearTimeout(timer)
@@ -112,7 +147,28 @@ export async function startGateway(
     await discovery.stop()
     await pool.close()
   }
-  return { app, url, pool, queue, dispatcher, discovery, health, shutdown }
+  return { app, url, pool, queue, dispatcher, discovery, health, autoscaler, shutdown }
+}
+
+async function createActuator(
+  config: GatewayConfig,
+  discovery: Discovery,
+  pool: ReplicaPool,
+): Promise<Actuator | undefined> {
+  switch (config.autoscaler) {
+    case 'none':
+      return undefined
+    case 'local':
+      return localActuator(discovery as LocalReplicas, pool)
+    case 'kubernetes':
+      return kubernetesActuator({
+        apiUrl: config.kubeApiUrl!,
+        namespace: config.kubeNamespace,
+        deployment: config.kubeDeployment,
+        tokenFile: config.kubeTokenFile,
+        caFile: config.kubeCaFile,
+      })
+  }
 }
 
 function createDiscovery(config: GatewayConfig, logger: FastifyBaseLogger, edges: GatewayEdges): Discovery {

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { LATENCY_BUCKETS_SECONDS } from '../../common/metrics-buckets.ts'
+import type { AutoscaleStatus } from './autoscale/autoscaler.ts'
 import type { ReplicaPool } from './pool/replica-pool.ts'
 
 export interface GatewayGaugeSources {
@@ -7,6 +8,8 @@ export interface GatewayGaugeSources {
   queueBytes: () => number
   workersBusy: () => number
   pool: ReplicaPool
+  /** The autoscaler's latest status (undefined only while the gateway is being built). */
+  autoscale: () => AutoscaleStatus | undefined
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>
@@ -28,6 +31,27 @@ export function createGatewayMetrics(sources: GatewayGaugeSources) {
   gauge('gateway_queue_bytes', 'Request bytes held by the gateway queue', sources.queueBytes)
   gauge('gateway_workers_busy', 'Requests in flight to replicas', sources.workersBusy)
   gauge('gateway_replicas_ready', 'Replicas ready for traffic', () => sources.pool.readyCount())
+  gauge(
+    'gateway_desired_replicas',
+    'Replicas the autoscaling signal asks for (what KEDA or the actuator scales to)',
+    () => sources.autoscale()?.desired ?? 0,
+  )
+  new Gauge({
+    name: 'gateway_arrival_rate',
+    help: 'Prediction requests arriving per second, over the short and long autoscaling windows',
+    labelNames: ['window'] as const,
+    registers,
+    collect() {
+      const inputs = sources.autoscale()?.inputs
+      this.set({ window: 'short' }, inputs?.arrivalRateShort ?? 0)
+      this.set({ window: 'long' }, inputs?.arrivalRateLong ?? 0)
+    },
+  })
+  gauge(
+    'gateway_service_time_seconds',
+    'Mean time a request holds a replica slot (EWMA)',
+    () => sources.autoscale()?.inputs.serviceTimeS ?? 0,
+  )
   new Gauge({
     name: 'gateway_replica_outstanding',
     help: 'Requests in flight, per replica',

@@ -1,12 +1,14 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { registerMetricsRoute } from '../../common/http/metrics-route.ts'
 import { createServiceApp } from '../../common/http/service-app.ts'
+import type { Autoscaler } from './autoscale/autoscaler.ts'
 import type { GatewayConfig } from './config.ts'
 import type { Dispatcher } from './dispatch/dispatcher.ts'
 import type { GatewayMetrics } from './metrics.ts'
 import type { ReplicaPool } from './pool/replica-pool.ts'
 import type { Job } from './queue/job.ts'
 import type { JobQueue } from './queue/job-queue.ts'
+import { registerAutoscaleRoute } from './routes/autoscale.ts'
 import { registerPredictRoutes } from './routes/predict.ts'
 import { registerStatusRoutes } from './routes/status.ts'
 
@@ -18,7 +20,7 @@ export interface GatewayServerOptions {
   metrics: GatewayMetrics
   logger: FastifyBaseLogger
   isShuttingDown: () => boolean
-  replicaSummary?: () => Record<string, number>
+  autoscaler: Autoscaler
 }
 
 const isPredictUrl = (url: string) => /^\/(predict|add_to_queue)(\?|$)/.test(url)
@@ -63,6 +65,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     metrics,
     defaultTimeoutMs: config.defaultTimeoutMs,
     isShuttingDown: options.isShuttingDown,
+    onArrival: () => options.autoscaler.recordArrival(Date.now()),
   })
   registerStatusRoutes(app, {
     queue,
@@ -70,8 +73,9 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     pool,
     discovery: config.discovery,
     isShuttingDown: options.isShuttingDown,
-    replicaSummary: options.replicaSummary,
+    replicaSummary: () => ({ desired: options.autoscaler.desired }),
   })
+  registerAutoscaleRoute(app, options.autoscaler)
   registerMetricsRoute(app, metrics.registry)
   return app
 }

@@ -11,7 +11,7 @@ const images = someSampleImages(12, 41)
 describe('gateway with real replicas (local discovery: replica processes spawned by the gateway)', () => {
   let gateway: RunningGateway
   before(async () => {
-    gateway = await startTestGateway(['--discovery', 'local', '--local-replicas', '2'])
+    gateway = await startTestGateway(['--discovery', 'local', '--local-replicas', '2', '--autoscaler', 'none'])
     await routable(gateway, 2)
   })
   after(() => gateway.shutdown(10_000))

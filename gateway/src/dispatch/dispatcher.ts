@@ -40,7 +40,7 @@ interface InFlight {
  * a replica has a free slot ("late binding": all waiting happens here, and the replica is chosen at the last
  * moment by the routing policy). It drops jobs whose deadline passed (504, never sent), retries failed attempts
  * on another replica within the retry budget, and fails everything fast when no replica is left.
- * Emits 'queued' for every accepted job.
+ * Emits 'queued' for every accepted job and 'answered' (upstream ms) for every answer from a replica.
  */
 export class Dispatcher extends EventEmitter {
   readonly #deps: DispatcherDeps
@@ -209,6 +209,7 @@ export class Dispatcher extends EventEmitter {
         replica.recordLatency(result.upstreamMs, now)
         replica.series?.upstreamSeconds.observe(result.upstreamMs / 1000)
         this.drainRate.record(performance.now())
+        this.emit('answered', result.upstreamMs)
         this.#finish(job, { kind: 'answer', answer: { ...result, replica: replica.url } })
         return
       }

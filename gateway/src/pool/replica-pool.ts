@@ -49,6 +49,21 @@ export class ReplicaPool extends EventEmitter {
     this.emit('change')
   }
 
+  /** Resolves once the replica at `url` has left the pool (it drains first if discovery dropped it). */
+  whenDrained(url: string): Promise<void> {
+    const replica = this.#replicas.get(url)
+    if (!replica) return Promise.resolve()
+    return new Promise((resolve) => {
+      const onRemoved = (removed: Replica) => {
+        if (removed !== replica) return
+        this.off('removed', onRemoved)
+        resolve()
+      }
+      this.on('removed', onRemoved)
+      this.removeDrained()
+    })
+  }
+
   /** Removes draining replicas that have nothing in flight. */
   removeDrained(): void {
     for (const replica of this.#replicas.values()) {

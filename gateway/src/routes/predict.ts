@@ -16,6 +16,8 @@ export interface PredictRouteOptions {
   metrics: GatewayMetrics
   defaultTimeoutMs: number
   isShuttingDown: () => boolean
+  /** Every prediction request, refused or not: demand, for the autoscaler. */
+  onArrival: () => void
 }
 
 const gatewayPrediction = {
@@ -102,6 +104,7 @@ class PredictRoute {
    */
   admit(request: FastifyRequest): ServiceError | undefined {
     const { queue, pool, isShuttingDown, defaultTimeoutMs } = this.#options
+    this.#options.onArrival()
     try {
       if (isShuttingDown()) return this.#reject('shutting_down', 'the gateway is shutting down', 1)
       const now = performance.now()

@@ -1,0 +1,142 @@
+import { EventEmitter } from 'node:events'
+import { SlidingWindowCounter } from '../dispatch/sliding-window.ts'
+import {
+  desiredReplicas,
+  type Recommendation,
+  type ScalingDecision,
+  type ScalingInputs,
+  type ScalingPolicy,
+  stabilize,
+} from './desired-replicas.ts'
+
+export interface AutoscalerOptions extends ScalingPolicy {
+  shortWindowS: number
+  longWindowS: number
+  scaleDownStabilizationS: number
+  slotsPerReplica: number
+  /** Assumed service time until the first answers are measured. */
+  initialServiceTimeS: number
+}
+
+/** Something that makes the number of replicas happen (local processes, a Kubernetes Deployment). */
+export interface Actuator {
+  readonly name: string
+  apply(replicas: number): Promise<void>
+}
+
+export interface AutoscaleStatus {
+  desired: number
+  decision: ScalingDecision
+  inputs: ScalingInputs
+  policy: AutoscalerOptions
+  actuator: string
+  updated_at: string
+}
+
+/**
+ * The gateway's scaling signal: it meters arrivals (every prediction request, refused ones included: they are
+ * demand too), service time (mean upstream latency, EWMA) and backlog, and once per tick turns them into a desired
+ * replica count (`desiredReplicas`, then `stabilize`). The count is exposed as a metric and on GET /autoscale, and
+ * handed to an actuator when there is one. Emits 'decision' after each tick.
+ */
+export class Autoscaler extends EventEmitter {
+  readonly options: AutoscalerOptions
+  readonly #short: SlidingWindowCounter
+  readonly #long: SlidingWindowCounter
+  readonly #startedAt: number
+  #serviceTimeS: number
+  #history: Recommendation[]
+  #status: AutoscaleStatus | undefined
+  #applying: Promise<void> = Promise.resolve()
+
+  constructor(
+    options: AutoscalerOptions,
+    readonly actuator: Actuator | undefined,
+    /** The backlog and ready replicas right now (the gateway's queue and pool). */
+    readonly readLoad: () => { backlog: number; readyReplicas: number },
+    now: number,
+    initialReplicas: number,
+  ) {
+    super()
+    this.options = options
+    this.#short = new SlidingWindowCounter(options.shortWindowS * 1000, 60, now)
+    this.#long = new SlidingWindowCounter(options.longWindowS * 1000, 60, now)
+    this.#startedAt = now
+    this.#serviceTimeS = options.initialServiceTimeS
+    // The replicas we start with count as a recent recommendation, so nothing scales down in the first window.
+    this.#history = [{ at: now, replicas: initialReplicas }]
+    this.#status = this.#decide(now)
+  }
+
+  recordArrival(now: number): void {
+    this.#short.add(now)
+    this.#long.add(now)
+  }
+
+  /** Mean time a request holds a replica slot, from each answer's upstream latency. */
+  recordServiceTime(ms: number): void {
+    this.#serviceTimeS = 0.95 * this.#serviceTimeS + 0.05 * (ms / 1000)
+  }
+
+  /** The latest decision (the constructor makes a first one). */
+  get status(): AutoscaleStatus {
+    return this.#status!
+  }
+
+  get desired(): number {
+    return this.status.desired
+  }
+
+  /** One decision: measure, decide, stabilise, actuate. */
+  tick(now: number): AutoscaleStatus {
+    const previous = this.#status?.desired
+    const status = this.#decide(now)
+    this.#status = status
+    if (this.actuator && previous !== status.desired) {
+      const actuator = this.actuator
+      // One change at a time, in order: scaling down waits for drains, and a later decision must not overtake it.
+      this.#applying = this.#applying
+        .then(() => actuator.apply(status.desired))
+        .catch((error) => {
+          this.emit('error', error)
+        })
+    }
+    this.emit('decision', status)
+    return status
+  }
+
+  #decide(now: number): AutoscaleStatus {
+    const { backlog, readyReplicas } = this.readLoad()
+    // Early on, a window only holds the time since start: divide by that, not by its full length.
+    const span = (windowS: number) => Math.max(1, Math.min(windowS, (now - this.#startedAt) / 1000))
+    const inputs: ScalingInputs = {
+      arrivalRateShort: this.#short.total(now) / span(this.options.shortWindowS),
+      arrivalRateLong: this.#long.total(now) / span(this.options.longWindowS),
+      serviceTimeS: this.#serviceTimeS,
+      backlog,
+      slotsPerReplica: this.options.slotsPerReplica,
+      readyReplicas,
+    }
+    const decision = desiredReplicas(inputs, this.options)
+    const stable = stabilize(
+      this.#history,
+      { at: now, replicas: decision.recommended },
+      this.options.scaleDownStabilizationS * 1000,
+    )
+    this.#history = stable.history
+    const status: AutoscaleStatus = {
+      desired: stable.replicas,
+      decision,
+      inputs,
+      policy: this.options,
+      actuator: this.actuator?.name ?? 'none',
+      updated_at: new Date().toISOString(),
+    }
+    return status
+  }
+
+  /** Resolves when the actuator has done everything asked of it so far. */
+  settled(): Promise<void> {
+    return this.#applying
+  }
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, test } from 'node:test'
+import { call } from '../../common/testing/http.ts'
+import { type Actuator, Autoscaler, type AutoscalerOptions } from '../src/autoscale/autoscaler.ts'
+import { metric, routable, startTestGateway } from './helpers.ts'
+import { StubReplica } from './stub-replica.ts'
+
+const options: AutoscalerOptions = {
+  targetUtilization: 0.7,
+  drainTimeS: 0.5,
+  minReplicas: 1,
+  maxReplicas: 10,
+  panicThreshold: 2,
+  shortWindowS: 6,
+  longWindowS: 60,
+  scaleDownStabilizationS: 30,
+  slotsPerReplica: 1,
+  initialServiceTimeS: 0.1,
+}
+
+function recordingActuator() {
+  const applied: number[] = []
+  const actuator: Actuator = {
+    name: 'recording',
+    apply: async (replicas) => {
+      applied.push(replicas)
+    },
+  }
+  return { applied, actuator }
+}
+
+describe('Autoscaler (no sockets: arrivals and time are given)', () => {
+  test('scales up within one tick of a burst, and down only after the stabilisation window', async () => {
+    const { applied, actuator } = recordingActuator()
+    let ready = 1
+    const autoscaler = new Autoscaler(options, actuator, () => ({ backlog: 0, readyReplicas: ready }), 0, 1)
+    // 10 s at 5 req/s × 0.1 s = 0.5 busy slots → 1 replica.
+    for (let t = 0; t < 10_000; t += 200) autoscaler.recordArrival(t)
+    assert.equal(autoscaler.tick(10_000).desired, 1)
+    // A burst: 30 req/s for 2 s → short window 60 arrivals / 6 s = 10 req/s... and the panic threshold.
+    for (let t = 10_000; t < 12_000; t += 1000 / 30) autoscaler.recordArrival(t)
+    const burst = autoscaler.tick(12_000)
+    assert.ok(burst.desired >= 2, `desired ${burst.desired}`)
+    ready = burst.desired
+    // Quiet afterwards: the recommendation drops, but desired holds for the 30 s window.
+    assert.equal(autoscaler.tick(30_000).desired, burst.desired)
+    assert.equal(autoscaler.tick(70_000).desired, 1)
+    await autoscaler.settled()
+    assert.deepEqual(applied, [burst.desired, 1])
+  })
+
+  test('a backlog asks for replicas even before arrivals are measured', () => {
+    const autoscaler = new Autoscaler(options, undefined, () => ({ backlog: 30, readyReplicas: 1 }), 0, 1)
+    // 30 queued to be drained in 0.5 s at 0.1 s each = 6 busy slots / 0.7 → 9.
+    assert.equal(autoscaler.tick(1000).desired, 9)
+  })
+
+  test('service time follows the measured upstream latency', () => {
+    const autoscaler = new Autoscaler(options, undefined, () => ({ backlog: 0, readyReplicas: 1 }), 0, 1)
+    for (let i = 0; i < 200; i++) autoscaler.recordServiceTime(30)
+    assert.ok(Math.abs(autoscaler.tick(1000).inputs.serviceTimeS - 0.03) < 0.002)
+  })
+})
+
+describe('the signal and the kubernetes actuator, through a gateway', () => {
+  const cleanup: (() => Promise<void>)[] = []
+  after(async () => {
+    for (const fn of cleanup.reverse()) await fn()
+  })
+
+  test('GET /autoscale and gateway_desired_replicas; the Deployment scale is PATCHed with the service-account token', async () => {
+    const patches: { path: string; auth: string | undefined; type: string | undefined; body: unknown }[] = []
+    const api = createServer((request, response) => {
+      let body = ''
+      request.on('data', (chunk) => (body += chunk))
+      request.on('end', () => {
+        patches.push({
+          path: request.url!,
+          auth: request.headers.authorization,
+          type: request.headers['content-type'],
+          body: JSON.parse(body),
+        })
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"kind":"Scale"}')
+        api.emit('patched')
+      })
+    })
+    api.listen(0, '127.0.0.1')
+    await once(api, 'listening')
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-kube-'))
+    await writeFile(join(dir, 'token'), 'secret-token\n')
+    const stub = await StubReplica.start({ delayMs: 100 })
+    cleanup.push(
+      () => stub.close(),
+      async () => void api.close(),
+    )
+    const gateway = await startTestGateway([
+      ...['--discovery', 'static', '--replicas', stub.url, '--autoscaler', 'kubernetes'],
+      ...[
+        '--kube-api-url',
+        `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+        '--kube-token-file',
+        join(dir, 'token'),
+      ],
+      ...['--kube-namespace', 'ml', '--kube-deployment', 'resnet', '--autoscale-interval-ms', '50'],
+    ])
+    cleanup.push(() => gateway.shutdown(1000))
+    await routable(gateway, 1)
+    // 40 requests at once onto one replica serving 100 ms each: a queue that must be drained within the SLO.
+    const patched = once(api, 'patched')
+    const answers = Array.from({ length: 40 }, () =>
+      call(`${gateway.url}/predict`, { body: Buffer.alloc(100, 1), headers: { 'content-type': 'image/jpeg' } }),
+    )
+    await patched
+    const status = (await call(`${gateway.url}/autoscale`)).body
+    assert.ok(status.desired > 1, JSON.stringify(status))
+    assert.equal(status.actuator, 'kubernetes')
+    assert.equal(typeof status.inputs.arrivalRateShort, 'number')
+    const text = (await call(`${gateway.url}/metrics`)).body as string
+    assert.ok(metric(text, 'gateway_desired_replicas') > 1)
+    assert.equal(patches[0]!.path, '/apis/apps/v1/namespaces/ml/deployments/resnet/scale')
+    assert.equal(patches[0]!.auth, 'Bearer secret-token')
+    assert.equal(patches[0]!.type, 'application/merge-patch+json')
+    assert.deepEqual(patches[0]!.body, {
+      spec: { replicas: (patches[0]!.body as { spec: { replicas: number } }).spec.replicas },
+    })
+    assert.ok((patches[0]!.body as { spec: { replicas: number } }).spec.replicas > 1)
+    assert.ok((await Promise.all(answers)).every((a) => a.status === 200))
+    assert.equal(
+      (await call(`${gateway.url}/replicas`)).body.desired,
+      (await call(`${gateway.url}/autoscale`)).body.desired,
+    )
+  })
+})

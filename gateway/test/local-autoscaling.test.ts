@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { test } from 'node:test'
+import { postImage } from '../../common/testing/http.ts'
+import { someSampleImages } from '../../common/testing/sample-images.ts'
+import type { LocalReplicas } from '../src/discovery/local.ts'
+import { routable, startTestGateway } from './helpers.ts'
+
+const images = someSampleImages(30, 23).map((i) => i.bytes())
+
+test('local autoscaling: a burst starts a second replica process; when it is quiet, one drains and stops, losing nothing', async () => {
+  const gateway = await startTestGateway([
+    ...[
+      '--discovery',
+      'local',
+      '--local-replicas',
+      '1',
+      '--autoscaler',
+      'local',
+      '--min-replicas',
+      '1',
+      '--max-replicas',
+      '2',
+    ],
+    ...['--autoscale-interval-ms', '200', '--short-window-s', '3', '--scale-down-stabilization-s', '3'],
+  ])
+  try {
+    await routable(gateway, 1)
+    const local = gateway.discovery as LocalReplicas
+    // 30 images at once on one single-slot replica: a backlog the autoscaler must answer with a second replica.
+    const burst = images.map((image) => postImage(`${gateway.url}/predict`, image))
+    await routable(gateway, 2)
+    assert.equal(local.count, 2)
+    assert.deepEqual(new Set((await Promise.all(burst)).map((r) => r.status)), new Set([200]))
+
+    // Now a trickle, while the autoscaler waits out the stabilisation window and retires a replica.
+    const removed = once(gateway.pool, 'removed')
+    const trickle: Promise<{ status: number }>[] = []
+    let stop = false
+    void removed.then(() => (stop = true))
+    for (let i = 0; !stop; i++) {
+      trickle.push(postImage(`${gateway.url}/predict`, images[i % images.length]!))
+      await Promise.race([removed, new Promise((resolve) => setTimeout(resolve, 150))])
+    }
+    await gateway.autoscaler.settled()
+    assert.equal(local.count, 1)
+    assert.equal(gateway.pool.all.length, 1)
+    const statuses = (await Promise.all(trickle)).map((r) => r.status)
+    assert.deepEqual(
+      statuses,
+      statuses.map(() => 200),
+      'no request lost while a replica drained and stopped',
+    )
+    assert.ok(statuses.length > 5)
+  } finally {
+    await gateway.shutdown(10_000)
+  }
+})
