@@ -14,6 +14,15 @@ export interface GatewayGaugeSources {
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>
 
+export const REJECTION_REASONS = [
+  'queue_full',
+  'deadline',
+  'too_large',
+  'no_replica',
+  'shutting_down',
+  'client_closed',
+] as const
+
 export function createGatewayMetrics(sources: GatewayGaugeSources) {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
@@ -62,8 +71,17 @@ export function createGatewayMetrics(sources: GatewayGaugeSources) {
       for (const replica of sources.pool.all) this.set({ replica: replica.url }, replica.outstanding)
     },
   })
+  const rejected = new Counter({
+    name: 'gateway_rejected_total',
+    help: 'Requests not answered with a prediction, by reason',
+    labelNames: ['reason'] as const,
+    registers,
+  })
+  // Every reason exists from the start (at 0), so dashboards and alerts see a series rather than no data.
+  for (const reason of REJECTION_REASONS) rejected.inc({ reason }, 0)
   return {
     registry,
+    rejected,
     requests: new Counter({
       name: 'gateway_requests_total',
       help: 'Prediction requests answered, by HTTP status',
@@ -94,12 +112,6 @@ export function createGatewayMetrics(sources: GatewayGaugeSources) {
       name: 'gateway_dispatched_total',
       help: 'Attempts sent to each replica (retries included)',
       labelNames: ['replica'] as const,
-      registers,
-    }),
-    rejected: new Counter({
-      name: 'gateway_rejected_total',
-      help: 'Requests not answered with a prediction, by reason',
-      labelNames: ['reason'] as const,
       registers,
     }),
     retries: new Counter({ name: 'gateway_retries_total', help: 'Attempts retried on another replica', registers }),

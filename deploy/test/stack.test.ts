@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { request } from 'undici'
+import { call, postImage } from '../../common/testing/http.ts'
+import { someSampleImages } from '../../common/testing/sample-images.ts'
+import { startStack } from '../stack/stack.ts'
+
+const hasPrometheus = spawnSync('sh', ['-c', 'command -v prometheus']).status === 0
+const dashboard = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../grafana/dashboards/switchyard.json', import.meta.url)), 'utf8'),
+)
+const queries: string[] = dashboard.panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr))
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function query(prometheus: string, expr: string): Promise<unknown[]> {
+  const response = await request(`${prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`)
+  const body = (await response.body.json()) as { status: string; data?: { result: unknown[] }; error?: string }
+  assert.equal(body.status, 'success', `${expr}: ${body.error}`)
+  return body.data!.result
+}
+
+test('npm run stack: Prometheus scrapes the gateway and the replicas, and every dashboard query returns data', {
+  skip: hasPrometheus ? false : 'prometheus is not installed (apt-get install prometheus)',
+}, async () => {
+  const stack = await startStack({
+    port: 0,
+    replicas: 2,
+    prometheusPort: await freePort(),
+    scrapeInterval: '1s',
+    gatewayArgs: ['--autoscaler', 'none'],
+  })
+  const images = someSampleImages(8, 57).map((i) => i.bytes())
+  let sending = true
+  const traffic = (async () => {
+    for (let i = 0; sending; i++) {
+      const response = await postImage(`${stack.gatewayUrl}/predict`, images[i % images.length]!)
+      assert.equal(response.status, 200)
+    }
+  })()
+  try {
+    assert.equal((await call(`${stack.gatewayUrl}/readyz`)).status, 200)
+    // Prometheus needs a few scrapes before rate() over [1m] has two points: ask until every query answers.
+    const deadline = Date.now() + 90_000
+    let missing = queries
+    while (missing.length > 0 && Date.now() < deadline) {
+      const answers = await Promise.all(missing.map((expr) => query(stack.prometheusUrl, expr)))
+      missing = missing.filter((_, i) => answers[i]!.length === 0)
+      if (missing.length > 0) await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    assert.deepEqual(missing, [], 'dashboard queries without data')
+    const up = (await query(stack.prometheusUrl, 'up == 1')) as { metric: { job: string } }[]
+    assert.deepEqual(up.map((s) => s.metric.job).sort(), ['gateway', 'replica', 'replica'])
+  } finally {
+    sending = false
+    await traffic
+    await stack.stop()
+  }
+})
