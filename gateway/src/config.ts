@@ -267,9 +267,16 @@ export const gatewayConfigSpec = {
   shortWindowS: setting({
     env: 'SHORT_WINDOW_S',
     flag: 'short-window-s',
-    description: 'Arrival-rate window for reacting to bursts',
+    description: 'Arrival-rate window for reacting to bursts (3 s: chosen with npm run simulate)',
     parse: positiveInt(3600),
-    default: 6,
+    default: 3,
+  }),
+  replicaStartupS: setting({
+    env: 'REPLICA_STARTUP_S',
+    flag: 'replica-startup-s',
+    description: 'How long a new replica takes to become ready (the backlog term plans around it)',
+    parse: parse.number({ min: 0, max: 3600 }),
+    default: 5,
   }),
   longWindowS: setting({
     env: 'LONG_WINDOW_S',

@@ -93,6 +93,7 @@ export async function startGateway(
     {
       targetUtilization: config.targetUtilization,
       drainTimeS: config.sloMs / 1000,
+      startupS: config.replicaStartupS,
       minReplicas: config.minReplicas,
       maxReplicas: config.maxReplicas,
       panicThreshold: config.panicThreshold,

@@ -14,6 +14,7 @@ import { StubReplica } from './stub-replica.ts'
 const options: AutoscalerOptions = {
   targetUtilization: 0.7,
   drainTimeS: 0.5,
+  startupS: 0,
   minReplicas: 1,
   maxReplicas: 10,
   panicThreshold: 2,

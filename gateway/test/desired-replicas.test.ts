@@ -11,6 +11,7 @@ import {
 const policy: ScalingPolicy = {
   targetUtilization: 0.7,
   drainTimeS: 0.5,
+  startupS: 0,
   minReplicas: 1,
   maxReplicas: 50,
   panicThreshold: 2,
@@ -30,6 +31,10 @@ test('ceil(λ·S/ρ): 20 req/s × 0.1 s at 70 % needs 3 replicas; a backlog adds
   // 10 queued, to be served in 0.5 s: 20 req/s more → 4 more busy slots before utilisation.
   assert.equal(desiredReplicas(inputs({ backlog: 10 }), policy).recommended, 6)
   assert.equal(desiredReplicas(inputs({ slotsPerReplica: 2 }), policy).recommended, 2)
+  // 70 queued: within the SLO alone that would be 140 req/s more (23 replicas); with replicas that take 9.5 s to
+  // start, nothing new drains before 10 s, so 7 req/s more (4 replicas) — not replicas that come after the backlog.
+  assert.equal(desiredReplicas(inputs({ backlog: 70 }), policy).recommended, 23)
+  assert.equal(desiredReplicas(inputs({ backlog: 70 }), { ...policy, startupS: 9.5 }).recommended, 4)
 })
 
 test('a burst in the short window scales up at once; past twice the capacity it is panic', () => {
@@ -53,6 +58,7 @@ test('bounds hold, and more arrivals or more backlog never ask for fewer replica
     .record({
       targetUtilization: fc.double({ min: 0.1, max: 1, noNaN: true }),
       drainTimeS: fc.double({ min: 0.1, max: 10, noNaN: true }),
+      startupS: fc.double({ min: 0, max: 60, noNaN: true }),
       minReplicas: fc.nat({ max: 5 }),
       span: fc.nat({ max: 100 }),
       panicThreshold: fc.double({ min: 1.1, max: 4, noNaN: true }),

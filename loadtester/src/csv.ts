@@ -18,6 +18,7 @@ export function requestsCsv(records: readonly RequestRecord[]): string {
     'status',
     'latency_ms',
     'queue_size',
+    'upstream_ms',
     'replica',
     'predicted',
     'truth',
@@ -35,6 +36,7 @@ export function requestsCsv(records: readonly RequestRecord[]): string {
           r.status,
           r.answeredMs === undefined ? undefined : r.answeredMs - r.intendedMs,
           r.queueSize,
+          r.upstreamMs,
           r.replica,
           r.predicted,
           r.truth,
@@ -58,6 +60,7 @@ export function timelineCsv(rows: readonly TimelineRow[]): string {
     'p99_ms',
     'max_queue_size',
     'replicas_ready',
+    'replicas_total',
     'replicas_desired',
   ]
   return (
@@ -75,6 +78,7 @@ export function timelineCsv(rows: readonly TimelineRow[]): string {
           r.p99,
           r.max_queue_size,
           r.replicas_ready,
+          r.replicas_total,
           r.replicas_desired,
         ]),
       )

@@ -1,11 +1,5 @@
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { embedJson as embed, escapeHtml, UPLOT_CSS, UPLOT_JS } from '../../common/html/uplot.ts'
 import type { Summary, TimelineRow } from './stats.ts'
-
-const require = createRequire(import.meta.url)
-// uPlot is inlined from the npm package, so the report opens offline and needs no server.
-const UPLOT_JS = readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8')
-const UPLOT_CSS = readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8')
 
 export interface ReportMeta {
   title: string
@@ -14,12 +8,6 @@ export interface ReportMeta {
   startedAt: string
   model: { name?: string; version?: string; pretrained?: boolean } | undefined
 }
-
-/** Embeds JSON in a <script> safely: no "</script>" or "<!--" can close or comment it out. */
-const embed = (value: unknown) => JSON.stringify(value).replaceAll('<', '\\u003c')
-
-const escapeHtml = (text: string) =>
-  text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;')
 
 const fmt = (n: number | null | undefined, digits = 1) => (n === null || n === undefined ? '–' : n.toFixed(digits))
 

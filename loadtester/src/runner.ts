@@ -130,6 +130,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         answeredMs: undefined,
         status: 'error',
         queueSize: undefined,
+        upstreamMs: undefined,
         replica: undefined,
         predicted: undefined,
         truth: prepared.image.truth,
@@ -168,7 +169,13 @@ function prepareBody(image: LoadImage): PreparedBody {
  * Non-JSON answers leave the record as it is.
  */
 function readAnswer(text: string, record: RequestRecord): LoadResult['model'] {
-  let body: { label?: unknown; queue_size?: unknown; replica?: unknown; model?: unknown }
+  let body: {
+    label?: unknown
+    queue_size?: unknown
+    replica?: unknown
+    model?: unknown
+    timing_ms?: { upstream?: unknown }
+  }
   try {
     body = JSON.parse(text)
   } catch {
@@ -177,6 +184,7 @@ function readAnswer(text: string, record: RequestRecord): LoadResult['model'] {
   if (typeof body.label === 'string') record.predicted = body.label
   if (typeof body.queue_size === 'number') record.queueSize = body.queue_size
   if (typeof body.replica === 'string') record.replica = body.replica
+  if (typeof body.timing_ms?.upstream === 'number') record.upstreamMs = body.timing_ms.upstream
   return typeof body.model === 'object' && body.model !== null ? (body.model as LoadResult['model']) : undefined
 }
 

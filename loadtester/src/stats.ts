@@ -30,7 +30,7 @@ export interface Summary {
   goodput_rps: number
   offered_rps: number
   accuracy: { top1: number; evaluated: number } | null
-  replicas: { mean_ready: number; max_ready: number; mean_desired: number | null } | null
+  replicas: { mean_ready: number; max_ready: number; mean_desired: number | null; replica_seconds: number } | null
 }
 
 /** Microsecond histograms up to an hour, 3 significant digits (hdr-histogram-js). */
@@ -98,6 +98,8 @@ export function summarize(
             mean_desired: replicas.some((r) => r.desired !== undefined)
               ? replicas.reduce((s, r) => s + (r.desired ?? 0), 0) / replicas.length
               : null,
+            // One sample a second: the sum of replicas known is replica-seconds (cores paid for, with 1-core replicas).
+            replica_seconds: replicas.reduce((s, r) => s + r.total, 0),
           },
   }
 }
@@ -115,6 +117,8 @@ export interface TimelineRow {
   p99: number | null
   max_queue_size: number | null
   replicas_ready: number | null
+  /** All replicas the gateway knew (ready or not): what was paid for. */
+  replicas_total: number | null
   replicas_desired: number | null
 }
 
@@ -135,6 +139,7 @@ export function timeline(
     p99: null,
     max_queue_size: null,
     replicas_ready: null,
+    replicas_total: null,
     replicas_desired: null,
   }))
   const latencies: number[][] = rows.map(() => [])
@@ -157,6 +162,7 @@ export function timeline(
     const row = rows[sample.second]
     if (!row) continue
     row.replicas_ready = sample.ready
+    row.replicas_total = sample.total
     row.replicas_desired = sample.desired ?? null
   }
   return rows

@@ -33,6 +33,19 @@ export function canonicalWorkload(seed = 630): number[] {
 
 const repeat = (seconds: number, fn: (s: number) => number) => Array.from({ length: seconds }, (_, s) => fn(s))
 
+/**
+ * The canonical shape made to fit a 2-core machine for `npm run experiment`: three seconds become one (their mean,
+ * so the step and plateau keep their timing relative to the whole) and rates are scaled by 0.7 (peak about 31 req/s,
+ * within the two local replicas' ~43 req/s).
+ */
+export function experimentWorkload(canonical: readonly number[]): number[] {
+  const values: number[] = []
+  for (let s = 0; s + 2 < canonical.length; s += 3) {
+    values.push(Math.round(((canonical[s]! + canonical[s + 1]! + canonical[s + 2]!) / 3) * 0.7))
+  }
+  return values
+}
+
 /** Every workload file in `workload/`, generated deterministically (`npm run workloads`). */
 export function allWorkloads(): WorkloadShape[] {
   const random = createRandom(7)
@@ -43,6 +56,11 @@ export function allWorkloads(): WorkloadShape[] {
       description:
         'the seed experiment: 630 s, ~7 req/s, step to ~20 at 254 s, plateau 28-44 to ~417 s, ramp down to ~7 by 484 s, ~8 after',
       values: canonicalWorkload(),
+    },
+    {
+      file: 'experiment-small.txt',
+      description: 'workload.txt for a 2-core machine (npm run experiment): 3 s averaged into 1, rates × 0.7',
+      values: experimentWorkload(canonicalWorkload()),
     },
     { file: 'steady.txt', description: '60 s at 20 req/s (about half the local stack)', values: repeat(60, () => 20) },
     {

@@ -76,13 +76,14 @@ describe('the report', () => {
     const rows = readFileSync(join(dir, 'requests.csv'), 'utf8').trim().split('\n')
     assert.equal(
       rows[0],
-      'index,intended_ms,sent_ms,answered_ms,status,latency_ms,queue_size,replica,predicted,truth,image',
+      'index,intended_ms,sent_ms,answered_ms,status,latency_ms,queue_size,upstream_ms,replica,predicted,truth,image',
     )
     assert.equal(rows.length, 40)
     for (const arrival of stub.arrivals) {
       const cells = rows[arrival.index + 1]!.split(',')
       assert.equal(cells[4], String(plan(arrival.index, undefined).status))
       assert.equal(cells[6], String(arrival.index % 5), 'queue_size from the answer')
+      if (cells[4] === '200') assert.equal(cells[7], String(10 + (arrival.index % 3)), 'upstream_ms from the answer')
     }
 
     const timeline = readFileSync(join(dir, 'timeline.csv'), 'utf8').trim().split('\n')

@@ -81,6 +81,7 @@ export class StubTarget extends EventEmitter {
         label: plan.label,
         queue_size: index % 5,
         replica: index % 2 === 0 ? 'replica-a' : 'replica-b',
+        timing_ms: { upstream: 10 + (index % 3) },
         model: { name: 'stub', version: '1', pretrained: true },
       }),
     )

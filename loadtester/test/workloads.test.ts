@@ -37,11 +37,20 @@ test('workload.txt has the seed experiment shape', () => {
 })
 
 test('the short workloads are short, and overload is twice the local stack', () => {
-  for (const shape of allWorkloads().filter((s) => s.file !== 'workload.txt')) {
+  for (const shape of allWorkloads().filter((s) => !['workload.txt', 'experiment-small.txt'].includes(s.file))) {
     assert.ok(shape.values.length <= 120, `${shape.file} runs ${shape.values.length} s`)
   }
   const overload = allWorkloads().find((s) => s.file === 'overload.txt')!
   assert.equal(mean(overload.values), 2 * LOCAL_STACK_CAPACITY_RPS)
+})
+
+test('experiment-small.txt is workload.txt compressed 3× in time and scaled by 0.7', () => {
+  const canonical = readWorkload(workloadPath('workload.txt'))
+  const small = readWorkload(workloadPath('experiment-small.txt'))
+  assert.equal(small.length, 210)
+  assert.ok(Math.abs(sum(small) - (0.7 * sum(canonical)) / 3) < 30)
+  assert.ok(Math.max(...small) <= 32)
+  assert.ok(mean(small.slice(90, 135)) > 3 * mean(small.slice(0, 80)), 'the plateau is still there, at the same place')
 })
 
 test('the k6 script parses, and the stages it builds equal the workload file', () => {

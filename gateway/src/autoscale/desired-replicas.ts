@@ -16,8 +16,10 @@ export interface ScalingInputs {
 export interface ScalingPolicy {
   /** Utilisation to aim for: below 1 leaves headroom for bursts (0.7 = 70 %). */
   targetUtilization: number
-  /** The backlog should be served within this (the SLO), on top of the arrivals. */
+  /** The backlog should be served within this (the SLO) once new replicas are up, on top of the arrivals. */
   drainTimeS: number
+  /** How long a new replica takes to become ready: replicas asked for now cannot drain anything before that. */
+  startupS: number
   minReplicas: number
   maxReplicas: number
   /** Short-window demand this many times the ready capacity means panic: follow the short window, never scale down. */
@@ -34,16 +36,20 @@ export interface ScalingDecision {
   panic: boolean
 }
 
-/** Replicas needed to serve `rate` req/s plus `backlog` within `drainTimeS`, at the target utilisation. */
+/**
+ * Replicas needed to serve `rate` req/s, plus `backlog` within the drain time after new replicas start, at the
+ * target utilisation. (Counting the start-up keeps a burst's backlog from asking for replicas that would arrive
+ * only after it has drained.)
+ */
 export function replicasFor(rate: number, backlog: number, inputs: ScalingInputs, policy: ScalingPolicy): number {
-  const work = (rate + backlog / policy.drainTimeS) * inputs.serviceTimeS // busy slots needed
+  const work = (rate + backlog / (policy.drainTimeS + policy.startupS)) * inputs.serviceTimeS // busy slots needed
   return Math.ceil(work / (inputs.slotsPerReplica * policy.targetUtilization) - 1e-9)
 }
 
 const clamp = (n: number, policy: ScalingPolicy) => Math.min(policy.maxReplicas, Math.max(policy.minReplicas, n))
 
 /**
- * Desired replicas = ceil((λ·S + Q·S/T) / (slots·ρ)), within [min, max]. The larger of the short and long windows
+ * Desired replicas = ceil((λ·S + Q·S/(T + start-up)) / (slots·ρ)), within [min, max]. The larger of the short and long windows
  * wins: the short one reacts to bursts at once, the long one keeps a brief lull from scaling down. When the short
  * window asks for `panicThreshold` × the ready capacity, it is panic (Knative): nothing scales down at all.
  * Scaling down is further slowed by `stabilize`.

@@ -1,0 +1,139 @@
+/**
+ * `npm run simulate` — every scaling policy on the same workload, in a discrete-event simulation: custom (the
+ * gateway's own autoscaler), HPA at 70 % and 90 % CPU, KEDA on the queue, and a fixed replica count. Replica service
+ * times come from a measured distribution (npm run bench:service-time). Prints a table per arrival scale and writes
+ * results.json and report.html.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ConfigError, describeSpec, parse, parseConfig, setting, wantsHelp } from '../../common/config.ts'
+import { readWorkload } from '../../loadtester/src/workload-file.ts'
+import { comparePolicies, meetsTarget, POLICY_NAMES } from './compare.ts'
+import { resultsTable, type ScaleRun, simulationHtml } from './report.ts'
+import { readServiceTime } from './service-time.ts'
+
+const MEASURED = fileURLToPath(new URL('../data/service-time-replica.json', import.meta.url))
+
+const spec = {
+  workload: setting({
+    env: 'SIM_WORKLOAD',
+    flag: 'workload',
+    description: 'Workload file',
+    parse: parse.string(),
+    default: 'workload/workload.txt',
+  }),
+  scales: setting({
+    env: 'SIM_SCALES',
+    flag: 'scales',
+    description: 'Arrival-rate multipliers to simulate, comma-separated',
+    parse: parse.list(parse.number({ min: 0.001, max: 100_000 })),
+    default: [1, 10, 100],
+  }),
+  serviceTime: setting({
+    env: 'SIM_SERVICE_TIME',
+    flag: 'service-time',
+    description: 'Measured service-time model (JSON)',
+    parse: parse.string(),
+    default: MEASURED,
+  }),
+  startupS: setting<number | undefined>({
+    env: 'SIM_STARTUP_S',
+    flag: 'startup-s',
+    description: 'Replica start-up delay (default: the measured one in the service-time file)',
+    parse: parse.number({ min: 0, max: 3600 }),
+    default: undefined,
+  }),
+  policies: setting({
+    env: 'SIM_POLICIES',
+    flag: 'policies',
+    description: `Policies to compare: ${POLICY_NAMES.join(', ')}`,
+    parse: parse.list(parse.oneOf(POLICY_NAMES)),
+    default: [...POLICY_NAMES],
+  }),
+  sloMs: setting({
+    env: 'SIM_SLO_MS',
+    flag: 'slo-ms',
+    description: 'Latency objective',
+    parse: parse.integer({ min: 1 }),
+    default: 500,
+  }),
+  seed: setting({
+    env: 'SIM_SEED',
+    flag: 'seed',
+    description: 'Seed of the arrivals and service times',
+    parse: parse.integer({ min: 0 }),
+    default: 1,
+  }),
+  out: setting({
+    env: 'SIM_OUT',
+    flag: 'out',
+    description: 'Output directory',
+    parse: parse.string(),
+    default: 'out/simulate',
+  }),
+}
+
+const argv = process.argv.slice(2)
+if (wantsHelp(argv)) {
+  console.log(`Usage: npm run simulate -- [options]\n\n${describeSpec(spec)}`)
+  process.exit(0)
+}
+let config: ReturnType<typeof parseConfig<typeof spec>>
+try {
+  // biome-ignore lint/style/noProcessEnv: the entry point is where configuration is read, once
+  config = parseConfig(spec, { env: process.env, argv })
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(error.message)
+  process.exit(2)
+}
+
+const base = readWorkload(config.workload)
+const serviceTime = readServiceTime(config.serviceTime)
+const startupDelayMs = (config.startupS ?? (serviceTime.startup_ms ?? 5000) / 1000) * 1000
+console.log(
+  `${config.workload}: ${base.length} s, ${base.reduce((a, b) => a + b, 0)} requests; service time mean ${serviceTime.mean_ms} ms ` +
+    `(p99 ${serviceTime.p99_ms} ms, ${serviceTime.samples} samples: ${serviceTime.source}); start-up ${(startupDelayMs / 1000).toFixed(1)} s\n`,
+)
+const runs: ScaleRun[] = []
+for (const scale of config.scales) {
+  const started = performance.now()
+  const workload = base.map((v) => Math.round(v * scale))
+  const results = comparePolicies({
+    workload,
+    serviceTime,
+    startupDelayMs,
+    sloMs: config.sloMs,
+    seed: config.seed,
+    policies: config.policies,
+  })
+  runs.push({ scale, startupDelayMs, results })
+  const target = meetsTarget(results)
+  console.log(
+    `arrivals ×${scale} (${workload.reduce((a, b) => a + b, 0)} requests, ${((performance.now() - started) / 1000).toFixed(1)} s to simulate):`,
+  )
+  console.log(resultsTable(results))
+  if (Number.isFinite(target.costRatio)) {
+    console.log(
+      `target (custom ≤ 1/10 of HPA-70's share over ${config.sloMs} ms, replica-seconds ≤ HPA-70's): ` +
+        `${target.met ? 'met' : 'NOT met'} (slow share ratio ${target.slowRatio.toFixed(3)}, replica-seconds ratio ${target.costRatio.toFixed(2)})\n`,
+    )
+  }
+}
+mkdirSync(config.out, { recursive: true })
+const summary = runs.map((run) => ({ ...run, results: run.results.map(({ timeline, ...rest }) => rest) }))
+writeFileSync(
+  join(config.out, 'results.json'),
+  `${JSON.stringify({ workload: config.workload, serviceTime, runs: summary }, null, 2)}\n`,
+)
+writeFileSync(
+  join(config.out, 'report.html'),
+  simulationHtml(
+    'Switchyard autoscaling simulation',
+    `${config.workload}, service time mean ${serviceTime.mean_ms} ms (${serviceTime.source}), seed ${config.seed}`,
+    runs,
+    config.sloMs,
+  ),
+)
+console.log(`written to ${config.out}/results.json and ${config.out}/report.html`)

@@ -1,0 +1,67 @@
+import { embedJson, escapeHtml, UPLOT_CSS, UPLOT_JS } from '../../common/html/uplot.ts'
+import type { SimulationResult } from './simulation.ts'
+
+export interface ScaleRun {
+  scale: number
+  startupDelayMs: number
+  results: SimulationResult[]
+}
+
+export function resultsTable(results: readonly SimulationResult[]): string {
+  const header = `${'policy'.padEnd(14)} ${'over SLO'.padStart(9)} ${'dropped'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'mean repl'.padStart(9)} ${'max'.padStart(5)} ${'replica-s'.padStart(10)}`
+  const rows = results.map(
+    (r) =>
+      `${r.policy.padEnd(14)} ${`${(r.slowShare * 100).toFixed(3)} %`.padStart(9)} ${String(r.dropped).padStart(8)} ${r.p50Ms.toFixed(0).padStart(8)} ${r.p99Ms.toFixed(0).padStart(8)} ${r.meanReplicas.toFixed(2).padStart(9)} ${String(r.maxReplicas).padStart(5)} ${r.replicaSeconds.toFixed(0).padStart(10)}`,
+  )
+  return [header, ...rows].join('\n')
+}
+
+/** One self-contained page: per scale, a table, p99 latency per second and replicas over time for every policy. */
+export function simulationHtml(title: string, subtitle: string, runs: readonly ScaleRun[], sloMs: number): string {
+  const sections = runs
+    .map(
+      (run, i) => `<h2>Arrivals ×${run.scale}, start-up ${(run.startupDelayMs / 1000).toFixed(1)} s</h2>
+<pre>${escapeHtml(resultsTable(run.results))}</pre>
+<h3>p99 latency per second (ms, log scale), with the SLO</h3><div id="latency-${i}"></div>
+<h3>Replicas (the cores paid for)</h3><div id="replicas-${i}"></div>`,
+    )
+    .join('\n')
+  const data = runs.map((run) => ({
+    seconds: run.results[0]?.timeline.map((t) => t.second) ?? [],
+    policies: run.results.map((r) => ({
+      name: r.policy,
+      p99: r.timeline.map((t) => t.p99),
+      replicas: r.timeline.map((t) => t.replicas),
+    })),
+  }))
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${UPLOT_CSS}
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; max-width: 1100px; color: #222 }
+pre { background: #f6f6f6; padding: .6rem; overflow-x: auto } h2 { margin-top: 2rem }
+</style></head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+<p>${escapeHtml(subtitle)}</p>
+${sections}
+<script>${UPLOT_JS}</script>
+<script>
+const runs = ${embedJson(data)};
+const slo = ${sloMs};
+const palette = ['#d62728', '#1f77b4', '#ff7f0e', '#2ca02c', '#7f7f7f', '#9467bd'];
+const width = () => Math.min(1100, document.body.clientWidth);
+runs.forEach((run, i) => {
+  const series = (field) => run.policies.map((p, j) => ({ label: p.name, stroke: palette[j % palette.length], width: 1.5 }));
+  new uPlot({ width: width(), height: 260, scales: { x: { time: false }, y: { distr: 3 } },
+    axes: [{ label: 'second' }, { label: 'ms' }],
+    series: [{ label: 's' }, ...series('p99'), { label: 'SLO', stroke: '#000', dash: [6, 4] }] },
+    [run.seconds, ...run.policies.map((p) => p.p99), run.seconds.map(() => slo)], document.getElementById('latency-' + i));
+  new uPlot({ width: width(), height: 220, scales: { x: { time: false } }, axes: [{ label: 'second' }, { label: 'replicas' }],
+    series: [{ label: 's' }, ...series('replicas')] },
+    [run.seconds, ...run.policies.map((p) => p.replicas)], document.getElementById('replicas-' + i));
+});
+</script>
+</body></html>
+`
+}
