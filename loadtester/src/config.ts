@@ -50,6 +50,13 @@ export const loadConfigSpec = {
     parse: parse.integer({ min: 0 }),
     default: 1,
   }),
+  model: setting<string | undefined>({
+    env: 'LOAD_MODEL',
+    flag: 'model',
+    description: 'Model to ask for (sent as X-Model), e.g. darknet-tiny; default: the server default',
+    parse: parse.string(),
+    default: undefined,
+  }),
   timeoutMs: setting({
     env: 'LOAD_TIMEOUT_MS',
     flag: 'timeout-ms',

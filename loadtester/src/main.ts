@@ -51,6 +51,7 @@ const result = await runLoad({
   images,
   timeoutMs: config.timeoutMs,
   concurrencyCap: config.concurrencyCap,
+  ...(config.model && { model: config.model }),
   signal: stop.signal,
   onTick: ({ records, elapsedS }) => progress.update(records, elapsedS),
 })
@@ -75,6 +76,9 @@ console.log(
   `${result.interrupted ? 'interrupted: ' : ''}${summary.sent} sent, ${summary.answered} answered, ${summary.dropped} without answer; ` +
     `p50 ${latency?.p50.toFixed(1) ?? '–'} ms, p99 ${latency?.p99.toFixed(1) ?? '–'} ms; ` +
     `${(summary.slo_attainment * 100).toFixed(2)} % within ${config.sloMs} ms` +
-    (summary.accuracy ? `; top-1 ${(summary.accuracy.top1 * 100).toFixed(1)} %` : '') +
+    (summary.accuracy
+      ? `; top-1 ${(summary.accuracy.top1 * 100).toFixed(1)} %` +
+        (summary.accuracy.top5 === null ? '' : `, top-5 ${(summary.accuracy.top5 * 100).toFixed(1)} %`)
+      : '') +
     `\nreport: ${out}/report.html`,
 )

@@ -58,6 +58,7 @@ th { font-weight: 600; color: #555 } .chart { margin: .5rem 0 1rem } .note { col
 <tr><th>SLO ${summary.slo_ms} ms</th><td>${fmt(summary.slo_attainment * 100, 2)} % of requests answered 200 within it · goodput ${fmt(summary.goodput_rps, 2)} req/s of ${fmt(summary.offered_rps, 2)} offered</td></tr>
 <tr><th>schedule lag</th><td>p99 ${fmt(summary.schedule_lag_ms?.p99, 2)} ms, max ${fmt(summary.schedule_lag_ms?.max, 2)} ms</td></tr>
 ${summary.accuracy ? `<tr><th>top-1 accuracy</th><td>${fmt(summary.accuracy.top1 * 100, 1)} % of ${summary.accuracy.evaluated} labelled images</td></tr>` : ''}
+${summary.accuracy?.top5 != null ? `<tr><th>top-5 accuracy</th><td>${fmt(summary.accuracy.top5 * 100, 1)} %</td></tr>` : ''}
 ${summary.replicas ? `<tr><th>replicas</th><td>mean ${fmt(summary.replicas.mean_ready, 2)} ready, max ${summary.replicas.max_ready}</td></tr>` : ''}
 </table>
 <h2>Requests per second: offered and answered 200</h2><div class="chart" id="rps"></div>

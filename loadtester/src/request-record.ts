@@ -13,6 +13,8 @@ export interface RequestRecord {
   upstreamMs: number | undefined
   replica: string | undefined
   predicted: string | undefined
+  /** The answer's five best labels, best first, when it gave them. */
+  top5?: string[]
   truth: string | undefined
   image: string
 }

@@ -19,6 +19,8 @@ export interface LoadOptions {
   concurrencyCap: number
   /** Tell the server the same budget (X-Timeout-Ms), so it can drop work nobody waits for any more. */
   sendDeadlineHeader?: boolean
+  /** Ask for this model (X-Model); default: the server's default model. */
+  model?: string
   /** Stops scheduling (Ctrl-C); requests in flight still get their answer or their timeout. */
   signal?: AbortSignal
   /** Poll GET /replicas once a second (default true); silently off when the target does not have it. */
@@ -79,6 +81,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       'x-request-id': `lt-${runId}-${record.index}`,
     }
     if (options.sendDeadlineHeader !== false) headers['x-timeout-ms'] = String(options.timeoutMs)
+    if (options.model) headers['x-model'] = options.model
     const done = pool
       .request({
         path: options.path ?? '/predict',
@@ -174,6 +177,7 @@ function readAnswer(text: string, record: RequestRecord): LoadResult['model'] {
     queue_size?: unknown
     replica?: unknown
     model?: unknown
+    top5?: unknown
     timing_ms?: { upstream?: unknown }
   }
   try {
@@ -182,6 +186,9 @@ function readAnswer(text: string, record: RequestRecord): LoadResult['model'] {
     return undefined
   }
   if (typeof body.label === 'string') record.predicted = body.label
+  if (Array.isArray(body.top5)) {
+    record.top5 = body.top5.flatMap((s: { label?: unknown }) => (typeof s?.label === 'string' ? [s.label] : []))
+  }
   if (typeof body.queue_size === 'number') record.queueSize = body.queue_size
   if (typeof body.replica === 'string') record.replica = body.replica
   if (typeof body.timing_ms?.upstream === 'number') record.upstreamMs = body.timing_ms.upstream

@@ -29,7 +29,8 @@ export interface Summary {
   /** Requests per second answered 200 within the SLO. */
   goodput_rps: number
   offered_rps: number
-  accuracy: { top1: number; evaluated: number } | null
+  /** Labels matched by name; top5 counts the answers that listed their five best classes. */
+  accuracy: { top1: number; top5: number | null; evaluated: number } | null
   replicas: { mean_ready: number; max_ready: number; mean_desired: number | null; replica_seconds: number } | null
 }
 
@@ -87,6 +88,7 @@ export function summarize(
         ? null
         : {
             top1: evaluated.filter((r) => sameLabel(r.predicted!, r.truth!)).length / evaluated.length,
+            top5: top5Accuracy(evaluated),
             evaluated: evaluated.length,
           },
     replicas:
@@ -166,4 +168,10 @@ export function timeline(
     row.replicas_desired = sample.desired ?? null
   }
   return rows
+}
+
+function top5Accuracy(evaluated: readonly RequestRecord[]): number | null {
+  const listed = evaluated.filter((r) => r.top5 !== undefined && r.top5.length > 0)
+  if (listed.length === 0) return null
+  return listed.filter((r) => r.top5!.some((label) => sameLabel(label, r.truth!))).length / listed.length
 }

@@ -6,6 +6,7 @@
  * 2. The replica as its own process, over HTTP, at saturation (closed loop, enough concurrency to keep it busy),
  *    for several batch settings. Images/s, and the ratios to (1).
  * 3. Latency p50/p99 at 50 % of the default setting's saturation, open-loop Poisson arrivals.
+ * 4. Every model the replica serves (resnet18, darknet-tiny when ../shared/models has it), at saturation, side by side.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
@@ -56,25 +57,23 @@ async function bareCosts(batchSize: number) {
 
 const bodies = IMAGES.map((image) => imageUpload(image))
 
-function send(pool: Pool, i: number) {
+function send(pool: Pool, i: number, path = '/predict') {
   const { body, contentType } = bodies[i % bodies.length]!
-  return pool
-    .request({ path: '/predict', method: 'POST', body, headers: { 'content-type': contentType } })
-    .then(async (r) => {
-      await r.body.dump()
-      if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode}`)
-    })
+  return pool.request({ path, method: 'POST', body, headers: { 'content-type': contentType } }).then(async (r) => {
+    await r.body.dump()
+    if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode}`)
+  })
 }
 
 /** Closed loop with `concurrency` clients for `count` requests: the replica never waits for work. */
-async function saturation(url: string, concurrency: number, count: number): Promise<number> {
+async function saturation(url: string, concurrency: number, count: number, path = '/predict'): Promise<number> {
   const pool = new Pool(url, { connections: concurrency })
-  for (let i = 0; i < concurrency; i++) await send(pool, i)
+  for (let i = 0; i < concurrency; i++) await send(pool, i, path)
   let next = 0
   const t = performance.now()
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < count) await send(pool, next++)
+      while (next < count) await send(pool, next++, path)
     }),
   )
   const rate = count / ((performance.now() - t) / 1000)
@@ -155,6 +154,20 @@ console.log(
     `p50 ${fmt(halfLoad.p50)} ms, p99 ${fmt(halfLoad.p99)} ms, max ${fmt(halfLoad.max)} ms, errors ${halfLoad.errors}`,
 )
 results.halfLoad = { rate: defaultRate / 2, ...halfLoad }
+
+const served = (await (await fetch(`${defaultUrl}/models`)).json()) as {
+  models: { name: string; pretrained: boolean }[]
+}
+const perModel: Record<string, number> = {}
+console.log('\nper model, default settings, at saturation (same replica process, one after the other):')
+for (const model of served.models) {
+  perModel[model.name] = await saturation(defaultUrl, 12, 240, `/predict?model=${encodeURIComponent(model.name)}`)
+  const ratio = perModel[model.name]! / perModel[served.models[0]!.name]!
+  console.log(
+    `  ${model.name}${model.pretrained ? '' : ' (untrained)'}: ${fmt(perModel[model.name]!)} img/s (${fmt(ratio, 2)}× ${served.models[0]!.name})`,
+  )
+}
+results.perModel = perModel
 stopDefault?.()
 
 mkdirSync('out/bench', { recursive: true })

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url'
 import { type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
 
 const DEFAULT_CACHE_DIR = fileURLToPath(new URL('../../.cache/models', import.meta.url))
+// Beside the repository in development and CI; in a container, mount models and set MODELS_DIR.
+const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../../shared/models', import.meta.url))
 
 export const replicaConfigSpec = {
   host: setting({
@@ -32,6 +34,14 @@ export const replicaConfigSpec = {
     description: 'ONNX file to serve instead of the provisioned ResNet18',
     parse: parse.string(),
     default: undefined,
+  }),
+  modelsDir: setting<string | undefined>({
+    env: 'MODELS_DIR',
+    flag: 'models-dir',
+    description:
+      'Folder of extra models, one sub-folder each (a *.manifest.json, or a TF.js model.json converted on first use); "none" for ResNet18 only',
+    parse: (raw) => (raw === 'none' ? undefined : parse.string()(raw)),
+    default: DEFAULT_MODELS_DIR,
   }),
   modelCacheDir: setting({
     env: 'MODEL_CACHE_DIR',

@@ -26,10 +26,11 @@ const replica = await startReplica(config, logger)
 // A parent that spawned us with an IPC channel (the gateway's local discovery, tests) learns the URL this way.
 process.send?.({ type: 'ready', url: replica.url })
 process.channel?.unref()
-replica.engine.once('exit', (code) => {
-  logger.fatal({ code }, 'inference worker died; exiting so the supervisor restarts the replica')
-  process.exit(1)
-})
+for (const { engine } of replica.models)
+  engine.once('exit', (code) => {
+    logger.fatal({ code }, 'inference worker died; exiting so the supervisor restarts the replica')
+    process.exit(1)
+  })
 
 closeWithGrace({ delay: config.shutdownTimeoutMs + 5000, logger }, async ({ signal, err }) => {
   if (err) logger.error({ err }, 'fatal error, shutting down')

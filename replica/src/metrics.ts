@@ -10,7 +10,7 @@ export interface ReplicaLoad {
 export type ReplicaMetrics = ReturnType<typeof createReplicaMetrics>
 
 /** A registry per replica instance, so several replicas in one test process do not share counters. */
-export function createReplicaMetrics(model: ModelInfo, load: ReplicaLoad, maxBatchSize: number) {
+export function createReplicaMetrics(models: readonly ModelInfo[], load: ReplicaLoad, maxBatchSize: number) {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const timing = (name: string, help: string) =>
@@ -19,8 +19,8 @@ export function createReplicaMetrics(model: ModelInfo, load: ReplicaLoad, maxBat
     registry,
     requests: new Counter({
       name: 'replica_requests_total',
-      help: 'Prediction requests answered, by HTTP status and error code',
-      labelNames: ['status', 'code'] as const,
+      help: 'Prediction requests answered, by HTTP status, error code and model',
+      labelNames: ['status', 'code', 'model'] as const,
       registers: [registry],
     }),
     queueSeconds: timing('replica_queue_seconds', 'Time a preprocessed image waited for the model'),
@@ -50,11 +50,14 @@ export function createReplicaMetrics(model: ModelInfo, load: ReplicaLoad, maxBat
       this.set(load.queued())
     },
   })
-  new Gauge({
+  const modelInfo = new Gauge({
     name: 'replica_model_info',
-    help: 'The model this replica serves (value is always 1)',
+    help: 'The models this replica serves (value is always 1)',
     labelNames: ['name', 'version', 'pretrained'] as const,
     registers: [registry],
-  }).set({ name: model.name, version: model.version, pretrained: String(model.pretrained) }, 1)
+  })
+  for (const model of models) {
+    modelInfo.set({ name: model.name, version: model.version, pretrained: String(model.pretrained) }, 1)
+  }
   return metrics
 }

@@ -1,6 +1,5 @@
 import { ServiceError } from '../../common/errors.ts'
 import { MicroBatcher } from './batcher.ts'
-import type { ImagenetClass } from './labels.ts'
 import type { ModelInfo } from './model/provision.ts'
 import { topKSoftmax } from './postprocess.ts'
 import { imageToTensor, type PreprocessSpec } from './preprocess.ts'
@@ -11,7 +10,8 @@ export interface Inference {
 
 export interface PredictorOptions {
   inference: Inference
-  classes: readonly ImagenetClass[]
+  /** Class names in the model's output order. */
+  labels: readonly string[]
   model: ModelInfo
   preprocess: PreprocessSpec
   maxBatchSize: number
@@ -28,11 +28,13 @@ export interface Prediction {
 export class Predictor {
   readonly batcher: MicroBatcher<Float32Array, Float32Array>
   readonly #options: PredictorOptions
+  readonly model: ModelInfo
   /** Mean inference time per image (EWMA), for Retry-After estimates. */
   msPerImage = 25
 
   constructor(options: PredictorOptions) {
     this.#options = options
+    this.model = options.model
     this.batcher = new MicroBatcher({
       maxBatchSize: options.maxBatchSize,
       maxWaitMs: options.maxBatchWaitMs,
@@ -51,7 +53,7 @@ export class Predictor {
     const result = await this.batcher.submit(tensor, deadline, signal)
     this.msPerImage = 0.8 * this.msPerImage + 0.2 * (result.inferenceMs / result.batchSize)
     const top5 = topKSoftmax(result.output, 5).map((score) => ({
-      label: this.#options.classes[score.class_index]?.label ?? `class ${score.class_index}`,
+      label: this.#options.labels[score.class_index] ?? `class ${score.class_index}`,
       ...score,
     }))
     return {

@@ -4,8 +4,14 @@ import { ServiceError } from '../../common/errors.ts'
 export interface PreprocessSpec {
   /** Side of the square network input (224 for ResNet18). */
   inputSize: number
-  /** The shorter side is resized to this before the centre crop (256 for the torchvision recipe). */
-  resizeShorterTo: number
+  /** `shorter-side-crop`: torchvision's Resize + CenterCrop. `stretch`: resized straight to the input size. */
+  resize: 'shorter-side-crop' | 'stretch'
+  /** For `shorter-side-crop`: the shorter side is resized to this before the centre crop (256 for torchvision). */
+  resizeShorterTo?: number
+  /** Layout of the tensor produced: planar (NCHW) or interleaved (NHWC). */
+  layout: 'NCHW' | 'NHWC'
+  /** Each byte v becomes (v · scale − mean) / std. */
+  scale: number
   mean: readonly [number, number, number]
   std: readonly [number, number, number]
   /** Images with more pixels than this are refused before decoding (decompression bombs). */
@@ -14,7 +20,10 @@ export interface PreprocessSpec {
 
 export const IMAGENET_PREPROCESS: Omit<PreprocessSpec, 'maxInputPixels'> = {
   inputSize: 224,
+  resize: 'shorter-side-crop',
   resizeShorterTo: 256,
+  layout: 'NCHW',
+  scale: 1 / 255,
   mean: [0.485, 0.456, 0.406],
   std: [0.229, 0.224, 0.225],
 }
@@ -25,9 +34,10 @@ sharp.concurrency(1)
 sharp.cache(false)
 
 /**
- * Decodes an image and produces the network input as CHW float32: EXIF orientation applied, alpha flattened onto
- * white, grey or CMYK turned into sRGB, shorter side resized to `resizeShorterTo` (torchvision's `Resize`),
- * centre-cropped to `inputSize` (torchvision's `CenterCrop` offsets), each channel normalised as (v/255 - mean)/std.
+ * Decodes an image and produces the network input as float32 (CHW or HWC): EXIF orientation applied, alpha
+ * flattened onto white, grey or CMYK turned into sRGB; then either the shorter side resized to `resizeShorterTo`
+ * (torchvision's `Resize`) and centre-cropped to `inputSize` (torchvision's `CenterCrop` offsets), or stretched to
+ * `inputSize` square; each channel normalised as (v · scale − mean) / std.
  */
 export async function imageToTensor(bytes: Uint8Array, spec: PreprocessSpec): Promise<Float32Array> {
   const options = { limitInputPixels: spec.maxInputPixels, failOn: 'warning' as const }
@@ -45,8 +55,11 @@ export async function imageToTensor(bytes: Uint8Array, spec: PreprocessSpec): Pr
       `image has ${width}×${height} pixels, above the limit of ${spec.maxInputPixels}`,
     )
   }
-  const resized = shorterSideTo(width, height, spec.resizeShorterTo)
-  if (Math.max(resized.width, resized.height) > MAX_ASPECT_RATIO * spec.resizeShorterTo) {
+  const resized =
+    spec.resize === 'stretch'
+      ? { width: spec.inputSize, height: spec.inputSize }
+      : shorterSideTo(width, height, spec.resizeShorterTo ?? spec.inputSize)
+  if (Math.max(width, height) > MAX_ASPECT_RATIO * Math.min(width, height)) {
     throw new ServiceError('invalid_image', `image aspect ratio ${width}×${height} is beyond ${MAX_ASPECT_RATIO}:1`)
   }
   let pixels: Buffer
@@ -65,7 +78,7 @@ export async function imageToTensor(bytes: Uint8Array, spec: PreprocessSpec): Pr
     throw decodeError(error)
   }
   const crop = centreCrop(resized.width, resized.height, spec.inputSize)
-  return cropAndNormaliseToChw(pixels, resized.width, crop, spec)
+  return cropAndNormalise(pixels, resized.width, crop, spec)
 }
 
 /** Wider or taller images are refused: no photo needs it, and resizing them would cost unbounded memory. */
@@ -92,24 +105,28 @@ function roundHalfToEven(x: number): number {
 
 /**
  * Cuts the `inputSize` square at `crop` out of interleaved RGB bytes (HWC, `width` pixels per row) and lays it
- * out as planar normalised float32 (CHW), through one lookup table per channel.
+ * out as normalised float32, planar (CHW) or interleaved (HWC), through one lookup table per channel.
  */
-export function cropAndNormaliseToChw(
+export function cropAndNormalise(
   rgb: Uint8Array,
   width: number,
   crop: { left: number; top: number },
-  spec: Pick<PreprocessSpec, 'mean' | 'std' | 'inputSize'>,
+  spec: Pick<PreprocessSpec, 'mean' | 'std' | 'scale' | 'inputSize' | 'layout'>,
 ): Float32Array {
   const size = spec.inputSize
   const plane = size * size
   const out = new Float32Array(3 * plane)
+  // Where channel c of pixel p goes: p + c·plane (CHW) or 3p + c (HWC).
+  const [pixelStride, channelStride] = spec.layout === 'NCHW' ? [1, plane] : [3, 1]
   for (let c = 0; c < 3; c++) {
     const lut = new Float32Array(256)
-    for (let v = 0; v < 256; v++) lut[v] = (v / 255 - spec.mean[c]!) / spec.std[c]!
+    // scale 1/255 is applied as a division so ImageNet values match torchvision's v/255 to the last bit.
+    const toUnit = Math.abs(spec.scale * 255 - 1) < 1e-12 ? (v: number) => v / 255 : (v: number) => v * spec.scale
+    for (let v = 0; v < 256; v++) lut[v] = (toUnit(v) - spec.mean[c]!) / spec.std[c]!
     for (let y = 0; y < size; y++) {
       const row = ((crop.top + y) * width + crop.left) * 3 + c
-      const outRow = c * plane + y * size
-      for (let x = 0; x < size; x++) out[outRow + x] = lut[rgb[row + x * 3]!]!
+      const outRow = c * channelStride + y * size * pixelStride
+      for (let x = 0; x < size; x++) out[outRow + x * pixelStride] = lut[rgb[row + x * 3]!]!
     }
   }
   return out

@@ -1,16 +1,25 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Logger } from 'pino'
 import type { ReplicaConfig } from './config.ts'
-import { loadImagenetClasses } from './labels.ts'
 import { InferenceEngine } from './model/inference-engine.ts'
-import { provisionResnet18 } from './model/provision.ts'
+import { loadModelDefinitions, type ModelDefinition } from './model/registry.ts'
 import { Predictor } from './predictor.ts'
-import { IMAGENET_PREPROCESS } from './preprocess.ts'
 import { buildReplicaServer, type ReplicaServer } from './server.ts'
 
-export interface RunningReplica extends ReplicaServer {
+/** One model being served: its inference thread and the predictor (batching, labels) in front of it. */
+export interface ServedModel {
   engine: InferenceEngine
   predictor: Predictor
+  definition: ModelDefinition
+  maxBatchSize: number
+}
+
+export interface RunningReplica extends ReplicaServer {
+  /** The default model's engine and predictor (ResNet18). */
+  engine: InferenceEngine
+  predictor: Predictor
+  /** Every model served, the default first. */
+  models: ServedModel[]
   /** The address the server listens on, e.g. http://127.0.0.1:41233 */
   url: string
   /** Runs the warm-up inferences, then reports ready (startReplica does this unless told not to). */
@@ -24,43 +33,34 @@ export interface StartReplicaOptions {
   warmUp?: boolean
 }
 
-/** Provisions the model, starts the inference thread and the HTTP server, warms up, then reports ready. */
+/** Provisions the models, starts one inference thread each and the HTTP server, warms up, then reports ready. */
 export async function startReplica(
   config: ReplicaConfig,
   logger: Logger,
   options: StartReplicaOptions = {},
 ): Promise<RunningReplica> {
-  const model = await provisionResnet18(config, logger)
-  const engine = await InferenceEngine.start(model.bytes, config.intraOpThreads)
-  let maxBatchSize = config.maxBatchSize
-  if (engine.fixedBatchSize !== undefined) {
-    if (engine.fixedBatchSize !== 1) throw new Error(`the model has a fixed batch size of ${engine.fixedBatchSize}`)
-    logger.warn('the model has a fixed batch size of 1: micro-batching is off')
-    maxBatchSize = 1
-  }
-  const predictor = new Predictor({
-    inference: engine,
-    classes: loadImagenetClasses(),
-    model: model.info,
-    preprocess: { ...IMAGENET_PREPROCESS, maxInputPixels: config.maxInputPixels },
-    maxBatchSize,
-    maxBatchWaitMs: config.maxBatchWaitMs,
-  })
+  const definitions = await loadModelDefinitions(config, logger)
+  const models: ServedModel[] = []
+  for (const definition of definitions) models.push(await serveModel(definition, config, logger))
   const server = await buildReplicaServer({
-    config: { ...config, maxBatchSize },
-    predictor,
-    model: model.info,
+    config,
+    models: models.map((m) => m.predictor),
     logger: logger as FastifyBaseLogger,
   })
   const url = await server.app.listen({ host: config.host, port: config.port })
 
   // The first runs allocate the session's buffers; readiness waits for them so no client pays for it.
   const warmUp = async () => {
-    const item = new Float32Array(3 * IMAGENET_PREPROCESS.inputSize ** 2)
-    await engine.run(Array.from({ length: maxBatchSize }, () => item))
-    await engine.run([item])
+    for (const { engine, definition, maxBatchSize } of models) {
+      const item = new Float32Array(3 * definition.preprocess.inputSize ** 2)
+      await engine.run(Array.from({ length: maxBatchSize }, () => item))
+      await engine.run([item])
+    }
     server.state.warm = true
-    logger.info({ url, model: model.info, max_batch_size: maxBatchSize }, 'replica ready')
+    logger.info(
+      { url, models: models.map((m) => m.definition.info), max_batch_size: config.maxBatchSize },
+      'replica ready',
+    )
   }
   if (options.warmUp !== false) await warmUp()
 
@@ -69,9 +69,32 @@ export async function startReplica(
     const drained = waitFor(() => server.state.inflight === 0, timeoutMs)
     if (!(await drained)) logger.warn({ inflight: server.state.inflight }, 'shutdown timeout with requests in flight')
     await server.app.close()
-    await engine.close()
+    await Promise.all(models.map((m) => m.engine.close()))
   }
-  return { ...server, engine, predictor, url: toLocalUrl(url), warmUp, shutdown }
+  const [main] = models as [ServedModel]
+  return { ...server, engine: main.engine, predictor: main.predictor, models, url: toLocalUrl(url), warmUp, shutdown }
+}
+
+async function serveModel(definition: ModelDefinition, config: ReplicaConfig, logger: Logger): Promise<ServedModel> {
+  const engine = await InferenceEngine.start(definition.bytes, config.intraOpThreads)
+  let maxBatchSize = config.maxBatchSize
+  if (engine.fixedBatchSize !== undefined) {
+    if (engine.fixedBatchSize !== 1) {
+      await engine.close()
+      throw new Error(`model ${definition.info.name} has a fixed batch size of ${engine.fixedBatchSize}`)
+    }
+    logger.warn({ model: definition.info.name }, 'the model has a fixed batch size of 1: micro-batching is off')
+    maxBatchSize = 1
+  }
+  const predictor = new Predictor({
+    inference: engine,
+    labels: definition.labels,
+    model: definition.info,
+    preprocess: { ...definition.preprocess, maxInputPixels: config.maxInputPixels },
+    maxBatchSize,
+    maxBatchWaitMs: config.maxBatchWaitMs,
+  })
+  return { engine, predictor, definition, maxBatchSize }
 }
 
 function toLocalUrl(url: string): string {

@@ -4,7 +4,6 @@ import { registerMetricsRoute } from '../../common/http/metrics-route.ts'
 import { createServiceApp } from '../../common/http/service-app.ts'
 import type { ReplicaConfig } from './config.ts'
 import { createReplicaMetrics } from './metrics.ts'
-import type { ModelInfo } from './model/provision.ts'
 import type { Predictor } from './predictor.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerPredictRoute } from './routes/predict.ts'
@@ -23,8 +22,8 @@ export interface ReplicaServerOptions {
     ReplicaConfig,
     'replicaId' | 'maxBodyBytes' | 'maxQueue' | 'bodyTimeoutMs' | 'maxBatchSize' | 'maxInputPixels'
   >
-  predictor: Predictor
-  model: ModelInfo
+  /** One predictor per model served, the default model first. */
+  models: readonly Predictor[]
   logger: FastifyBaseLogger
 }
 
@@ -35,15 +34,20 @@ export interface ReplicaServer {
 
 /** The replica's HTTP face: predict, health, readiness, metrics, with load reported on every answer. */
 export async function buildReplicaServer(options: ReplicaServerOptions): Promise<ReplicaServer> {
-  const { config, predictor, model, logger } = options
+  const { config, models, logger } = options
   const state: ReplicaState = { warm: false, draining: false, inflight: 0 }
-  const queued = () => state.inflight - predictor.batcher.running
-  const metrics = createReplicaMetrics(model, { inflight: () => state.inflight, queued }, config.maxBatchSize)
+  const queued = () => models.reduce((waiting, predictor) => waiting - predictor.batcher.running, state.inflight)
+  const metrics = createReplicaMetrics(
+    models.map((m) => m.model),
+    { inflight: () => state.inflight, queued },
+    config.maxBatchSize,
+  )
 
   const app = await createServiceApp({
     logger,
     title: 'Switchyard replica',
-    description: 'ResNet18 image classification with micro-batching; reports its own load on every answer.',
+    description:
+      'Image classification (ResNet18 by default, other models by name) with micro-batching; reports its own load on every answer.',
     bodyLimit: config.maxBodyBytes,
     requestTimeoutMs: config.bodyTimeoutMs,
     logRequest: (url) => url === '/predict' || url.startsWith('/predict?'),
@@ -71,14 +75,13 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
 
   registerPredictRoute(app, {
     state,
-    predictor,
-    model,
+    models,
     metrics,
     replicaId: config.replicaId,
     maxQueue: config.maxQueue,
     queued,
   })
-  registerHealthRoutes(app, { state, model, replicaId: config.replicaId, queued })
+  registerHealthRoutes(app, { state, models: models.map((m) => m.model), replicaId: config.replicaId, queued })
   registerMetricsRoute(app, metrics.registry)
   return { app, state }
 }

@@ -82,6 +82,31 @@ describe('replica over HTTP', () => {
     assert.equal(errorCode(response), 'deadline_exceeded')
   })
 
+  test('GET /models lists resnet18 (default) and darknet-tiny; ?model= and X-Model select, an unknown name is a 404', async () => {
+    const models = await call(`${replica.url}/models`)
+    assert.equal(models.body.default, 'resnet18')
+    const darknet = models.body.models.find((m: { name: string }) => m.name === 'darknet-tiny')
+    assert.ok(darknet, 'darknet-tiny is found in ../shared/models')
+    assert.equal(darknet.pretrained, true)
+    assert.equal(darknet.source, 'converted')
+    const ready = await call(`${replica.url}/readyz`)
+    assert.deepEqual(
+      ready.body.models.map((m: { name: string }) => m.name),
+      ['resnet18', 'darknet-tiny'],
+    )
+    // n01440764_tench is one darknet-tiny gets right.
+    const byQuery = await postImage(`${predict}?model=darknet-tiny`, tench)
+    assert.equal(byQuery.body.model.name, 'darknet-tiny')
+    assert.equal(byQuery.body.label, 'tench')
+    assert.equal(byQuery.body.warning, undefined)
+    const byHeader = await postImage(predict, tench, { 'x-model': 'darknet-tiny' })
+    assert.equal(byHeader.body.label, 'tench')
+    assert.equal((await postImage(predict, tench)).body.model.name, 'resnet18')
+    const unknown = await postImage(`${predict}?model=nope`, tench)
+    assert.equal(unknown.status, 404)
+    assert.equal(errorCode(unknown), 'unknown_model')
+  })
+
   test('GET /healthz names the model and flags untrained weights', async () => {
     const response = await call(`${replica.url}/healthz`)
     assert.equal(response.status, 200)
@@ -94,7 +119,7 @@ describe('replica over HTTP', () => {
   test('GET /metrics counts requests and exposes timing and batch histograms and the model', async () => {
     const before = await call(`${replica.url}/metrics`)
     const count = (text: string) =>
-      Number(/^replica_requests_total\{status="200",code=""\} (\d+)/m.exec(text)?.[1] ?? 0)
+      Number(/^replica_requests_total\{status="200",code="",model="resnet18"\} (\d+)/m.exec(text)?.[1] ?? 0)
     await postImage(predict, tench)
     await postImage(predict, tench)
     const text = (await call(`${replica.url}/metrics`)).body as string

@@ -131,11 +131,11 @@ export class Dispatcher extends EventEmitter {
       this.#finish(job, { kind: 'error', code: 'deadline_exceeded', message: 'the deadline passed while queued' })
       return true
     }
-    const candidates = pool.candidates(now, job.tried)
+    const candidates = pool.candidates(now, job.tried, job.model)
     const choice = policy.pick(candidates, this.#routing)
     const replica = choice ? pool.get(choice.id) : undefined
     if (!replica) {
-      if (pool.readyCount() === 0 || job.tried.size > 0) {
+      if (pool.readyCount(job.model) === 0 || job.tried.size > 0) {
         // Nowhere (else) to go: no replica at all, or every replica was already tried for this job.
         metrics.rejected.inc({ reason: 'no_replica' })
         this.#finish(job, {

@@ -33,7 +33,7 @@ export async function forwardToReplica(
   const patience = remaining + options.graceMs
   try {
     const response = await replica.pool.request({
-      path: '/predict',
+      path: job.model === undefined ? '/predict' : `/predict?model=${encodeURIComponent(job.model)}`,
       method: 'POST',
       body: job.body,
       headers: { 'content-type': job.contentType, 'x-request-id': job.id, 'x-timeout-ms': String(remaining) },

@@ -51,7 +51,8 @@ export class HealthChecker {
   }
 
   async probe(replica: Replica): Promise<void> {
-    const ok = await this.#isReady(replica)
+    const { ok, models } = await this.#isReady(replica)
+    if (models) replica.models = models
     const now = Date.now()
     const wasRoutable = replica.isRoutable()
     replica.ready = ok
@@ -63,7 +64,8 @@ export class HealthChecker {
     }
   }
 
-  async #isReady(replica: Replica): Promise<boolean> {
+  /** Ready or not, and the models the replica says it serves (the default first) when it says so. */
+  async #isReady(replica: Replica): Promise<{ ok: boolean; models?: string[] }> {
     try {
       const response = await request(`${replica.url}/readyz`, {
         dispatcher: replica.probeClient,
@@ -71,10 +73,13 @@ export class HealthChecker {
         headersTimeout: this.#options.timeoutMs,
         bodyTimeout: this.#options.timeoutMs,
       })
-      await response.body.dump()
-      return response.statusCode === 200
+      const body = (await response.body.json().catch(() => undefined)) as { models?: unknown } | undefined
+      const models = Array.isArray(body?.models)
+        ? body.models.flatMap((m: { name?: unknown }) => (typeof m?.name === 'string' ? [m.name] : []))
+        : undefined
+      return { ok: response.statusCode === 200, ...(models && { models }) }
     } catch {
-      return false
+      return { ok: false }
     }
   }
 }

@@ -81,10 +81,16 @@ export class ReplicaPool extends EventEmitter {
 
   // readyCount, totalSlots and candidates run for every request: they walk the map without building arrays.
 
-  readyCount(): number {
+  /** Routable replicas, or only those serving `model` when given. */
+  readyCount(model?: string): number {
     let count = 0
-    for (const replica of this.#replicas.values()) if (replica.isRoutable()) count++
+    for (const replica of this.#replicas.values()) if (replica.isRoutable() && replica.serves(model)) count++
     return count
+  }
+
+  /** Every model some replica advertises, ready or not, in first-seen order. */
+  models(): string[] {
+    return [...new Set(this.all.flatMap((replica) => replica.models))]
   }
 
   /** Sum of the slots of routable replicas: how many requests can be in flight at once. */
@@ -94,12 +100,12 @@ export class ReplicaPool extends EventEmitter {
     return slots
   }
 
-  /** Routing input: routable replicas not already tried for this job. */
-  candidates(now: number, exclude: ReadonlySet<string>): Candidate[] {
+  /** Routing input: routable replicas serving `model`, not already tried for this job. */
+  candidates(now: number, exclude: ReadonlySet<string>, model?: string): Candidate[] {
     const candidates: Candidate[] = []
     let unmeasured = false
     for (const replica of this.#replicas.values()) {
-      if (!replica.isRoutable() || exclude.has(replica.url)) continue
+      if (!replica.isRoutable() || exclude.has(replica.url) || !replica.serves(model)) continue
       unmeasured ||= replica.latencyMs === undefined
       candidates.push(replica.toCandidate(now, 0))
     }

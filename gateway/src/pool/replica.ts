@@ -38,6 +38,8 @@ export class Replica {
   outlier: OutlierState = HEALTHY
   dispatched = 0
   failures = 0
+  /** Models the replica serves, from its /readyz, the default first; empty until it has said. */
+  models: readonly string[] = []
   /** Per-replica metric series, bound once (labelled lookups cost a hash per call). */
   series: { dispatched: { inc(): void }; upstreamSeconds: { observe(value: number): void } } | undefined
   #report: LoadReport | undefined
@@ -48,6 +50,11 @@ export class Replica {
     // One connection per slot: a request never waits behind another on the same socket.
     this.pool = new Pool(url, { connections: slots, connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 30_000 })
     this.probeClient = new Client(url, { connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 30_000 })
+  }
+
+  /** A request naming no model goes to any replica (each has a default); one naming a model, to those serving it. */
+  serves(model: string | undefined): boolean {
+    return model === undefined || this.models.includes(model)
   }
 
   /** Routable: ready, not leaving, not ejected. */

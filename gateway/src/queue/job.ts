@@ -21,6 +21,8 @@ export interface Job {
   /** Bytes held in the queue (the body length). */
   size: number
   contentType: string
+  /** The model asked for; undefined = the replicas' default. */
+  model: string | undefined
   priority: Priority
   /** performance.now() times. */
   receivedAt: number

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ServiceError } from '../../../common/errors.ts'
 import { deadlineFromHeaders } from '../../../common/http/deadline.ts'
 import { sendError } from '../../../common/http/error-handling.ts'
+import { modelQuerySchema, printableModelName, requestedModel } from '../../../common/http/model-selection.ts'
 import { deadlineHeadersSchema, predictionProperties, predictionRequired } from '../../../common/prediction-schema.ts'
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import type { GatewayMetrics } from '../metrics.ts'
@@ -50,10 +51,12 @@ const schema = {
     'Same request as a replica’s /predict (multipart field `file`, or raw image bytes). Optional headers: ' +
     '`X-Timeout-Ms` (deadline), `X-Priority: low|normal`, `X-Request-Id`. Every answer has `X-Queue-Size`.',
   consumes: ['multipart/form-data', 'image/*', 'application/octet-stream'],
+  querystring: modelQuerySchema,
   headers: {
     ...deadlineHeadersSchema,
     properties: {
       ...deadlineHeadersSchema.properties,
+      'x-model': { type: 'string', maxLength: 64, description: 'model to run (as ?model=); see GET /models' },
       'x-priority': {
         type: 'string',
         enum: ['low', 'normal'],
@@ -64,6 +67,7 @@ const schema = {
   response: {
     200: gatewayPrediction,
     400: errorResponse,
+    404: errorResponse,
     413: errorResponse,
     415: errorResponse,
     502: errorResponse,
@@ -74,7 +78,7 @@ const schema = {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    admitted: { deadline: number; priority: Priority } | null
+    admitted: { deadline: number; priority: Priority; model: string | undefined } | null
   }
 }
 
@@ -111,10 +115,19 @@ class PredictRoute {
       const deadlineEpoch = deadlineFromHeaders(request.headers, Date.now())
       const deadline = deadlineEpoch === undefined ? now + defaultTimeoutMs : now + (deadlineEpoch - Date.now())
       const priority = parsePriority(request.headers['x-priority'])
-      if (pool.readyCount() === 0) return this.#reject('no_replica', 'no replica is ready', 1)
+      const model = requestedModel(request)
+      if (model !== undefined && !pool.models().includes(model)) {
+        return new ServiceError(
+          'unknown_model',
+          `no replica serves a model named '${printableModelName(model)}'; see GET /models`,
+        )
+      }
+      if (pool.readyCount(model) === 0) {
+        return this.#reject('no_replica', model ? `no replica serving ${model} is ready` : 'no replica is ready', 1)
+      }
       const declaredSize = Number(request.headers['content-length']) || 0
       if (queue.admission(priority, declaredSize) !== 'ok') return this.#queueFull()
-      request.admitted = { deadline, priority }
+      request.admitted = { deadline, priority, model }
       return undefined
     } catch (error) {
       return error as ServiceError
@@ -155,6 +168,7 @@ class PredictRoute {
       body,
       size: body.length,
       contentType: String(request.headers['content-type']),
+      model: request.admitted!.model,
       priority: request.admitted!.priority,
       receivedAt: now - reply.elapsedTime,
       enqueuedAt: now,

@@ -29,6 +29,7 @@ const replicaSchema = {
     consecutive_failures: { type: 'integer' },
     ejections: { type: 'integer' },
     ejected_until: { type: ['string', 'null'], description: 'ISO time, while ejected' },
+    models: { type: 'array', items: { type: 'string' }, description: 'models it serves, its default first' },
   },
 } as const
 
@@ -101,12 +102,46 @@ export function registerStatusRoutes(app: FastifyInstance, options: StatusRouteO
           consecutive_failures: r.outlier.consecutiveFailures,
           ejections: r.outlier.ejections,
           ejected_until: r.outlier.ejectedUntil > now ? new Date(r.outlier.ejectedUntil).toISOString() : null,
+          models: r.models,
         })),
         ready: pool.readyCount(),
         total: pool.all.length,
         ...options.replicaSummary?.(),
       }
     },
+  })
+
+  app.get('/models', {
+    schema: {
+      summary: 'The models the replicas serve (select one with ?model=NAME or X-Model on POST /predict)',
+      response: {
+        200: {
+          type: 'object',
+          required: ['models'],
+          properties: {
+            models: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['name', 'replicas', 'ready'],
+                properties: {
+                  name: { type: 'string' },
+                  replicas: { type: 'integer', description: 'replicas advertising it' },
+                  ready: { type: 'integer', description: 'of which routable now' },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    handler: async () => ({
+      models: pool.models().map((name) => ({
+        name,
+        replicas: pool.all.filter((r) => r.models.includes(name)).length,
+        ready: pool.readyCount(name),
+      })),
+    }),
   })
 
   app.get('/healthz', {

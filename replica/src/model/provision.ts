@@ -13,7 +13,7 @@ export interface ModelInfo {
   version: string
   pretrained: boolean
   /** Where the bytes came from, in the order they are tried. */
-  source: 'path' | 'cache' | 'download' | 'generated'
+  source: 'path' | 'cache' | 'download' | 'generated' | 'manifest' | 'converted'
   sha256: string
   path?: string
 }
@@ -34,6 +34,14 @@ export interface ProvisionConfig {
 export const UNTRAINED_WARNING =
   'ResNet18 is running with UNTRAINED weights (no pretrained model found offline): predictions are meaningless. ' +
   'Run `npm run model:fetch` online, or set MODEL_PATH, for real predictions.'
+
+/** What a response says about a model with untrained weights, if it has them. */
+export function untrainedWarning(model: Pick<ModelInfo, 'name' | 'pretrained'>): string | undefined {
+  if (model.pretrained) return undefined
+  return model.name === 'resnet18'
+    ? UNTRAINED_WARNING
+    : `${model.name} has UNTRAINED weights: predictions are meaningless.`
+}
 
 /**
  * Finds the ResNet18 to serve: MODEL_PATH if set; else the cached pretrained file; else a download when

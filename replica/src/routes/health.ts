@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { modelRefSchema } from '../../../common/prediction-schema.ts'
 import type { ModelInfo } from '../model/provision.ts'
-import { UNTRAINED_WARNING } from '../model/provision.ts'
+import { untrainedWarning } from '../model/provision.ts'
 import type { ReplicaState } from '../server.ts'
 
 interface HealthRouteOptions {
   state: ReplicaState
-  model: ModelInfo
+  /** The default model first. */
+  models: readonly ModelInfo[]
   replicaId: string
   queued: () => number
 }
@@ -15,32 +16,45 @@ const modelDetails = {
   ...modelRefSchema,
   properties: {
     ...modelRefSchema.properties,
-    source: { type: 'string', enum: ['path', 'cache', 'download', 'generated'] },
+    source: { type: 'string', enum: ['path', 'cache', 'download', 'generated', 'manifest', 'converted'] },
     sha256: { type: 'string' },
+    default: { type: 'boolean' },
+    warning: { type: 'string' },
   },
 } as const
 
 const readiness = {
   type: 'object',
-  required: ['ready', 'inflight', 'queue'],
+  required: ['ready', 'inflight', 'queue', 'models'],
   properties: {
     ready: { type: 'boolean' },
     reason: { type: 'string' },
     replica: { type: 'string' },
     inflight: { type: 'integer' },
     queue: { type: 'integer' },
-    models: { type: 'array', items: modelRefSchema },
+    models: { type: 'array', items: modelRefSchema, description: 'the models served, the default first' },
   },
 } as const
 
 export function registerHealthRoutes(app: FastifyInstance, options: HealthRouteOptions): void {
-  const { state, model, replicaId, queued } = options
+  const { state, models, replicaId, queued } = options
   const startedAt = Date.now()
-  const modelRef = { name: model.name, version: model.version, pretrained: model.pretrained }
+  const [defaultModel] = models as [ModelInfo]
+  const ref = (model: ModelInfo) => ({ name: model.name, version: model.version, pretrained: model.pretrained })
+  const details = (model: ModelInfo) => {
+    const warning = untrainedWarning(model)
+    return {
+      ...ref(model),
+      source: model.source,
+      sha256: model.sha256,
+      default: model === defaultModel,
+      ...(warning && { warning }),
+    }
+  }
 
   app.get('/healthz', {
     schema: {
-      summary: 'Liveness, and what model this replica serves',
+      summary: 'Liveness, and what model this replica serves by default',
       response: {
         200: {
           type: 'object',
@@ -49,19 +63,38 @@ export function registerHealthRoutes(app: FastifyInstance, options: HealthRouteO
             status: { type: 'string', enum: ['ok'] },
             replica: { type: 'string' },
             model: modelDetails,
+            models: { type: 'array', items: modelDetails },
             warning: { type: 'string' },
             uptime_s: { type: 'number' },
           },
         },
       },
     },
-    handler: async () => ({
-      status: 'ok',
-      replica: replicaId,
-      model: { ...modelRef, source: model.source, sha256: model.sha256 },
-      ...(model.pretrained ? {} : { warning: UNTRAINED_WARNING }),
-      uptime_s: Math.round((Date.now() - startedAt) / 1000),
-    }),
+    handler: async () => {
+      const warning = untrainedWarning(defaultModel)
+      return {
+        status: 'ok',
+        replica: replicaId,
+        model: details(defaultModel),
+        models: models.map(details),
+        ...(warning && { warning }),
+        uptime_s: Math.round((Date.now() - startedAt) / 1000),
+      }
+    },
+  })
+
+  app.get('/models', {
+    schema: {
+      summary: 'The models this replica serves (select one with ?model=NAME or X-Model on POST /predict)',
+      response: {
+        200: {
+          type: 'object',
+          required: ['default', 'models'],
+          properties: { default: { type: 'string' }, models: { type: 'array', items: modelDetails } },
+        },
+      },
+    },
+    handler: async () => ({ default: defaultModel.name, models: models.map(details) }),
   })
 
   app.get('/readyz', {
@@ -77,7 +110,7 @@ export function registerHealthRoutes(app: FastifyInstance, options: HealthRouteO
         replica: replicaId,
         inflight: state.inflight,
         queue: Math.max(0, queued()),
-        models: [modelRef],
+        models: models.map(ref),
       }
       return reply.code(reason ? 503 : 200).send(body)
     },

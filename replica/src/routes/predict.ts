@@ -2,18 +2,18 @@ import type { FastifyInstance } from 'fastify'
 import { ServiceError } from '../../../common/errors.ts'
 import { deadlineFromHeaders } from '../../../common/http/deadline.ts'
 import { toServiceError } from '../../../common/http/error-handling.ts'
+import { modelQuerySchema, printableModelName, requestedModel } from '../../../common/http/model-selection.ts'
 import { deadlineHeadersSchema, predictionSchema } from '../../../common/prediction-schema.ts'
 import type { ReplicaMetrics } from '../metrics.ts'
-import type { ModelInfo } from '../model/provision.ts'
-import { UNTRAINED_WARNING } from '../model/provision.ts'
+import { untrainedWarning } from '../model/provision.ts'
 import type { Predictor } from '../predictor.ts'
 import { readImageUpload } from '../read-image.ts'
 import type { ReplicaState } from '../server.ts'
 
 interface PredictRouteOptions {
   state: ReplicaState
-  predictor: Predictor
-  model: ModelInfo
+  /** The default model first. */
+  models: readonly Predictor[]
   metrics: ReplicaMetrics
   replicaId: string
   maxQueue: number
@@ -26,16 +26,20 @@ declare module 'fastify' {
     deadline: number
     /** Aborted when the connection closes before the answer was sent. */
     clientGone: AbortController | null
+    /** The model this request asked for. */
+    predictor: Predictor | null
   }
 }
 
 const errorResponse = { $ref: 'ErrorBody#' }
 
 export function registerPredictRoute(app: FastifyInstance, options: PredictRouteOptions): void {
-  const { state, predictor, model, metrics, replicaId, maxQueue, queued } = options
-  const modelRef = { name: model.name, version: model.version, pretrained: model.pretrained }
+  const { state, models, metrics, replicaId, maxQueue, queued } = options
+  const byName = new Map(models.map((predictor) => [predictor.model.name, predictor]))
+  const [defaultModel] = models as [Predictor]
   app.decorateRequest('deadline', Number.POSITIVE_INFINITY)
   app.decorateRequest('clientGone', null)
+  app.decorateRequest('predictor', null)
 
   app.post('/predict', {
     schema: {
@@ -43,10 +47,12 @@ export function registerPredictRoute(app: FastifyInstance, options: PredictRoute
       description:
         'multipart/form-data with the image in field `file` (or `image`), or the raw image bytes with an image/* content type.',
       consumes: ['multipart/form-data', 'image/*', 'application/octet-stream'],
+      querystring: modelQuerySchema,
       headers: deadlineHeadersSchema,
       response: {
         200: predictionSchema,
         400: errorResponse,
+        404: errorResponse,
         413: errorResponse,
         415: errorResponse,
         503: errorResponse,
@@ -56,9 +62,16 @@ export function registerPredictRoute(app: FastifyInstance, options: PredictRoute
     // Admission runs before the body is read, so an overloaded replica refuses a 10 MB upload cheaply.
     onRequest: async (request, reply) => {
       if (state.draining) throw new ServiceError('shutting_down', 'replica is shutting down', 1)
+      const name = requestedModel(request)
+      const predictor = name === undefined ? defaultModel : byName.get(name)
+      if (!predictor) {
+        metrics.requests.inc({ status: '404', code: 'unknown_model', model: '' })
+        throw new ServiceError('unknown_model', `no model named '${printableModelName(name!)}' here; see GET /models`)
+      }
+      request.predictor = predictor
       if (queued() >= maxQueue) {
         const seconds = ((queued() + 1) * predictor.msPerImage) / 1000
-        metrics.requests.inc({ status: '503', code: 'queue_full' })
+        metrics.requests.inc({ status: '503', code: 'queue_full', model: predictor.model.name })
         throw new ServiceError('queue_full', `replica queue is full (${maxQueue} waiting)`, seconds)
       }
       const deadlineEpoch = deadlineFromHeaders(request.headers, Date.now())
@@ -73,6 +86,8 @@ export function registerPredictRoute(app: FastifyInstance, options: PredictRoute
     },
     handler: async (request, reply) => {
       const started = performance.now()
+      const predictor = request.predictor ?? defaultModel
+      const model = predictor.model
       try {
         const image = await readImageUpload(request)
         const prediction = await predictor.predict(image, request.deadline, request.clientGone?.signal)
@@ -83,7 +98,7 @@ export function registerPredictRoute(app: FastifyInstance, options: PredictRoute
         metrics.inferenceSeconds.observe(prediction.timing.inference / 1000)
         metrics.batchSize.observe(prediction.batchSize)
         metrics.requestSeconds.observe(total / 1000)
-        metrics.requests.inc({ status: '200', code: '' })
+        metrics.requests.inc({ status: '200', code: '', model: model.name })
         const timing_ms = { ...roundAll(prediction.timing), total: round(total) }
         request.logFields = { timing_ms, class_index: best.class_index, batch_size: prediction.batchSize }
         return reply.send({
@@ -92,16 +107,16 @@ export function registerPredictRoute(app: FastifyInstance, options: PredictRoute
           class_index: best.class_index,
           confidence: best.confidence,
           top5: prediction.top5,
-          model: modelRef,
+          model: { name: model.name, version: model.version, pretrained: model.pretrained },
           timing_ms,
           batch_size: prediction.batchSize,
           replica: replicaId,
           request_id: request.id,
-          ...(model.pretrained ? {} : { warning: UNTRAINED_WARNING }),
+          ...(!model.pretrained && { warning: untrainedWarning(model) }),
         })
       } catch (error) {
         const serviceError = toServiceError(error)
-        metrics.requests.inc({ status: String(serviceError.statusCode), code: serviceError.code })
+        metrics.requests.inc({ status: String(serviceError.statusCode), code: serviceError.code, model: model.name })
         throw serviceError.code === 'internal' ? error : serviceError
       }
     },

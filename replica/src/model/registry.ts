@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import { loadImagenetClasses } from '../labels.ts'
+import { IMAGENET_PREPROCESS, type PreprocessSpec } from '../preprocess.ts'
+import { importTfjsModel } from './importer/import-tfjs.ts'
+import { type ModelManifest, readLabels, readManifest } from './manifest.ts'
+import { type ModelInfo, type ProvisionConfig, provisionResnet18 } from './provision.ts'
+
+/** Everything needed to serve one model: its ONNX bytes, class names in output order and its preprocessing. */
+export interface ModelDefinition {
+  info: ModelInfo
+  bytes: Uint8Array
+  labels: readonly string[]
+  preprocess: Omit<PreprocessSpec, 'maxInputPixels'>
+}
+
+export interface RegistryConfig extends ProvisionConfig {
+  /** Each sub-folder holding `*.manifest.json` or a TF.js `model.json` is a model; `undefined` = none. */
+  modelsDir: string | undefined
+}
+
+export const DEFAULT_MODEL = 'resnet18'
+
+/** ResNet18 first (the default model), then every model found in `modelsDir`, by folder name. */
+export async function loadModelDefinitions(config: RegistryConfig, log: Logger): Promise<ModelDefinition[]> {
+  const resnet18 = await provisionResnet18(config, log)
+  const definitions: ModelDefinition[] = [
+    {
+      info: resnet18.info,
+      bytes: resnet18.bytes,
+      labels: loadImagenetClasses().map((c) => c.label),
+      preprocess: IMAGENET_PREPROCESS,
+    },
+  ]
+  for (const definition of await discoverModels(config, log)) {
+    if (definitions.some((d) => d.info.name === definition.info.name)) {
+      log.error(
+        { model: definition.info.name, path: definition.info.path },
+        'two models have the same name; ignoring the second',
+      )
+      continue
+    }
+    definitions.push(definition)
+  }
+  return definitions
+}
+
+async function discoverModels(config: RegistryConfig, log: Logger): Promise<ModelDefinition[]> {
+  const { modelsDir } = config
+  if (!modelsDir) return []
+  if (!existsSync(modelsDir)) {
+    log.info({ models_dir: modelsDir }, 'models folder not found; serving ResNet18 only')
+    return []
+  }
+  const folders = (await readdir(modelsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)
+  const found: ModelDefinition[] = []
+  for (const folder of folders.sort()) {
+    const directory = join(modelsDir, folder)
+    try {
+      const manifests = (await readdir(directory)).filter((file) => file.endsWith('.manifest.json')).sort()
+      if (manifests.length > 0) {
+        for (const file of manifests) found.push(await definitionFromManifest(join(directory, file), 'manifest'))
+      } else if (existsSync(join(directory, 'model.json'))) {
+        found.push(await convertedTfjsModel(directory, folder, config.modelCacheDir, log))
+      }
+    } catch (error) {
+      // One broken model must not take the others down with it; the log says which and why.
+      log.error({ err: error, path: directory }, `model in ${directory} could not be loaded; not serving it`)
+    }
+  }
+  return found
+}
+
+/** Converts a TF.js model once; later starts reuse the cached ONNX while model.json is unchanged. */
+async function convertedTfjsModel(
+  directory: string,
+  name: string,
+  cacheDir: string,
+  log: Logger,
+): Promise<ModelDefinition> {
+  const modelJson = join(directory, 'model.json')
+  const sourceSha256 = sha256Of(await readFile(modelJson))
+  const outDir = join(cacheDir, 'converted', name)
+  const manifestPath = join(outDir, `${name}.manifest.json`)
+  if (existsSync(manifestPath)) {
+    try {
+      const cached = await definitionFromManifest(manifestPath, 'converted')
+      if (cached.sourceSha256 === sourceSha256) return cached.definition
+    } catch (error) {
+      log.warn({ err: error, path: manifestPath }, 'cached converted model is unusable; converting again')
+    }
+  }
+  const started = performance.now()
+  const imported = await importTfjsModel(modelJson, outDir, { name })
+  log.info(
+    {
+      model: name,
+      path: imported.manifestPath,
+      parameters: imported.parameterCount,
+      ms: Math.round(performance.now() - started),
+    },
+    'converted TF.js model to ONNX',
+  )
+  return (await definitionFromManifest(imported.manifestPath, 'converted')).definition
+}
+
+async function definitionFromManifest(path: string, source: 'manifest'): Promise<ModelDefinition>
+async function definitionFromManifest(
+  path: string,
+  source: 'converted',
+): Promise<{ definition: ModelDefinition; sourceSha256: string | undefined }>
+async function definitionFromManifest(path: string, source: 'manifest' | 'converted') {
+  const manifest = await readManifest(path)
+  const file = join(manifest.directory, manifest.file)
+  const bytes = new Uint8Array(await readFile(file))
+  const sha256 = sha256Of(bytes)
+  if (sha256 !== manifest.sha256) throw new Error(`${file} has sha256 ${sha256}, its manifest says ${manifest.sha256}`)
+  const labels = await readLabels(join(manifest.directory, manifest.labels))
+  const definition: ModelDefinition = {
+    info: {
+      name: manifest.name,
+      version: manifest.version,
+      pretrained: manifest.pretrained,
+      source,
+      sha256,
+      path: file,
+    },
+    bytes,
+    labels,
+    preprocess: preprocessOf(manifest),
+  }
+  return source === 'manifest' ? definition : { definition, sourceSha256: manifest.source?.sha256 }
+}
+
+function preprocessOf(manifest: ModelManifest): ModelDefinition['preprocess'] {
+  const { resize, resizeShorterTo, scale, mean, std } = manifest.preprocess
+  return {
+    inputSize: manifest.input.size,
+    layout: manifest.input.layout,
+    resize,
+    ...(resizeShorterTo !== undefined && { resizeShorterTo }),
+    scale,
+    mean,
+    std,
+  }
+}
+
+function sha256Of(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
