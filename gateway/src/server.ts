@@ -4,16 +4,19 @@ import { createServiceApp } from '../../common/http/service-app.ts'
 import type { Autoscaler } from './autoscale/autoscaler.ts'
 import type { GatewayConfig } from './config.ts'
 import type { Dispatcher } from './dispatch/dispatcher.ts'
+import { LiveStats } from './live-stats.ts'
 import type { GatewayMetrics } from './metrics.ts'
 import type { ReplicaPool } from './pool/replica-pool.ts'
 import type { Job } from './queue/job.ts'
 import type { JobQueue } from './queue/job-queue.ts'
 import { registerAutoscaleRoute } from './routes/autoscale.ts'
+import { registerLiveRoute } from './routes/live.ts'
 import { registerPredictRoutes } from './routes/predict.ts'
 import { registerStatusRoutes } from './routes/status.ts'
+import { registerWebPage } from './web-page.ts'
 
 export interface GatewayServerOptions {
-  config: Pick<GatewayConfig, 'maxBodyBytes' | 'bodyTimeoutMs' | 'defaultTimeoutMs' | 'discovery'>
+  config: Pick<GatewayConfig, 'maxBodyBytes' | 'bodyTimeoutMs' | 'defaultTimeoutMs' | 'discovery' | 'sloMs'>
   queue: JobQueue<Job>
   dispatcher: Dispatcher
   pool: ReplicaPool
@@ -49,9 +52,19 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     reply.header('x-queue-size', String(queue.size))
     done(null, payload)
   })
+  const live = new LiveStats()
+  const sampleGauges = () =>
+    live.sampleGauges(Date.now(), { queue: queue.size, ready: pool.readyCount(), desired: options.autoscaler.desired })
+  const sampler = setInterval(sampleGauges, 1000).unref()
+  app.addHook('onClose', (_app, done) => {
+    clearInterval(sampler)
+    done()
+  })
+
   app.addHook('onResponse', (request, reply, done) => {
     done()
     if (!isPredictUrl(request.url)) return
+    live.recordAnswer(Date.now(), reply.elapsedTime, reply.statusCode)
     const status = String(reply.statusCode)
     metrics.requests.inc({ status })
     metrics.requestSeconds.observe({ status }, reply.elapsedTime / 1000)
@@ -76,6 +89,8 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     replicaSummary: () => ({ desired: options.autoscaler.desired }),
   })
   registerAutoscaleRoute(app, options.autoscaler)
+  registerLiveRoute(app, { stats: live, queue, pool, desired: () => options.autoscaler.desired, sloMs: config.sloMs })
+  await registerWebPage(app)
   registerMetricsRoute(app, metrics.registry)
   return app
 }

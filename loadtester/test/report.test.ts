@@ -6,13 +6,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
+import { launchChromium, pageProblems } from '../../common/testing/browser.ts'
 import { loadImages } from '../src/images.ts'
 import { runLoad } from '../src/runner.ts'
 import { writeReport } from '../src/write-report.ts'
 import { StubTarget } from './stub-target.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-report-'))
 const imagesDir = mkdtempSync(join(tmpdir(), 'switchyard-images-'))
 writeFileSync(join(imagesDir, 'n01440764_tench.JPEG'), Buffer.alloc(1500, 1))
@@ -101,21 +100,11 @@ describe('the report', () => {
     assert.ok(body.every((c) => Number(c[header.indexOf('max_queue_size')]) <= 4))
   })
 
-  test('report.html renders offline in Chromium: charts drawn, no console errors', {
-    skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`,
-  }, async () => {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-gpu', '--no-first-run'],
-    })
+  test('report.html renders offline in Chromium: charts drawn, no console errors', async () => {
+    const browser = await launchChromium()
     try {
       const page = await browser.newPage()
-      const errors: string[] = []
-      page.on('console', (message) => message.type() === 'error' && errors.push(message.text()))
-      page.on('pageerror', (error) => errors.push(String(error)))
-      page.on('request', (request) => {
-        if (!request.url().startsWith('file:')) errors.push(`network request: ${request.url()}`)
-      })
+      const errors = pageProblems(page, 'file:')
       await page.goto(`file://${join(dir, 'report.html')}`)
       assert.match(await page.title(), /Switchyard load test/)
       const canvases = page.locator('canvas')

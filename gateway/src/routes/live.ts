@@ -1,0 +1,123 @@
+import type { FastifyInstance } from 'fastify'
+import type { LiveStats } from '../live-stats.ts'
+import { isEjected } from '../pool/outlier.ts'
+import type { ReplicaPool } from '../pool/replica-pool.ts'
+import type { Job } from '../queue/job.ts'
+import type { JobQueue } from '../queue/job-queue.ts'
+
+export interface LiveRouteOptions {
+  stats: LiveStats
+  queue: JobQueue<Job>
+  pool: ReplicaPool
+  desired: () => number
+  sloMs: number
+}
+
+const nullableNumber = { type: ['number', 'null'] } as const
+
+const liveSchema = {
+  type: 'object',
+  required: ['now', 'slo_ms', 'queue', 'rps', 'minute', 'seconds', 'replicas', 'ready', 'desired', 'models'],
+  properties: {
+    now: { type: 'number', description: 'epoch ms' },
+    slo_ms: { type: 'number', description: 'the latency objective the page draws' },
+    queue: {
+      type: 'object',
+      required: ['size', 'bytes', 'max_size'],
+      properties: { size: { type: 'integer' }, bytes: { type: 'integer' }, max_size: { type: 'integer' } },
+    },
+    rps: { type: 'number', description: 'answers in the last complete second' },
+    minute: {
+      type: 'object',
+      required: ['answered', 'p50', 'p99'],
+      properties: { answered: { type: 'integer' }, p50: nullableNumber, p99: nullableNumber },
+    },
+    seconds: {
+      type: 'array',
+      description: 'the last 60 s, oldest first; latency percentiles in ms over successful answers',
+      items: {
+        type: 'object',
+        required: ['t', 'answered', 'ok', 'p50', 'p99', 'queue', 'ready', 'desired'],
+        properties: {
+          t: { type: 'number' },
+          answered: { type: 'integer' },
+          ok: { type: 'integer' },
+          p50: nullableNumber,
+          p99: nullableNumber,
+          queue: { type: ['integer', 'null'] },
+          ready: { type: ['integer', 'null'] },
+          desired: { type: ['integer', 'null'] },
+        },
+      },
+    },
+    replicas: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: [
+          'url',
+          'ready',
+          'routable',
+          'ejected',
+          'draining',
+          'outstanding',
+          'slots',
+          'ewma_latency_ms',
+          'models',
+        ],
+        properties: {
+          url: { type: 'string' },
+          ready: { type: 'boolean' },
+          routable: { type: 'boolean' },
+          ejected: { type: 'boolean' },
+          draining: { type: 'boolean' },
+          outstanding: { type: 'integer' },
+          slots: { type: 'integer' },
+          ewma_latency_ms: nullableNumber,
+          models: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+    ready: { type: 'integer' },
+    desired: { type: 'integer' },
+    models: { type: 'array', items: { type: 'string' } },
+  },
+} as const
+
+/** `GET /live`: everything the web page's live panel draws, in one small JSON polled once a second. */
+export function registerLiveRoute(app: FastifyInstance, options: LiveRouteOptions): void {
+  const { stats, queue, pool } = options
+  app.get('/live', {
+    schema: {
+      summary: 'Live view for the web page: queue, rates, latency over the last minute, replicas',
+      response: { 200: liveSchema },
+    },
+    handler: async () => {
+      const now = Date.now()
+      const snapshot = stats.snapshot(now)
+      const lastComplete = snapshot.seconds[snapshot.seconds.length - 2]
+      return {
+        now,
+        slo_ms: options.sloMs,
+        queue: { size: queue.size, bytes: queue.bytes, max_size: queue.limits.maxCount },
+        rps: lastComplete?.answered ?? 0,
+        minute: snapshot.minute,
+        seconds: snapshot.seconds,
+        replicas: pool.all.map((r) => ({
+          url: r.url,
+          ready: r.ready,
+          routable: r.isRoutable(),
+          ejected: isEjected(r.outlier),
+          draining: r.draining,
+          outstanding: r.outstanding,
+          slots: r.slots,
+          ewma_latency_ms: r.latencyMs === undefined ? null : Math.round(r.latencyMs * 10) / 10,
+          models: [...r.models],
+        })),
+        ready: pool.readyCount(),
+        desired: options.desired(),
+        models: pool.models(),
+      }
+    },
+  })
+}

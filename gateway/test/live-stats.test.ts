@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import fc from 'fast-check'
+import { LiveStats, quantile } from '../src/live-stats.ts'
+
+const T0 = 1_700_000_000_000
+
+describe('LiveStats (the web page’s last minute)', () => {
+  test('counts answers per second, percentiles over successful answers only, and the minute overall', () => {
+    const stats = new LiveStats(60)
+    for (let i = 1; i <= 100; i++) stats.recordAnswer(T0 + 10, i, 200)
+    stats.recordAnswer(T0 + 20, 5000, 503)
+    stats.recordAnswer(T0 + 1500, 300, 200)
+    const { seconds, minute } = stats.snapshot(T0 + 1600)
+    assert.equal(seconds.length, 60)
+    const [previous, current] = seconds.slice(-2)
+    assert.deepEqual([previous!.answered, previous!.ok, previous!.p50, previous!.p99], [101, 100, 50, 99])
+    assert.deepEqual([current!.answered, current!.p99], [1, 300])
+    assert.deepEqual(minute, { answered: 102, p50: 51, p99: 100 })
+  })
+
+  test('gauges: the largest queue of the second; ready and desired carry over, null before the first sample', () => {
+    const stats = new LiveStats(10)
+    stats.sampleGauges(T0, { queue: 3, ready: 1, desired: 2 })
+    stats.sampleGauges(T0 + 400, { queue: 9, ready: 2, desired: 2 })
+    stats.sampleGauges(T0 + 800, { queue: 1, ready: 2, desired: 3 })
+    const { seconds } = stats.snapshot(T0 + 2500)
+    const first = seconds.at(-3)!
+    assert.deepEqual([first.queue, first.ready, first.desired], [9, 2, 3])
+    assert.deepEqual([seconds.at(-2)!.ready, seconds.at(-2)!.queue], [2, 0])
+    assert.equal(seconds.at(-4)!.ready, null)
+  })
+
+  test('seconds older than the window are forgotten', () => {
+    const stats = new LiveStats(5)
+    stats.recordAnswer(T0, 10, 200)
+    stats.recordAnswer(T0 + 5000, 20, 200)
+    assert.deepEqual(stats.snapshot(T0 + 5000).minute, { answered: 1, p50: 20, p99: 20 })
+  })
+
+  test('quantile is the nearest-rank value: at least a fraction q of the values are ≤ it, and it is one of them', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: 1 }),
+        fc.double({ min: 0.01, max: 1, noNaN: true }),
+        (values, q) => {
+          const sorted = [...values].sort((a, b) => a - b)
+          const result = quantile(sorted, q)!
+          assert.ok(sorted.includes(result))
+          assert.ok(sorted.filter((v) => v <= result).length >= q * sorted.length)
+          assert.ok(sorted.filter((v) => v < result).length < q * sorted.length)
+        },
+      ),
+    )
+  })
+})
