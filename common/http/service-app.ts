@@ -1,6 +1,8 @@
+import { createServer } from 'node:http'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { errorBodySchema } from '../errors.ts'
 import { installAccessLog } from './access-log.ts'
+import { answerClientError } from './client-error.ts'
 import { installErrorHandling } from './error-handling.ts'
 import { installOpenApi } from './openapi.ts'
 import { requestIdFrom } from './request-id.ts'
@@ -26,8 +28,19 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
     bodyLimit: options.bodyLimit,
-    requestTimeout: options.requestTimeoutMs,
+    // Node checks request timeouts on a timer (every 30 s by default): a slow-loris body would be cut up to 30 s
+    // late. Checking often makes the body timeout mean what it says.
+    serverFactory: (handler) =>
+      createServer(
+        {
+          requestTimeout: options.requestTimeoutMs,
+          connectionsCheckingInterval: Math.min(1000, Math.max(100, options.requestTimeoutMs / 4)),
+          keepAliveTimeout: 72_000,
+        },
+        handler,
+      ),
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
   })
   app.addSchema(errorBodySchema)
   installErrorHandling(app)

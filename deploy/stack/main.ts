@@ -3,7 +3,8 @@
  * (Debian package `prometheus`) scraping them with the same configuration. Ctrl-C stops everything.
  */
 import { availableParallelism } from 'node:os'
-import { ConfigError, describeSpec, parse, parseConfig, setting, wantsHelp } from '../../common/config.ts'
+import { configFromCommandLine } from '../../common/command-line.ts'
+import { parse, setting } from '../../common/config.ts'
 import { startStack } from './stack.ts'
 
 const spec = {
@@ -30,20 +31,7 @@ const spec = {
   }),
 }
 
-const argv = process.argv.slice(2)
-if (wantsHelp(argv)) {
-  console.log(`Usage: npm run stack -- [options]\n\n${describeSpec(spec)}`)
-  process.exit(0)
-}
-let config: ReturnType<typeof parseConfig<typeof spec>>
-try {
-  // biome-ignore lint/style/noProcessEnv: the entry point is where configuration is read, once
-  config = parseConfig(spec, { env: process.env, argv })
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  console.error(error.message)
-  process.exit(2)
-}
+const config = configFromCommandLine('stack', spec)
 
 const stack = await startStack({ ...config, onLog: (line) => process.stdout.write(`${line}\n`) }).catch(
   (error: Error) => {

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
+import { untilOk } from '../../common/http/until-ok.ts'
 import { type ServiceProcess, spawnService } from '../../common/service-process.ts'
 import { localPrometheusConfig, targetsFile, targetsJson } from './prometheus-config.ts'
 
@@ -100,22 +101,6 @@ function prometheusReady(url: string, child: ChildProcess): Promise<void> {
     throw new Error(`prometheus exited (${code}) before it was ready`)
   })
   return Promise.race([exited, untilOk(`${url}/-/ready`, 'prometheus')])
-}
-
-/** Polls `url` (neither Prometheus nor the gateway announce readiness otherwise) until it answers 200. */
-async function untilOk(url: string, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const ok = await request(url)
-      .then(async (r) => {
-        await r.body.dump()
-        return r.statusCode === 200
-      })
-      .catch(() => false)
-    if (ok) return
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  throw new Error(`${what} not ready at ${url} after ${timeoutMs / 1000} s`)
 }
 
 async function stopAll(gateway: ServiceProcess, prometheus: ChildProcess, following: { stop(): void }, dir: string) {

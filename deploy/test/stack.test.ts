@@ -51,17 +51,21 @@ test('npm run stack: Prometheus scrapes the gateway and the replicas, and every 
   })()
   try {
     assert.equal((await call(`${stack.gatewayUrl}/readyz`)).status, 200)
-    // Prometheus needs a few scrapes before rate() over [1m] has two points: ask until every query answers.
+    // Prometheus needs a few scrapes before rate() over [1m] has two points, and the second replica may still be
+    // starting: ask until every query answers and every target is up.
     const deadline = Date.now() + 90_000
     let missing = queries
-    while (missing.length > 0 && Date.now() < deadline) {
+    let upJobs: string[] = []
+    while (Date.now() < deadline) {
       const answers = await Promise.all(missing.map((expr) => query(stack.prometheusUrl, expr)))
       missing = missing.filter((_, i) => answers[i]!.length === 0)
-      if (missing.length > 0) await new Promise((resolve) => setTimeout(resolve, 500))
+      const up = (await query(stack.prometheusUrl, 'up == 1')) as { metric: { job: string } }[]
+      upJobs = up.map((s) => s.metric.job).sort()
+      if (missing.length === 0 && upJobs.length === 3) break
+      await new Promise((resolve) => setTimeout(resolve, 500))
     }
     assert.deepEqual(missing, [], 'dashboard queries without data')
-    const up = (await query(stack.prometheusUrl, 'up == 1')) as { metric: { job: string } }[]
-    assert.deepEqual(up.map((s) => s.metric.job).sort(), ['gateway', 'replica', 'replica'])
+    assert.deepEqual(upJobs, ['gateway', 'replica', 'replica'])
   } finally {
     sending = false
     await traffic

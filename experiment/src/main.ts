@@ -8,8 +8,9 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { request } from 'undici'
-import { ConfigError, describeSpec, parse, parseConfig, setting, wantsHelp } from '../../common/config.ts'
+import { configFromCommandLine } from '../../common/command-line.ts'
+import { parse, setting } from '../../common/config.ts'
+import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { defaultImagesDir, loadImages } from '../../loadtester/src/images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
@@ -50,20 +51,7 @@ const spec = {
   }),
 }
 
-const argv = process.argv.slice(2)
-if (wantsHelp(argv)) {
-  console.log(`Usage: npm run experiment -- [options]\n\n${describeSpec(spec)}`)
-  process.exit(0)
-}
-let config: ReturnType<typeof parseConfig<typeof spec>>
-try {
-  // biome-ignore lint/style/noProcessEnv: the entry point is where configuration is read, once
-  config = parseConfig(spec, { env: process.env, argv })
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  console.error(error.message)
-  process.exit(2)
-}
+const config = configFromCommandLine('experiment', spec)
 
 const workload = readWorkload(config.workload)
 const images = loadImages(defaultImagesDir())
@@ -94,7 +82,7 @@ const outcomes: RunOutcome[] = []
 for (const run of runs) {
   console.error(`${run.policy}: ${config.workload} (${workload.length} s) against the local stack…`)
   const gateway = await spawnService('gateway', { args: ['--discovery', 'local', '--log-level', 'warn', ...run.args] })
-  await untilReady(`${gateway.url}/readyz`)
+  await untilOk(`${gateway.url}/readyz`, 'the gateway', 60_000)
   const result = await runLoad({
     target: gateway.url,
     workload,
@@ -153,18 +141,3 @@ writeFileSync(
 )
 writeFileSync(join(config.out, 'cross-check.txt'), `${table}\n`)
 console.log(`\nwritten to ${config.out}/`)
-
-/** Polls until the gateway has a ready replica (replicas warm up after it starts listening). */
-async function untilReady(url: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const ok = await request(url)
-      .then(async (r) => {
-        await r.body.dump()
-        return r.statusCode === 200
-      })
-      .catch(() => false)
-    if (ok) return
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  throw new Error(`${url} never became ready`)
-}

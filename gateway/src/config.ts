@@ -1,23 +1,11 @@
 import { availableParallelism } from 'node:os'
 import { ConfigError, type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
+import { serviceSettings } from '../../common/service-settings.ts'
 
 const positiveInt = (max = 1_000_000_000) => parse.integer({ min: 1, max })
 
 export const gatewayConfigSpec = {
-  host: setting({
-    env: 'HOST',
-    flag: 'host',
-    description: 'Interface to listen on',
-    parse: parse.string(),
-    default: '0.0.0.0',
-  }),
-  port: setting({
-    env: 'PORT',
-    flag: 'port',
-    description: 'Port to listen on (0 = any free port)',
-    parse: parse.integer({ min: 0, max: 65535 }),
-    default: 8080,
-  }),
+  ...serviceSettings(8080, 'the queue may take to drain'),
   discovery: setting({
     env: 'DISCOVERY',
     flag: 'discovery',
@@ -123,20 +111,6 @@ export const gatewayConfigSpec = {
     parse: positiveInt(3_600_000),
     default: 10_000,
   }),
-  maxBodyBytes: setting({
-    env: 'MAX_BODY_BYTES',
-    flag: 'max-body-bytes',
-    description: 'Largest accepted request body',
-    parse: parse.integer({ min: 1024 }),
-    default: 10 * 1024 * 1024,
-  }),
-  bodyTimeoutMs: setting({
-    env: 'BODY_TIMEOUT_MS',
-    flag: 'body-timeout-ms',
-    description: 'Time allowed to receive a whole request',
-    parse: parse.integer({ min: 100 }),
-    default: 30_000,
-  }),
   healthIntervalMs: setting({
     env: 'HEALTH_INTERVAL_MS',
     flag: 'health-interval-ms',
@@ -206,13 +180,6 @@ export const gatewayConfigSpec = {
     description: 'How long past a deadline a replica may take to answer before it counts as hung',
     parse: parse.integer({ min: 0 }),
     default: 250,
-  }),
-  shutdownTimeoutMs: setting({
-    env: 'SHUTDOWN_TIMEOUT_MS',
-    flag: 'shutdown-timeout-ms',
-    description: 'On SIGTERM, how long the queue may take to drain',
-    parse: parse.integer({ min: 0 }),
-    default: 25_000,
   }),
   autoscaler: setting<'none' | 'local' | 'kubernetes' | undefined>({
     env: 'AUTOSCALER',
@@ -326,13 +293,6 @@ export const gatewayConfigSpec = {
     description: 'kubernetes: API server CA (default: the service account ca.crt with https)',
     parse: parse.string(),
     default: undefined,
-  }),
-  logLevel: setting({
-    env: 'LOG_LEVEL',
-    flag: 'log-level',
-    description: 'pino log level',
-    parse: parse.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    default: 'info',
   }),
 }
 

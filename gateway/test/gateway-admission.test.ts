@@ -72,12 +72,31 @@ describe('gateway: admission, deadlines, client aborts', () => {
     const { stub, gateway } = await setup({ delayMs: 250 })
     const first = post(gateway)
     await stub.received(1)
-    const expired = await post(gateway, { 'x-timeout-ms': '40' })
+    // 120 ms looks feasible on admission (the replica's latency is not known yet), then expires behind the 250 ms one.
+    const expired = await post(gateway, { 'x-timeout-ms': '120' })
     assert.equal(expired.status, 504)
     assert.equal(errorCode(expired), 'deadline_exceeded')
     assert.equal((await first).status, 200)
     assert.equal(stub.requests.length, 1, 'the expired job never reached the replica')
     assert.equal(metric(await metricsOf(gateway), 'gateway_rejected_total{reason="deadline"}'), 1)
+  })
+
+  test('a request that cannot be served before its deadline is refused at once: 503 with Retry-After', async () => {
+    const { stub, gateway } = await setup({ delayMs: 100 })
+    assert.equal((await post(gateway)).status, 200, 'one answer teaches the gateway the replica takes ~100 ms')
+    const busy = [post(gateway), post(gateway), post(gateway)]
+    await stub.received(2)
+    const started = performance.now()
+    const hopeless = await post(gateway, { 'x-timeout-ms': '150' })
+    assert.equal(hopeless.status, 503)
+    assert.equal(errorCode(hopeless), 'queue_full')
+    assert.ok(Number(hopeless.headers['retry-after']) >= 1)
+    assert.ok(performance.now() - started < 100, 'refused without waiting')
+    assert.deepEqual(
+      (await Promise.all(busy)).map((a) => a.status),
+      [200, 200, 200],
+    )
+    assert.equal(metric(await metricsOf(gateway), 'gateway_rejected_total{reason="would_miss_deadline"}'), 1)
   })
 
   test('a client that disconnects has its job removed from the queue', async () => {

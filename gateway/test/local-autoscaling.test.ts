@@ -27,13 +27,23 @@ test('local autoscaling: a burst starts a second replica process; when it is qui
   try {
     await routable(gateway, 1)
     const local = gateway.discovery as LocalReplicas
-    // 30 images at once on one single-slot replica: a backlog the autoscaler must answer with a second replica.
-    const burst = images.map((image) => postImage(`${gateway.url}/predict`, image))
+    // Eight clients back to back on one single-slot replica: a backlog the autoscaler must answer with a second
+    // replica. They keep it up until the second replica is routable, however long its start takes on this machine.
+    let pressing = true
+    const client = async (offset: number) => {
+      const statuses: number[] = []
+      for (let i = offset; pressing; i += 8) {
+        statuses.push((await postImage(`${gateway.url}/predict`, images[i % images.length]!)).status)
+      }
+      return statuses
+    }
+    const burst = Array.from({ length: 8 }, (_, offset) => client(offset))
     await routable(gateway, 2)
     assert.equal(local.count, 2)
-    assert.deepEqual(new Set((await Promise.all(burst)).map((r) => r.status)), new Set([200]))
+    pressing = false
 
-    // Now a trickle, while the autoscaler waits out the stabilisation window and retires a replica.
+    // A trickle from now on, while the backlog drains and the autoscaler waits out the stabilisation window and
+    // retires a replica: it starts while the backlog still holds two replicas, so it surely overlaps the drain.
     const removed = once(gateway.pool, 'removed')
     const trickle: Promise<{ status: number }>[] = []
     let stop = false
@@ -42,6 +52,7 @@ test('local autoscaling: a burst starts a second replica process; when it is qui
       trickle.push(postImage(`${gateway.url}/predict`, images[i % images.length]!))
       await Promise.race([removed, new Promise((resolve) => setTimeout(resolve, 150))])
     }
+    assert.deepEqual(new Set((await Promise.all(burst)).flat()), new Set([200]))
     await gateway.autoscaler.settled()
     assert.equal(local.count, 1)
     assert.equal(gateway.pool.all.length, 1)

@@ -3,7 +3,8 @@
 //   k6 run -e TARGET=http://localhost:8080 -e WORKLOAD=../../workload/workload.txt loadtester/k6/workload.js
 //
 // Options (environment): TARGET (gateway or replica base URL), WORKLOAD (path, relative to this script),
-// SCALE (multiply every rate), IMAGE (a JPEG to send, relative to this script), TIMEOUT_MS, SLO_MS.
+// SCALE (multiply every rate), IMAGE (a JPEG to send, relative to this script), TIMEOUT_MS, SLO_MS, MODEL (sent as
+// X-Model, e.g. darknet-tiny).
 // Each second of the file becomes one `ramping-arrival-rate` stage, so k6 keeps the arrival rate whatever the
 // latency (an open loop, like `npm run load`).
 import { check } from 'k6'
@@ -16,6 +17,7 @@ const scale = Number(__ENV.SCALE || 1)
 const image = open(__ENV.IMAGE || '../fixtures/gradient-1.jpg', 'b')
 const timeoutMs = Number(__ENV.TIMEOUT_MS || 10000)
 const sloMs = Number(__ENV.SLO_MS || 500)
+const modelHeader = __ENV.MODEL ? { 'X-Model': __ENV.MODEL } : {}
 const peak = Math.max(...values) * scale
 
 export const options = {
@@ -36,7 +38,7 @@ export default function () {
   const response = http.post(
     `${target}/predict`,
     { file: http.file(image, 'image.jpg', 'image/jpeg') },
-    { timeout: `${timeoutMs}ms`, headers: { 'X-Timeout-Ms': String(timeoutMs) } },
+    { timeout: `${timeoutMs}ms`, headers: { 'X-Timeout-Ms': String(timeoutMs), ...modelHeader } },
   )
   check(response, { 'status is 200': (r) => r.status === 200 })
 }

@@ -69,6 +69,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const poller = options.pollReplicas === false ? undefined : pollReplicas(options.target, now, replicas)
   const ticker = setInterval(() => options.onTick?.({ elapsedS: now() / 1000, records }), 1000)
 
+  // The server is told the budget (X-Timeout-Ms) and answers 504 when it runs out; the client waits a little longer
+  // so that answer is recorded as what it is, not raced by the client's own timeout.
+  const clientPatienceMs =
+    options.sendDeadlineHeader === false ? options.timeoutMs : options.timeoutMs + DEADLINE_ANSWER_GRACE_MS
   const send = (record: RequestRecord, prepared: PreparedBody) => {
     if (inflight >= options.concurrencyCap) {
       record.status = 'not_sent'
@@ -88,9 +92,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         method: 'POST',
         body: prepared.body,
         headers,
-        signal: AbortSignal.timeout(options.timeoutMs),
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
+        signal: AbortSignal.timeout(clientPatienceMs),
+        headersTimeout: clientPatienceMs,
+        bodyTimeout: clientPatienceMs,
       })
       .then(async (response) => {
         const text = await response.body.text()
@@ -101,8 +105,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         const answerModel = readAnswer(text, record)
         model ??= answerModel
       })
-      .catch((error: Error) => {
-        record.status = error.name === 'TimeoutError' || error.name === 'AbortError' ? 'timeout' : 'error'
+      .catch((error: Error & { code?: string }) => {
+        record.status = isTimeout(error) ? 'timeout' : 'error'
       })
       .finally(() => {
         inflight--
@@ -194,6 +198,19 @@ function readAnswer(text: string, record: RequestRecord): LoadResult['model'] {
   if (typeof body.timing_ms?.upstream === 'number') record.upstreamMs = body.timing_ms.upstream
   return typeof body.model === 'object' && body.model !== null ? (body.model as LoadResult['model']) : undefined
 }
+
+/** Our own abort signal and undici's header/body timers race; whichever fires first, it is the same timeout. */
+function isTimeout(error: Error & { code?: string }): boolean {
+  return (
+    error.name === 'TimeoutError' ||
+    error.name === 'AbortError' ||
+    error.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    error.code === 'UND_ERR_BODY_TIMEOUT'
+  )
+}
+
+/** How long after the deadline the client still waits for the server's own 504. */
+export const DEADLINE_ANSWER_GRACE_MS = 1000
 
 /** Timers fire up to a couple of ms late; they wake the loop this early, and setImmediate covers the rest. */
 const TIMER_SLACK_MS = 3

@@ -1,26 +1,14 @@
 import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
+import { serviceSettings } from '../../common/service-settings.ts'
 
 const DEFAULT_CACHE_DIR = fileURLToPath(new URL('../../.cache/models', import.meta.url))
 // Beside the repository in development and CI; in a container, mount models and set MODELS_DIR.
 const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../../shared/models', import.meta.url))
 
 export const replicaConfigSpec = {
-  host: setting({
-    env: 'HOST',
-    flag: 'host',
-    description: 'Interface to listen on',
-    parse: parse.string(),
-    default: '0.0.0.0',
-  }),
-  port: setting({
-    env: 'PORT',
-    flag: 'port',
-    description: 'Port to listen on (0 = any free port)',
-    parse: parse.integer({ min: 0, max: 65535 }),
-    default: 8081,
-  }),
+  ...serviceSettings(8081, 'in-flight requests may take to finish'),
   replicaId: setting({
     env: 'REPLICA_ID',
     flag: 'replica-id',
@@ -99,40 +87,12 @@ export const replicaConfigSpec = {
     parse: parse.integer({ min: 0, max: 100_000 }),
     default: 16,
   }),
-  maxBodyBytes: setting({
-    env: 'MAX_BODY_BYTES',
-    flag: 'max-body-bytes',
-    description: 'Largest accepted request body',
-    parse: parse.integer({ min: 1024 }),
-    default: 10 * 1024 * 1024,
-  }),
   maxInputPixels: setting({
     env: 'MAX_INPUT_PIXELS',
     flag: 'max-input-pixels',
     description: 'Largest accepted image (width × height), against decompression bombs',
     parse: parse.integer({ min: 224 * 224 }),
     default: 40_000_000,
-  }),
-  bodyTimeoutMs: setting({
-    env: 'BODY_TIMEOUT_MS',
-    flag: 'body-timeout-ms',
-    description: 'Time allowed to receive a whole request',
-    parse: parse.integer({ min: 100 }),
-    default: 30_000,
-  }),
-  shutdownTimeoutMs: setting({
-    env: 'SHUTDOWN_TIMEOUT_MS',
-    flag: 'shutdown-timeout-ms',
-    description: 'On SIGTERM, how long in-flight requests may take to finish',
-    parse: parse.integer({ min: 0 }),
-    default: 25_000,
-  }),
-  logLevel: setting({
-    env: 'LOG_LEVEL',
-    flag: 'log-level',
-    description: 'pino log level',
-    parse: parse.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    default: 'info',
   }),
 }
 

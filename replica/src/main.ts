@@ -1,25 +1,10 @@
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
-import { ConfigError, describeSpec, wantsHelp } from '../../common/config.ts'
+import { configFromCommandLine } from '../../common/command-line.ts'
 import { loadReplicaConfig, replicaConfigSpec } from './config.ts'
 import { startReplica } from './replica.ts'
 
-const argv = process.argv.slice(2)
-if (wantsHelp(argv)) {
-  console.log(`Usage: npm run replica -- [options]   (each option can also be set by its environment variable)\n`)
-  console.log(describeSpec(replicaConfigSpec))
-  process.exit(0)
-}
-
-let config: ReturnType<typeof loadReplicaConfig>
-try {
-  // biome-ignore lint/style/noProcessEnv: the entry point is where configuration is read, once
-  config = loadReplicaConfig({ env: process.env, argv })
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  console.error(error.message)
-  process.exit(2)
-}
+const config = configFromCommandLine('replica', replicaConfigSpec, loadReplicaConfig)
 
 const logger = pino({ level: config.logLevel, base: { service: 'replica', replica: config.replicaId } })
 const replica = await startReplica(config, logger)

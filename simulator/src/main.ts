@@ -7,7 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, describeSpec, parse, parseConfig, setting, wantsHelp } from '../../common/config.ts'
+import { configFromCommandLine } from '../../common/command-line.ts'
+import { parse, setting } from '../../common/config.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
 import { comparePolicies, meetsTarget, POLICY_NAMES } from './compare.ts'
 import { resultsTable, type ScaleRun, simulationHtml } from './report.ts'
@@ -74,20 +75,7 @@ const spec = {
   }),
 }
 
-const argv = process.argv.slice(2)
-if (wantsHelp(argv)) {
-  console.log(`Usage: npm run simulate -- [options]\n\n${describeSpec(spec)}`)
-  process.exit(0)
-}
-let config: ReturnType<typeof parseConfig<typeof spec>>
-try {
-  // biome-ignore lint/style/noProcessEnv: the entry point is where configuration is read, once
-  config = parseConfig(spec, { env: process.env, argv })
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  console.error(error.message)
-  process.exit(2)
-}
+const config = configFromCommandLine('simulate', spec)
 
 const base = readWorkload(config.workload)
 const serviceTime = readServiceTime(config.serviceTime)

@@ -7,6 +7,7 @@ import { deadlineHeadersSchema, predictionProperties, predictionRequired } from 
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import type { GatewayMetrics } from '../metrics.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
+import { expectedAnswerMs } from '../queue/expected-wait.ts'
 import type { Job, JobOutcome, Priority, UpstreamAnswer } from '../queue/job.ts'
 import type { JobQueue } from '../queue/job-queue.ts'
 
@@ -95,6 +96,10 @@ export function registerPredictRoutes(app: FastifyInstance, options: PredictRout
   }
 }
 
+const NOTHING_TRIED: ReadonlySet<string> = new Set()
+/** Share of its remaining budget a request's expected answer time may use for it to be admitted. */
+const ADMISSION_HEADROOM = 0.8
+
 class PredictRoute {
   readonly #options: PredictRouteOptions
 
@@ -127,6 +132,19 @@ class PredictRoute {
       }
       const declaredSize = Number(request.headers['content-length']) || 0
       if (queue.admission(priority, declaredSize) !== 'ok') return this.#queueFull()
+      // Before any answer the latencies are guesses; refusing on a guess would turn away a cold gateway's traffic.
+      const rates = pool.hasMeasuredLatency(model) ? pool.candidates(Date.now(), NOTHING_TRIED, model) : []
+      const wait = expectedAnswerMs(queue.size, rates, this.#options.dispatcher.drainRate.perSecond(now))
+      // Admitted only with room to spare: the estimate is an average, and a request admitted at the edge would often miss.
+      if (wait !== undefined && wait > (deadline - now) * ADMISSION_HEADROOM) {
+        const seconds = Math.max(1, Math.ceil(wait / 1000))
+        return this.#reject(
+          'queue_full',
+          `the answer would take about ${Math.round(wait)} ms (queue ahead included), beyond this request's deadline`,
+          seconds,
+          'would_miss_deadline',
+        )
+      }
       request.admitted = { deadline, priority, model }
       return undefined
     } catch (error) {
@@ -214,9 +232,14 @@ class PredictRoute {
     return this.#reject('queue_full', `the gateway queue is full (${queue.size} waiting)`, seconds)
   }
 
-  #reject(reason: 'queue_full' | 'no_replica' | 'shutting_down', message: string, retryAfter: number): ServiceError {
+  #reject(
+    code: 'queue_full' | 'no_replica' | 'shutting_down',
+    message: string,
+    retryAfter: number,
+    reason: string = code,
+  ): ServiceError {
     this.#options.metrics.rejected.inc({ reason })
-    return new ServiceError(reason, message, retryAfter)
+    return new ServiceError(code, message, retryAfter)
   }
 }
 

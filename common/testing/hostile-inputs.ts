@@ -1,0 +1,133 @@
+import { crc32, deflateSync } from 'node:zlib'
+import sharp from 'sharp'
+import { multipartBody } from './multipart.ts'
+
+/** One hostile request: a body and headers to send, and the 4xx codes an honest service may answer with. */
+export interface HostileCase {
+  name: string
+  body: Buffer
+  headers: Record<string, string>
+  expect: { status: number; code: string }
+}
+
+function asUpload(data: Buffer, contentType = 'image/jpeg'): { body: Buffer; headers: Record<string, string> } {
+  const { body, contentType: type } = multipartBody([{ field: 'file', filename: 'upload', contentType, data }])
+  return { body, headers: { 'content-type': type } }
+}
+
+/** A valid PNG header claiming `width`×`height` with almost no data: a decompression bomb's calling card. */
+export function pngBomb(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4)
+    length.writeUInt32BE(data.length)
+    const typed = Buffer.concat([Buffer.from(type, 'ascii'), data])
+    const crc = Buffer.alloc(4)
+    crc.writeUInt32BE(crc32(typed))
+    return Buffer.concat([length, typed, crc])
+  }
+  const header = Buffer.alloc(13)
+  header.writeUInt32BE(width, 0)
+  header.writeUInt32BE(height, 4)
+  header.set([8, 0, 0, 0, 0], 8) // 8-bit greyscale, no interlace
+  // One row of zeros compresses to a few bytes; a real bomb would have them all.
+  const rows = deflateSync(Buffer.alloc(width + 1))
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', rows),
+    chunk('IEND', Buffer.alloc(0)),
+  ])
+}
+
+/**
+ * The corpus every service must answer with a clear 4xx JSON error (and survive): built from a real JPEG so the
+ * broken files are broken the way real uploads are.
+ */
+export async function hostileCorpus(jpeg: Buffer): Promise<HostileCase[]> {
+  const png = await sharp(jpeg).png().toBuffer()
+  const corrupt = Buffer.from(jpeg)
+  // Stray markers in the middle of the entropy-coded data: what a bad disk or a broken transfer leaves behind.
+  for (let i = 0; i < 4000; i += 2) corrupt.set([0xff, 0xd9], Math.floor(jpeg.length / 3) + i)
+  const cases: HostileCase[] = [
+    {
+      name: 'not an image',
+      ...asUpload(Buffer.from('hello, this is text, not pixels\n'.repeat(20))),
+      expect: { status: 415, code: 'unsupported_media_type' },
+    },
+    {
+      name: 'truncated JPEG',
+      ...asUpload(jpeg.subarray(0, Math.floor(jpeg.length * 0.6))),
+      expect: { status: 400, code: 'invalid_image' },
+    },
+    { name: 'corrupt JPEG', ...asUpload(corrupt), expect: { status: 400, code: 'invalid_image' } },
+    {
+      name: 'truncated PNG',
+      ...asUpload(png.subarray(0, Math.floor(png.length * 0.5)), 'image/png'),
+      expect: { status: 400, code: 'invalid_image' },
+    },
+    { name: 'zero bytes', ...asUpload(Buffer.alloc(0)), expect: { status: 400, code: 'empty_body' } },
+    {
+      name: 'decompression bomb (60000×60000 PNG)',
+      ...asUpload(pngBomb(60_000, 60_000), 'image/png'),
+      expect: { status: 413, code: 'too_many_pixels' },
+    },
+    {
+      name: 'multipart without a file',
+      ...(() => {
+        const { body, contentType } = multipartBody([{ field: 'note', data: Buffer.from('no image here') }])
+        return { body, headers: { 'content-type': contentType } }
+      })(),
+      expect: { status: 400, code: 'missing_file' },
+    },
+    {
+      name: 'multipart with two files',
+      ...(() => {
+        const part = { field: 'file', filename: 'a.jpg', contentType: 'image/jpeg', data: jpeg }
+        const { body, contentType } = multipartBody([part, { ...part, filename: 'b.jpg' }])
+        return { body, headers: { 'content-type': contentType } }
+      })(),
+      expect: { status: 400, code: 'bad_request' },
+    },
+    {
+      name: 'multipart with a 10 KB field name',
+      ...(() => {
+        const { body, contentType } = multipartBody([
+          { field: 'f'.repeat(10_000), filename: 'a.jpg', contentType: 'image/jpeg', data: jpeg },
+        ])
+        return { body, headers: { 'content-type': contentType } }
+      })(),
+      expect: { status: 400, code: 'missing_file' },
+    },
+    {
+      name: 'X-Timeout-Ms: -1',
+      ...withHeader(asUpload(jpeg), 'x-timeout-ms', '-1'),
+      expect: { status: 400, code: 'invalid_header' },
+    },
+    {
+      name: 'X-Timeout-Ms: abc',
+      ...withHeader(asUpload(jpeg), 'x-timeout-ms', 'abc'),
+      expect: { status: 400, code: 'invalid_header' },
+    },
+    {
+      name: 'X-Timeout-Ms: enormous',
+      ...withHeader(asUpload(jpeg), 'x-timeout-ms', '9'.repeat(400)),
+      expect: { status: 400, code: 'invalid_header' },
+    },
+    {
+      name: 'a 64 KB header',
+      ...withHeader(asUpload(jpeg), 'x-padding', 'x'.repeat(64 * 1024)),
+      expect: { status: 431, code: 'invalid_header' },
+    },
+    {
+      name: 'an unknown content type',
+      body: jpeg,
+      headers: { 'content-type': 'text/csv' },
+      expect: { status: 415, code: 'unsupported_media_type' },
+    },
+  ]
+  return cases
+}
+
+function withHeader(request: { body: Buffer; headers: Record<string, string> }, name: string, value: string) {
+  return { body: request.body, headers: { ...request.headers, [name]: value } }
+}

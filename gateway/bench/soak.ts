@@ -1,0 +1,138 @@
+/**
+ * `npm run soak -- --minutes N [--rate R]` — steady load through the local stack (a gateway spawning 2 replicas)
+ * for N minutes. Every 10 s it reads RSS and V8 heap of the gateway and of each replica from their /metrics; after
+ * a warm-up (the first fifth, at least a minute) it compares the median of the first three samples with the median
+ * of the last three, and exits 1 if any of them grew more than 10 %. Writes out/soak/<time>/memory.csv and
+ * summary.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { request } from 'undici'
+import { untilOk } from '../../common/http/until-ok.ts'
+import { spawnService } from '../../common/service-process.ts'
+import { someSampleImages } from '../../common/testing/sample-images.ts'
+import { runLoad } from '../../loadtester/src/runner.ts'
+import { summarize } from '../../loadtester/src/stats.ts'
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '5' },
+    rate: { type: 'string', default: '20' },
+    'max-growth': { type: 'string', default: '0.10' },
+  },
+})
+const minutes = Number(values.minutes)
+const rate = Number(values.rate)
+const maxGrowth = Number(values['max-growth'])
+if (!(minutes >= 1) || !(rate > 0) || !(maxGrowth > 0)) {
+  console.error('usage: npm run soak -- --minutes N (≥ 1) [--rate R req/s, default 20] [--max-growth 0.10]')
+  process.exit(2)
+}
+
+const SAMPLE_EVERY_MS = 10_000
+const out = join('out', 'soak', new Date().toISOString().replace(/[:.]/g, '-'))
+mkdirSync(out, { recursive: true })
+
+interface Sample {
+  atS: number
+  process: string
+  rssMb: number
+  heapMb: number
+}
+
+async function memoryOf(url: string): Promise<{ rssMb: number; heapMb: number } | undefined> {
+  try {
+    const response = await request(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })
+    const text = await response.body.text()
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN)
+    return {
+      rssMb: value('process_resident_memory_bytes') / 2 ** 20,
+      heapMb: value('nodejs_heap_size_used_bytes') / 2 ** 20,
+    }
+  } catch {
+    return undefined
+  }
+}
+
+const gateway = await spawnService('gateway', {
+  args: ['--discovery', 'local', '--local-replicas', '2', '--autoscaler', 'none'],
+})
+// The gateway is up when spawnService resolves; its replicas are still warming up.
+await untilOk(`${gateway.url}/readyz`, 'the gateway')
+console.log(`soak: ${minutes} min at ${rate} req/s through ${gateway.url}; memory every ${SAMPLE_EVERY_MS / 1000} s`)
+
+const samples: Sample[] = []
+const started = performance.now()
+const sample = async () => {
+  const atS = Math.round((performance.now() - started) / 1000)
+  const replicas = (await (await request(`${gateway.url}/replicas`)).body.json()) as { replicas: { url: string }[] }
+  const targets = [
+    { name: 'gateway', url: gateway.url },
+    ...replicas.replicas.map((r) => ({ name: `replica ${r.url}`, url: r.url })),
+  ]
+  for (const target of targets) {
+    const memory = await memoryOf(target.url)
+    if (memory) samples.push({ atS, process: target.name, ...memory })
+  }
+  const line = samples
+    .filter((s) => s.atS === atS)
+    .map(
+      (s) => `${s.process.replace('replica http://127.0.0.1:', 'r:')} ${s.rssMb.toFixed(0)}/${s.heapMb.toFixed(0)} MB`,
+    )
+  console.log(`${String(atS).padStart(5)} s  rss/heap  ${line.join('  ')}`)
+}
+await sample()
+const timer = setInterval(() => void sample(), SAMPLE_EVERY_MS)
+const result = await runLoad({
+  target: gateway.url,
+  workload: Array.from({ length: minutes * 60 }, () => rate),
+  arrival: 'poisson',
+  seed: 1,
+  images: someSampleImages(50, 19).map((image) => ({ name: image.name, bytes: image.bytes(), truth: undefined })),
+  timeoutMs: 10_000,
+  concurrencyCap: 2000,
+  pollReplicas: false,
+})
+clearInterval(timer)
+gateway.child.kill('SIGTERM')
+await gateway.exited
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const warmUpS = Math.max(60, (minutes * 60) / 5)
+const verdicts = [...new Set(samples.map((s) => s.process))].flatMap((name) => {
+  const series = samples.filter((s) => s.process === name && s.atS >= warmUpS)
+  if (series.length < 6) return []
+  return (['rssMb', 'heapMb'] as const).map((metric) => {
+    const first = median(series.slice(0, 3).map((s) => s[metric]))
+    const last = median(series.slice(-3).map((s) => s[metric]))
+    return { process: name, metric, afterWarmUpMb: first, endMb: last, growth: last / first - 1 }
+  })
+})
+const load = summarize(result.records, [], 500, result.durationS)
+const failed = verdicts.filter((v) => v.growth > maxGrowth)
+writeFileSync(
+  join(out, 'memory.csv'),
+  `at_s,process,rss_mb,heap_mb\n${samples.map((s) => `${s.atS},${s.process},${s.rssMb.toFixed(1)},${s.heapMb.toFixed(1)}`).join('\n')}\n`,
+)
+writeFileSync(
+  join(out, 'summary.json'),
+  `${JSON.stringify({ minutes, rate, warmUpS, maxGrowth, verdicts, load: { sent: load.sent, by_status: load.by_status, latency_ms: load.latency_ms } }, null, 2)}\n`,
+)
+console.log(
+  `\nrequests: ${load.sent} sent, ${JSON.stringify(load.by_status)}, p99 ${load.latency_ms?.p99.toFixed(0)} ms`,
+)
+console.log(`memory after the ${warmUpS} s warm-up → end (median of 3 samples each):`)
+for (const v of verdicts) {
+  console.log(
+    `  ${v.process.padEnd(32)} ${v.metric.padEnd(6)} ${v.afterWarmUpMb.toFixed(1)} → ${v.endMb.toFixed(1)} MB (${(v.growth * 100).toFixed(1)} %)`,
+  )
+}
+if (verdicts.length === 0) console.log('  too few samples after warm-up to judge (run longer)')
+console.log(`written to ${out}`)
+if (failed.length > 0) {
+  console.error(
+    `FAIL: growth above ${maxGrowth * 100} % for ${failed.map((v) => `${v.process} ${v.metric}`).join(', ')}`,
+  )
+  process.exit(1)
+}
