@@ -1,8 +1,8 @@
 /**
  * `npm run soak -- --minutes N [--rate R]` — steady load through the local stack (a gateway spawning 2 replicas)
  * for N minutes. Every 10 s it reads RSS and V8 heap of the gateway and of each replica from their /metrics; after
- * a warm-up (the first fifth, at least a minute) it compares the median of the first three samples with the median
- * of the last three, and exits 1 if any of them grew more than 10 %. Writes out/soak/<time>/memory.csv and
+ * a warm-up (the first fifth, at least a minute) it compares the first and the last tenth of the samples
+ * (see memoryGrowth), and exits 1 if any of them grew more than 10 %. Writes out/soak/<time>/memory.csv and
  * summary.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -14,6 +14,7 @@ import { spawnService } from '../../common/service-process.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
+import { type MemorySample, memoryGrowth } from './memory-growth.ts'
 
 const { values } = parseArgs({
   options: {
@@ -33,13 +34,6 @@ if (!(minutes >= 1) || !(rate > 0) || !(maxGrowth > 0)) {
 const SAMPLE_EVERY_MS = 10_000
 const out = join('out', 'soak', new Date().toISOString().replace(/[:.]/g, '-'))
 mkdirSync(out, { recursive: true })
-
-interface Sample {
-  atS: number
-  process: string
-  rssMb: number
-  heapMb: number
-}
 
 async function memoryOf(url: string): Promise<{ rssMb: number; heapMb: number } | undefined> {
   try {
@@ -62,7 +56,7 @@ const gateway = await spawnService('gateway', {
 await untilOk(`${gateway.url}/readyz`, 'the gateway')
 console.log(`soak: ${minutes} min at ${rate} req/s through ${gateway.url}; memory every ${SAMPLE_EVERY_MS / 1000} s`)
 
-const samples: Sample[] = []
+const samples: MemorySample[] = []
 const started = performance.now()
 const sample = async () => {
   const atS = Math.round((performance.now() - started) / 1000)
@@ -98,17 +92,8 @@ clearInterval(timer)
 gateway.child.kill('SIGTERM')
 await gateway.exited
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const warmUpS = Math.max(60, (minutes * 60) / 5)
-const verdicts = [...new Set(samples.map((s) => s.process))].flatMap((name) => {
-  const series = samples.filter((s) => s.process === name && s.atS >= warmUpS)
-  if (series.length < 6) return []
-  return (['rssMb', 'heapMb'] as const).map((metric) => {
-    const first = median(series.slice(0, 3).map((s) => s[metric]))
-    const last = median(series.slice(-3).map((s) => s[metric]))
-    return { process: name, metric, afterWarmUpMb: first, endMb: last, growth: last / first - 1 }
-  })
-})
+const verdicts = memoryGrowth(samples, warmUpS)
 const load = summarize(result.records, [], 500, result.durationS)
 const failed = verdicts.filter((v) => v.growth > maxGrowth)
 writeFileSync(
@@ -122,7 +107,7 @@ writeFileSync(
 console.log(
   `\nrequests: ${load.sent} sent, ${JSON.stringify(load.by_status)}, p99 ${load.latency_ms?.p99.toFixed(0)} ms`,
 )
-console.log(`memory after the ${warmUpS} s warm-up → end (median of 3 samples each):`)
+console.log(`memory after the ${warmUpS} s warm-up → end (first and last tenth: RSS median, heap minimum):`)
 for (const v of verdicts) {
   console.log(
     `  ${v.process.padEnd(32)} ${v.metric.padEnd(6)} ${v.afterWarmUpMb.toFixed(1)} → ${v.endMb.toFixed(1)} MB (${(v.growth * 100).toFixed(1)} %)`,
