@@ -10,9 +10,16 @@ export interface HostileCase {
   expect: { status: number; code: string }
 }
 
+type Part = Parameters<typeof multipartBody>[0][number]
+
+/** A multipart request as a case needs it: the body and its content-type header. */
+function multipartRequest(parts: Part[]): { body: Buffer; headers: Record<string, string> } {
+  const { body, contentType } = multipartBody(parts)
+  return { body, headers: { 'content-type': contentType } }
+}
+
 function asUpload(data: Buffer, contentType = 'image/jpeg'): { body: Buffer; headers: Record<string, string> } {
-  const { body, contentType: type } = multipartBody([{ field: 'file', filename: 'upload', contentType, data }])
-  return { body, headers: { 'content-type': type } }
+  return multipartRequest([{ field: 'file', filename: 'upload', contentType, data }])
 }
 
 /** A valid PNG header claiming `width`×`height` with almost no data: a decompression bomb's calling card. */
@@ -73,29 +80,20 @@ export async function hostileCorpus(jpeg: Buffer): Promise<HostileCase[]> {
     },
     {
       name: 'multipart without a file',
-      ...(() => {
-        const { body, contentType } = multipartBody([{ field: 'note', data: Buffer.from('no image here') }])
-        return { body, headers: { 'content-type': contentType } }
-      })(),
+      ...multipartRequest([{ field: 'note', data: Buffer.from('no image here') }]),
       expect: { status: 400, code: 'missing_file' },
     },
     {
       name: 'multipart with two files',
-      ...(() => {
-        const part = { field: 'file', filename: 'a.jpg', contentType: 'image/jpeg', data: jpeg }
-        const { body, contentType } = multipartBody([part, { ...part, filename: 'b.jpg' }])
-        return { body, headers: { 'content-type': contentType } }
-      })(),
+      ...multipartRequest([
+        { field: 'file', filename: 'a.jpg', contentType: 'image/jpeg', data: jpeg },
+        { field: 'file', filename: 'b.jpg', contentType: 'image/jpeg', data: jpeg },
+      ]),
       expect: { status: 400, code: 'bad_request' },
     },
     {
       name: 'multipart with a 10 KB field name',
-      ...(() => {
-        const { body, contentType } = multipartBody([
-          { field: 'f'.repeat(10_000), filename: 'a.jpg', contentType: 'image/jpeg', data: jpeg },
-        ])
-        return { body, headers: { 'content-type': contentType } }
-      })(),
+      ...multipartRequest([{ field: 'f'.repeat(10_000), filename: 'a.jpg', contentType: 'image/jpeg', data: jpeg }]),
       expect: { status: 400, code: 'missing_file' },
     },
     {

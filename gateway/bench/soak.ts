@@ -7,29 +7,40 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { request } from 'undici'
+import { configFromCommandLine } from '../../common/command-line.ts'
+import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
+import { metric } from '../../common/testing/prometheus-sample.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
 import { type MemorySample, memoryGrowth } from './memory-growth.ts'
 
-const { values } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '5' },
-    rate: { type: 'string', default: '20' },
-    'max-growth': { type: 'string', default: '0.10' },
-  },
+const { minutes, rate, maxGrowth } = configFromCommandLine('soak', {
+  minutes: setting({
+    env: 'SOAK_MINUTES',
+    flag: 'minutes',
+    description: 'How long the steady load lasts, in minutes',
+    parse: parse.integer({ min: 1, max: 7 * 24 * 60 }),
+    default: 5,
+  }),
+  rate: setting({
+    env: 'SOAK_RATE',
+    flag: 'rate',
+    description: 'Requests per second (Poisson arrivals)',
+    parse: parse.integer({ min: 1, max: 10_000 }),
+    default: 20,
+  }),
+  maxGrowth: setting({
+    env: 'SOAK_MAX_GROWTH',
+    flag: 'max-growth',
+    description: 'Largest memory growth after warm-up that passes, as a fraction (0.10 = 10 %)',
+    parse: parse.number({ min: 0.001, max: 10 }),
+    default: 0.1,
+  }),
 })
-const minutes = Number(values.minutes)
-const rate = Number(values.rate)
-const maxGrowth = Number(values['max-growth'])
-if (!(minutes >= 1) || !(rate > 0) || !(maxGrowth > 0)) {
-  console.error('usage: npm run soak -- --minutes N (≥ 1) [--rate R req/s, default 20] [--max-growth 0.10]')
-  process.exit(2)
-}
 
 const SAMPLE_EVERY_MS = 10_000
 const out = join('out', 'soak', new Date().toISOString().replace(/[:.]/g, '-'))
@@ -39,10 +50,9 @@ async function memoryOf(url: string): Promise<{ rssMb: number; heapMb: number } 
   try {
     const response = await request(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })
     const text = await response.body.text()
-    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN)
     return {
-      rssMb: value('process_resident_memory_bytes') / 2 ** 20,
-      heapMb: value('nodejs_heap_size_used_bytes') / 2 ** 20,
+      rssMb: metric(text, 'process_resident_memory_bytes') / 2 ** 20,
+      heapMb: metric(text, 'nodejs_heap_size_used_bytes') / 2 ** 20,
     }
   } catch {
     return undefined

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { call } from '../../common/testing/http.ts'
+import { metric } from '../../common/testing/prometheus-sample.ts'
 import { type Actuator, Autoscaler, type AutoscalerOptions } from '../src/autoscale/autoscaler.ts'
-import { metric, routable, startTestGateway } from './helpers.ts'
+import { routable, startTestGateway } from './helpers.ts'
 import { StubReplica } from './stub-replica.ts'
 
 const options: AutoscalerOptions = {

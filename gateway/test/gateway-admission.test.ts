@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { call, errorCode } from '../../common/testing/http.ts'
+import { metric } from '../../common/testing/prometheus-sample.ts'
 import type { RunningGateway } from '../src/gateway.ts'
-import { jobsAccepted, metric, routable, startTestGateway } from './helpers.ts'
+import { jobsAccepted, routable, startTestGateway } from './helpers.ts'
 import { StubReplica, type StubReplicaOptions } from './stub-replica.ts'
 
 const image = Buffer.alloc(2048, 7)

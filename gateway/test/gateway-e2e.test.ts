@@ -4,15 +4,14 @@ import { call, errorCode, postImage } from '../../common/testing/http.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import type { LocalReplicas } from '../src/discovery/local.ts'
 import type { RunningGateway } from '../src/gateway.ts'
-import { routable, startTestGateway } from './helpers.ts'
+import { startGatewayWithLocalReplicas } from './helpers.ts'
 
 const images = someSampleImages(12, 41)
 
 describe('gateway with real replicas (local discovery: replica processes spawned by the gateway)', () => {
   let gateway: RunningGateway
   before(async () => {
-    gateway = await startTestGateway(['--discovery', 'local', '--local-replicas', '2', '--autoscaler', 'none'])
-    await routable(gateway, 2)
+    gateway = await startGatewayWithLocalReplicas(2)
   })
   after(() => gateway.shutdown(10_000))
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { call, errorCode } from '../../common/testing/http.ts'
+import { metric } from '../../common/testing/prometheus-sample.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import type { RunningGateway } from '../src/gateway.ts'
-import { metric, routable, startTestGateway } from './helpers.ts'
+import { routable, startTestGateway } from './helpers.ts'
 import { StubReplica, type StubReplicaOptions } from './stub-replica.ts'
 
 const image = Buffer.alloc(2048, 7)

@@ -15,6 +15,18 @@ export function startTestGateway(flags: string[], edges: GatewayEdges = {}): Pro
   return startGateway(config, testLogger('gateway') as FastifyBaseLogger, edges)
 }
 
+/**
+ * A real gateway spawning `replicas` real replica processes (local discovery, no autoscaling), resolved once all of
+ * them are routable: the fixture of every end-to-end test.
+ */
+export async function startGatewayWithLocalReplicas(replicas = 2): Promise<RunningGateway> {
+  const gateway = await startTestGateway([
+    ...['--discovery', 'local', '--local-replicas', String(replicas), '--autoscaler', 'none'],
+  ])
+  await routable(gateway, replicas)
+  return gateway
+}
+
 /** Resolves once the gateway sees `count` routable replicas (health checks are event-driven: 'change'). */
 export async function routable(gateway: RunningGateway, count: number): Promise<void> {
   while (gateway.pool.readyCount() !== count) {
@@ -33,10 +45,4 @@ export function jobsAccepted(gateway: RunningGateway, count: number): Promise<vo
     }
     gateway.dispatcher.on('queued', onQueued)
   })
-}
-
-/** The value of one Prometheus sample, e.g. metric(text, 'gateway_rejected_total{reason="deadline"}'). */
-export function metric(text: string, sample: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${sample} `))
-  return line === undefined ? 0 : Number(line.slice(sample.length + 1))
 }

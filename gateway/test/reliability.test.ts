@@ -3,12 +3,13 @@ import { after, before, describe, test } from 'node:test'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { call, type JsonResponse, postImage } from '../../common/testing/http.ts'
+import { metric } from '../../common/testing/prometheus-sample.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
 import type { LocalReplicas } from '../src/discovery/local.ts'
 import type { RunningGateway } from '../src/gateway.ts'
-import { metric, routable, startTestGateway } from './helpers.ts'
+import { startGatewayWithLocalReplicas } from './helpers.ts'
 
 // `npm run chaos` runs these for longer (CHAOS_SECONDS); `npm test` keeps them short.
 // Long enough that two goodput measurements a few per cent apart are not just noise on a shared 2-core machine.
@@ -24,8 +25,7 @@ const CAPACITY_RPS = 40
 describe('reliability under load (the load tester against the real stack)', () => {
   let gateway: RunningGateway
   before(async () => {
-    gateway = await startTestGateway(['--discovery', 'local', '--local-replicas', '2', '--autoscaler', 'none'])
-    await routable(gateway, 2)
+    gateway = await startGatewayWithLocalReplicas(2)
   })
   after(() => gateway.shutdown(10_000))
 

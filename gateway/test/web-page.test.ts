@@ -9,7 +9,7 @@ import { call } from '../../common/testing/http.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import type { RunningGateway } from '../src/gateway.ts'
-import { routable, startTestGateway } from './helpers.ts'
+import { startGatewayWithLocalReplicas } from './helpers.ts'
 
 const SCREENSHOTS = join('out', 'test', 'web-page')
 const tench = sampleImages()[0]!
@@ -22,8 +22,7 @@ describe('the web page at / (Chromium, real gateway and replicas)', () => {
 
   before(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true })
-    gateway = await startTestGateway(['--discovery', 'local', '--local-replicas', '2', '--autoscaler', 'none'])
-    await routable(gateway, 2)
+    gateway = await startGatewayWithLocalReplicas(2)
     browser = await launchChromium()
     page = await browser.newPage({ viewport: { width: 1200, height: 1000 } })
     problems = pageProblems(page, gateway.url)
