@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { call } from '../../common/testing/http.ts'
+import { call, errorCode } from '../../common/testing/http.ts'
 import { metric } from '../../common/testing/prometheus-sample.ts'
 import { type Actuator, Autoscaler, type AutoscalerOptions } from '../src/autoscale/autoscaler.ts'
 import { routable, startTestGateway } from './helpers.ts'
@@ -132,7 +132,11 @@ describe('the signal and the kubernetes actuator, through a gateway', () => {
       spec: { replicas: (patches[0]!.body as { spec: { replicas: number } }).spec.replicas },
     })
     assert.ok((patches[0]!.body as { spec: { replicas: number } }).spec.replicas > 1)
-    assert.ok((await Promise.all(answers)).every((a) => a.status === 200))
+    const statuses = (await Promise.all(answers)).map((a) => (a.status === 200 ? 200 : `${a.status} ${errorCode(a)}`))
+    assert.ok(
+      statuses.every((s) => s === 200),
+      JSON.stringify(statuses),
+    )
     assert.equal(
       (await call(`${gateway.url}/replicas`)).body.desired,
       (await call(`${gateway.url}/autoscale`)).body.desired,

@@ -84,9 +84,11 @@ describe('gateway: admission, deadlines, client aborts', () => {
 
   test('a request that cannot be served before its deadline is refused at once: 503 with Retry-After', async () => {
     const { stub, gateway } = await setup({ delayMs: 100 })
-    assert.equal((await post(gateway)).status, 200, 'one answer teaches the gateway the replica takes ~100 ms')
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await post(gateway)).status, 200, 'two answers teach the gateway the replica takes ~100 ms')
+    }
     const busy = [post(gateway), post(gateway), post(gateway)]
-    await stub.received(2)
+    await stub.received(3)
     const started = performance.now()
     const hopeless = await post(gateway, { 'x-timeout-ms': '150' })
     assert.equal(hopeless.status, 503)
@@ -98,6 +100,19 @@ describe('gateway: admission, deadlines, client aborts', () => {
       [200, 200, 200],
     )
     assert.equal(metric(await metricsOf(gateway), 'gateway_rejected_total{reason="would_miss_deadline"}'), 1)
+  })
+
+  test('one slow first answer is no pace: admission does not refuse on it', async () => {
+    const { stub, gateway } = await setup({ delayMs: 400 })
+    assert.equal((await post(gateway)).status, 200, 'a first answer ten times slower than the rest')
+    stub.delayMs = 20
+    const arrived = jobsAccepted(gateway, 10)
+    const queued = Array.from({ length: 10 }, () => post(gateway))
+    await arrived
+    // At the first answer's 400 ms, ten jobs ahead would take over 4 s; at the real 20 ms, about 0.2 s.
+    const urgent = await post(gateway, { 'x-timeout-ms': '2000' })
+    assert.equal(urgent.status, 200, JSON.stringify(urgent.body))
+    assert.deepEqual(new Set((await Promise.all(queued)).map((a) => a.status)), new Set([200]))
   })
 
   test('a client that disconnects has its job removed from the queue', async () => {

@@ -1,6 +1,6 @@
 /**
  * Counts events over the last `windowMs`, in `buckets` slots of equal width: O(1) to record and O(buckets) to sum,
- * whatever the rate. Used for the retry budget and the drain rate.
+ * whatever the rate. Used for the retry budget and the autoscaler's arrival rates.
  */
 export class SlidingWindowCounter {
   readonly windowMs: number

@@ -100,14 +100,6 @@ export class ReplicaPool extends EventEmitter {
     return slots
   }
 
-  /** Whether any replica serving `model` has answered yet, so its latency means something. */
-  hasMeasuredLatency(model?: string): boolean {
-    for (const replica of this.#replicas.values()) {
-      if (replica.latencyMs !== undefined && replica.serves(model)) return true
-    }
-    return false
-  }
-
   /** Routing input: routable replicas serving `model`, not already tried for this job. */
   candidates(now: number, exclude: ReadonlySet<string>, model?: string): Candidate[] {
     const candidates: Candidate[] = []

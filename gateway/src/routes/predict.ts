@@ -132,9 +132,14 @@ class PredictRoute {
       }
       const declaredSize = Number(request.headers['content-length']) || 0
       if (queue.admission(priority, declaredSize) !== 'ok') return this.#queueFull()
-      // Before any answer the latencies are guesses; refusing on a guess would turn away a cold gateway's traffic.
-      const rates = pool.hasMeasuredLatency(model) ? pool.candidates(Date.now(), NOTHING_TRIED, model) : []
-      const wait = expectedAnswerMs(queue.size, rates, this.#options.dispatcher.drainRate.perSecond(now))
+      // Refused only on a measured pace: until two answers have come, the latencies are guesses (a first answer
+      // includes connecting, and may be several times the next ones), and refusing on a guess turns away traffic
+      // that would have been served in time.
+      const pace = this.#options.dispatcher.drainRate.pace(now)
+      const wait =
+        pace === undefined
+          ? undefined
+          : expectedAnswerMs(queue.size, pool.candidates(Date.now(), NOTHING_TRIED, model), pace)
       // Admitted only with room to spare: the estimate is an average, and a request admitted at the edge would often miss.
       if (wait !== undefined && wait > (deadline - now) * ADMISSION_HEADROOM) {
         const seconds = Math.max(1, Math.ceil(wait / 1000))
