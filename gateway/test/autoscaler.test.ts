@@ -110,6 +110,9 @@ describe('the signal and the kubernetes actuator, through a gateway', () => {
         join(dir, 'token'),
       ],
       ...['--kube-namespace', 'ml', '--kube-deployment', 'resnet', '--autoscale-interval-ms', '50'],
+      // This test is about the actuator, not health checks: queuing 40 uploads in this one process can hold the
+      // event loop past the helpers' 200 ms probe timeout, and one missed probe makes the only replica unready.
+      ...['--health-timeout-ms', '2000'],
     ])
     cleanup.push(() => gateway.shutdown(1000))
     await routable(gateway, 1)
