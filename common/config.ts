@@ -16,6 +16,14 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Something a command needs before it can start and did not find: a data directory (`../shared/...`), an input file.
+ * The message is one line saying what is missing and how to get it; entry points print it instead of a stack trace.
+ */
+export class MissingDataError extends Error {
+  override name = 'MissingDataError'
+}
+
 /** Turns the raw string of one setting into its value, or throws a plain Error describing what is expected. */
 export type Parser<T> = (raw: string) => T
 
@@ -46,10 +54,8 @@ export function parseConfig<S extends Spec>(spec: S, source: ConfigSource): Conf
   const options = Object.fromEntries(Object.values(spec).map((s) => [s.flag, { type: 'string' as const }]))
   let flags: Record<string, string | undefined>
   try {
-    flags = parseArgs({ args: [...source.argv], options, strict: true, allowPositionals: false }).values as Record<
-      string,
-      string | undefined
-    >
+    flags = parseArgs({ args: attachDashedValues(source.argv, spec), options, strict: true, allowPositionals: false })
+      .values as Record<string, string | undefined>
   } catch (error) {
     throw new ConfigError('argv', `${(error as Error).message}\n\n${describeSpec(spec)}`)
   }
@@ -71,6 +77,25 @@ export function parseConfig<S extends Spec>(spec: S, source: ConfigSource): Conf
     }
   }
   return Object.freeze(result) as ConfigOf<S>
+}
+
+/**
+ * Every option takes a value, so in `--scale -1` the `-1` is the value of `--scale` (util.parseArgs would call it
+ * ambiguous and never let the setting's own parser say what is wrong with it). Only single-dash words other than
+ * `-h` are attached this way: `--target --port 1` still reports the missing value.
+ */
+function attachDashedValues(argv: readonly string[], spec: Spec): string[] {
+  const flags = new Set(Object.values(spec).map((s) => `--${s.flag}`))
+  const args: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const next = argv[i + 1]
+    if (flags.has(arg) && next !== undefined && /^-[^-]/.test(next) && next !== '-h') {
+      args.push(`${arg}=${next}`)
+      i++
+    } else args.push(arg)
+  }
+  return args
 }
 
 /** A help text listing every setting, its flag, environment variable and purpose. */

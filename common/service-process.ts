@@ -22,6 +22,8 @@ export interface SpawnServiceOptions {
   env?: Record<string, string | undefined>
   /** Every log line the service prints (JSON); lines are consumed either way so the pipe never fills. */
   onLog?: (line: string) => void
+  /** Its own process group, so a signal to ours (Ctrl-C in a terminal) does not reach it. */
+  ownProcessGroup?: boolean
   /** Give up if the service has not reported ready by then. */
   startTimeoutMs?: number
 }
@@ -38,7 +40,7 @@ export async function spawnService(
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', ENTRY_POINTS[service], '--host', '127.0.0.1', '--port', '0', ...(options.args ?? [])],
-    { env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
+    { env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: options.ownProcessGroup ?? false },
   )
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string)
   const stderr: string[] = []

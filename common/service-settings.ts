@@ -1,8 +1,8 @@
 import { parse, setting } from './config.ts'
 
 /**
- * The settings every Switchyard HTTP service has, spelled the same way: where it listens, its log level, how big
- * and how slow a request may be, and how long SIGTERM waits (`shutdownMeaning` says what it waits for).
+ * The settings every Switchyard HTTP service has, spelled the same way: where it listens, its log level and format,
+ * how big and how slow a request may be, and how long SIGTERM waits (`shutdownMeaning` says what it waits for).
  */
 export function serviceSettings(defaultPort: number, shutdownMeaning: string) {
   return {
@@ -26,6 +26,13 @@ export function serviceSettings(defaultPort: number, shutdownMeaning: string) {
       description: 'pino log level',
       parse: parse.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
       default: 'info',
+    }),
+    logFormat: setting({
+      env: 'LOG_FORMAT',
+      flag: 'log-format',
+      description: 'Log lines: json, pretty (readable, for people) or auto (pretty when stdout is a terminal)',
+      parse: parse.oneOf(['auto', 'pretty', 'json']),
+      default: 'auto' as const,
     }),
     maxBodyBytes: setting({
       env: 'MAX_BODY_BYTES',

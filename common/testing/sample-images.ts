@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { MissingDataError } from '../config.ts'
 
 /** `../shared/images/imagenet-sample` beside the repository root: 1,000 ImageNet JPEGs, one per class. */
 export const SAMPLE_IMAGES_DIR = fileURLToPath(new URL('../../../shared/images/imagenet-sample', import.meta.url))
@@ -13,21 +14,27 @@ export interface SampleImage {
   bytes: () => Buffer
 }
 
-export function sampleImages(): SampleImage[] {
-  if (!existsSync(SAMPLE_IMAGES_DIR)) {
-    throw new Error(`sample images not found at ${SAMPLE_IMAGES_DIR}: tests need ../shared beside the repository`)
+/** The sample images in name order; a MissingDataError (one line saying how to get them) when they are missing. */
+export function sampleImages(dir = SAMPLE_IMAGES_DIR): SampleImage[] {
+  const names = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((name) => name.endsWith('.JPEG'))
+        .sort()
+    : []
+  if (names.length === 0) {
+    throw new MissingDataError(
+      `sample images not found: ${dir} does not exist or has no .JPEG files; put the ImageNet sample there ` +
+        '(1,000 JPEGs named n<synset>_<label>.JPEG, one per class: ../shared/images/imagenet-sample beside the repository)',
+    )
   }
-  return readdirSync(SAMPLE_IMAGES_DIR)
-    .filter((name) => name.endsWith('.JPEG'))
-    .sort()
-    .map((name, classIndex) => {
-      const path = join(SAMPLE_IMAGES_DIR, name)
-      return { path, name, classIndex, bytes: () => readFileSync(path) }
-    })
+  return names.map((name, classIndex) => {
+    const path = join(dir, name)
+    return { path, name, classIndex, bytes: () => readFileSync(path) }
+  })
 }
 
 /** Every `stride`-th sample image, for tests that want variety without reading all 1,000. */
-export function someSampleImages(count: number, stride = 97): SampleImage[] {
-  const all = sampleImages()
+export function someSampleImages(count: number, stride = 97, dir = SAMPLE_IMAGES_DIR): SampleImage[] {
+  const all = sampleImages(dir)
   return Array.from({ length: count }, (_, i) => all[(i * stride) % all.length]!)
 }

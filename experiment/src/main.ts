@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { configFromCommandLine } from '../../common/command-line.ts'
+import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
@@ -53,10 +53,10 @@ const spec = {
 
 const config = configFromCommandLine('experiment', spec)
 
-const workload = readWorkload(config.workload)
-const images = loadImages(defaultImagesDir())
-const measured = readServiceTime(
-  fileURLToPath(new URL('../../simulator/data/service-time-replica.json', import.meta.url)),
+const workload = dataOrExit(() => readWorkload(config.workload))
+const images = dataOrExit(() => loadImages(defaultImagesDir()))
+const measured = dataOrExit(() =>
+  readServiceTime(fileURLToPath(new URL('../../simulator/data/service-time-replica.json', import.meta.url))),
 )
 const startupS = (measured.startup_ms ?? 2000) / 1000
 const runs: { policy: PolicyName; args: string[] }[] = [

@@ -15,14 +15,24 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Pool, request } from 'undici'
+import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
 import { hasCommand, type RunningProxy, startHaproxy, startNginx } from './proxies.ts'
 
+configFromCommandLine(
+  'bench:gateway',
+  {},
+  undefined,
+  "Switchyard's gateway against nginx and HAProxy (when installed) in front of the same stub replicas: added latency,\n" +
+    'throughput, an uneven pool at 80 % load. Needs the sample images (../shared/images/imagenet-sample); writes\n' +
+    'out/bench/gateway.json.',
+)
+
 // 110 KB of real JPEG bytes (the size of a typical upload); stubs and proxies never decode them.
-const BODY = Buffer.concat(someSampleImages(3, 1).map((i) => i.bytes())).subarray(0, 110 * 1024)
+const BODY = dataOrExit(() => Buffer.concat(someSampleImages(3, 1).map((i) => i.bytes())).subarray(0, 110 * 1024))
 const HEADERS = { 'content-type': 'image/jpeg' }
 
 interface Fleet {

@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { configFromCommandLine } from '../../common/command-line.ts'
+import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
@@ -42,6 +42,10 @@ const { minutes, rate, maxGrowth } = configFromCommandLine('soak', {
   }),
 })
 
+// Before anything starts: without the sample images there is nothing to send.
+const images = dataOrExit(() =>
+  someSampleImages(50, 19).map((image) => ({ name: image.name, bytes: image.bytes(), truth: undefined })),
+)
 const SAMPLE_EVERY_MS = 10_000
 const out = join('out', 'soak', new Date().toISOString().replace(/[:.]/g, '-'))
 mkdirSync(out, { recursive: true })
@@ -93,7 +97,7 @@ const result = await runLoad({
   workload: Array.from({ length: minutes * 60 }, () => rate),
   arrival: 'poisson',
   seed: 1,
-  images: someSampleImages(50, 19).map((image) => ({ name: image.name, bytes: image.bytes(), truth: undefined })),
+  images,
   timeoutMs: 10_000,
   concurrencyCap: 2000,
   pollReplicas: false,

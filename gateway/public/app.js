@@ -6,6 +6,8 @@ const fileInput = $('file-input')
 const modelSelect = $('model-select')
 const dropZone = $('drop-zone')
 const statusLine = $('status')
+const emptyState = $('empty-state')
+const result = $('result')
 
 function ms(value) {
   return value == null ? '–' : `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`
@@ -33,6 +35,13 @@ async function loadModels() {
   }
 }
 
+// Before the first answer (and after a failed one) the result area is hidden and the placeholder says what to do;
+// while an image is being classified, neither shows.
+function showResult(state) {
+  result.hidden = state !== 'result'
+  emptyState.hidden = state !== 'empty'
+}
+
 let previewUrl
 async function classify(file) {
   if (!file) return
@@ -40,6 +49,7 @@ async function classify(file) {
     setStatus(`${file.name} is not an image (${file.type}).`, true)
     return
   }
+  if (result.hidden) showResult('pending')
   if (previewUrl) URL.revokeObjectURL(previewUrl)
   previewUrl = URL.createObjectURL(file)
   $('preview').src = previewUrl
@@ -55,12 +65,12 @@ async function classify(file) {
     response = await fetch(url, { method: 'POST', body: form })
     body = await response.json()
   } catch (error) {
-    $('result').hidden = true
+    showResult('empty')
     setStatus(`The gateway did not answer: ${error.message}`, true)
     return
   }
   if (!response.ok) {
-    $('result').hidden = true
+    showResult('empty')
     setStatus(`${response.status} ${body.code ?? ''}: ${body.error ?? 'request failed'}`, true)
     return
   }
@@ -69,7 +79,7 @@ async function classify(file) {
 }
 
 function showPrediction(body) {
-  $('result').hidden = false
+  showResult('result')
   const warning = $('warning')
   warning.hidden = !body.warning
   warning.textContent = body.warning ?? ''

@@ -107,7 +107,7 @@ export const gatewayConfigSpec = {
   defaultTimeoutMs: setting({
     env: 'DEFAULT_TIMEOUT_MS',
     flag: 'default-timeout-ms',
-    description: 'Deadline for requests without X-Timeout-Ms',
+    description: 'Deadline for requests without X-Timeout-Ms (admission judges them by SLO_MS)',
     parse: positiveInt(3_600_000),
     default: 10_000,
   }),
@@ -124,6 +124,21 @@ export const gatewayConfigSpec = {
     description: 'A probe without an answer by then counts as not ready',
     parse: positiveInt(),
     default: 800,
+  }),
+  healthFailureThreshold: setting({
+    env: 'HEALTH_FAILURE_THRESHOLD',
+    flag: 'health-failure-threshold',
+    description:
+      'Probes in a row without an answer that make a ready replica not ready (an answer of "not ready" or a refused connection counts at once)',
+    parse: positiveInt(100),
+    default: 3,
+  }),
+  healthSuccessThreshold: setting({
+    env: 'HEALTH_SUCCESS_THRESHOLD',
+    flag: 'health-success-threshold',
+    description: 'Successful probes in a row that make a replica ready',
+    parse: positiveInt(100),
+    default: 1,
   }),
   connectTimeoutMs: setting({
     env: 'CONNECT_TIMEOUT_MS',
@@ -213,7 +228,8 @@ export const gatewayConfigSpec = {
   sloMs: setting({
     env: 'SLO_MS',
     flag: 'slo-ms',
-    description: 'Latency objective: the autoscaler plans to drain the queue within it',
+    description:
+      'Latency objective: requests without X-Timeout-Ms are admitted only if expected to be answered within it, and the autoscaler plans to drain the queue within it',
     parse: positiveInt(),
     default: 500,
   }),

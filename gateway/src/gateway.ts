@@ -82,7 +82,12 @@ export async function startGateway(
   )
   const health = new HealthChecker(
     pool,
-    { intervalMs: config.healthIntervalMs, timeoutMs: config.healthTimeoutMs },
+    {
+      intervalMs: config.healthIntervalMs,
+      timeoutMs: config.healthTimeoutMs,
+      failureThreshold: config.healthFailureThreshold,
+      successThreshold: config.healthSuccessThreshold,
+    },
     logger,
   )
   // A replica discovery just announced is probed at once rather than at the next tick.

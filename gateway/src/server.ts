@@ -77,6 +77,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     pool,
     metrics,
     defaultTimeoutMs: config.defaultTimeoutMs,
+    sloMs: config.sloMs,
     isShuttingDown: options.isShuttingDown,
     onArrival: () => options.autoscaler.recordArrival(Date.now()),
   })

@@ -8,6 +8,8 @@ import { startGatewayWithLocalReplicas } from './helpers.ts'
 
 const images = someSampleImages(12, 41)
 
+const WAITING = { 'x-timeout-ms': '30000' }
+
 describe('gateway with real replicas (local discovery: replica processes spawned by the gateway)', () => {
   let gateway: RunningGateway
   before(async () => {
@@ -33,7 +35,8 @@ describe('gateway with real replicas (local discovery: replica processes spawned
     const sequential = []
     for (const image of images.slice(0, 4))
       sequential.push((await postImage(`${gateway.url}/predict`, image.bytes())).body)
-    const burst = await Promise.all(images.map((image) => postImage(`${gateway.url}/predict`, image.bytes())))
+    // Clients that will wait for a queued answer say so; without X-Timeout-Ms admission holds them to the 500 ms SLO.
+    const burst = await Promise.all(images.map((image) => postImage(`${gateway.url}/predict`, image.bytes(), WAITING)))
     assert.ok(burst.every((r) => r.status === 200))
     assert.equal(new Set(burst.map((r) => r.body.replica)).size, 2)
     assert.ok(burst.some((r) => r.body.queue_size > 0))
@@ -49,7 +52,7 @@ describe('gateway with real replicas (local discovery: replica processes spawned
   test('a replica killed with SIGKILL: its requests are answered by the other, and it is restarted and re-admitted', async () => {
     const local = gateway.discovery as LocalReplicas
     const victimUrl = gateway.pool.all[0]!.url
-    const pending = images.map((image) => postImage(`${gateway.url}/predict`, image.bytes()))
+    const pending = images.map((image) => postImage(`${gateway.url}/predict`, image.bytes(), WAITING))
     const victim = local.processes.find((p) => p.url === victimUrl)!
     process.kill(victim.pid, 'SIGKILL')
     const statuses = (await Promise.all(pending)).map((r) => r.status)
@@ -62,7 +65,7 @@ describe('gateway with real replicas (local discovery: replica processes spawned
       await new Promise((resolve) => gateway.pool.once('change', resolve))
     }
     const after = await Promise.all(
-      images.slice(0, 6).map((image) => postImage(`${gateway.url}/predict`, image.bytes())),
+      images.slice(0, 6).map((image) => postImage(`${gateway.url}/predict`, image.bytes(), WAITING)),
     )
     assert.equal(new Set(after.map((r) => r.body.replica)).size, 2)
     const metrics = (await call(`${gateway.url}/metrics`)).body as string

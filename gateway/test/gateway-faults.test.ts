@@ -8,6 +8,7 @@ import { routable, startTestGateway } from './helpers.ts'
 import { StubReplica, type StubReplicaOptions } from './stub-replica.ts'
 
 const image = Buffer.alloc(2048, 7)
+const DEADLINE_MS = 1500
 const post = (gateway: RunningGateway, headers: Record<string, string> = {}) =>
   call(`${gateway.url}/predict`, { body: image, headers: { 'content-type': 'image/jpeg', ...headers } })
 const replicaState = async (gateway: RunningGateway, url: string) =>
@@ -90,26 +91,27 @@ describe('gateway: replica failures', () => {
       ['--deadline-grace-ms', '50'],
     )
     const [hung, healthy] = stubs as [StubReplica, StubReplica]
-    // A few answers first, so admission knows how fast the healthy replica is (it refuses what it cannot serve in time).
-    for (let i = 0; i < 3; i++) await post(gateway, { 'x-timeout-ms': '300' })
+    // A few answers first, so admission knows how fast the healthy replica is. The deadline is generous enough that
+    // the healthy replica serves everything in time on any machine: what is measured is where the hung one's go.
+    for (let i = 0; i < 3; i++) await post(gateway, { 'x-timeout-ms': String(DEADLINE_MS) })
     const hungBefore = hung.requests.length
     const healthyBefore = healthy.requests.length
     const started = performance.now()
-    const answers = await Promise.all(Array.from({ length: 20 }, () => post(gateway, { 'x-timeout-ms': '300' })))
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => post(gateway, { 'x-timeout-ms': String(DEADLINE_MS) })),
+    )
     const statuses = answers.map((a) => a.status)
-    // 503s are requests refused at once because the queue ahead could not be served before their 300 ms deadline.
     assert.ok(
-      statuses.every((s) => s === 200 || s === 504 || s === 503),
+      statuses.every((s) => s === 200 || s === 504),
       String(statuses),
     )
-    assert.equal(statuses.filter((s) => s === 504).length, hung.requests.length - hungBefore)
+    const toHung = hung.requests.length - hungBefore
+    // A hung replica holds what it took until the deadline; least-outstanding routing sends it nothing more.
+    assert.ok(toHung <= 2, `the hung replica got ${toHung}`)
+    assert.equal(statuses.filter((s) => s === 504).length, toHung)
     assert.equal(healthy.requests.length - healthyBefore, statuses.filter((s) => s === 200).length)
-    assert.ok(
-      healthy.requests.length - healthyBefore >= 12,
-      `healthy served ${healthy.requests.length - healthyBefore}`,
-    )
-    // Answered by the deadline, not by some later timeout.
-    assert.ok(performance.now() - started < 2000)
+    // Answered by the deadline (+ the 50 ms grace), not by some later timeout; the slack is for a busy machine.
+    assert.ok(performance.now() - started < DEADLINE_MS + 50 + 1500)
   })
 
   test('a 5× slow replica under steady load: routing keeps p99 within the SLO and sends it less work', async () => {
@@ -132,9 +134,10 @@ describe('gateway: replica failures', () => {
     })
     assert.ok(result.records.every((r) => r.status === 200))
     // After a short learning window (the first second), the tail is the healthy replicas'.
+    // From the send: the gateway's latency, not the load tester's own scheduling lag (it shares this process).
     const latencies = result.records
       .filter((r) => r.intendedMs >= 1000)
-      .map((r) => r.answeredMs! - r.intendedMs)
+      .map((r) => r.answeredMs! - r.sentMs!)
       .sort((a, b) => a - b)
     const p99 = latencies[Math.floor(latencies.length * 0.99)]!
     assert.ok(p99 <= 500, `p99 ${Math.round(p99)} ms`)

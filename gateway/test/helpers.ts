@@ -10,7 +10,7 @@ import { type GatewayEdges, type RunningGateway, startGateway } from '../src/gat
 export function startTestGateway(flags: string[], edges: GatewayEdges = {}): Promise<RunningGateway> {
   const config = loadGatewayConfig({
     env: {},
-    argv: ['--host', '127.0.0.1', '--port', '0', '--health-interval-ms', '50', '--health-timeout-ms', '200', ...flags],
+    argv: ['--host', '127.0.0.1', '--port', '0', '--health-interval-ms', '50', '--health-timeout-ms', '1000', ...flags],
   })
   return startGateway(config, testLogger('gateway') as FastifyBaseLogger, edges)
 }

@@ -7,6 +7,8 @@ import type { LocalReplicas } from '../src/discovery/local.ts'
 import { routable, startTestGateway } from './helpers.ts'
 
 const images = someSampleImages(30, 23).map((i) => i.bytes())
+/** These clients wait for a queued answer (without it, admission holds them to the 500 ms SLO and refuses some). */
+const WAITING = { 'x-timeout-ms': '30000' }
 
 test('local autoscaling: a burst starts a second replica process; when it is quiet, one drains and stops, losing nothing', async () => {
   const gateway = await startTestGateway([
@@ -33,7 +35,7 @@ test('local autoscaling: a burst starts a second replica process; when it is qui
     const client = async (offset: number) => {
       const statuses: number[] = []
       for (let i = offset; pressing; i += 8) {
-        statuses.push((await postImage(`${gateway.url}/predict`, images[i % images.length]!)).status)
+        statuses.push((await postImage(`${gateway.url}/predict`, images[i % images.length]!, WAITING)).status)
       }
       return statuses
     }
@@ -44,13 +46,15 @@ test('local autoscaling: a burst starts a second replica process; when it is qui
 
     // A trickle from now on, while the backlog drains and the autoscaler waits out the stabilisation window and
     // retires a replica: it starts while the backlog still holds two replicas, so it surely overlaps the drain.
+    // A load one replica carries with room to spare (a quarter of its capacity), whatever this machine's speed.
+    const trickleGapMs = () => Math.max(150, 4000 * gateway.autoscaler.status.inputs.serviceTimeS)
     const removed = once(gateway.pool, 'removed')
     const trickle: Promise<{ status: number }>[] = []
     let stop = false
     void removed.then(() => (stop = true))
     for (let i = 0; !stop; i++) {
-      trickle.push(postImage(`${gateway.url}/predict`, images[i % images.length]!))
-      await Promise.race([removed, new Promise((resolve) => setTimeout(resolve, 150))])
+      trickle.push(postImage(`${gateway.url}/predict`, images[i % images.length]!, WAITING))
+      await Promise.race([removed, new Promise((resolve) => setTimeout(resolve, trickleGapMs()))])
     }
     assert.deepEqual(new Set((await Promise.all(burst)).flat()), new Set([200]))
     await gateway.autoscaler.settled()

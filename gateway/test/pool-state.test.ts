@@ -86,7 +86,7 @@ describe('ReplicaPool', () => {
           const now = 1_000_000
           specs.forEach((spec, i) => {
             const replica = pool.get(urls[i]!)!
-            replica.ready = spec.ready
+            if (spec.ready) replica.recordProbe('ready', { failureThreshold: 3, successThreshold: 1 })
             replica.outstanding = spec.listed ? 0 : 1 // a draining replica with work in flight stays until it is done
             if (spec.ejected) replica.outlier = { ...HEALTHY, ejections: 1, ejectedUntil: now + 1000 }
           })

@@ -10,6 +10,8 @@ export interface StubReplicaOptions {
   delayMs?: number
   mode?: StubMode
   ready?: boolean
+  /** How long `/readyz` takes to answer, ms; Infinity: it never answers (the process hangs, the port stays open). */
+  probeDelayMs?: number
   host?: string
   port?: number
 }
@@ -30,6 +32,10 @@ export class StubReplica extends EventEmitter {
   delayMs: number
   mode: StubMode
   ready: boolean
+  probeDelayMs: number
+  probes = 0
+  /** The next this many probes get no answer at all (then probeDelayMs applies again). */
+  unansweredProbes = 0
   readonly requests: StubRequest[] = []
   inflight = 0
   #server: Server
@@ -42,6 +48,7 @@ export class StubReplica extends EventEmitter {
     this.delayMs = options.delayMs ?? 5
     this.mode = options.mode ?? 'ok'
     this.ready = options.ready ?? true
+    this.probeDelayMs = options.probeDelayMs ?? 0
     this.#server = createServer((request, response) => void this.#handle(request, response))
     this.#server.on('connection', (socket) => {
       this.#sockets.add(socket)
@@ -74,6 +81,11 @@ export class StubReplica extends EventEmitter {
     while (this.requests.length < count) await once(this, 'request')
   }
 
+  /** Resolves when this stub has received `count` readiness probes in total. */
+  async probed(count: number): Promise<void> {
+    while (this.probes < count) await once(this, 'probe')
+  }
+
   /** Dies like a SIGKILLed process: every connection is cut, nothing listens any more. */
   async kill(): Promise<void> {
     for (const socket of this.#sockets) socket.destroy()
@@ -101,6 +113,14 @@ export class StubReplica extends EventEmitter {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (request.url === '/readyz') {
+      this.probes++
+      this.emit('probe')
+      if (this.unansweredProbes > 0) {
+        this.unansweredProbes--
+        return
+      }
+      if (this.probeDelayMs === Number.POSITIVE_INFINITY) return
+      if (this.probeDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.probeDelayMs))
       response.writeHead(this.ready ? 200 : 503, { 'content-type': 'application/json' })
       response.end(JSON.stringify({ ready: this.ready, inflight: this.inflight, queue: 0 }))
       return

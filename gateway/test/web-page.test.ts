@@ -46,6 +46,33 @@ describe('the web page at / (Chromium, real gateway and replicas)', () => {
     await page.waitForSelector('#model-select option[value="darknet-tiny"]', { state: 'attached' })
   })
 
+  test('before any upload, a placeholder says what to do and no empty result (image, headings) shows', async () => {
+    const placeholder = page.getByText('Choose, drop or paste an image to classify it')
+    await placeholder.waitFor({ state: 'visible' })
+    // No broken image: every <img> on screen has loaded a picture.
+    const brokenImages = await page.$$eval('img', (images) =>
+      (images as HTMLImageElement[])
+        .filter((img) => img.checkVisibility() && img.naturalWidth === 0)
+        .map((img) => img.id || img.alt),
+    )
+    assert.deepEqual(brokenImages, [])
+    assert.equal(await page.isVisible('#preview'), false)
+    for (const name of [/^Top 5/, /^Timings$/]) {
+      const heading = page.getByRole('heading', { name, includeHidden: true })
+      assert.equal(await heading.count(), 1, `the ${name} heading exists`)
+      assert.equal(await heading.isVisible(), false, `the ${name} heading is hidden before an upload`)
+    }
+    const emptyHeadings = await page.$$eval('h1, h2, h3, h4, h5, h6', (headings) =>
+      headings.filter((h) => h.checkVisibility() && !h.textContent?.trim()).map((h) => h.outerHTML),
+    )
+    assert.deepEqual(emptyHeadings, [])
+    // What a screen reader gets: the placeholder, and neither an image nor the result headings.
+    const tree = await page.locator('section[aria-labelledby="classify-title"]').ariaSnapshot()
+    assert.match(tree, /Choose, drop or paste an image/)
+    assert.doesNotMatch(tree, /- img|heading "(Top 5|Timings)/)
+    await page.screenshot({ path: join(SCREENSHOTS, 'empty-state.png'), fullPage: true })
+  })
+
   test('the upload is reachable from the keyboard', async () => {
     await page.locator('body').focus()
     const reached: string[] = []
@@ -60,6 +87,11 @@ describe('the web page at / (Chromium, real gateway and replicas)', () => {
   test('uploading a real image shows it, the top-5 bars, timings and the replica, with the untrained warning', async () => {
     await page.setInputFiles('#file-input', tench.path)
     await page.waitForSelector('#top5 li:nth-child(5)')
+    await page.getByText('Choose, drop or paste an image to classify it').waitFor({ state: 'hidden' })
+    for (const selector of ['#result', '#preview', '#top5', '#timings'])
+      assert.equal(await page.isVisible(selector), true, `${selector} is shown after an upload`)
+    for (const name of [/^Top 5/, /^Timings$/])
+      assert.equal(await page.getByRole('heading', { name }).isVisible(), true, `the ${name} heading is shown`)
     assert.match((await page.textContent('#status')) ?? '', /answered by local-\d+/)
     assert.ok(await page.$eval('#preview', (img) => (img as HTMLImageElement).naturalWidth > 0), 'preview shown')
     const timings = (await page.textContent('#timings')) ?? ''
@@ -87,6 +119,9 @@ describe('the web page at / (Chromium, real gateway and replicas)', () => {
     })
     await page.waitForFunction(() => document.querySelector('#status')?.classList.contains('error'))
     assert.match((await page.textContent('#status')) ?? '', /^4\d\d \w+: /)
+    // No stale answer for a different image stays on screen; the placeholder is back.
+    assert.equal(await page.isVisible('#result'), false)
+    assert.equal(await page.getByText('Choose, drop or paste an image to classify it').isVisible(), true)
     // Chromium logs every 4xx fetch as a console error; this one was provoked on purpose and shown to the user.
     const expected = problems.findIndex((p) => /status of 415/.test(p))
     assert.ok(expected >= 0)

@@ -11,9 +11,18 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { configFromCommandLine } from '../../common/command-line.ts'
 import type { LoadImage } from '../src/images.ts'
 import { runLoad } from '../src/runner.ts'
 import { summarize } from '../src/stats.ts'
+
+configFromCommandLine(
+  'bench:loadtester',
+  {},
+  undefined,
+  'How fast the load tester keeps its schedule: open-loop rates of increasing size against a trivial local server,\n' +
+    'with tiny and 110 KB bodies, and wrk and hey (when installed) for comparison. Writes out/bench/loadtester.json.',
+)
 
 const server = spawn(
   process.execPath,

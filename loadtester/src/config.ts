@@ -1,11 +1,23 @@
-import { ConfigError, type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
+import { type ConfigOf, type ConfigSource, type Parser, parse, parseConfig, setting } from '../../common/config.ts'
+import { parseTarget } from './target.ts'
+
+/** A number above 0 (0 itself would send nothing) and at most `max`. */
+function positive(max: number): Parser<number> {
+  return (raw) => {
+    const value = raw === '' ? Number.NaN : Number(raw)
+    if (!Number.isFinite(value) || value <= 0 || value > max)
+      throw new Error(`expected a number above 0, at most ${max}`)
+    return value
+  }
+}
 
 export const loadConfigSpec = {
   target: setting({
     env: 'LOAD_TARGET',
     flag: 'target',
-    description: 'Base URL of the gateway (or a replica)',
-    parse: parse.httpUrl(),
+    description:
+      'Gateway or replica URL (POST /predict), or the endpoint itself, e.g. http://host:8080/add_to_queue (query kept)',
+    parse: (raw) => parseTarget(raw).href,
     default: 'http://127.0.0.1:8080',
   }),
   workload: setting({
@@ -19,7 +31,7 @@ export const loadConfigSpec = {
     env: 'LOAD_SCALE',
     flag: 'scale',
     description: 'Multiply every rate by this',
-    parse: parse.number({ min: 0, max: 10_000 }),
+    parse: positive(10_000),
     default: 1,
   }),
   duration: setting<number | undefined>({
@@ -60,9 +72,17 @@ export const loadConfigSpec = {
   timeoutMs: setting({
     env: 'LOAD_TIMEOUT_MS',
     flag: 'timeout-ms',
-    description: 'Give up waiting for an answer after this long (also sent as X-Timeout-Ms)',
+    description: 'Give up waiting for an answer after this long',
     parse: parse.integer({ min: 1, max: 3_600_000 }),
     default: 10_000,
+  }),
+  sendDeadline: setting({
+    env: 'LOAD_SEND_DEADLINE',
+    flag: 'send-deadline',
+    description:
+      'Send --timeout-ms as X-Timeout-Ms: the gateway then admits a request if it expects to answer within it (default: like most clients, send none, and the gateway admits within its SLO)',
+    parse: parse.boolean(),
+    default: false,
   }),
   sloMs: setting({
     env: 'LOAD_SLO_MS',
@@ -97,7 +117,5 @@ export const loadConfigSpec = {
 export type LoadConfig = ConfigOf<typeof loadConfigSpec>
 
 export function loadLoadConfig(source: ConfigSource): LoadConfig {
-  const config = parseConfig(loadConfigSpec, source)
-  if (config.scale === 0) throw new ConfigError('scale', 'Invalid configuration --scale: must be above 0')
-  return config
+  return parseConfig(loadConfigSpec, source)
 }

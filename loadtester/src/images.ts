@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { MissingDataError } from '../../common/config.ts'
 
 export interface LoadImage {
   name: string
@@ -27,13 +28,16 @@ export function sameLabel(a: string, b: string): boolean {
   return norm(a) === norm(b)
 }
 
-/** The images to send: every image file in `dir`, in name order. */
+/** The images to send: every image file in `dir`, in name order; a MissingDataError when there are none. */
 export function loadImages(dir: string): LoadImage[] {
-  if (!existsSync(dir)) throw new Error(`image directory ${dir} does not exist`)
+  const howToGet =
+    '(--images DIR: a folder of JPEG/PNG files; by default ../shared/images/imagenet-sample beside the repository, ' +
+    'else the few bundled in loadtester/fixtures)'
+  if (!existsSync(dir)) throw new MissingDataError(`image directory ${dir} does not exist ${howToGet}`)
   const names = readdirSync(dir)
     .filter((n) => IMAGE_FILE.test(n))
     .sort()
-  if (names.length === 0) throw new Error(`no images in ${dir}`)
+  if (names.length === 0) throw new MissingDataError(`no images in ${dir} ${howToGet}`)
   return names.map((name) => ({ name, bytes: readFileSync(join(dir, name)), truth: truthFromFileName(name) }))
 }
 

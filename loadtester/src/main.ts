@@ -1,5 +1,6 @@
 import { basename } from 'node:path'
-import { ConfigError, describeSpec, wantsHelp } from '../../common/config.ts'
+import { configFromCommandLine } from '../../common/command-line.ts'
+import { ConfigError } from '../../common/config.ts'
 import { loadConfigSpec, loadLoadConfig } from './config.ts'
 import { defaultImagesDir, loadImages } from './images.ts'
 import { createProgress } from './progress.ts'
@@ -7,26 +8,29 @@ import { runLoad } from './runner.ts'
 import { readWorkload, shapeWorkload } from './workload-file.ts'
 import { writeReport } from './write-report.ts'
 
-const argv = process.argv.slice(2)
-if (wantsHelp(argv)) {
-  console.log('Usage: npm run load -- [options]   (each option can also be set by its environment variable)\n')
-  console.log(describeSpec(loadConfigSpec))
-  process.exit(0)
+/** A file a flag names that is missing or malformed is a bad value of that flag: one line naming it, exit 2. */
+function flagFile<T>(key: string, read: () => T): T {
+  try {
+    return read()
+  } catch (error) {
+    throw new ConfigError(key, (error as Error).message)
+  }
 }
 
-let config: ReturnType<typeof loadLoadConfig>
-let workload: number[]
-let images: ReturnType<typeof loadImages>
-try {
-  // biome-ignore lint/style/noProcessEnv: the entry point is where configuration is read, once
-  config = loadLoadConfig({ env: process.env, argv })
-  workload = shapeWorkload(readWorkload(config.workload), config.scale, config.duration)
-  images = loadImages(config.images ?? defaultImagesDir())
-} catch (error) {
-  if (!(error instanceof ConfigError) && !(error instanceof Error)) throw error
-  console.error(error.message)
-  process.exit(2)
-}
+// Flags first (--help exits here), then the files they name: each problem is one line, never a stack trace.
+const { config, workload, images } = configFromCommandLine(
+  'load',
+  loadConfigSpec,
+  (source) => {
+    const config = loadLoadConfig(source)
+    return {
+      config,
+      workload: flagFile('workload', () => shapeWorkload(readWorkload(config.workload), config.scale, config.duration)),
+      images: flagFile('images', () => loadImages(config.images ?? defaultImagesDir())),
+    }
+  },
+  'Replays a workload file open loop against the target and writes a report (summary.json, requests.csv, report.html).',
+)
 
 const out = config.out ?? `out/load-${new Date().toISOString().replace(/[:.]/g, '-')}`
 const total = workload.reduce((a, b) => a + b, 0)
@@ -50,6 +54,7 @@ const result = await runLoad({
   seed: config.seed,
   images,
   timeoutMs: config.timeoutMs,
+  sendDeadlineHeader: config.sendDeadline,
   concurrencyCap: config.concurrencyCap,
   ...(config.model && { model: config.model }),
   signal: stop.signal,

@@ -9,6 +9,8 @@ export interface RequestRecord {
   /** HTTP status, or why there is none: no answer in time, a transport error, or not sent (concurrency cap). */
   status: number | 'timeout' | 'error' | 'not_sent'
   queueSize: number | undefined
+  /** A refusal's Retry-After, in seconds, when it had one. */
+  retryAfterS?: number
   /** The gateway's `timing_ms.upstream`: how long the replica held this request (a service-time sample). */
   upstreamMs: number | undefined
   replica: string | undefined

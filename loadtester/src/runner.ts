@@ -4,10 +4,15 @@ import { createRandom } from '../../common/random.ts'
 import { type ArrivalMode, arrivalsInSecond } from './arrivals.ts'
 import type { LoadImage } from './images.ts'
 import type { ReplicaSample, RequestRecord } from './request-record.ts'
+import { parseTarget, siblingUrl } from './target.ts'
 
 export interface LoadOptions {
-  /** Base URL of a gateway or a replica. */
+  /**
+   * URL of a gateway or a replica (requests go to POST /predict), or of the endpoint itself
+   * (`http://host:8080/add_to_queue?x=1`: requests go to that path, query kept). See parseTarget.
+   */
   target: string
+  /** POST to this path (and query) on the target's origin instead of the target URL's own. */
   path?: string
   /** Requests to send in each second (already scaled and cut). */
   workload: readonly number[]
@@ -23,7 +28,10 @@ export interface LoadOptions {
   model?: string
   /** Stops scheduling (Ctrl-C); requests in flight still get their answer or their timeout. */
   signal?: AbortSignal
-  /** Poll GET /replicas once a second (default true); silently off when the target does not have it. */
+  /**
+   * Poll GET /replicas once a second (default true), beside the endpoint (see siblingUrl); silently off when the
+   * target does not have it.
+   */
   pollReplicas?: boolean
   /** Called once a second with the requests finished so far, for the progress display. */
   onTick?: (tick: { elapsedS: number; records: readonly RequestRecord[] }) => void
@@ -55,7 +63,9 @@ interface PreparedBody {
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const random = createRandom(options.seed)
   const bodies = options.images.map(prepareBody)
-  const pool = new Pool(options.target, { connections: options.concurrencyCap, keepAliveTimeout: 30_000 })
+  const target = parseTarget(options.target)
+  const path = options.path ?? target.path
+  const pool = new Pool(target.origin, { connections: options.concurrencyCap, keepAliveTimeout: 30_000 })
   const runId = randomUUID().slice(0, 8)
   const records: RequestRecord[] = []
   const pending = new Set<Promise<void>>()
@@ -66,7 +76,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let inflight = 0
   let model: LoadResult['model']
 
-  const poller = options.pollReplicas === false ? undefined : pollReplicas(options.target, now, replicas)
+  const poller =
+    options.pollReplicas === false ? undefined : pollReplicas(siblingUrl(target, 'replicas'), now, replicas)
   const ticker = setInterval(() => options.onTick?.({ elapsedS: now() / 1000, records }), 1000)
 
   // The server is told the budget (X-Timeout-Ms) and answers 504 when it runs out; the client waits a little longer
@@ -88,7 +99,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     if (options.model) headers['x-model'] = options.model
     const done = pool
       .request({
-        path: options.path ?? '/predict',
+        path,
         method: 'POST',
         body: prepared.body,
         headers,
@@ -102,6 +113,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         record.status = response.statusCode
         const headerQueue = Number(response.headers['x-queue-size'])
         if (Number.isFinite(headerQueue)) record.queueSize = headerQueue
+        const retryAfter = Number(response.headers['retry-after'])
+        if (response.headers['retry-after'] !== undefined && Number.isFinite(retryAfter))
+          record.retryAfterS = retryAfter
         const answerModel = readAnswer(text, record)
         model ??= answerModel
       })
@@ -226,14 +240,14 @@ async function waitUntil(at: number, signal: AbortSignal | undefined): Promise<v
   }
 }
 
-/** GET /replicas once a second, while the target answers it. */
-function pollReplicas(target: string, now: () => number, samples: ReplicaSample[]) {
+/** GET /replicas (at `url`) once a second, while the target answers it. */
+function pollReplicas(url: string, now: () => number, samples: ReplicaSample[]) {
   let stopped = false
   let timer: NodeJS.Timeout | undefined
   let running: Promise<void> = Promise.resolve()
   const poll = async () => {
     try {
-      const response = await request(`${target}/replicas`, { signal: AbortSignal.timeout(800) })
+      const response = await request(url, { signal: AbortSignal.timeout(800) })
       if (response.statusCode !== 200) {
         await response.body.dump()
         stopped = true

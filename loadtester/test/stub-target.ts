@@ -6,6 +6,8 @@ export interface Arrival {
   /** performance.now() when the request arrived. */
   at: number
   index: number
+  /** Path and query the request was sent to. */
+  url: string
   headers: IncomingMessage['headers']
 }
 
@@ -15,7 +17,7 @@ export interface StubTargetOptions {
     index: number,
     truth: string | undefined,
   ) => { status: number; label?: string; delayMs?: number; hang?: boolean }
-  /** Serve GET /replicas like a gateway. */
+  /** Serve GET /replicas (at the root) like a gateway. */
   replicas?: () => { ready: number; total: number; desired?: number }
 }
 
@@ -25,6 +27,8 @@ export interface StubTargetOptions {
  */
 export class StubTarget extends EventEmitter {
   readonly arrivals: Arrival[] = []
+  /** Path and query of every GET (the load tester's GET /replicas polls). */
+  readonly gets: string[] = []
   readonly #server: Server
   readonly #options: StubTargetOptions
   url = ''
@@ -52,6 +56,7 @@ export class StubTarget extends EventEmitter {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (request.method === 'GET') this.gets.push(String(request.url))
     if (request.method === 'GET' && request.url === '/replicas' && this.#options.replicas) {
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.#options.replicas()))
       return
@@ -65,7 +70,7 @@ export class StubTarget extends EventEmitter {
     for await (const chunk of request) body += (chunk as Buffer).toString('latin1')
     const index = Number(/-(\d+)$/.exec(String(request.headers['x-request-id']))?.[1])
     const truth = /filename="n\d{8}_([^".]+)\./.exec(body)?.[1]?.replaceAll('_', ' ')
-    this.arrivals.push({ at, index, headers: request.headers })
+    this.arrivals.push({ at, index, url: String(request.url), headers: request.headers })
     this.emit('request')
     const plan = this.#options.answer?.(index, truth) ?? { status: 200, label: truth ?? 'something' }
     if (plan.hang) return

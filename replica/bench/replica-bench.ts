@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import ort from 'onnxruntime-node'
 import { Pool } from 'undici'
+import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { spawnReplica } from '../../common/service-process.ts'
 import { imageUpload } from '../../common/testing/multipart.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
@@ -20,8 +21,16 @@ import { summarize } from '../../loadtester/src/stats.ts'
 import { buildUntrainedResnet18 } from '../src/model/resnet18-graph.ts'
 import { IMAGENET_PREPROCESS, imageToTensor } from '../src/preprocess.ts'
 
+configFromCommandLine(
+  'bench:replica',
+  {},
+  undefined,
+  'How close the replica over HTTP gets to onnxruntime + sharp timed bare: saturation per batch setting, latency at\n' +
+    '50 % load, every model served. Needs the sample images (../shared/images/imagenet-sample); writes out/bench/replica.json.',
+)
+
 const THREADS = 1
-const IMAGES = someSampleImages(64, 13).map((i) => i.bytes())
+const IMAGES = dataOrExit(() => someSampleImages(64, 13).map((i) => i.bytes()))
 const spec = { ...IMAGENET_PREPROCESS, maxInputPixels: 40_000_000 }
 
 /** What onnxruntime and sharp cost per image with no HTTP, no queue, no worker thread, at this batch size. */

@@ -1,12 +1,18 @@
-import closeWithGrace from 'close-with-grace'
-import pino from 'pino'
 import { configFromCommandLine } from '../../common/command-line.ts'
+import { exitGracefully } from '../../common/graceful-exit.ts'
+import { createLogger } from '../../common/logging.ts'
 import { loadReplicaConfig, replicaConfigSpec } from './config.ts'
 import { startReplica } from './replica.ts'
 
 const config = configFromCommandLine('replica', replicaConfigSpec, loadReplicaConfig)
 
-const logger = pino({ level: config.logLevel, base: { service: 'replica', replica: config.replicaId } })
+const logger = createLogger({
+  service: 'replica',
+  level: config.logLevel,
+  format: config.logFormat,
+  isTTY: process.stdout.isTTY,
+  base: { replica: config.replicaId },
+})
 const replica = await startReplica(config, logger)
 // A parent that spawned us with an IPC channel (the gateway's local discovery, tests) learns the URL this way.
 process.send?.({ type: 'ready', url: replica.url })
@@ -17,8 +23,11 @@ for (const { engine } of replica.models)
     process.exit(1)
   })
 
-closeWithGrace({ delay: config.shutdownTimeoutMs + 5000, logger }, async ({ signal, err }) => {
-  if (err) logger.error({ err }, 'fatal error, shutting down')
-  logger.info({ signal }, 'draining before exit')
-  await replica.shutdown(config.shutdownTimeoutMs)
+exitGracefully({
+  timeoutMs: config.shutdownTimeoutMs + 5000,
+  log: logger,
+  drain: () => replica.shutdown(config.shutdownTimeoutMs),
 })
+// A gateway that runs us as a local replica keeps us out of the terminal's process group (its Ctrl-C is for the
+// gateway, which drains and then stops us); if that gateway dies without stopping us, its IPC channel closes.
+process.once('disconnect', () => process.emit('SIGTERM'))

@@ -6,13 +6,22 @@
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
+import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { spawnReplica } from '../../common/service-process.ts'
 import { imageUpload } from '../../common/testing/multipart.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { fitServiceTime, writeServiceTime } from './service-time.ts'
 
+configFromCommandLine(
+  'bench:service-time',
+  {},
+  undefined,
+  'Measures how long a real replica holds a request and fits the distribution the simulator draws from. Needs the\n' +
+    'sample images (../shared/images/imagenet-sample); writes simulator/data/service-time-replica.json.',
+)
+
 const SAMPLES = 400
-const images = someSampleImages(200, 7).map((i) => imageUpload(i.bytes()))
+const images = dataOrExit(() => someSampleImages(200, 7).map((i) => imageUpload(i.bytes())))
 
 // Start-up: from spawning the process to the replica reporting ready (model built, session loaded, warm-up done).
 const startups: number[] = []

@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { configFromCommandLine } from '../../common/command-line.ts'
+import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
 import { comparePolicies, meetsTarget, POLICY_NAMES } from './compare.ts'
@@ -77,8 +77,8 @@ const spec = {
 
 const config = configFromCommandLine('simulate', spec)
 
-const base = readWorkload(config.workload)
-const serviceTime = readServiceTime(config.serviceTime)
+const base = dataOrExit(() => readWorkload(config.workload))
+const serviceTime = dataOrExit(() => readServiceTime(config.serviceTime))
 const startupDelayMs = (config.startupS ?? (serviceTime.startup_ms ?? 5000) / 1000) * 1000
 console.log(
   `${config.workload}: ${base.length} s, ${base.reduce((a, b) => a + b, 0)} requests; service time mean ${serviceTime.mean_ms} ms ` +

@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { MissingDataError } from '../../common/config.ts'
 import type { Random } from '../../common/random.ts'
 
 /**
@@ -53,6 +54,12 @@ export function serviceTimeSampler(model: ServiceTimeModel, random: Random): () 
 }
 
 export function readServiceTime(path: string): ServiceTimeModel {
+  if (!existsSync(path)) {
+    throw new MissingDataError(
+      `service-time model ${path} not found (simulator/data/service-time-replica.json comes with the repository; ` +
+        'npm run bench:service-time measures a new one)',
+    )
+  }
   const model = JSON.parse(readFileSync(path, 'utf8')) as ServiceTimeModel
   if (!Array.isArray(model.quantiles_ms) || model.quantiles_ms.length !== 101) {
     throw new Error(`${path} is not a service-time model (101 quantiles_ms expected)`)

@@ -5,4 +5,6 @@ export interface Discovery {
   /** Re-reads the source now (SIGHUP). */
   refresh(): Promise<void>
   stop(): Promise<void>
+  /** On a forced exit: signal whatever it runs to stop, now, without waiting (synchronous). */
+  terminateNow?(): void
 }

@@ -77,6 +77,11 @@ export class LocalReplicas implements Discovery {
     await Promise.all(this.#replicas.map((r) => this.#terminate(r)))
   }
 
+  terminateNow(): void {
+    this.#stopped = true
+    for (const managed of this.#replicas) managed.process?.child.kill('SIGTERM')
+  }
+
   #manage(): Managed {
     const managed: Managed = { id: `local-${this.#nextId++}`, process: undefined, stopping: false, crashes: 0 }
     this.#replicas.push(managed)
@@ -86,7 +91,10 @@ export class LocalReplicas implements Discovery {
   async #launch(managed: Managed): Promise<void> {
     try {
       const child = await spawnReplica({
-        args: ['--replica-id', managed.id, ...this.#options.args],
+        // Out of the terminal's process group: Ctrl-C is for the gateway, which drains and then stops its replicas.
+        ownProcessGroup: true,
+        // JSON into the pipe whatever LOG_FORMAT says; the gateway renders it with its own lines (onLog).
+        args: ['--replica-id', managed.id, '--log-format', 'json', ...this.#options.args],
         onLog: this.#options.onLog,
       })
       if (managed.stopping || this.#stopped) {

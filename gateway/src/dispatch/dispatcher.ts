@@ -227,7 +227,7 @@ export class Dispatcher extends EventEmitter {
           replica.recordAttempt(result.reason === 'refused' ? 'refused' : 'failure', now, this.#options.outlier)
         } else if (result.reason === 'shutting_down') {
           // It is draining: stop sending it work until a probe says it is ready again.
-          replica.ready = false
+          replica.markNotReady()
         }
         job.tried.add(replica.url)
         const timeLeft = job.deadline - performance.now()

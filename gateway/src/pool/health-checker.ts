@@ -1,18 +1,22 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { request } from 'undici'
 import { readmit } from './outlier.ts'
+import type { ProbeResult, ReadinessThresholds } from './readiness.ts'
 import type { Replica } from './replica.ts'
 import type { ReplicaPool } from './replica-pool.ts'
 
-export interface HealthCheckOptions {
+export interface HealthCheckOptions extends ReadinessThresholds {
   intervalMs: number
   timeoutMs: number
 }
 
 /**
- * Active health checking: every replica's `/readyz` is probed each interval. A 200 makes it ready (and re-admits it
- * if its ejection has expired); anything else, or no answer within the timeout, makes it not ready. Probes run
- * on their own connection, so a replica busy with predictions is not declared dead for it.
+ * Active health checking: every replica's `/readyz` is probed each interval, on a fixed schedule (a slow probe
+ * does not delay the next round of the others). Readiness changes on streaks, as Kubernetes probes do
+ * (`afterProbe`): `successThreshold` answers in a row make a replica ready; `failureThreshold` probes in a row
+ * without an answer make it not ready, so a replica that stops answering is out within
+ * failureThreshold × interval + timeout; a replica that answers "not ready", or that nothing listens on, is out at
+ * once. Probes run on their own connection, so a replica busy with predictions is not declared dead for it.
  */
 export class HealthChecker {
   readonly #pool: ReplicaPool
@@ -20,6 +24,7 @@ export class HealthChecker {
   readonly #log: FastifyBaseLogger
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
+  readonly #probing = new Set<Replica>()
 
   constructor(pool: ReplicaPool, options: HealthCheckOptions, log: FastifyBaseLogger) {
     this.#pool = pool
@@ -29,19 +34,18 @@ export class HealthChecker {
 
   start(): void {
     const tick = () => {
-      this.#running = this.probeAll().finally(() => {
+      this.#running ??= this.probeAll().finally(() => {
         this.#running = undefined
-        this.#timer = setTimeout(tick, this.#options.intervalMs)
       })
     }
     tick()
+    this.#timer = setInterval(tick, this.#options.intervalMs)
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.#timer)
+    clearInterval(this.#timer)
     this.#timer = undefined
     await this.#running
-    clearTimeout(this.#timer)
   }
 
   /** Probes every replica once; resolves when all have answered or timed out. */
@@ -51,21 +55,37 @@ export class HealthChecker {
   }
 
   async probe(replica: Replica): Promise<void> {
-    const { ok, models } = await this.#isReady(replica)
-    if (models) replica.models = models
-    const now = Date.now()
-    const wasRoutable = replica.isRoutable()
-    replica.ready = ok
-    if (ok) replica.outlier = readmit(replica.outlier, now)
-    const isRoutable = replica.isRoutable()
-    if (wasRoutable !== isRoutable) {
-      this.#log.info({ replica: replica.url, routable: isRoutable, ready: ok }, 'replica routability changed')
-      this.#pool.emit('change')
+    // One probe per replica at a time: a probe of a new replica and the round may coincide.
+    if (this.#probing.has(replica)) return
+    this.#probing.add(replica)
+    try {
+      const { result, models } = await this.#check(replica)
+      if (models) replica.models = models
+      const wasRoutable = replica.isRoutable()
+      const wasReady = replica.ready
+      replica.recordProbe(result, this.#options)
+      if (result === 'ready') replica.outlier = readmit(replica.outlier, Date.now())
+      if (result !== 'ready' && wasReady && replica.ready) {
+        this.#log.warn(
+          { replica: replica.url, misses: replica.readiness.consecutiveFailures },
+          'readiness probe got no answer; still ready until the failure threshold',
+        )
+      }
+      const isRoutable = replica.isRoutable()
+      if (wasRoutable !== isRoutable) {
+        this.#log.info(
+          { replica: replica.url, routable: isRoutable, ready: replica.ready, probe: result },
+          'replica routability changed',
+        )
+        this.#pool.emit('change')
+      }
+    } finally {
+      this.#probing.delete(replica)
     }
   }
 
-  /** Ready or not, and the models the replica says it serves (the default first) when it says so. */
-  async #isReady(replica: Replica): Promise<{ ok: boolean; models?: string[] }> {
+  /** What the probe found, and the models the replica says it serves (the default first) when it says so. */
+  async #check(replica: Replica): Promise<{ result: ProbeResult; models?: string[] }> {
     try {
       const response = await request(`${replica.url}/readyz`, {
         dispatcher: replica.probeClient,
@@ -77,9 +97,9 @@ export class HealthChecker {
       const models = Array.isArray(body?.models)
         ? body.models.flatMap((m: { name?: unknown }) => (typeof m?.name === 'string' ? [m.name] : []))
         : undefined
-      return { ok: response.statusCode === 200, ...(models && { models }) }
-    } catch {
-      return { ok: false }
+      return { result: response.statusCode === 200 ? 'ready' : 'answered_not_ready', ...(models && { models }) }
+    } catch (error) {
+      return { result: (error as { code?: unknown }).code === 'ECONNREFUSED' ? 'answered_not_ready' : 'no_answer' }
     }
   }
 }

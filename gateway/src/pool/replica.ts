@@ -9,6 +9,13 @@ import {
   recordOutcome,
 } from './outlier.ts'
 import { updatePeakEwma } from './peak-ewma.ts'
+import {
+  afterProbe,
+  NOT_YET_READY,
+  type ProbeResult,
+  type ReadinessState,
+  type ReadinessThresholds,
+} from './readiness.ts'
 
 /** A replica's own report of its load, from the X-Replica-* headers of its last answer. */
 interface LoadReport {
@@ -28,8 +35,8 @@ export class Replica {
   /** A connection of its own for readiness probes, so probes never queue behind predictions. */
   readonly probeClient: Client
   slots: number
-  /** Last readiness probe said 200. */
-  ready = false
+  /** What the readiness probes have said, with their streaks (see `afterProbe`). */
+  readiness: ReadinessState = NOT_YET_READY
   /** Leaving: discovery no longer lists it, or it said it is shutting down. Gets no new work. */
   draining = false
   outstanding = 0
@@ -55,6 +62,20 @@ export class Replica {
   /** A request naming no model goes to any replica (each has a default); one naming a model, to those serving it. */
   serves(model: string | undefined): boolean {
     return model === undefined || this.models.includes(model)
+  }
+
+  /** The probes say it is ready. */
+  get ready(): boolean {
+    return this.readiness.ready
+  }
+
+  recordProbe(result: ProbeResult, thresholds: ReadinessThresholds): void {
+    this.readiness = afterProbe(this.readiness, result, thresholds)
+  }
+
+  /** It said so itself (e.g. shutting down): out until probes say it is ready again. */
+  markNotReady(): void {
+    this.readiness = NOT_YET_READY
   }
 
   /** Routable: ready, not leaving, not ejected. */

@@ -7,7 +7,7 @@ import { deadlineHeadersSchema, predictionProperties, predictionRequired } from 
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import type { GatewayMetrics } from '../metrics.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
-import { expectedAnswerMs } from '../queue/expected-wait.ts'
+import { expectedAnswerMs, expectedQueueWaitMs } from '../queue/expected-wait.ts'
 import type { Job, JobOutcome, Priority, UpstreamAnswer } from '../queue/job.ts'
 import type { JobQueue } from '../queue/job-queue.ts'
 
@@ -16,7 +16,14 @@ export interface PredictRouteOptions {
   dispatcher: Dispatcher
   pool: ReplicaPool
   metrics: GatewayMetrics
+  /** Deadline of a request that names none (X-Timeout-Ms): how long it may wait for its answer. */
   defaultTimeoutMs: number
+  /**
+   * Admission budget of a request that names no deadline: admitted only if its answer is expected within the SLO.
+   * Under overload this keeps the queue short enough that what is accepted meets the SLO, and the rest is refused
+   * at once with Retry-After, instead of everyone waiting seconds.
+   */
+  sloMs: number
   isShuttingDown: () => boolean
   /** Every prediction request, refused or not: demand, for the autoscaler. */
   onArrival: () => void
@@ -112,13 +119,14 @@ class PredictRoute {
    * reading it. Returns the refusal, if any.
    */
   admit(request: FastifyRequest): ServiceError | undefined {
-    const { queue, pool, isShuttingDown, defaultTimeoutMs } = this.#options
+    const { queue, pool, isShuttingDown, defaultTimeoutMs, sloMs } = this.#options
     this.#options.onArrival()
     try {
       if (isShuttingDown()) return this.#reject('shutting_down', 'the gateway is shutting down', 1)
       const now = performance.now()
       const deadlineEpoch = deadlineFromHeaders(request.headers, Date.now())
       const deadline = deadlineEpoch === undefined ? now + defaultTimeoutMs : now + (deadlineEpoch - Date.now())
+      const budget = deadlineEpoch === undefined ? Math.min(sloMs, defaultTimeoutMs) : deadline - now
       const priority = parsePriority(request.headers['x-priority'])
       const model = requestedModel(request)
       if (model !== undefined && !pool.models().includes(model)) {
@@ -136,16 +144,19 @@ class PredictRoute {
       // includes connecting, and may be several times the next ones), and refusing on a guess turns away traffic
       // that would have been served in time.
       const pace = this.#options.dispatcher.drainRate.pace(now)
-      const wait =
-        pace === undefined
-          ? undefined
-          : expectedAnswerMs(queue.size, pool.candidates(Date.now(), NOTHING_TRIED, model), pace)
+      const candidates = pace === undefined ? [] : pool.candidates(Date.now(), NOTHING_TRIED, model)
+      const wait = pace === undefined ? undefined : expectedAnswerMs(queue.size, candidates, pace)
+      // The SLO is a target, not the client's deadline: a request that would be sent at once is always admitted
+      // (refusing it cannot make it faster), even after a slow answer has raised the latency estimate.
+      const sentAtOnce = deadlineEpoch === undefined && expectedQueueWaitMs(queue.size, candidates, pace) === 0
       // Admitted only with room to spare: the estimate is an average, and a request admitted at the edge would often miss.
-      if (wait !== undefined && wait > (deadline - now) * ADMISSION_HEADROOM) {
+      if (wait !== undefined && !sentAtOnce && wait > budget * ADMISSION_HEADROOM) {
         const seconds = Math.max(1, Math.ceil(wait / 1000))
         return this.#reject(
           'queue_full',
-          `the answer would take about ${Math.round(wait)} ms (queue ahead included), beyond this request's deadline`,
+          deadlineEpoch === undefined
+            ? `the answer would take about ${Math.round(wait)} ms (queue ahead included), beyond the gateway's ${sloMs} ms SLO; send X-Timeout-Ms to allow longer`
+            : `the answer would take about ${Math.round(wait)} ms (queue ahead included), beyond this request's deadline`,
           seconds,
           'would_miss_deadline',
         )

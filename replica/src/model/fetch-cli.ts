@@ -4,21 +4,18 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError, parseConfig } from '../../../common/config.ts'
+import { configFromCommandLine } from '../../../common/command-line.ts'
 import { replicaConfigSpec } from '../config.ts'
 import { downloadVerified } from './download.ts'
 import { PRETRAINED_RESNET18 } from './pretrained.ts'
 
 const spec = { modelCacheDir: replicaConfigSpec.modelCacheDir, downloadTimeoutMs: replicaConfigSpec.downloadTimeoutMs }
-let config: ReturnType<typeof parseConfig<typeof spec>>
-try {
-  // biome-ignore lint/style/noProcessEnv: the entry point is where configuration is read, once
-  config = parseConfig(spec, { env: process.env, argv: process.argv.slice(2) })
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
-  console.error(error.message)
-  process.exit(2)
-}
+const config = configFromCommandLine(
+  'model:fetch',
+  spec,
+  undefined,
+  'Downloads the pretrained ResNet18 (ONNX Model Zoo resnet18-v2-7) into the model cache, verifying its sha256.',
+)
 
 const destination = join(config.modelCacheDir, PRETRAINED_RESNET18.fileName)
 if (existsSync(destination)) {

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { after, describe, test } from 'node:test'
+import { call } from '../../common/testing/http.ts'
+import type { RunningGateway } from '../src/gateway.ts'
+import { routable, startTestGateway } from './helpers.ts'
+import { StubReplica } from './stub-replica.ts'
+
+const INTERVAL_MS = 50
+const TIMEOUT_MS = 100
+const FAILURE_THRESHOLD = 3
+
+describe('gateway: readiness probes with thresholds', () => {
+  const cleanup: (() => Promise<void>)[] = []
+  after(async () => {
+    for (const fn of cleanup.reverse()) await fn()
+  })
+  const setup = async () => {
+    const stub = await StubReplica.start({ name: 'only', delayMs: 5 })
+    const gateway = await startTestGateway([
+      ...['--discovery', 'static', '--replicas', stub.url, '--autoscaler', 'none'],
+      ...['--health-interval-ms', String(INTERVAL_MS), '--health-timeout-ms', String(TIMEOUT_MS)],
+      ...['--health-failure-threshold', String(FAILURE_THRESHOLD)],
+    ])
+    cleanup.push(
+      () => stub.close(),
+      () => gateway.shutdown(1000),
+    )
+    await routable(gateway, 1)
+    const replica = gateway.pool.all[0]!
+    const routability: boolean[] = []
+    gateway.pool.on('change', () => routability.push(replica.isRoutable()))
+    return { stub, gateway, replica, routability }
+  }
+  const predict = (gateway: RunningGateway) =>
+    call(`${gateway.url}/predict`, { body: Buffer.alloc(512, 1), headers: { 'content-type': 'image/jpeg' } })
+
+  test('probes that go unanswered fewer times than the threshold do not unready a serving replica', async () => {
+    const { stub, gateway, replica, routability } = await setup()
+    stub.unansweredProbes = FAILURE_THRESHOLD - 1
+    const from = stub.probes
+    const answers = Array.from({ length: 10 }, () => predict(gateway))
+    // Probe n+1 reaches the stub only once probe n's verdict is recorded (one probe per replica at a time).
+    await stub.probed(from + FAILURE_THRESHOLD + 1)
+    assert.deepEqual(routability, [], 'routability never changed')
+    assert.equal(replica.isRoutable(), true)
+    assert.deepEqual(
+      (await Promise.all(answers)).map((a) => a.status),
+      answers.map(() => 200),
+    )
+  })
+
+  test('a replica that stops answering probes is out after exactly the threshold of misses, within threshold × interval + timeout', async () => {
+    const { stub, gateway, replica, routability } = await setup()
+    const from = stub.probes
+    const hungAt = performance.now()
+    stub.probeDelayMs = Number.POSITIVE_INFINITY
+    while (routability.length === 0) await once(gateway.pool, 'change')
+    const outAfterMs = performance.now() - hungAt
+    assert.deepEqual(routability, [false])
+    // The probe that made it unready was the threshold-th without an answer (a later one may have been sent since).
+    assert.ok(stub.probes - from >= FAILURE_THRESHOLD, `${stub.probes - from} probes`)
+    assert.equal(replica.readiness.consecutiveFailures, FAILURE_THRESHOLD)
+    const stated = FAILURE_THRESHOLD * INTERVAL_MS + TIMEOUT_MS
+    // A loose bound: it catches a schedule that waits for slow probes (≥ 2× the stated time), not a busy machine.
+    assert.ok(outAfterMs < stated * 8, `out after ${Math.round(outAfterMs)} ms (stated ${stated} ms)`)
+  })
+
+  test('a replica that answers "not ready" is out at the next probe', async () => {
+    const { stub, gateway, replica, routability } = await setup()
+    const from = stub.probes
+    stub.ready = false
+    while (routability.length === 0) await once(gateway.pool, 'change')
+    assert.deepEqual(routability, [false])
+    assert.equal(replica.readiness.consecutiveFailures, 1)
+    assert.ok(stub.probes - from >= 1)
+  })
+})
