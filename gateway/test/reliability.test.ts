@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { after, before, describe, test } from 'node:test'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
@@ -15,9 +16,13 @@ import { startGatewayWithLocalReplicas } from './helpers.ts'
 // Long enough that two goodput measurements a few per cent apart are not just noise on a shared 2-core machine.
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 12)
 const SLO_MS = 500
-/** The gateway's DEADLINE_GRACE_MS: a replica whose inference started in time may answer this much after it. */
-const LATE_GRACE_MS = 250
-const GOODPUT_FLOOR = 0.6
+/**
+ * The gateway answers 504 at a request's deadline, so every 200 leaves it in time; what this process measures adds
+ * its own lag in reading the answer (it runs the load tester, the gateway and its timers on the same event loop).
+ */
+const CLIENT_LAG_MS = { p99: 50, max: 250 }
+/** Far below every run here (10 runs: 71–92 % of the closed-loop capacity; see the CI issue's closing note). */
+const GOODPUT_FLOOR = 0.5
 const images = sampleImages()
   .filter((_, i) => i % 20 === 0)
   .map((image) => ({ name: image.name, bytes: image.bytes(), truth: undefined }))
@@ -73,7 +78,7 @@ describe('reliability under load (the load tester against the real stack)', () =
       JSON.stringify(summarize(result.records, [], 500, result.durationS).by_status),
     )
     assert.ok(ejectedAfterMs !== undefined && ejectedAfterMs <= 2000, `ejected after ${ejectedAfterMs} ms`)
-    while (gateway.pool.readyCount() < 2) await new Promise((resolve) => gateway.pool.once('change', resolve))
+    while (gateway.pool.readyCount() < 2) await once(gateway.pool, 'change')
   })
 
   test('overload at 2× capacity: queue within bounds, memory bounded, nothing lost or late, answered within the SLO, every refusal a 503 with Retry-After', async (t) => {
@@ -128,11 +133,11 @@ describe('reliability under load (the load tester against the real stack)', () =
     // which must stay rare, and no accepted request is answered 200 after its deadline.
     assert.ok((summary.by_status['504'] ?? 0) <= 0.01 * result.records.length, `accepted but late: ${context}`)
     assert.deepEqual(
-      ok.filter((r) => r.answeredMs! - r.sentMs! > SLO_MS + LATE_GRACE_MS).length,
+      ok.filter((r) => r.answeredMs! - r.sentMs! > SLO_MS + CLIENT_LAG_MS.max).length,
       0,
       `no 200 after its deadline: ${context}`,
     )
-    assert.ok(p99 <= SLO_MS, `p99 of answered requests ${Math.round(p99)} ms; ${context}`)
+    assert.ok(p99 <= SLO_MS + CLIENT_LAG_MS.p99, `p99 of answered requests ${Math.round(p99)} ms; ${context}`)
     // Not a benchmark: a floor far below what every run here gives (the spread is in the closing note of the CI
     // issue), so that only an admission that turns away servable work — not a noisy machine — fails it.
     assert.ok(goodput >= GOODPUT_FLOOR * capacity, `goodput below ${GOODPUT_FLOOR} × capacity: ${context}`)
