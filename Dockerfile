@@ -4,7 +4,7 @@
 #   docker build -t switchyard --build-arg FETCH_PRETRAINED=1 .   # bake in the pretrained model (sha256-checked)
 #   docker run -p 8080:8080 switchyard                            # gateway (needs replicas: see docker-compose.yml)
 #   docker run -e PORT=8081 switchyard replica/src/main.ts        # a replica
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -16,15 +16,15 @@ ARG FETCH_PRETRAINED=0
 COPY common ./common
 COPY replica ./replica
 RUN mkdir -p /models && if [ "$FETCH_PRETRAINED" = "1" ]; then \
-      MODEL_CACHE_DIR=/models node --import tsx replica/src/model/fetch-cli.ts; \
+      MODEL_CACHE_DIR=/models node replica/src/model/fetch-cli.ts; \
     fi
 
 FROM ${NODE_IMAGE} AS runtime
 # tini as PID 1 forwards SIGTERM to node (which drains) and reaps any child processes.
 RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# A read-only root filesystem is fine: tsx keeps its cache in memory, models live in /models.
-ENV NODE_ENV=production TSX_DISABLE_CACHE=1 MODEL_CACHE_DIR=/models PORT=8080
+# A read-only root filesystem is fine: Node strips the TypeScript types in memory, models live in /models.
+ENV NODE_ENV=production MODEL_CACHE_DIR=/models PORT=8080
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY common ./common
@@ -35,5 +35,5 @@ USER node
 EXPOSE 8080 8081
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--import", "tsx"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node"]
 CMD ["gateway/src/main.ts"]

@@ -8,11 +8,10 @@ import { parseArgs } from 'node:util'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
-  constructor(
-    readonly key: string,
-    message: string,
-  ) {
+  readonly key: string
+  constructor(key: string, message: string) {
     super(message)
+    this.key = key
   }
 }
 

@@ -35,13 +35,13 @@ export interface ErrorBody {
 
 export class ServiceError extends Error {
   override name = 'ServiceError'
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    /** Seconds a client should wait before retrying; sent as `Retry-After`. */
-    readonly retryAfterSeconds?: number,
-  ) {
+  readonly code: ErrorCode
+  /** Seconds a client should wait before retrying; sent as `Retry-After`. */
+  readonly retryAfterSeconds: number | undefined
+  constructor(code: ErrorCode, message: string, retryAfterSeconds?: number) {
     super(message)
+    this.code = code
+    this.retryAfterSeconds = retryAfterSeconds
   }
 
   get statusCode(): number {

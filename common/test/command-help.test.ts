@@ -20,9 +20,9 @@ const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 /** Scripts that run the toolchain or the test runner, not a command of ours; every other script must be one. */
 const NOT_ENTRY_POINTS = new Set(['typecheck', 'lint', 'format', 'test', 'test:node', 'chaos', 'audit:prod'])
 
-/** The TypeScript file a script runs (`tsx file.ts …` or `node --import tsx file.ts …`), if it runs one. */
+/** The TypeScript file a script runs (`node file.ts …`: Node strips the types itself), if it runs one. */
 function entryPointOf(command: string): string | undefined {
-  return /^(?:tsx|node\s+--import[= ]tsx)\s+([\w./-]+\.ts)(?:\s|$)/.exec(command.trim())?.[1]
+  return /^node\s+([\w./-]+\.ts)(?:\s|$)/.exec(command.trim())?.[1]
 }
 
 /** Entry file → the scripts that run it (`start` and `gateway` are the same file). */
@@ -35,11 +35,11 @@ for (const [name, command] of Object.entries(scripts)) {
 /** Output a command prints once it is working rather than explaining itself: server and log lines, reports. */
 const WORK = /listening|"level":|\b(?:INFO|WARN|ERROR)\b|written to|report: /
 
-test('every script in package.json is either a tsx entry point (checked below) or a known tool', () => {
+test('every script in package.json is either a TypeScript entry point (checked below) or a known tool', () => {
   const unclassified = Object.keys(scripts).filter(
     (name) => !NOT_ENTRY_POINTS.has(name) && !entryPointOf(scripts[name]!),
   )
-  assert.deepEqual(unclassified, [], 'a new script that runs our code should be `tsx <file.ts>`, so --help is tested')
+  assert.deepEqual(unclassified, [], 'a new script that runs our code should be `node <file.ts>`, so --help is tested')
   assert.ok(entryPoints.size >= 14, `only ${entryPoints.size} entry points found in package.json`)
 })
 

@@ -146,8 +146,6 @@ describe('the gateway entry point', () => {
     const child = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx',
         main,
         '--discovery',
         'static',

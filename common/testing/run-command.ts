@@ -10,7 +10,7 @@ export interface CommandResult {
 }
 
 /**
- * Runs a TypeScript entry point the way `npm run` does (`node --import tsx <file> ...args`) and collects what it
+ * Runs a TypeScript entry point the way `npm run` does (`node <file> ...args`) and collects what it
  * printed. After `timeoutMs` its whole process group is killed (SIGKILL): a command that starts working instead of
  * exiting — servers, benchmarks and what they spawned — cannot hang or outlive the test.
  */
@@ -19,7 +19,7 @@ export async function runEntryPoint(
   args: readonly string[],
   { cwd, timeoutMs = 120_000 }: { cwd?: string; timeoutMs?: number } = {},
 ): Promise<CommandResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+  const child = spawn(process.execPath, [file, ...args], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so the timeout reaches its children too.

@@ -49,11 +49,9 @@ process.exit(rows.some(([, r]) => r.failed > 0) ? 1 : 0)
 
 /** One `node --test` run with the TAP reporter, its results folded into the tally. */
 async function runOnce(testFiles: string[]): Promise<{ failedTests: string[]; code: number | null }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-timeout=600000', ...testFiles],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  )
+  const child = spawn(process.execPath, ['--test', '--test-reporter=tap', '--test-timeout=600000', ...testFiles], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   const failedTests: string[] = []
   // TAP nests subtests by indentation (4 spaces a level); a suite's own line follows its children.
   const open: { name: string; hasChildren: boolean }[] = []

@@ -2,7 +2,7 @@
  * The floor for a Node.js proxy on this machine: node:http in, undici out, round-robin, nothing else (no queue, no
  * deadlines, no metrics, no schemas). The benchmark shows it beside the gateway so the cost of the gateway's
  * features can be told apart from the cost of the runtime.
- * Usage (spawned with IPC): node --import tsx bare-node-proxy.ts '["http://127.0.0.1:1234", ...]'
+ * Usage (spawned with IPC): node bare-node-proxy.ts '["http://127.0.0.1:1234", ...]'
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'

@@ -42,7 +42,7 @@ interface Fleet {
 
 async function startFleet(specs: { serviceMs: number; mode: 'fifo' | 'parallel' }[]): Promise<Fleet> {
   const entry = fileURLToPath(new URL('./stub-fleet.ts', import.meta.url))
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, JSON.stringify(specs)], {
+  const child = spawn(process.execPath, [entry, JSON.stringify(specs)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const [message] = (await once(child, 'message')) as [{ urls: string[] }]
@@ -56,7 +56,7 @@ async function stopChild(child: ChildProcess) {
 
 async function startBareNodeProxy(upstreams: string[]): Promise<RunningProxy> {
   const entry = fileURLToPath(new URL('./bare-node-proxy.ts', import.meta.url))
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, JSON.stringify(upstreams)], {
+  const child = spawn(process.execPath, [entry, JSON.stringify(upstreams)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const [message] = (await once(child, 'message')) as [{ url: string }]

@@ -166,7 +166,7 @@ async function phase(kind: Phase['kind'], round: number, rate: number, seconds: 
   ]
   // Capacity: clients that wait (a long deadline, sent), so nothing is refused for time. Overload: the defaults.
   if (kind === 'capacity') flags.push('--timeout-ms', '60000', '--send-deadline', 'true', '--concurrency-cap', '5000')
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'loadtester/src/main.ts'), ...flags], {
+  const child = spawn(process.execPath, [join(ROOT, 'loadtester/src/main.ts'), ...flags], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
   })

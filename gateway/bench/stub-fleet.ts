@@ -2,7 +2,7 @@
  * Benchmark stand-ins for replicas, all in one process so they cost the gateway little CPU. Each stub is either a
  * `fifo` server (one request at a time, the others wait in order: a one-core replica with a fixed service time) or
  * `parallel` (answers everything after the service time: measures the proxy, not the replica).
- * Usage (spawned with IPC): node --import tsx stub-fleet.ts '[{"serviceMs":20,"mode":"fifo"}, ...]'
+ * Usage (spawned with IPC): node stub-fleet.ts '[{"serviceMs":20,"mode":"fifo"}, ...]'
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'

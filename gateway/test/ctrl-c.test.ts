@@ -47,7 +47,7 @@ async function npmStart(): Promise<Stack> {
     if (message.url && message.msg === 'gateway listening') url.resolve(message.url)
   })
   npm.stderr!.resume()
-  const url = resolvable<string>()
+  const url = Promise.withResolvers<string>()
   void exited.then((code) => url.reject(new Error(`npm start exited (${code}) before listening`)))
   const logged = (message: string) =>
     messages.some((m) => m.startsWith(message))
@@ -124,7 +124,7 @@ describe('Ctrl-C on npm start (SIGINT to its process group, as a terminal sends 
     )
   })
 
-  test('a second Ctrl-C (not the relayed copy of the first) exits at once, replicas included', async () => {
+  test('a second Ctrl-C (not the relayed copy of the first) exits at once, replicas included', async (t) => {
     const stack = await npmStart()
     // A queue that takes many seconds to drain: long deadlines, twice what two replicas serve.
     const load = runLoad({
@@ -149,25 +149,7 @@ describe('Ctrl-C on npm start (SIGINT to its process group, as a terminal sends 
     await stack.logged('second SIGINT: exiting without draining')
     await load
     // The replicas were told to stop; each exits once its own short drain is done.
-    await untilGone(stack.marker)
+    await t.waitFor(() => assert.deepEqual(processesWith(stack.marker), []), { interval: 100, timeout: 30_000 })
     assert.ok(queued > 0, 'there was still work queued when the second Ctrl-C came')
   })
 })
-
-async function untilGone(marker: string): Promise<void> {
-  const deadline = performance.now() + 30_000
-  while (processesWith(marker).length > 0) {
-    assert.ok(performance.now() < deadline, `still running: ${processesWith(marker).join(', ')}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
-function resolvable<T>() {
-  let resolve: (value: T) => void = () => {}
-  let reject: (error: Error) => void = () => {}
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  return { promise, resolve, reject }
-}

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { after, before, describe, test } from 'node:test'
 import { call, errorCode, postImage } from '../../common/testing/http.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
@@ -62,7 +63,7 @@ describe('gateway with real replicas (local discovery: replica processes spawned
     )
     // The supervisor starts a new process (new port); the pool drops the dead one and admits the new one.
     while (gateway.pool.readyCount() < 2 || gateway.pool.get(victimUrl)) {
-      await new Promise((resolve) => gateway.pool.once('change', resolve))
+      await once(gateway.pool, 'change')
     }
     const after = await Promise.all(
       images.slice(0, 6).map((image) => postImage(`${gateway.url}/predict`, image.bytes(), WAITING)),

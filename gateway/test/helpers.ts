@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import { testLogger } from '../../common/testing/silent-logger.ts'
 import { loadGatewayConfig } from '../src/config.ts'
@@ -30,7 +31,7 @@ export async function startGatewayWithLocalReplicas(replicas = 2): Promise<Runni
 /** Resolves once the gateway sees `count` routable replicas (health checks are event-driven: 'change'). */
 export async function routable(gateway: RunningGateway, count: number): Promise<void> {
   while (gateway.pool.readyCount() !== count) {
-    await new Promise((resolve) => gateway.pool.once('change', resolve))
+    await once(gateway.pool, 'change')
   }
 }
 

@@ -24,13 +24,9 @@ configFromCommandLine(
     'with tiny and 110 KB bodies, and wrk and hey (when installed) for comparison. Writes out/bench/loadtester.json.',
 )
 
-const server = spawn(
-  process.execPath,
-  ['--import', 'tsx', fileURLToPath(new URL('./echo-server.ts', import.meta.url))],
-  {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  },
-)
+const server = spawn(process.execPath, [fileURLToPath(new URL('./echo-server.ts', import.meta.url))], {
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+})
 const [{ url }] = (await once(server, 'message')) as [{ url: string }]
 
 const bodies: Record<string, LoadImage> = {

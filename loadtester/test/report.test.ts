@@ -125,7 +125,7 @@ describe('the report', () => {
 describe('npm run load (the CLI)', () => {
   const main = fileURLToPath(new URL('../src/main.ts', import.meta.url))
   const cli = (args: string[]) =>
-    spawn(process.execPath, ['--import', 'tsx', main, '--progress', 'false', ...args], {
+    spawn(process.execPath, [main, '--progress', 'false', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
 

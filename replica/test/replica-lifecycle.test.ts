@@ -98,7 +98,7 @@ describe('replica lifecycle', () => {
 
   test('SIGTERM to the replica process: in-flight requests complete, then it exits 0', async () => {
     const main = fileURLToPath(new URL('../src/main.ts', import.meta.url))
-    const child = spawn(process.execPath, ['--import', 'tsx', main, '--host', '127.0.0.1', '--port', '0'], {
+    const child = spawn(process.execPath, [main, '--host', '127.0.0.1', '--port', '0'], {
       env: { ...process.env, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'inherit'],
     })

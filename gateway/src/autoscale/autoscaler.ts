@@ -39,7 +39,12 @@ export interface AutoscaleStatus {
  * replica count (`desiredReplicas`, then `stabilize`). The count is exposed as a metric and on GET /autoscale, and
  * handed to an actuator when there is one. Emits 'decision' after each tick.
  */
-export class Autoscaler extends EventEmitter {
+export interface AutoscalerEvents {
+  decision: [status: AutoscaleStatus]
+  error: [error: unknown]
+}
+
+export class Autoscaler extends EventEmitter<AutoscalerEvents> {
   readonly options: AutoscalerOptions
   readonly #short: SlidingWindowCounter
   readonly #long: SlidingWindowCounter
@@ -49,15 +54,20 @@ export class Autoscaler extends EventEmitter {
   #status: AutoscaleStatus | undefined
   #applying: Promise<void> = Promise.resolve()
 
+  readonly actuator: Actuator | undefined
+  /** The backlog and ready replicas right now (the gateway's queue and pool). */
+  readonly readLoad: () => { backlog: number; readyReplicas: number }
+
   constructor(
     options: AutoscalerOptions,
-    readonly actuator: Actuator | undefined,
-    /** The backlog and ready replicas right now (the gateway's queue and pool). */
-    readonly readLoad: () => { backlog: number; readyReplicas: number },
+    actuator: Actuator | undefined,
+    readLoad: () => { backlog: number; readyReplicas: number },
     now: number,
     initialReplicas: number,
   ) {
     super()
+    this.actuator = actuator
+    this.readLoad = readLoad
     this.options = options
     this.#short = new SlidingWindowCounter(options.shortWindowS * 1000, 60, now)
     this.#long = new SlidingWindowCounter(options.longWindowS * 1000, 60, now)

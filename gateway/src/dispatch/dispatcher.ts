@@ -42,7 +42,12 @@ interface InFlight {
  * on another replica within the retry budget, and fails everything fast when no replica is left.
  * Emits 'queued' for every accepted job and 'answered' (upstream ms) for every answer from a replica.
  */
-export class Dispatcher extends EventEmitter {
+export interface DispatcherEvents {
+  queued: [job: Job]
+  answered: [upstreamMs: number]
+}
+
+export class Dispatcher extends EventEmitter<DispatcherEvents> {
   readonly #deps: DispatcherDeps
   readonly #options: DispatcherOptions
   readonly #routing: RoutingState = { random: createRandom(Date.now() & 0xffffffff), cursor: 0 }

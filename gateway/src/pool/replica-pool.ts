@@ -12,7 +12,14 @@ export interface ReplicaPoolOptions {
  * discovery drops drain: no new work, removed once their last request finishes. Emits 'change' whenever routing
  * could decide differently (readiness, membership, a freed slot), so the dispatcher knows when to look again.
  */
-export class ReplicaPool extends EventEmitter {
+/** What the pool emits, and with what (typed: a listener gets exactly these arguments). */
+export interface ReplicaPoolEvents {
+  added: [replica: Replica]
+  removed: [replica: Replica]
+  change: []
+}
+
+export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
   readonly #replicas = new Map<string, Replica>()
   readonly #options: ReplicaPoolOptions
 

@@ -192,10 +192,7 @@ class PredictRoute {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) clientGone.abort()
     })
-    let resolveOutcome: (outcome: JobOutcome) => void = () => {}
-    const outcome = new Promise<JobOutcome>((resolve) => {
-      resolveOutcome = resolve
-    })
+    const { promise: outcome, resolve: resolveOutcome } = Promise.withResolvers<JobOutcome>()
     const now = performance.now()
     const job = {
       id: request.id,

@@ -41,7 +41,7 @@ export class InferenceEngine extends EventEmitter {
 
   /** Starts the worker and loads the model; the model buffer is transferred, not copied. */
   static async start(model: Uint8Array, intraOpThreads: number): Promise<InferenceEngine> {
-    const worker = spawnTypeScriptWorker(new URL('./inference-worker.ts', import.meta.url))
+    const worker = new Worker(new URL('./inference-worker.ts', import.meta.url))
     const owned = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength ? model : model.slice()
     const signature = await new Promise<ModelSignature>((resolve, reject) => {
       const onError = (error: Error) => reject(error)
@@ -106,14 +106,4 @@ export class InferenceEngine extends EventEmitter {
     for (const pending of this.#pending.values()) pending.reject(error)
     this.#pending.clear()
   }
-}
-
-/**
- * Worker threads do not inherit tsx's module hooks, so the worker starts with a two-line bootstrap that
- * registers tsx and then imports the TypeScript entry point.
- */
-function spawnTypeScriptWorker(entry: URL): Worker {
-  const tsxApi = import.meta.resolve('tsx/esm/api')
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}) })`
-  return new Worker(bootstrap, { eval: true })
 }

@@ -115,12 +115,12 @@ export const SUPPORTED_LAYER_CLASSES = [
 /** A layer the importer cannot translate, named so the user can find it in model.json. */
 export class UnsupportedLayerError extends Error {
   override name = 'UnsupportedLayerError'
-  constructor(
-    readonly layerName: string,
-    readonly className: string,
-    reason: string,
-  ) {
+  readonly layerName: string
+  readonly className: string
+  constructor(layerName: string, className: string, reason: string) {
     super(`layer '${layerName}' (${className}): ${reason}`)
+    this.layerName = layerName
+    this.className = className
   }
 }
 
