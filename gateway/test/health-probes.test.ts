@@ -66,6 +66,35 @@ describe('gateway: readiness probes with thresholds', () => {
     assert.ok(outAfterMs < stated * 8, `out after ${Math.round(outAfterMs)} ms (stated ${stated} ms)`)
   })
 
+  test('each replica is probed on its own schedule: a probe that hangs does not hold up the others', async () => {
+    const [hung, healthy] = await Promise.all([
+      StubReplica.start({ name: 'hung' }),
+      StubReplica.start({ name: 'healthy' }),
+    ])
+    const gateway = await startTestGateway([
+      ...['--discovery', 'static', '--replicas', `${hung.url},${healthy.url}`, '--autoscaler', 'none'],
+      ...['--health-interval-ms', String(INTERVAL_MS), '--health-timeout-ms', String(TIMEOUT_MS)],
+      ...['--health-failure-threshold', String(FAILURE_THRESHOLD)],
+    ])
+    cleanup.push(
+      () => hung.close(),
+      () => healthy.close(),
+      () => gateway.shutdown(1000),
+    )
+    await routable(gateway, 2)
+    const [hungFrom, healthyFrom] = [hung.probes, healthy.probes]
+    hung.probeDelayMs = Number.POSITIVE_INFINITY
+    const hungReplica = gateway.pool.get(hung.url)!
+    while (hungReplica.isRoutable()) await once(gateway.pool, 'change')
+    // Probes of the hung one time out after 100 ms; the healthy one is probed every 50 ms all the same. A round that
+    // waited for its slowest probe would have probed both the same number of times.
+    assert.ok(
+      healthy.probes - healthyFrom > hung.probes - hungFrom,
+      `healthy probed ${healthy.probes - healthyFrom} times, hung ${hung.probes - hungFrom}`,
+    )
+    assert.equal(gateway.pool.get(healthy.url)!.isRoutable(), true)
+  })
+
   test('a replica that answers "not ready" is out at the next probe', async () => {
     const { stub, gateway, replica, routability } = await setup()
     const from = stub.probes

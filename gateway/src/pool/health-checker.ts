@@ -23,8 +23,8 @@ export class HealthChecker {
   readonly #options: HealthCheckOptions
   readonly #log: FastifyBaseLogger
   #timer: NodeJS.Timeout | undefined
-  #running: Promise<void> | undefined
-  readonly #probing = new Set<Replica>()
+  /** Probes in flight, one per replica at most: a replica is probed again only once its last probe has ended. */
+  readonly #probing = new Map<Replica, Promise<void>>()
 
   constructor(pool: ReplicaPool, options: HealthCheckOptions, log: FastifyBaseLogger) {
     this.#pool = pool
@@ -34,9 +34,8 @@ export class HealthChecker {
 
   start(): void {
     const tick = () => {
-      this.#running ??= this.probeAll().finally(() => {
-        this.#running = undefined
-      })
+      for (const replica of this.#pool.all) void this.probe(replica)
+      this.#pool.removeDrained()
     }
     tick()
     this.#timer = setInterval(tick, this.#options.intervalMs)
@@ -45,42 +44,38 @@ export class HealthChecker {
   async stop(): Promise<void> {
     clearInterval(this.#timer)
     this.#timer = undefined
-    await this.#running
+    await Promise.all(this.#probing.values())
   }
 
-  /** Probes every replica once; resolves when all have answered or timed out. */
-  async probeAll(): Promise<void> {
-    await Promise.all(this.#pool.all.map((replica) => this.probe(replica)))
-    this.#pool.removeDrained()
+  /** Probes one replica now, unless a probe of it is still in flight (a new replica's and the schedule's may meet). */
+  probe(replica: Replica): Promise<void> {
+    const inFlight = this.#probing.get(replica)
+    if (inFlight) return inFlight
+    const probe = this.#probeOnce(replica).finally(() => this.#probing.delete(replica))
+    this.#probing.set(replica, probe)
+    return probe
   }
 
-  async probe(replica: Replica): Promise<void> {
-    // One probe per replica at a time: a probe of a new replica and the round may coincide.
-    if (this.#probing.has(replica)) return
-    this.#probing.add(replica)
-    try {
-      const { result, models } = await this.#check(replica)
-      if (models) replica.models = models
-      const wasRoutable = replica.isRoutable()
-      const wasReady = replica.ready
-      replica.recordProbe(result, this.#options)
-      if (result === 'ready') replica.outlier = readmit(replica.outlier, Date.now())
-      if (result !== 'ready' && wasReady && replica.ready) {
-        this.#log.warn(
-          { replica: replica.url, misses: replica.readiness.consecutiveFailures },
-          'readiness probe got no answer; still ready until the failure threshold',
-        )
-      }
-      const isRoutable = replica.isRoutable()
-      if (wasRoutable !== isRoutable) {
-        this.#log.info(
-          { replica: replica.url, routable: isRoutable, ready: replica.ready, probe: result },
-          'replica routability changed',
-        )
-        this.#pool.emit('change')
-      }
-    } finally {
-      this.#probing.delete(replica)
+  async #probeOnce(replica: Replica): Promise<void> {
+    const { result, models } = await this.#check(replica)
+    if (models) replica.models = models
+    const wasRoutable = replica.isRoutable()
+    const wasReady = replica.ready
+    replica.recordProbe(result, this.#options)
+    if (result === 'ready') replica.outlier = readmit(replica.outlier, Date.now())
+    if (result !== 'ready' && wasReady && replica.ready) {
+      this.#log.warn(
+        { replica: replica.url, misses: replica.readiness.consecutiveFailures },
+        'readiness probe got no answer; still ready until the failure threshold',
+      )
+    }
+    const isRoutable = replica.isRoutable()
+    if (wasRoutable !== isRoutable) {
+      this.#log.info(
+        { replica: replica.url, routable: isRoutable, ready: replica.ready, probe: result },
+        'replica routability changed',
+      )
+      this.#pool.emit('change')
     }
   }
 
