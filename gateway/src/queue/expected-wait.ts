@@ -31,14 +31,19 @@ export function expectedQueueWaitMs(
   return (queued - free + 1) / perMs
 }
 
-/** The wait above plus the fastest replica's own latency: the earliest the answer could come. */
-export function expectedAnswerMs(
+/** The wait above, and the answer time: that wait plus the fastest replica's own latency (the earliest it could come). */
+export function expectedAnswer(
   queued: number,
   replicas: readonly ServiceRate[],
   measuredPerSecond = 0,
-): number | undefined {
-  const wait = expectedQueueWaitMs(queued, replicas, measuredPerSecond)
-  if (wait === undefined) return undefined
+): { queueWaitMs: number; answerMs: number } | undefined {
+  const queueWaitMs = expectedQueueWaitMs(queued, replicas, measuredPerSecond)
+  if (queueWaitMs === undefined) return undefined
   const fastest = Math.min(...replicas.map((r) => (r.latencyMs > 0 ? r.latencyMs : Number.POSITIVE_INFINITY)))
-  return wait + (Number.isFinite(fastest) ? fastest : 0)
+  return { queueWaitMs, answerMs: queueWaitMs + (Number.isFinite(fastest) ? fastest : 0) }
+}
+
+/** The answer time alone (see `expectedAnswer`). */
+export function expectedAnswerMs(queued: number, replicas: readonly ServiceRate[], measuredPerSecond = 0) {
+  return expectedAnswer(queued, replicas, measuredPerSecond)?.answerMs
 }

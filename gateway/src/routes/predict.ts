@@ -7,7 +7,7 @@ import { deadlineHeadersSchema, predictionProperties, predictionRequired } from 
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import type { GatewayMetrics } from '../metrics.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
-import { expectedAnswerMs, expectedQueueWaitMs } from '../queue/expected-wait.ts'
+import { expectedAnswer } from '../queue/expected-wait.ts'
 import type { Job, JobOutcome, Priority, UpstreamAnswer } from '../queue/job.ts'
 import type { JobQueue } from '../queue/job-queue.ts'
 
@@ -144,11 +144,14 @@ class PredictRoute {
       // includes connecting, and may be several times the next ones), and refusing on a guess turns away traffic
       // that would have been served in time.
       const pace = this.#options.dispatcher.drainRate.pace(now)
-      const candidates = pace === undefined ? [] : pool.candidates(Date.now(), NOTHING_TRIED, model)
-      const wait = pace === undefined ? undefined : expectedAnswerMs(queue.size, candidates, pace)
+      const expected =
+        pace === undefined
+          ? undefined
+          : expectedAnswer(queue.size, pool.candidates(Date.now(), NOTHING_TRIED, model), pace)
       // The SLO is a target, not the client's deadline: a request that would be sent at once is always admitted
       // (refusing it cannot make it faster), even after a slow answer has raised the latency estimate.
-      const sentAtOnce = deadlineEpoch === undefined && expectedQueueWaitMs(queue.size, candidates, pace) === 0
+      const sentAtOnce = deadlineEpoch === undefined && expected?.queueWaitMs === 0
+      const wait = expected?.answerMs
       // Admitted only with room to spare: the estimate is an average, and a request admitted at the edge would often miss.
       if (wait !== undefined && !sentAtOnce && wait > budget * ADMISSION_HEADROOM) {
         const seconds = Math.max(1, Math.ceil(wait / 1000))
