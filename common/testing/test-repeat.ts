@@ -4,6 +4,7 @@
  * fails once in N healthy runs is a bug, and this is how to find it before CI does.
  */
 import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { wantsHelp } from '../config.ts'
 
@@ -52,6 +53,8 @@ async function runOnce(testFiles: string[]): Promise<{ failedTests: string[]; co
   const child = spawn(process.execPath, ['--test', '--test-reporter=tap', '--test-timeout=600000', ...testFiles], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
+  // Listened for now: the process may well have exited by the time its output has been read.
+  const exited = once(child, 'exit')
   const failedTests: string[] = []
   // TAP nests subtests by indentation (4 spaces a level); a suite's own line follows its children.
   const open: { name: string; hasChildren: boolean }[] = []
@@ -84,6 +87,6 @@ async function runOnce(testFiles: string[]): Promise<{ failedTests: string[]; co
     }
     tally.set(path, entry)
   }
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  const [code] = (await exited) as [number | null]
   return { failedTests, code }
 }
