@@ -31,4 +31,7 @@ test('npm reads the project configuration without warnings (no unknown .npmrc ke
 test('the runtime is the one the project targets (engines)', () => {
   const major = Number(process.versions.node.split('.')[0])
   assert.ok(major >= Number(/\d+/.exec(pkg.engines.node)![0]), `node ${process.version}, engines ${pkg.engines.node}`)
+  // And on an older one, npm install stops at once (EBADENGINE) rather than installing a project that cannot start.
+  const strict = spawnSync('npm', ['config', 'get', 'engine-strict'], { cwd: ROOT, encoding: 'utf8' })
+  assert.equal(strict.stdout.trim(), 'true')
 })

@@ -65,7 +65,34 @@ describe('npm run load: flags', { concurrency: 4 }, () => {
       Array.from({ length: 5 }, () => '/add_to_queue?model=darknet-tiny'),
     )
     assert.ok(stub.gets.includes('/replicas'), stub.gets.join(', '))
+    // Like most clients, it sends no deadline unless told to: the gateway then admits by its SLO.
+    assert.deepEqual(
+      stub.arrivals.filter((a) => a.headers['x-timeout-ms'] !== undefined),
+      [],
+    )
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { run: { target: string } }
     assert.equal(summary.run.target, target)
+  })
+
+  test('--send-deadline sends --timeout-ms as X-Timeout-Ms', async () => {
+    const stub = await new StubTarget().start()
+    after(() => stub.close())
+    const workload = join(dir, 'one.txt')
+    writeFileSync(workload, '2\n')
+    const args = ['--target', stub.url, '--workload', workload, '--images', FIXTURES, '--progress', 'false']
+    const { code, stderr } = await load([
+      ...args,
+      '--out',
+      join(dir, 'deadline'),
+      '--timeout-ms',
+      '1500',
+      '--send-deadline',
+      'true',
+    ])
+    assert.equal(code, 0, stderr)
+    assert.deepEqual(
+      stub.arrivals.map((a) => a.headers['x-timeout-ms']),
+      ['1500', '1500'],
+    )
   })
 })
