@@ -121,9 +121,20 @@ export const parse = {
       return value
     }
   },
-  number({ min = -Infinity, max = Infinity } = {}): Parser<number> {
+  /** A finite number within [min, max]; with `above`, strictly greater than it (e.g. a rate that must not be 0). */
+  number({
+    min = -Infinity,
+    max = Infinity,
+    above,
+  }: {
+    min?: number
+    max?: number
+    above?: number
+  } = {}): Parser<number> {
     return (raw) => {
       const value = raw === '' ? Number.NaN : Number(raw)
+      if (above !== undefined && !(value > above && value <= max))
+        throw new Error(`expected a number above ${above}, at most ${max}`)
       if (!Number.isFinite(value) || value < min || value > max)
         throw new Error(`expected a number in [${min}, ${max}]`)
       return value

@@ -1,15 +1,5 @@
-import { type ConfigOf, type ConfigSource, type Parser, parse, parseConfig, setting } from '../../common/config.ts'
+import { type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
 import { parseTarget } from './target.ts'
-
-/** A number above 0 (0 itself would send nothing) and at most `max`. */
-function positive(max: number): Parser<number> {
-  return (raw) => {
-    const value = raw === '' ? Number.NaN : Number(raw)
-    if (!Number.isFinite(value) || value <= 0 || value > max)
-      throw new Error(`expected a number above 0, at most ${max}`)
-    return value
-  }
-}
 
 export const loadConfigSpec = {
   target: setting({
@@ -31,7 +21,8 @@ export const loadConfigSpec = {
     env: 'LOAD_SCALE',
     flag: 'scale',
     description: 'Multiply every rate by this',
-    parse: positive(10_000),
+    // 0 would send nothing.
+    parse: parse.number({ above: 0, max: 10_000 }),
     default: 1,
   }),
   duration: setting<number | undefined>({
