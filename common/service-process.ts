@@ -26,6 +26,8 @@ export interface SpawnServiceOptions {
   ownProcessGroup?: boolean
   /** Give up if the service has not reported ready by then. */
   startTimeoutMs?: number
+  /** Called with the child as soon as it exists, before it is ready (e.g. to put it in a cgroup). */
+  onSpawn?: (child: ChildProcess) => void
 }
 
 /**
@@ -42,6 +44,7 @@ export async function spawnService(
     [ENTRY_POINTS[service], '--host', '127.0.0.1', '--port', '0', ...(options.args ?? [])],
     { env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: options.ownProcessGroup ?? false },
   )
+  options.onSpawn?.(child)
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string)
   const stderr: string[] = []
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {

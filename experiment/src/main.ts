@@ -1,39 +1,108 @@
 /**
- * `npm run experiment` — the seed experiment for real, on this machine: the local stack (gateway + replica processes)
- * under the load tester, once with Switchyard's autoscaler (local actuator) and once with a fixed replica count.
- * Each run writes its load report (latency, queue, replicas over time). Then the simulator replays the same
- * workload, with the service times measured in the run, and its predictions are set beside what happened.
+ * `npm run experiment` — every scaling policy for real, on this machine, and the simulator's prediction of each,
+ * made before the runs. Replicas run as pods would: each in a cgroup with a CPU quota (its limit = its request) and
+ * created after a provisioning delay (a stand-in for scheduling and image pull). The HPA and KEDA controllers are
+ * the simulator's own (simulator/src/controllers), fed with the pods' cgroup CPU and the gateway's gauges.
+ *
+ * 1. Calibrate: boot replicas and drive them through a gateway (service time at the limit, contention, CPU).
+ * 2. Predict: simulate every policy on that calibration over several seeds; written before any real run.
+ * 3. Run: each policy for real on the same workload, custom and HPA-70 repeated; then the tables and one page.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
-import { untilOk } from '../../common/http/until-ok.ts'
-import { spawnService } from '../../common/service-process.ts'
 import { defaultImagesDir, loadImages } from '../../loadtester/src/images.ts'
-import { runLoad } from '../../loadtester/src/runner.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
-import { writeReport } from '../../loadtester/src/write-report.ts'
-import { comparePolicies, type PolicyName } from '../../simulator/src/compare.ts'
-import { fitServiceTime, readServiceTime } from '../../simulator/src/service-time.ts'
-import { crossCheckTable, observedStartupS, type RunOutcome } from './cross-check.ts'
+import { compressWorkload } from '../../loadtester/src/workload-shapes.ts'
+import {
+  CLIENT_TIMEOUT_MS,
+  comparePolicies,
+  configuredStartupS,
+  makeController,
+  POLICY_NAMES,
+  type PolicyName,
+  rightSizedFixed,
+  type Scenario,
+  summarizeSeeds,
+} from '../../simulator/src/compare.ts'
+import { seedTable } from '../../simulator/src/report.ts'
+import { type Calibration, calibrate } from './capacity-probe.ts'
+import { cgroupUnavailableReason, removeStaleGroups } from './cgroup.ts'
+import { runReal } from './real-run.ts'
+import { experimentHtml } from './report-html.ts'
+import { type PolicyOutcome, predictionTable, realTable } from './tables.ts'
 
 const spec = {
   workload: setting({
     env: 'EXPERIMENT_WORKLOAD',
     flag: 'workload',
-    description: 'Workload (default: the canonical shape made to fit 2 cores)',
+    description: 'Workload file (the canonical one, compressed and scaled to this machine)',
     parse: parse.string(),
-    default: 'workload/experiment-small.txt',
+    default: 'workload/workload.txt',
   }),
-  replicas: setting({
-    env: 'EXPERIMENT_REPLICAS',
-    flag: 'replicas',
-    description: 'Most replicas (and the fixed baseline): one per core',
+  compress: setting({
+    env: 'EXPERIMENT_COMPRESS',
+    flag: 'compress',
+    description: 'Seconds of the workload per second of the run (their mean rate)',
+    parse: parse.integer({ min: 1, max: 100 }),
+    default: 3,
+  }),
+  utilisationAtPeak: setting({
+    env: 'EXPERIMENT_PEAK_UTILISATION',
+    flag: 'peak-utilisation',
+    description: 'Rates are scaled so the peak needs this share of --max-replicas at the calibrated service time',
+    parse: parse.number({ min: 0.05, max: 2 }),
+    default: 0.8,
+  }),
+  cores: setting({
+    env: 'EXPERIMENT_CORES',
+    flag: 'cores',
+    description: 'CPU limit (= request) of each replica, cores',
+    parse: parse.number({ min: 0.05, max: 64 }),
+    default: 0.6,
+  }),
+  maxReplicas: setting({
+    env: 'EXPERIMENT_MAX_REPLICAS',
+    flag: 'max-replicas',
+    description: 'Most replicas any policy may run (with --cores, within this machine beside gateway and load tester)',
     parse: parse.integer({ min: 1, max: 64 }),
-    default: availableParallelism(),
+    default: 3,
+  }),
+  provisioningS: setting({
+    env: 'EXPERIMENT_PROVISIONING_S',
+    flag: 'provisioning-s',
+    description: 'Stand-in for scheduling and image pull: seconds a new pod waits before its process starts',
+    parse: parse.number({ min: 0, max: 600 }),
+    default: 10,
+  }),
+  repeats: setting({
+    env: 'EXPERIMENT_REPEATS',
+    flag: 'repeats',
+    description: 'Real runs of custom and hpa-70 (the others run once)',
+    parse: parse.integer({ min: 1, max: 20 }),
+    default: 2,
+  }),
+  seeds: setting({
+    env: 'EXPERIMENT_SEEDS',
+    flag: 'seeds',
+    description: 'Simulated seeds behind each prediction',
+    parse: parse.integer({ min: 1, max: 1000 }),
+    default: 5,
+  }),
+  policies: setting({
+    env: 'EXPERIMENT_POLICIES',
+    flag: 'policies',
+    description: `Policies to run: ${POLICY_NAMES.join(', ')}`,
+    parse: parse.list(parse.oneOf(POLICY_NAMES)),
+    default: [...POLICY_NAMES],
+  }),
+  calibration: setting<string | undefined>({
+    env: 'EXPERIMENT_CALIBRATION',
+    flag: 'calibration',
+    description: 'Reuse a calibration.json instead of measuring one',
+    parse: parse.string(),
+    default: undefined,
   }),
   sloMs: setting({
     env: 'EXPERIMENT_SLO_MS',
@@ -52,92 +121,108 @@ const spec = {
 }
 
 const config = configFromCommandLine('experiment', spec)
-
-const workload = dataOrExit(() => readWorkload(config.workload))
+const unavailable = cgroupUnavailableReason()
+if (unavailable) {
+  console.error(`experiment: replicas run in CPU-limited cgroups, and ${unavailable}`)
+  process.exit(2)
+}
+const canonical = dataOrExit(() => readWorkload(config.workload))
 const images = dataOrExit(() => loadImages(defaultImagesDir()))
-const measured = dataOrExit(() =>
-  readServiceTime(fileURLToPath(new URL('../../simulator/data/service-time-replica.json', import.meta.url))),
-)
-const startupS = (measured.startup_ms ?? 2000) / 1000
-const runs: { policy: PolicyName; args: string[] }[] = [
-  {
-    policy: 'custom',
-    args: [
-      '--local-replicas',
-      '1',
-      '--autoscaler',
-      'local',
-      '--min-replicas',
-      '1',
-      '--max-replicas',
-      String(config.replicas),
-      '--replica-startup-s',
-      String(startupS),
-    ],
-  },
-  { policy: 'fixed', args: ['--local-replicas', String(config.replicas), '--autoscaler', 'none'] },
-]
+const out = resolve(config.out)
+mkdirSync(out, { recursive: true })
+const log = (message: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`)
+removeStaleGroups()
 
-const outcomes: RunOutcome[] = []
-for (const run of runs) {
-  console.error(`${run.policy}: ${config.workload} (${workload.length} s) against the local stack…`)
-  const gateway = await spawnService('gateway', { args: ['--discovery', 'local', '--log-level', 'warn', ...run.args] })
-  await untilOk(`${gateway.url}/readyz`, 'the gateway', 60_000)
-  const result = await runLoad({
-    target: gateway.url,
+const calibration: Calibration = config.calibration
+  ? JSON.parse(readFileSync(config.calibration, 'utf8'))
+  : await calibrate({ cores: config.cores, maxReplicas: config.maxReplicas, images, dir: out, log })
+writeFileSync(join(out, 'calibration.json'), `${JSON.stringify(calibration, null, 2)}\n`)
+const fullCapacity =
+  (config.maxReplicas * 1000) / (calibration.serviceTime.mean_ms * calibration.contention[config.maxReplicas - 1]!)
+const rateScale = (config.utilisationAtPeak * fullCapacity) / (Math.max(...canonical) || 1)
+const workload = compressWorkload(canonical, config.compress, rateScale)
+log(
+  `${config.workload} compressed ${config.compress}× and scaled by ${rateScale.toFixed(3)} (peak = ${config.utilisationAtPeak} × ` +
+    `${fullCapacity.toFixed(1)} req/s of ${config.maxReplicas} replicas at ${config.cores} cores): ${workload.length} s, ` +
+    `${workload.reduce((a, b) => a + b, 0)} requests; pods wait ${config.provisioningS} s before starting (stand-in for scheduling and image pull)`,
+)
+writeFileSync(
+  join(out, 'workload.txt'),
+  `# ${config.workload} compressed ${config.compress}× in time, rates × ${rateScale.toFixed(4)}\n${workload.join('\n')}\n`,
+)
+
+const startup = { provisioningMs: config.provisioningS * 1000, bootMs: calibration.bootMs }
+const scenario: Scenario = {
+  workload,
+  serviceTime: calibration.serviceTime,
+  contention: calibration.contention,
+  startup,
+  cpu: calibration.cpu,
+  sloMs: config.sloMs,
+  seed: 1,
+  maxReplicas: config.maxReplicas,
+}
+const seeds = Array.from({ length: config.seeds }, (_, i) => i + 1)
+const fixedReplicas = rightSizedFixed(scenario, seeds)
+const perSeed = seeds.map((seed) => comparePolicies({ ...scenario, seed, fixedReplicas, policies: config.policies }))
+const predictions = summarizeSeeds(perSeed)
+writeFileSync(
+  join(out, 'predictions.json'),
+  `${JSON.stringify({ predictedAt: new Date().toISOString(), fixedReplicas, seeds, predictions }, null, 2)}\n`,
+)
+log(`predicted before any real run (mean [range] over seeds 1–${config.seeds}):\n${seedTable(predictions)}`)
+
+// Repeats interleaved (custom, hpa-70, custom, hpa-70, …), so a drift of the machine does not favour one policy.
+const order: { policy: PolicyName; seed: number }[] = []
+for (let r = 1; r <= config.repeats; r++)
+  for (const policy of ['custom', 'hpa-70'] as const)
+    if (config.policies.includes(policy)) order.push({ policy, seed: r })
+for (const policy of config.policies) if (policy !== 'custom' && policy !== 'hpa-70') order.push({ policy, seed: 1 })
+
+const outcomes: PolicyOutcome[] = config.policies.map((policy, i) => ({ policy, real: [], predicted: predictions[i]! }))
+for (const [i, { policy, seed }] of order.entries()) {
+  const controller = makeController(policy, { ...scenario, seed }, fixedReplicas)
+  const dir = join(out, `${controller.name}-${seed}`)
+  mkdirSync(dir, { recursive: true })
+  log(`run ${i + 1}/${order.length}: ${controller.name} (seed ${seed})`)
+  const result = await runReal({
+    controller,
     workload,
-    arrival: 'poisson',
-    seed: 1,
     images,
-    timeoutMs: 10_000,
-    concurrencyCap: 1024,
-  })
-  gateway.child.kill('SIGTERM')
-  await gateway.exited
-  const dir = join(config.out, run.policy)
-  const summary = writeReport(
-    dir,
-    {
-      target: gateway.url,
-      workload: config.workload,
-      scale: 1,
-      arrival: 'poisson',
-      seed: 1,
-      timeoutMs: 10_000,
-      sloMs: config.sloMs,
-      seconds: workload.length,
-    },
-    result,
-  )
-  // The service times of this very run (contention on the shared cores included) feed its simulation.
-  const upstream = result.records.flatMap((r) => (r.upstreamMs === undefined ? [] : [r.upstreamMs]))
-  const serviceTime = fitServiceTime(upstream, `upstream latency measured during the ${run.policy} run`)
-  // Under load a replica boots slower than idle (it shares the cores): use the start-up this run showed.
-  const runStartupS = run.policy === 'custom' ? (observedStartupS(result.replicas) ?? startupS) : startupS
-  const [simulated] = comparePolicies({
-    workload,
-    serviceTime,
-    startupDelayMs: runStartupS * 1000,
+    seed,
+    cores: config.cores,
+    provisioningMs: startup.provisioningMs,
+    maxReplicas: config.maxReplicas,
+    startupS: configuredStartupS(startup),
     sloMs: config.sloMs,
-    seed: 1,
-    fixedReplicas: config.replicas,
-    maxReplicas: config.replicas,
-    policies: [run.policy],
+    timeoutMs: CLIENT_TIMEOUT_MS,
+    dir,
+    log: (message) => log(`  ${message}`),
   })
-  outcomes.push({ policy: run.policy, real: summary, simulated: simulated!, serviceTime, startupS: runStartupS })
-  console.error(`  report: ${dir}/report.html`)
+  writeFileSync(join(dir, 'run.json'), `${JSON.stringify(result, null, 2)}\n`)
+  log(
+    `  ${controller.name}: ${(result.slowShare * 100).toFixed(2)} % over ${config.sloMs} ms or failed, ` +
+      `${result.replicaSeconds.toFixed(0)} replica-s, p99 ${result.p99Ms.toFixed(0)} ms`,
+  )
+  outcomes.find((o) => o.policy === policy)!.real.push(result)
 }
 
-const table = crossCheckTable(outcomes, config.sloMs)
-console.log(table)
-mkdirSync(config.out, { recursive: true })
+for (const o of outcomes) if (o.policy === 'fixed') o.policy = `fixed-${fixedReplicas}`
+const tables =
+  `Real runs (mean [range] over repeats):\n${realTable(outcomes, config.sloMs)}\n\n` +
+  `Predicted before the runs (simulator, mean over seeds 1–${config.seeds}) vs real:\n${predictionTable(outcomes)}`
+console.log(tables)
+writeFileSync(join(out, 'tables.txt'), `${tables}\n`)
 writeFileSync(
-  join(config.out, 'experiment.json'),
-  `${JSON.stringify(
-    outcomes.map(({ simulated, ...o }) => ({ ...o, simulated: { ...simulated, timeline: undefined } })),
-    null,
-    2,
-  )}\n`,
+  join(out, 'report.html'),
+  experimentHtml(
+    'Switchyard: every scaling policy on CPU-limited replicas',
+    `${workload.length} s of ${config.workload} (compressed ${config.compress}×, rates × ${rateScale.toFixed(3)}); replicas at ${config.cores} cores each ` +
+      `(cgroup CPU quota standing in for a pod's limit), at most ${config.maxReplicas}; new pods wait ${config.provisioningS} s before ` +
+      `starting (stand-in for scheduling and image pull). Replica-seconds count from the decision to the process's exit.`,
+    tables,
+    outcomes,
+    config.sloMs,
+  ),
 )
-writeFileSync(join(config.out, 'cross-check.txt'), `${table}\n`)
-console.log(`\nwritten to ${config.out}/`)
+log(`written to ${out}/ (tables.txt, report.html, calibration.json, predictions.json, one folder per run)`)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
@@ -93,6 +93,10 @@ describe('discovery', () => {
     await Promise.all(Array.from({ length: 4 }, () => post(gateway)))
     assert.equal(a.requests.length, before)
     assert.equal(b.requests.length, 4)
+    // Written atomically (a new file renamed over the old one), as the experiment's local cluster does.
+    await writeFile(`${file}.next`, `${a.url}\n`)
+    await rename(`${file}.next`, file)
+    await poolIs(gateway, [a.url])
   })
 
   test('parsers: URL lists and addresses', () => {

@@ -39,9 +39,16 @@ const repeat = (seconds: number, fn: (s: number) => number) => Array.from({ leng
  * within the two local replicas' ~43 req/s).
  */
 export function experimentWorkload(canonical: readonly number[]): number[] {
+  return compressWorkload(canonical, 3, 0.7)
+}
+
+/** `factor` seconds become one (their mean rate), and every rate is multiplied by `scale`, then rounded. */
+export function compressWorkload(workload: readonly number[], factor: number, scale: number): number[] {
   const values: number[] = []
-  for (let s = 0; s + 2 < canonical.length; s += 3) {
-    values.push(Math.round(((canonical[s]! + canonical[s + 1]! + canonical[s + 2]!) / 3) * 0.7))
+  for (let s = 0; s + factor - 1 < workload.length; s += factor) {
+    let sum = 0
+    for (let i = 0; i < factor; i++) sum += workload[s + i]!
+    values.push(Math.round((sum / factor) * scale))
   }
   return values
 }

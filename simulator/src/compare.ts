@@ -1,31 +1,47 @@
+import { createRandom } from '../../common/random.ts'
 import {
-  customPolicy,
-  fixedPolicy,
-  HPA_DEFAULTS,
-  hpaCpuPolicy,
-  kedaQueuePolicy,
-  type SimulatedPolicy,
-} from './policies.ts'
+  type ControllerBounds,
+  type ControllerPhases,
+  customController,
+  fixedController,
+  HPA_SYNC_MS,
+  hpaCpuController,
+  kedaDesiredController,
+  kedaQueueController,
+  METRICS_RESOLUTION_MS,
+  PROMETHEUS_SCRAPE_MS,
+} from './controllers/baselines.ts'
+import type { ScalingController } from './controllers/cluster-state.ts'
 import type { ServiceTimeModel } from './service-time.ts'
-import { type SimulationResult, simulate } from './simulation.ts'
+import { type CpuModel, type SimulationResult, type StartupModel, simulate } from './simulation.ts'
 
-export const POLICY_NAMES = ['custom', 'hpa-70', 'hpa-90', 'keda-queue', 'fixed'] as const
+export const POLICY_NAMES = ['custom', 'hpa-70', 'hpa-90', 'keda', 'keda-queue', 'fixed'] as const
 export type PolicyName = (typeof POLICY_NAMES)[number]
+
+/** The client's deadline in every comparison: requests still queued after it are lost. */
+export const CLIENT_TIMEOUT_MS = 10_000
+/** A fixed count is right-sized when at most this share of requests misses the SLO (p99 within it). */
+export const RIGHT_SIZED_BUDGET = 0.01
 
 export interface Scenario {
   workload: readonly number[]
   serviceTime: ServiceTimeModel
-  startupDelayMs: number
+  contention?: readonly number[]
+  startup: StartupModel
+  cpu: CpuModel
   sloMs: number
   seed: number
-  /** Replicas of the `fixed` baseline (default: enough for the peak at 80 % utilisation). */
+  /** Replicas of the `fixed` baseline (default: right-sized by search on this scenario). */
   fixedReplicas?: number
   /** Upper bound for the autoscaling policies (default: four times what the peak needs). */
   maxReplicas?: number
   policies?: readonly PolicyName[]
 }
 
-/** The gateway's defaults for the custom policy, so the simulation judges what users run. */
+/** A 1-core replica that does nothing but serve: the model behind `npm run simulate`'s defaults. */
+export const WHOLE_CORE: CpuModel = { limitCores: 1, idleCores: 0.01, busyCores: 1, bootCores: 1 }
+
+/** The gateway's defaults for its autoscaler, so the simulation judges what users run. */
 export const CUSTOM_DEFAULTS = {
   targetUtilization: 0.7,
   panicThreshold: 2,
@@ -34,59 +50,127 @@ export const CUSTOM_DEFAULTS = {
   scaleDownStabilizationS: 60,
 }
 
-/** Every policy of the comparison, with the same bounds: at least one replica, at most what the peak could use. */
-export function makePolicy(name: PolicyName, scenario: Scenario): SimulatedPolicy {
+/** The HPA sync, metrics-server scrape and Prometheus scrape phases of one seed: whole seconds within each period. */
+export function controllerPhases(seed: number): ControllerPhases {
+  const random = createRandom(seed ^ 0x2545f491)
+  const within = (periodMs: number) => Math.floor(random() * (periodMs / 1000)) * 1000
+  return {
+    hpaSyncMs: within(HPA_SYNC_MS),
+    metricsScrapeMs: within(METRICS_RESOLUTION_MS),
+    prometheusScrapeMs: within(PROMETHEUS_SCRAPE_MS),
+  }
+}
+
+export function bounds(scenario: Scenario): ControllerBounds {
   const serviceS = scenario.serviceTime.mean_ms / 1000
   const peak = Math.max(...scenario.workload)
-  const bounds = {
-    minReplicas: 1,
-    maxReplicas: scenario.maxReplicas ?? Math.max(4, Math.ceil((4 * peak * serviceS) / 0.5)),
-  }
+  return { minReplicas: 1, maxReplicas: scenario.maxReplicas ?? Math.max(4, Math.ceil((4 * peak * serviceS) / 0.5)) }
+}
+
+/** Mean start-up from a decision to a ready pod: what the custom policy is configured with (--replica-startup-s). */
+export function configuredStartupS(startup: StartupModel): number {
+  const boots = startup.bootMs
+  const boot = boots.length === 0 ? 0 : boots.reduce((a, b) => a + b, 0) / boots.length
+  return (startup.provisioningMs + boot) / 1000
+}
+
+/** Every policy of the comparison, with the same bounds: at least one replica, at most what the peak could use. */
+export function makeController(name: PolicyName, scenario: Scenario, fixedReplicas = 1): ScalingController {
+  const b = bounds(scenario)
+  const phases = controllerPhases(scenario.seed)
   switch (name) {
     case 'custom':
-      return customPolicy(
-        {
-          ...CUSTOM_DEFAULTS,
-          ...bounds,
-          drainTimeS: scenario.sloMs / 1000,
-          startupS: scenario.startupDelayMs / 1000,
-          slotsPerReplica: 1,
-        },
-        serviceS,
-        1,
-      )
+      return customController(b)
     case 'hpa-70':
-      return hpaCpuPolicy(0.7, { ...HPA_DEFAULTS, ...bounds })
+      return hpaCpuController(0.7, scenario.cpu.limitCores, b, phases)
     case 'hpa-90':
-      return hpaCpuPolicy(0.9, { ...HPA_DEFAULTS, ...bounds })
+      return hpaCpuController(0.9, scenario.cpu.limitCores, b, phases)
+    case 'keda':
+      return kedaDesiredController(b, phases)
     case 'keda-queue':
-      return kedaQueuePolicy(2, { ...HPA_DEFAULTS, ...bounds })
+      return kedaQueueController(2, b, phases)
     case 'fixed':
-      return fixedPolicy(scenario.fixedReplicas ?? Math.max(1, Math.ceil((peak * serviceS) / 0.8)))
+      return fixedController(fixedReplicas)
   }
+}
+
+/** One controller on the scenario's arrivals (the same for every controller of a seed). */
+export function simulateController(controller: ScalingController, scenario: Scenario): SimulationResult {
+  const b = bounds(scenario)
+  return simulate({
+    workload: scenario.workload,
+    serviceTime: scenario.serviceTime,
+    contention: scenario.contention,
+    controller,
+    startup: scenario.startup,
+    cpu: scenario.cpu,
+    signal: {
+      ...CUSTOM_DEFAULTS,
+      ...b,
+      drainTimeS: scenario.sloMs / 1000,
+      startupS: configuredStartupS(scenario.startup),
+      slotsPerReplica: 1,
+    },
+    slotsPerReplica: 1,
+    sloMs: scenario.sloMs,
+    timeoutMs: CLIENT_TIMEOUT_MS,
+    admissionBudgetMs: scenario.sloMs,
+    queueMax: 100_000,
+    seed: scenario.seed,
+  })
+}
+
+/** The smallest fixed count whose share over the SLO is within `budget` on every one of `seeds`. */
+export function rightSizedFixed(
+  scenario: Scenario,
+  seeds: readonly number[] = [scenario.seed],
+  budget = RIGHT_SIZED_BUDGET,
+) {
+  const most = bounds(scenario).maxReplicas
+  for (let n = 1; n < most; n++) {
+    const ok = seeds.every((seed) => simulateController(fixedController(n), { ...scenario, seed }).slowShare <= budget)
+    if (ok) return n
+  }
+  return most
 }
 
 /** Runs every policy on the same arrivals (same seed) and returns the results in order. */
 export function comparePolicies(scenario: Scenario): SimulationResult[] {
   return (scenario.policies ?? POLICY_NAMES).map((name) => {
-    const policy = makePolicy(name, scenario)
-    return simulate({
-      workload: scenario.workload,
-      serviceTime: scenario.serviceTime,
-      policy,
-      initialReplicas: policy.initialReplicas ?? 1,
-      startupDelayMs: scenario.startupDelayMs,
-      slotsPerReplica: 1,
-      sloMs: scenario.sloMs,
-      timeoutMs: 10_000,
-      queueMax: 100_000,
-      seed: scenario.seed,
-    })
+    const fixed = name === 'fixed' ? (scenario.fixedReplicas ?? rightSizedFixed(scenario)) : 1
+    return simulateController(makeController(name, scenario, fixed), scenario)
   })
 }
 
-/** The issue's target: custom has ≤ 1/10 of HPA-70's slow share, with no more replica-seconds. */
-export function meetsTarget(results: readonly SimulationResult[]): {
+export interface SeedSummary {
+  policy: string
+  seeds: number
+  slowShare: { mean: number; min: number; max: number }
+  replicaSeconds: { mean: number; min: number; max: number }
+  p99Ms: number
+}
+
+/** Per policy (in order), the mean over seeds of each figure, with the range of violations and replica-seconds. */
+export function summarizeSeeds(perSeed: readonly (readonly SimulationResult[])[]): SeedSummary[] {
+  const spread = (values: number[]) => ({
+    mean: values.reduce((a, b) => a + b, 0) / values.length,
+    min: Math.min(...values),
+    max: Math.max(...values),
+  })
+  return (perSeed[0] ?? []).map((first, i) => {
+    const runs = perSeed.map((results) => results[i]!)
+    return {
+      policy: first.policy,
+      seeds: runs.length,
+      slowShare: spread(runs.map((r) => r.slowShare)),
+      replicaSeconds: spread(runs.map((r) => r.replicaSeconds)),
+      p99Ms: spread(runs.map((r) => r.p99Ms)).mean,
+    }
+  })
+}
+
+/** The project's target: custom has ≤ 1/10 of HPA-70's slow share, with no more replica-seconds. */
+export function meetsTarget(results: readonly { policy: string; slowShare: number; replicaSeconds: number }[]): {
   met: boolean
   slowRatio: number
   costRatio: number

@@ -1,8 +1,9 @@
 /**
  * `npm run simulate` — every scaling policy on the same workload, in a discrete-event simulation: custom (the
- * gateway's own autoscaler), HPA at 70 % and 90 % CPU, KEDA on the queue, and a fixed replica count. Replica service
- * times come from a measured distribution (npm run bench:service-time). Prints a table per arrival scale and writes
- * results.json and report.html.
+ * gateway's own autoscaler), HPA at 70 % and 90 % CPU, KEDA (the shipped ScaledObject, and on the queue), and a
+ * right-sized fixed replica count. The controllers are the ones real runs use (simulator/src/controllers). Replica
+ * service times come from a measured distribution (npm run bench:service-time). Prints a table per arrival scale
+ * (seed 1, then the mean and range over --seeds) and writes results.json and report.html.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -10,8 +11,8 @@ import { fileURLToPath } from 'node:url'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
-import { comparePolicies, meetsTarget, POLICY_NAMES } from './compare.ts'
-import { resultsTable, type ScaleRun, simulationHtml } from './report.ts'
+import { comparePolicies, meetsTarget, POLICY_NAMES, rightSizedFixed, summarizeSeeds, WHOLE_CORE } from './compare.ts'
+import { resultsTable, type ScaleRun, seedTable, simulationHtml } from './report.ts'
 import { readServiceTime } from './service-time.ts'
 
 const MEASURED = fileURLToPath(new URL('../data/service-time-replica.json', import.meta.url))
@@ -41,9 +42,16 @@ const spec = {
   startupS: setting<number | undefined>({
     env: 'SIM_STARTUP_S',
     flag: 'startup-s',
-    description: 'Replica start-up delay (default: the measured one in the service-time file)',
+    description: 'Replica start-up, decision to ready (default: the measured one in the service-time file)',
     parse: parse.number({ min: 0, max: 3600 }),
     default: undefined,
+  }),
+  seeds: setting({
+    env: 'SIM_SEEDS',
+    flag: 'seeds',
+    description: 'Also run seeds seed … seed + N − 1 and print the mean and range over them',
+    parse: parse.integer({ min: 1, max: 1000 }),
+    default: 5,
   }),
   policies: setting({
     env: 'SIM_POLICIES',
@@ -85,27 +93,42 @@ console.log(
     `(p99 ${serviceTime.p99_ms} ms, ${serviceTime.samples} samples: ${serviceTime.source}); start-up ${(startupDelayMs / 1000).toFixed(1)} s\n`,
 )
 const runs: ScaleRun[] = []
+const seeds = Array.from({ length: config.seeds }, (_, i) => config.seed + i)
 for (const scale of config.scales) {
   const started = performance.now()
   const workload = base.map((v) => Math.round(v * scale))
-  const results = comparePolicies({
+  const scenario = {
     workload,
     serviceTime,
-    startupDelayMs,
+    startup: { provisioningMs: 0, bootMs: [startupDelayMs] },
+    cpu: WHOLE_CORE,
     sloMs: config.sloMs,
     seed: config.seed,
     policies: config.policies,
-  })
-  runs.push({ scale, startupDelayMs, results })
+  }
+  // One fixed count for every seed: a capacity plan cannot know the arrivals.
+  const fixedReplicas = config.policies.includes('fixed') ? rightSizedFixed(scenario, seeds) : undefined
+  const perSeed = seeds.map((seed) => comparePolicies({ ...scenario, seed, fixedReplicas }))
+  const results = perSeed[0]!
+  const summaries = summarizeSeeds(perSeed)
+  runs.push({ scale, startupDelayMs, results, seeds: summaries })
   const target = meetsTarget(results)
+  const meanTarget = meetsTarget(
+    summaries.map((s) => ({ ...s, slowShare: s.slowShare.mean, replicaSeconds: s.replicaSeconds.mean })),
+  )
   console.log(
-    `arrivals ×${scale} (${workload.reduce((a, b) => a + b, 0)} requests, ${((performance.now() - started) / 1000).toFixed(1)} s to simulate):`,
+    `arrivals ×${scale} (${workload.reduce((a, b) => a + b, 0)} requests, ${((performance.now() - started) / 1000).toFixed(1)} s to simulate), seed ${config.seed}:`,
   )
   console.log(resultsTable(results))
+  if (seeds.length > 1) {
+    console.log(`\nmean [range] over seeds ${seeds[0]}–${seeds.at(-1)}:`)
+    console.log(seedTable(summaries))
+  }
   if (Number.isFinite(target.costRatio)) {
     console.log(
       `target (custom ≤ 1/10 of HPA-70's share over ${config.sloMs} ms, replica-seconds ≤ HPA-70's): ` +
-        `${target.met ? 'met' : 'NOT met'} (slow share ratio ${target.slowRatio.toFixed(3)}, replica-seconds ratio ${target.costRatio.toFixed(2)})\n`,
+        `seed ${config.seed} ${target.met ? 'met' : 'NOT met'} (slow share ratio ${target.slowRatio.toFixed(3)}, replica-seconds ratio ${target.costRatio.toFixed(2)}); ` +
+        `mean over seeds ${meanTarget.met ? 'met' : 'NOT met'} (${meanTarget.slowRatio.toFixed(3)}, ${meanTarget.costRatio.toFixed(2)})\n`,
     )
   }
 }

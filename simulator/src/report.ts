@@ -1,10 +1,25 @@
-import { embedJson, escapeHtml, UPLOT_CSS, UPLOT_JS } from '../../common/html/uplot.ts'
+import { chartPage, embedJson, escapeHtml } from '../../common/html/uplot.ts'
+import type { SeedSummary } from './compare.ts'
 import type { SimulationResult } from './simulation.ts'
 
 export interface ScaleRun {
   scale: number
   startupDelayMs: number
   results: SimulationResult[]
+  /** Mean and range over seeds, when more than one ran. */
+  seeds?: SeedSummary[]
+}
+
+const percent = (share: number) => `${(share * 100).toFixed(2)}`
+
+/** Per policy: share over the SLO and replica-seconds, mean [min–max] over the seeds. */
+export function seedTable(summaries: readonly SeedSummary[]): string {
+  const header = `${'policy'.padEnd(14)} ${'over SLO %, mean [range]'.padStart(26)} ${'replica-s, mean [range]'.padStart(26)} ${'p99 ms'.padStart(8)}`
+  const rows = summaries.map(
+    (s) =>
+      `${s.policy.padEnd(14)} ${`${percent(s.slowShare.mean)} [${percent(s.slowShare.min)}–${percent(s.slowShare.max)}]`.padStart(26)} ${`${s.replicaSeconds.mean.toFixed(0)} [${s.replicaSeconds.min.toFixed(0)}–${s.replicaSeconds.max.toFixed(0)}]`.padStart(26)} ${s.p99Ms.toFixed(0).padStart(8)}`,
+  )
+  return [header, ...rows].join('\n')
 }
 
 export function resultsTable(results: readonly SimulationResult[]): string {
@@ -21,7 +36,7 @@ export function simulationHtml(title: string, subtitle: string, runs: readonly S
   const sections = runs
     .map(
       (run, i) => `<h2>Arrivals ×${run.scale}, start-up ${(run.startupDelayMs / 1000).toFixed(1)} s</h2>
-<pre>${escapeHtml(resultsTable(run.results))}</pre>
+<pre>${escapeHtml(resultsTable(run.results))}${run.seeds && run.seeds[0]!.seeds > 1 ? `\n\nmean [range] over ${run.seeds[0]!.seeds} seeds:\n${escapeHtml(seedTable(run.seeds))}` : ''}</pre>
 <h3>p99 latency per second (ms, log scale), with the SLO</h3><div id="latency-${i}"></div>
 <h3>Replicas (the cores paid for)</h3><div id="replicas-${i}"></div>`,
     )
@@ -34,20 +49,11 @@ export function simulationHtml(title: string, subtitle: string, runs: readonly S
       replicas: r.timeline.map((t) => t.replicas),
     })),
   }))
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${UPLOT_CSS}
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; max-width: 1100px; color: #222 }
-pre { background: #f6f6f6; padding: .6rem; overflow-x: auto } h2 { margin-top: 2rem }
-</style></head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<p>${escapeHtml(subtitle)}</p>
-${sections}
-<script>${UPLOT_JS}</script>
-<script>
-const runs = ${embedJson(data)};
+  return chartPage(
+    title,
+    `<p>${escapeHtml(subtitle)}</p>
+${sections}`,
+    `const runs = ${embedJson(data)};
 const slo = ${sloMs};
 const palette = ['#d62728', '#1f77b4', '#ff7f0e', '#2ca02c', '#7f7f7f', '#9467bd'];
 const width = () => Math.min(1100, document.body.clientWidth);
@@ -61,7 +67,6 @@ runs.forEach((run, i) => {
     series: [{ label: 's' }, ...series('replicas')] },
     [run.seconds, ...run.policies.map((p) => p.replicas)], document.getElementById('replicas-' + i));
 });
-</script>
-</body></html>
-`
+`,
+  )
 }

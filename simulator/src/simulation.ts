@@ -1,37 +1,78 @@
-import { createRandom } from '../../common/random.ts'
+import { percentileOfSorted } from '../../common/percentile.ts'
+import { createRandom, type Random } from '../../common/random.ts'
+import { Autoscaler, type AutoscalerOptions } from '../../gateway/src/autoscale/autoscaler.ts'
+import { DrainRate } from '../../gateway/src/dispatch/drain-rate.ts'
+import { updatePeakEwma } from '../../gateway/src/pool/peak-ewma.ts'
+import { expectedAnswer } from '../../gateway/src/queue/expected-wait.ts'
 import { arrivalsInSecond } from '../../loadtester/src/arrivals.ts'
+import type { ClusterState, PodView, ScalingController } from './controllers/cluster-state.ts'
 import { EventQueue } from './event-queue.ts'
-import type { ClusterObservation, SimulatedPolicy } from './policies.ts'
 import { type ServiceTimeModel, serviceTimeSampler } from './service-time.ts'
+
+/** From the decision to add a pod until it serves: scheduling and image pull, then the process's own boot. */
+export interface StartupModel {
+  /** Before the container starts (scheduling, image pull): a stand-in delay in real runs. */
+  provisioningMs: number
+  /** Measured boots (process start to ready: model load, warm-up); each new pod draws one. */
+  bootMs: readonly number[]
+}
+
+/** What a pod's CPU does, in cores, at its limit (request = limit, as the k8s manifests set it). */
+export interface CpuModel {
+  limitCores: number
+  idleCores: number
+  /** While serving (one slot): the limit, less what waits on I/O. */
+  busyCores: number
+  /** While booting (model load, warm-up). */
+  bootCores: number
+}
 
 export interface SimulationOptions {
   /** Requests per second, already scaled. */
   workload: readonly number[]
+  /** One replica alone at its CPU limit. */
   serviceTime: ServiceTimeModel
-  policy: SimulatedPolicy
-  initialReplicas: number
-  /** From the decision to start a replica until it is ready (image pull, model load, warm-up). */
-  startupDelayMs: number
+  /**
+   * Service-time factor when k pods use CPU at once (busy or booting), index k − 1: they share the machine's
+   * cores with each other, the gateway and the load tester. Beyond the list, the last factor holds.
+   */
+  contention?: readonly number[]
+  controller: ScalingController
+  startup: StartupModel
+  cpu: CpuModel
+  /** The gateway's own autoscaler, run on simulated time: its gateway_desired_replicas is a gauge every policy sees. */
+  signal: Omit<AutoscalerOptions, 'initialServiceTimeS'>
   slotsPerReplica: number
   sloMs: number
   /** Requests still queued this long after arriving are dropped (the client's deadline). */
   timeoutMs: number
+  /**
+   * The gateway refuses (503) an arrival whose expected answer is beyond this (its SLO, for requests without a
+   * deadline), as its admission does; undefined: admit everything the queue holds.
+   */
+  admissionBudgetMs?: number
   /** Beyond this many queued requests, arrivals are refused (503). */
   queueMax: number
   seed: number
 }
 
-interface Replica {
-  readyAt: number
+interface Pod extends PodView {
+  createdAt: number
   busy: number
-  state: 'starting' | 'ready' | 'draining' | 'gone'
-  /** A scale-down retires the newest replicas first. */
-  order: number
+  /** Retired: out of routing, finishing what it holds. */
+  draining: boolean
+  goneAt?: number
+  /** For CPU accounting: cpuSeconds is integrated up to here. */
+  accountedAt: number
+  /** The gateway's peak-EWMA latency of this replica, and when it was last updated. */
+  latencyMs?: number
+  latencyAt: number
 }
 
 type SimEvent =
-  | { kind: 'done'; replica: Replica; job: number; serviceMs: number }
-  | { kind: 'ready'; replica: Replica }
+  | { kind: 'done'; pod: Pod; job: number; serviceMs: number }
+  | { kind: 'started'; pod: Pod }
+  | { kind: 'ready'; pod: Pod }
   | { kind: 'tick' }
 
 export interface SecondStats {
@@ -39,7 +80,7 @@ export interface SecondStats {
   arrivals: number
   /** p99 of the latency of requests that arrived in this second (served ones), ms. */
   p99: number | null
-  /** Replicas existing (starting, ready or draining) at the end of the second: the cores paid for. */
+  /** Pods existing (pending, booting, ready or draining) at the end of the second: the cores paid for. */
   replicas: number
   ready: number
   queue: number
@@ -49,6 +90,7 @@ export interface SimulationResult {
   policy: string
   requests: number
   served: number
+  /** Never served: refused at admission, refused by a full queue, or past the client's deadline. */
   dropped: number
   /** Share of all requests that were dropped or took longer than the SLO. */
   slowShare: number
@@ -60,109 +102,156 @@ export interface SimulationResult {
   timeline: SecondStats[]
 }
 
+/** The gateway's (gateway/src/pool/replica.ts): how fast a replica's latency estimate forgets a slow answer. */
+const LATENCY_TAU_MS = 10_000
+/** The gateway's admission headroom (gateway/src/routes/predict.ts). */
+const ADMISSION_HEADROOM = 0.8
+
 /**
- * A discrete-event simulation of the whole system: open-loop Poisson arrivals, the gateway's single queue with late
- * binding (a request leaves the queue only for a free replica slot), replicas whose service times are drawn from a
- * measured distribution and that take `startupDelayMs` to become ready, and a scaling policy deciding on its own
- * period. Deterministic for a seed.
+ * A discrete-event simulation of the whole system: open-loop Poisson arrivals, the gateway's admission and single
+ * queue with late binding (a request leaves the queue only for a free replica slot), pods that are pending for the
+ * provisioning delay, boot for a measured time and then serve at a measured service time slowed by contention,
+ * per-pod CPU usage for metrics-server, and a scaling controller ticked once a second. Deterministic for a seed.
  */
 export function simulate(options: SimulationOptions): SimulationResult {
   const random = createRandom(options.seed)
   const serviceMs = serviceTimeSampler(options.serviceTime, createRandom(options.seed ^ 0x9e3779b9))
+  const bootRandom: Random = createRandom(options.seed ^ 0x51ed270b)
+  const contention = options.contention ?? [1]
   const arrivals: number[] = []
   for (let s = 0; s < options.workload.length; s++)
     arrivals.push(...arrivalsInSecond(s, options.workload[s]!, 'poisson', random))
   const latency = new Float64Array(arrivals.length).fill(Number.NaN)
   const events = new EventQueue<SimEvent>()
-  const replicas: Replica[] = []
-  const free: Replica[] = [] // ready replicas with a free slot (may hold stale entries; checked on use)
   const queue: number[] = []
   let queueHead = 0
   let inFlight = 0
-  let nextOrder = 0
-  // Integrals over time, for utilisation (busy slot-ms / ready replica-ms) and cost (replica-ms).
+  let podCount = 0
   let now = 0
-  let busySlotMs = 0
-  let readyReplicaMs = 0
   let replicaMs = 0
-  const utilisationMarks: { at: number; busy: number; ready: number }[] = []
-  const counts = () => {
-    let existing = 0
-    let ready = 0
-    let active = 0
-    for (const r of replicas) {
-      if (r.state === 'gone') continue
-      existing++
-      if (r.state === 'ready') ready++
-      if (r.state !== 'draining') active++
-    }
-    return { existing, ready, active }
-  }
-  let current = { existing: 0, ready: 0, active: 0 }
+  let specReplicas = options.controller.initialReplicas
   const endMs = options.workload.length * 1000
+  const { cpu } = options
+
+  const cpuRate = (pod: Pod) =>
+    pod.phase === 'pending'
+      ? 0
+      : pod.phase === 'booting'
+        ? cpu.bootCores
+        : cpu.idleCores + (pod.busy / options.slotsPerReplica) * (cpu.busyCores - cpu.idleCores)
+  /** Brings a pod's CPU seconds up to now; call before changing what it does. */
+  const account = (pod: Pod) => {
+    pod.cpuSeconds += (cpuRate(pod) * (now - pod.accountedAt)) / 1000
+    pod.accountedAt = now
+  }
+  // Derived from the pods on every change of phase (recount), not on every request: the hot path only reads them.
+  let alive: Pod[] = []
+  let routable: Pod[] = []
+  let booting = 0
+  /** Pods serving at least one request; with the booting ones, the pods using CPU at once (contention). */
+  let busyPods = 0
   const advance = (to: number) => {
-    const dt = to - now
-    busySlotMs += inFlight * dt
-    readyReplicaMs += current.ready * dt
     // Cost is counted over the workload's duration, so policies compare on the same span.
-    replicaMs += current.existing * Math.max(0, Math.min(to, endMs) - Math.min(now, endMs))
+    replicaMs += alive.length * Math.max(0, Math.min(to, endMs) - Math.min(now, endMs))
     now = to
   }
-
-  const addReplica = (readyAt: number) => {
-    const replica: Replica = { readyAt, busy: 0, state: readyAt <= now ? 'ready' : 'starting', order: nextOrder++ }
-    replicas.push(replica)
-    if (replica.state === 'ready') free.push(replica)
-    else events.push(readyAt, { kind: 'ready', replica })
+  const recount = () => {
+    alive = alive.filter((p) => p.goneAt === undefined)
+    routable = alive.filter((p) => p.phase === 'ready' && !p.draining)
+    booting = alive.reduce((n, p) => n + (p.phase === 'booting' ? 1 : 0), 0)
   }
+
+  const addPod = (ready: boolean) => {
+    const pod: Pod = {
+      name: `pod-${podCount++}`,
+      phase: ready ? 'ready' : 'pending',
+      createdAt: now,
+      busy: 0,
+      draining: false,
+      cpuSeconds: 0,
+      accountedAt: now,
+      latencyAt: now,
+      ...(ready ? { startedAt: now - 60_000, readyAt: now - 60_000 } : {}),
+    }
+    alive.push(pod)
+    if (!ready) events.push(now + options.startup.provisioningMs, { kind: 'started', pod })
+  }
+  const retire = (pod: Pod) => {
+    account(pod)
+    if (pod.phase === 'ready' && pod.busy > 0) pod.draining = true
+    else pod.goneAt = now
+  }
+  /** A ReplicaSet scaling down deletes pending pods first, then unready ones, then the newest ready ones. */
   const scaleTo = (target: number) => {
-    const active = replicas.filter((r) => r.state === 'starting' || r.state === 'ready')
-    for (let i = active.length; i < target; i++) addReplica(now + options.startupDelayMs)
+    specReplicas = target
+    const active = alive.filter((p) => !p.draining)
+    for (let i = active.length; i < target; i++) addPod(false)
     const surplus = active.length - target
     if (surplus > 0) {
-      // Cancel starting replicas first, then retire the newest ready ones (they drain before going).
-      const victims = active
-        .sort((a, b) => (a.state === b.state ? b.order - a.order : a.state === 'starting' ? -1 : 1))
-        .slice(0, surplus)
-      for (const r of victims) r.state = r.state === 'starting' || r.busy === 0 ? 'gone' : 'draining'
+      const rank = (p: Pod) => (p.phase === 'pending' ? 0 : p.phase === 'booting' ? 1 : 2)
+      const victims = active.sort((a, b) => rank(a) - rank(b) || b.createdAt - a.createdAt).slice(0, surplus)
+      for (const pod of victims) retire(pod)
     }
-    current = counts()
+    recount()
   }
   const dispatch = () => {
     while (queueHead < queue.length) {
-      let replica = free.pop()
-      while (replica && (replica.state !== 'ready' || replica.busy >= options.slotsPerReplica)) replica = free.pop()
-      if (!replica) return
+      let pod: Pod | undefined
+      for (const p of routable) if (p.busy < options.slotsPerReplica && (!pod || p.busy < pod.busy)) pod = p
+      if (!pod) return
       const job = queue[queueHead++]!
-      if (now - arrivals[job]! > options.timeoutMs) {
-        // The client gave up long ago: dropped at dequeue, never served (it stays NaN in `latency`).
-        free.push(replica)
-        continue
-      }
-      replica.busy++
+      if (now - arrivals[job]! > options.timeoutMs) continue // the client gave up: never served (NaN)
+      account(pod)
+      if (pod.busy++ === 0) busyPods++
       inFlight++
-      if (replica.busy < options.slotsPerReplica) free.push(replica)
-      const ms = serviceMs()
-      events.push(now + ms, { kind: 'done', replica, job, serviceMs: ms })
+      const factor = contention[Math.min(contention.length, booting + busyPods) - 1] ?? 1
+      const ms = serviceMs() * factor
+      events.push(now + ms, { kind: 'done', pod, job, serviceMs: ms })
     }
   }
-  const observe = (): ClusterObservation => ({
+  // Admission as the gateway does it: on a measured pace, with each replica's peak-EWMA latency.
+  const drainRate = new DrainRate()
+  const meanServiceMs = options.serviceTime.mean_ms
+  const admitted = () => {
+    if (queue.length - queueHead >= options.queueMax) return false
+    if (options.admissionBudgetMs === undefined) return true
+    const ready = routable
+    if (ready.length === 0) return false // no_replica: 503
+    const pace = drainRate.pace(now)
+    if (pace === undefined) return true
+    const candidates = ready.map((p) => ({
+      slots: options.slotsPerReplica,
+      latencyMs: p.latencyMs ?? meanServiceMs,
+      outstanding: p.busy,
+    }))
+    const expected = expectedAnswer(queue.length - queueHead, candidates, pace)
+    if (!expected || expected.queueWaitMs === 0) return true // sent at once: always admitted
+    return expected.answerMs <= options.admissionBudgetMs * ADMISSION_HEADROOM
+  }
+
+  let latest = { backlog: 0, readyReplicas: specReplicas }
+  const signal = new Autoscaler(
+    { ...options.signal, initialServiceTimeS: 0.05 },
+    undefined,
+    () => latest,
+    0,
+    specReplicas,
+  )
+  const state = (): ClusterState => ({
     now,
-    replicas: current.active,
-    ready: current.ready,
-    queue: queue.length - queueHead,
-    inFlight,
-    utilization(windowMs) {
-      const from = utilisationMarks.findLast((m) => m.at <= now - windowMs) ?? utilisationMarks[0]
-      if (!from) return 0
-      const readyMs = readyReplicaMs - from.ready
-      return readyMs <= 0 ? 0 : (busySlotMs - from.busy) / (readyMs * options.slotsPerReplica)
-    },
+    specReplicas,
+    pods: alive
+      .filter((p) => !p.draining)
+      .map((p) => {
+        account(p)
+        return { name: p.name, phase: p.phase, startedAt: p.startedAt, readyAt: p.readyAt, cpuSeconds: p.cpuSeconds }
+      }),
+    gauges: { desiredReplicas: signal.desired, inSystem: queue.length - queueHead + inFlight },
   })
 
-  for (let i = 0; i < options.initialReplicas; i++) addReplica(0)
-  current = counts()
-  events.push(options.policy.intervalMs, { kind: 'tick' })
+  for (let i = 0; i < specReplicas; i++) addPod(true)
+  recount()
+  events.push(0, { kind: 'tick' })
   const timeline: SecondStats[] = []
   let nextArrival = 0
   let nextSecond = 1000
@@ -171,17 +260,14 @@ export function simulate(options: SimulationOptions): SimulationResult {
     const arrivalAt = nextArrival < arrivals.length ? arrivals[nextArrival]! : Number.POSITIVE_INFINITY
     const eventAt = events.peekTime() ?? Number.POSITIVE_INFINITY
     const at = Math.min(arrivalAt, eventAt)
-    // Per-second samples and utilisation marks, at every second boundary crossed.
     while (nextSecond <= at && nextSecond <= endMs) {
       advance(nextSecond)
-      utilisationMarks.push({ at: now, busy: busySlotMs, ready: readyReplicaMs })
-      if (utilisationMarks.length > 400) utilisationMarks.shift()
       timeline.push({
         second: nextSecond / 1000 - 1,
         arrivals: 0,
         p99: null,
-        replicas: current.existing,
-        ready: current.ready,
+        replicas: alive.length,
+        ready: routable.length,
         queue: queue.length - queueHead,
       })
       nextSecond += 1000
@@ -190,36 +276,52 @@ export function simulate(options: SimulationOptions): SimulationResult {
     advance(at)
     if (arrivalAt <= eventAt) {
       const job = nextArrival++
-      options.policy.onArrival?.(now)
-      // A full queue refuses the request (503): it is never served.
-      if (queue.length - queueHead < options.queueMax) queue.push(job)
+      signal.recordArrival(now)
+      if (admitted()) queue.push(job)
       dispatch()
       continue
     }
     const { item } = events.pop()!
     if (item.kind === 'done') {
-      const { replica } = item
-      replica.busy--
+      const { pod } = item
+      account(pod)
+      if (--pod.busy === 0) busyPods--
       inFlight--
       latency[item.job] = now - arrivals[item.job]!
-      options.policy.onServiceTime?.(item.serviceMs)
-      if (replica.state === 'draining' && replica.busy === 0) replica.state = 'gone'
-      else if (replica.state === 'ready') free.push(replica)
-      current = counts()
-      dispatch()
-    } else if (item.kind === 'ready') {
-      if (item.replica.state === 'starting') {
-        item.replica.state = 'ready'
-        free.push(item.replica)
-        current = counts()
-        dispatch()
+      signal.recordServiceTime(item.serviceMs)
+      drainRate.record(now)
+      pod.latencyMs = updatePeakEwma(pod.latencyMs, item.serviceMs, now - pod.latencyAt, LATENCY_TAU_MS)
+      pod.latencyAt = now
+      if (pod.draining && pod.busy === 0) {
+        pod.goneAt = now
+        recount()
       }
-    } else {
-      scaleTo(options.policy.decide(observe()))
       dispatch()
-      // Keep deciding while there is work: until the workload ends and the queue has drained.
-      if (now < endMs || inFlight > 0 || queue.length > queueHead)
-        events.push(now + options.policy.intervalMs, { kind: 'tick' })
+    } else if (item.kind === 'started') {
+      const { pod } = item
+      if (pod.goneAt !== undefined) continue
+      pod.phase = 'booting'
+      pod.startedAt = now
+      pod.accountedAt = now
+      recount()
+      const boot = options.startup.bootMs[Math.floor(bootRandom() * options.startup.bootMs.length)] ?? 0
+      events.push(now + boot, { kind: 'ready', pod })
+    } else if (item.kind === 'ready') {
+      const { pod } = item
+      if (pod.goneAt !== undefined) continue
+      account(pod)
+      pod.phase = 'ready'
+      pod.readyAt = now
+      recount()
+      dispatch()
+    } else {
+      latest = { backlog: queue.length - queueHead, readyReplicas: routable.length }
+      signal.tick(now)
+      const next = options.controller.tick(state())
+      if (next !== undefined && next !== specReplicas) scaleTo(next)
+      dispatch()
+      // Keep ticking while there is work: until the workload ends and the queue has drained.
+      if (now < endMs || inFlight > 0 || queue.length > queueHead) events.push(now + 1000, { kind: 'tick' })
     }
     if (queueHead > 4096 && queueHead * 2 > queue.length) {
       queue.splice(0, queueHead)
@@ -228,31 +330,28 @@ export function simulate(options: SimulationOptions): SimulationResult {
   }
 
   if (now < endMs) advance(endMs)
-  // Latency percentiles over all served requests, and p99 per arrival second.
   const served = Array.from(latency).filter((l) => !Number.isNaN(l))
   const sorted = Float64Array.from(served).sort()
-  const percentile = (values: Float64Array, p: number) =>
-    values.length === 0 ? Number.NaN : values[Math.min(values.length - 1, Math.floor(p * values.length))]!
   let start = 0
   for (const row of timeline) {
     const end = start + (options.workload[row.second] ?? 0)
     const slice = Float64Array.from(Array.from(latency.subarray(start, end)).filter((l) => !Number.isNaN(l))).sort()
     row.arrivals = end - start
-    row.p99 = slice.length === 0 ? null : Math.round(percentile(slice, 0.99) * 10) / 10
+    row.p99 = slice.length === 0 ? null : Math.round(percentileOfSorted(slice, 0.99) * 10) / 10
     start = end
   }
   const slow = served.filter((l) => l > options.sloMs).length + (arrivals.length - served.length)
   const duration = Math.max(1, options.workload.length)
   return {
-    policy: options.policy.name,
+    policy: options.controller.name,
     requests: arrivals.length,
     served: served.length,
     dropped: arrivals.length - served.length,
     slowShare: arrivals.length === 0 ? 0 : slow / arrivals.length,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
+    p50Ms: percentileOfSorted(sorted, 0.5),
+    p99Ms: percentileOfSorted(sorted, 0.99),
     meanReplicas: replicaMs / 1000 / duration,
-    maxReplicas: Math.max(...timeline.map((t) => t.replicas), options.initialReplicas),
+    maxReplicas: Math.max(...timeline.map((t) => t.replicas), options.controller.initialReplicas),
     replicaSeconds: replicaMs / 1000,
     timeline,
   }

@@ -1,5 +1,6 @@
 import { type FSWatcher, watch } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Discovery } from './discovery.ts'
 
@@ -24,7 +25,13 @@ export class StaticDiscovery implements Discovery {
   async start(onTargets: (urls: string[]) => void): Promise<void> {
     this.#onTargets = onTargets
     await this.refresh()
-    if (this.#file) this.#watcher = watch(this.#file, () => void this.refresh())
+    // The folder, not the file: a file replaced by a rename (how it is written atomically) is a new file, and a
+    // watch on the old one would never fire again.
+    const file = this.#file
+    if (file)
+      this.#watcher = watch(dirname(file), (_event, name) => {
+        if (name === null || name === basename(file)) void this.refresh()
+      })
   }
 
   async refresh(): Promise<void> {

@@ -1,0 +1,79 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** cgroup v1: quotas in the cpu hierarchy, usage in cpuacct (mounted apart or together as cpu,cpuacct). */
+const ROOT = '/sys/fs/cgroup'
+const PARENT = 'switchyard-experiment'
+const hierarchy = (controller: 'cpu' | 'cpuacct') => {
+  for (const name of [controller, 'cpu,cpuacct'])
+    if (existsSync(join(ROOT, name, 'cgroup.procs'))) return join(ROOT, name)
+  return undefined
+}
+
+/** Why CPU-limited groups cannot be made here, or undefined when they can (cgroup v1 and root). */
+export function cgroupUnavailableReason(): string | undefined {
+  const cpu = hierarchy('cpu')
+  if (!cpu || !existsSync(join(cpu, 'cpu.cfs_quota_us')))
+    return `no cgroup v1 cpu hierarchy with cpu.cfs_quota_us under ${ROOT}`
+  if (!hierarchy('cpuacct')) return `no cgroup v1 cpuacct hierarchy under ${ROOT}`
+  if (process.getuid?.() !== 0) return 'making cgroups needs root'
+  return undefined
+}
+
+/**
+ * A pod's CPU limit, as the kubelet sets it: a CFS quota of `cores` × the period on a group of its own, and the
+ * group's cumulative usage and throttling (what cAdvisor reports to metrics-server).
+ */
+export class CpuLimitedGroup {
+  readonly name: string
+  readonly cores: number
+  readonly #cpu: string
+  readonly #cpuacct: string
+
+  constructor(name: string, cores: number) {
+    const cpu = hierarchy('cpu')
+    const cpuacct = hierarchy('cpuacct')
+    if (!cpu || !cpuacct) throw new Error(cgroupUnavailableReason())
+    this.name = name
+    this.cores = cores
+    this.#cpu = join(cpu, PARENT, name)
+    this.#cpuacct = join(cpuacct, PARENT, name)
+    for (const dir of new Set([this.#cpu, this.#cpuacct])) mkdirSync(dir, { recursive: true })
+    const periodUs = Number(readFileSync(join(this.#cpu, 'cpu.cfs_period_us'), 'utf8'))
+    writeFileSync(join(this.#cpu, 'cpu.cfs_quota_us'), String(Math.round(cores * periodUs)))
+  }
+
+  /** Moves a process, all its threads, into the group. */
+  add(pid: number): void {
+    for (const dir of new Set([this.#cpu, this.#cpuacct])) writeFileSync(join(dir, 'cgroup.procs'), String(pid))
+  }
+
+  /** CPU seconds used by the group's processes since it was made. */
+  cpuSeconds(): number {
+    return Number(readFileSync(join(this.#cpuacct, 'cpuacct.usage'), 'utf8')) / 1e9
+  }
+
+  /** Seconds the quota held the group back (cpu.stat throttled_time). */
+  throttledSeconds(): number {
+    const stat = readFileSync(join(this.#cpu, 'cpu.stat'), 'utf8')
+    return Number(/^throttled_time (\d+)/m.exec(stat)?.[1] ?? 0) / 1e9
+  }
+
+  /** Removes the group; its processes must have exited. */
+  remove(): void {
+    for (const dir of new Set([this.#cpu, this.#cpuacct])) if (existsSync(dir)) rmdirSync(dir)
+  }
+}
+
+/** Groups left by an experiment that was killed: removed when empty, so names can be reused. */
+export function removeStaleGroups(): void {
+  for (const controller of ['cpu', 'cpuacct'] as const) {
+    const base = hierarchy(controller)
+    if (!base || !existsSync(join(base, PARENT))) continue
+    for (const name of readdirSync(join(base, PARENT), { withFileTypes: true })) {
+      if (!name.isDirectory()) continue
+      const dir = join(base, PARENT, name.name)
+      if (readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() === '') rmdirSync(dir)
+    }
+  }
+}

@@ -1,0 +1,241 @@
+import { EventEmitter } from 'node:events'
+import { renameSync, writeFileSync } from 'node:fs'
+import { type ServiceProcess, spawnReplica } from '../../common/service-process.ts'
+import type { PodPhase, PodView } from '../../simulator/src/controllers/cluster-state.ts'
+import { CpuLimitedGroup } from './cgroup.ts'
+
+export interface LocalClusterOptions {
+  /** Each pod's CPU limit (= its request), cores. */
+  cores: number
+  /** Stand-in for scheduling and image pull: how long a new pod waits before its process starts. */
+  provisioningMs: number
+  /** Ready pods' URLs, one per line: the gateway's --replicas-file (what Endpoints are to a Service). */
+  replicasFile: string
+  /** Flags for every replica process. */
+  replicaArgs: readonly string[]
+  /** Between leaving the replicas file and SIGTERM: time for the gateway to stop routing to it (a preStop hook). */
+  drainDelayMs: number
+}
+
+/** A pod's life, ms since the cluster's epoch (see rebase). */
+export interface PodRecord {
+  name: string
+  createdAt: number
+  startedAt?: number
+  readyAt?: number
+  /** Deleted (scale-down), or failed to start. */
+  deletedAt?: number
+  goneAt?: number
+  cpuSeconds: number
+  throttledSeconds: number
+}
+
+interface Pod extends PodRecord {
+  phase: PodPhase | 'terminating'
+  timer?: NodeJS.Timeout
+  group?: CpuLimitedGroup
+  process?: ServiceProcess
+  url?: string
+}
+
+export interface LocalClusterEvents {
+  log: [message: string]
+}
+
+/**
+ * A Deployment on this machine: replica processes, each in a CPU-limited cgroup as the kubelet would run a pod,
+ * created after a provisioning delay, listed for the gateway once ready, and drained before they stop. It owns the
+ * pods: only scaleTo changes them. Times are ms since `epoch` (performance.now()), so a run can start at 0.
+ */
+export class LocalCluster extends EventEmitter<LocalClusterEvents> {
+  readonly options: LocalClusterOptions
+  readonly #pods: Pod[] = []
+  #spec = 0
+  #epoch = performance.now()
+  #count = 0
+  #closed = false
+
+  constructor(options: LocalClusterOptions) {
+    super()
+    this.options = options
+    this.#writeReplicasFile()
+  }
+
+  get specReplicas(): number {
+    return this.#spec
+  }
+
+  /** Makes now time 0 for everything recorded from here on (pods already there get negative times). */
+  rebase(): void {
+    const shift = performance.now() - this.#epoch
+    this.#epoch += shift
+    for (const pod of this.#pods) {
+      for (const key of ['createdAt', 'startedAt', 'readyAt', 'deletedAt', 'goneAt'] as const)
+        if (pod[key] !== undefined) pod[key] = pod[key]! - shift
+    }
+  }
+
+  now(): number {
+    return performance.now() - this.#epoch
+  }
+
+  scaleTo(replicas: number): void {
+    if (this.#closed) return
+    this.#spec = replicas
+    const active = this.#pods.filter((p) => p.phase !== 'terminating')
+    for (let i = active.length; i < replicas; i++) this.#create()
+    const surplus = active.length - replicas
+    if (surplus <= 0) return
+    // As a ReplicaSet does: pending pods first, then unready ones, then the newest.
+    const rank = (p: Pod) => (p.phase === 'pending' ? 0 : p.phase === 'booting' ? 1 : 2)
+    const victims = active.sort((a, b) => rank(a) - rank(b) || b.createdAt - a.createdAt).slice(0, surplus)
+    for (const pod of victims) this.#delete(pod)
+  }
+
+  /** Resolves once `n` pods are ready (for the start of a run). */
+  async untilReady(n: number, timeoutMs = 120_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs
+    while (this.#pods.filter((p) => p.phase === 'ready').length < n) {
+      if (performance.now() > deadline) throw new Error(`${n} replicas not ready after ${timeoutMs} ms`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
+  /** Pods as a controller sees them: existing and not terminating, with their CPU so far. */
+  pods(): PodView[] {
+    return this.#pods
+      .filter((p) => p.phase !== 'terminating')
+      .map((p) => ({
+        name: p.name,
+        phase: p.phase as PodPhase,
+        startedAt: p.startedAt,
+        readyAt: p.readyAt,
+        cpuSeconds: this.#readCpu(p),
+      }))
+  }
+
+  /** Every pod that existed, with its life and CPU. */
+  records(): PodRecord[] {
+    return this.#pods.map(({ name, createdAt, startedAt, readyAt, deletedAt, goneAt }, i) => ({
+      name,
+      createdAt,
+      startedAt,
+      readyAt,
+      deletedAt,
+      goneAt,
+      cpuSeconds: this.#readCpu(this.#pods[i]!),
+      throttledSeconds: this.#pods[i]!.throttledSeconds,
+    }))
+  }
+
+  /** Counts by phase, for the timeline. */
+  phases(): Record<PodPhase | 'terminating', number> {
+    const counts = { pending: 0, booting: 0, ready: 0, terminating: 0 }
+    for (const p of this.#pods) if (p.goneAt === undefined) counts[p.phase]++
+    return counts
+  }
+
+  /** Stops every pod and waits for the processes to exit. */
+  async close(): Promise<void> {
+    this.#closed = true
+    for (const pod of this.#pods) if (pod.phase !== 'terminating') this.#delete(pod, 0)
+    await Promise.all(this.#pods.map((p) => p.process?.exited))
+    this.#writeReplicasFile()
+  }
+
+  #create(): void {
+    const pod: Pod = {
+      name: `replica-${this.#count++}`,
+      phase: 'pending',
+      createdAt: this.now(),
+      cpuSeconds: 0,
+      throttledSeconds: 0,
+    }
+    this.#pods.push(pod)
+    this.emit(
+      'log',
+      `${pod.name}: pending for ${this.options.provisioningMs} ms (stand-in for scheduling and image pull)`,
+    )
+    pod.timer = setTimeout(() => void this.#start(pod), this.options.provisioningMs)
+  }
+
+  async #start(pod: Pod): Promise<void> {
+    pod.timer = undefined
+    if (pod.phase !== 'pending') return
+    pod.phase = 'booting'
+    pod.startedAt = this.now()
+    pod.group = new CpuLimitedGroup(pod.name, this.options.cores)
+    try {
+      pod.process = await spawnReplica({
+        args: ['--replica-id', pod.name, ...this.options.replicaArgs],
+        onSpawn: (child) => pod.group!.add(child.pid!),
+        startTimeoutMs: 120_000,
+      })
+    } catch (error) {
+      this.emit('log', `${pod.name}: failed to start: ${(error as Error).message}`)
+      pod.deletedAt ??= this.now()
+      this.#gone(pod)
+      return
+    }
+    void pod.process.exited.then(() => this.#gone(pod))
+    // Deleted while it booted.
+    if ((pod.phase as Pod['phase']) === 'terminating') {
+      pod.process.child.kill('SIGTERM')
+      return
+    }
+    pod.phase = 'ready'
+    pod.readyAt = this.now()
+    pod.url = pod.process.url
+    this.emit('log', `${pod.name}: ready after ${((pod.readyAt - pod.createdAt) / 1000).toFixed(1)} s at ${pod.url}`)
+    this.#writeReplicasFile()
+  }
+
+  #delete(pod: Pod, drainDelayMs = this.options.drainDelayMs): void {
+    const wasReady = pod.phase === 'ready'
+    pod.phase = 'terminating'
+    pod.deletedAt = this.now()
+    if (pod.timer) {
+      clearTimeout(pod.timer)
+      this.#gone(pod)
+      return
+    }
+    if (!pod.process) return // still spawning: #start stops it when it reports ready
+    if (wasReady) this.#writeReplicasFile()
+    // The replica answers what it holds on SIGTERM, then exits (graceful shutdown).
+    setTimeout(() => pod.process!.child.kill('SIGTERM'), wasReady ? drainDelayMs : 0)
+  }
+
+  #gone(pod: Pod): void {
+    if (pod.goneAt !== undefined) return
+    pod.cpuSeconds = this.#readCpu(pod)
+    try {
+      pod.throttledSeconds = pod.group?.throttledSeconds() ?? 0
+      pod.group?.remove()
+    } catch {
+      // The group may still hold an exiting thread for a moment; removeStaleGroups cleans it next time.
+    }
+    pod.group = undefined
+    pod.phase = 'terminating'
+    pod.goneAt = this.now()
+    if (pod.url) this.#writeReplicasFile()
+  }
+
+  #readCpu(pod: Pod): number {
+    if (!pod.group) return pod.cpuSeconds
+    try {
+      pod.cpuSeconds = pod.group.cpuSeconds()
+      pod.throttledSeconds = pod.group.throttledSeconds()
+    } catch {
+      // Removed meanwhile: the last reading stands.
+    }
+    return pod.cpuSeconds
+  }
+
+  #writeReplicasFile(): void {
+    const urls = this.#pods.filter((p) => p.phase === 'ready' && p.url).map((p) => p.url)
+    const file = this.options.replicasFile
+    // Atomically, so the gateway never reads half a list.
+    writeFileSync(`${file}.tmp`, `# ready replicas of the experiment's local cluster\n${urls.join('\n')}\n`)
+    renameSync(`${file}.tmp`, file)
+  }
+}

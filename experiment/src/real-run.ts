@@ -1,0 +1,196 @@
+import { join } from 'node:path'
+import { request } from 'undici'
+import { untilOk } from '../../common/http/until-ok.ts'
+import { percentile } from '../../common/percentile.ts'
+import { spawnService } from '../../common/service-process.ts'
+import { metric } from '../../common/testing/prometheus-sample.ts'
+import type { LoadImage } from '../../loadtester/src/images.ts'
+import { latencyMs } from '../../loadtester/src/request-record.ts'
+import { runLoad } from '../../loadtester/src/runner.ts'
+import { summarize } from '../../loadtester/src/stats.ts'
+import type { GatewayGauges, ScalingController } from '../../simulator/src/controllers/cluster-state.ts'
+import { LocalCluster, type PodRecord } from './local-cluster.ts'
+
+export interface RealRunOptions {
+  controller: ScalingController
+  workload: readonly number[]
+  images: readonly LoadImage[]
+  seed: number
+  cores: number
+  provisioningMs: number
+  maxReplicas: number
+  /** What the gateway's own autoscaler assumes a new replica takes (--replica-startup-s). */
+  startupS: number
+  sloMs: number
+  timeoutMs: number
+  /** A folder of this run's own: the replicas file and the decision log go there. */
+  dir: string
+  log: (message: string) => void
+}
+
+export interface RealSecond {
+  second: number
+  spec: number
+  pending: number
+  booting: number
+  ready: number
+  /** Pods existing at the end of the second, terminating ones included: what is paid for. */
+  paid: number
+  desiredGauge: number
+  inSystem: number
+}
+
+export interface RealRunResult {
+  policy: string
+  requests: number
+  /** Share of requests over the SLO or not answered 200 (1 − the load tester's SLO attainment). */
+  slowShare: number
+  failed: number
+  /** Answers by HTTP status (or timeout / error). */
+  statuses: Record<string, number>
+  p50Ms: number
+  p99Ms: number
+  replicaSeconds: number
+  cpuSeconds: number
+  throttledSeconds: number
+  /** Seconds from a pod's creation to ready, for pods created during the run. */
+  startupS: number[]
+  timeline: RealSecond[]
+  /** p99 latency of the requests of each workload second (failed ones as the client's timeout), ms. */
+  p99BySecond: (number | null)[]
+  pods: PodRecord[]
+}
+
+/** The gauges a Prometheus scrape of the gateway would read now. */
+async function scrapeGauges(gatewayUrl: string): Promise<GatewayGauges> {
+  const response = await request(`${gatewayUrl}/metrics`, { signal: AbortSignal.timeout(2000) })
+  const text = await response.body.text()
+  return {
+    desiredReplicas: metric(text, 'gateway_desired_replicas'),
+    inSystem: metric(text, 'gateway_queue_size') + metric(text, 'gateway_workers_busy'),
+  }
+}
+
+/** Pod-seconds within [0, endMs]: from each pod's creation (the decision) until its process is gone. */
+export function replicaSeconds(pods: readonly PodRecord[], endMs: number): number {
+  let ms = 0
+  for (const pod of pods) ms += Math.max(0, Math.min(pod.goneAt ?? endMs, endMs) - Math.max(pod.createdAt, 0))
+  return ms / 1000
+}
+
+/**
+ * One policy for real: a local cluster of CPU-limited replicas behind a gateway (static discovery on the cluster's
+ * replicas file, its autoscaler as a signal only), the controller ticked once a second with what a cluster would
+ * show it (pods, their cgroup CPU, the gateway's gauges), and the workload replayed open-loop against it.
+ */
+export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
+  const { controller } = options
+  const cluster = new LocalCluster({
+    cores: options.cores,
+    provisioningMs: options.provisioningMs,
+    replicasFile: join(options.dir, 'replicas.txt'),
+    replicaArgs: ['--log-level', 'warn', '--intra-op-threads', '1'],
+    drainDelayMs: 2000,
+  })
+  cluster.on('log', (message) => options.log(message))
+  const gateway = await spawnService('gateway', {
+    args: [
+      '--discovery',
+      'static',
+      '--replicas-file',
+      join(options.dir, 'replicas.txt'),
+      '--autoscaler',
+      'none',
+      '--min-replicas',
+      '1',
+      '--max-replicas',
+      String(options.maxReplicas),
+      '--replica-startup-s',
+      String(options.startupS),
+      '--slo-ms',
+      String(options.sloMs),
+      '--log-level',
+      'warn',
+    ],
+  })
+  const timeline: RealSecond[] = []
+  const decisions: string[] = []
+  try {
+    // Warm start, then wait for the gateway to route to every initial pod: the run measures scaling, not boot.
+    cluster.scaleTo(controller.initialReplicas)
+    await cluster.untilReady(controller.initialReplicas)
+    await untilOk(`${gateway.url}/readyz`, 'the gateway', 60_000)
+    cluster.rebase()
+    let tick = 0
+    let stopped = false
+    let gauges: GatewayGauges = { desiredReplicas: controller.initialReplicas, inSystem: 0 }
+    const loop = (async () => {
+      while (!stopped) {
+        const now = tick * 1000
+        gauges = await scrapeGauges(gateway.url).catch(() => gauges)
+        const phases = cluster.phases()
+        const next = controller.tick({ now, specReplicas: cluster.specReplicas, pods: cluster.pods(), gauges })
+        if (next !== undefined && next !== cluster.specReplicas) {
+          decisions.push(`${tick} s: ${cluster.specReplicas} → ${next}`)
+          cluster.scaleTo(next)
+        }
+        timeline.push({
+          second: tick,
+          spec: cluster.specReplicas,
+          ...phases,
+          paid: phases.pending + phases.booting + phases.ready + phases.terminating,
+          desiredGauge: gauges.desiredReplicas,
+          inSystem: gauges.inSystem,
+        })
+        tick++
+        // Drift-free: the next tick at its own second of the run, however long this one took.
+        const wait = tick * 1000 - cluster.now()
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+      }
+    })()
+    const result = await runLoad({
+      target: gateway.url,
+      workload: options.workload,
+      arrival: 'poisson',
+      seed: options.seed,
+      images: options.images,
+      timeoutMs: options.timeoutMs,
+      // No X-Timeout-Ms: the gateway judges requests by its SLO, as it does for clients that send none.
+      sendDeadlineHeader: false,
+      concurrencyCap: 1024,
+      pollReplicas: false,
+    })
+    const endMs = options.workload.length * 1000
+    stopped = true
+    await loop
+    const pods = cluster.records()
+    const summary = summarize(result.records, [], options.sloMs, options.workload.length)
+    const latencies = result.records.flatMap((r) => (r.status === 200 ? [latencyMs(r)!] : []))
+    const created = pods.filter((p) => p.createdAt >= 0 && p.readyAt !== undefined)
+    return {
+      policy: controller.name,
+      requests: result.records.length,
+      slowShare: 1 - summary.slo_attainment,
+      failed: result.records.length - (summary.by_status['200'] ?? 0),
+      statuses: summary.by_status,
+      p50Ms: percentile(latencies, 0.5),
+      p99Ms: percentile(latencies, 0.99),
+      replicaSeconds: replicaSeconds(pods, endMs),
+      cpuSeconds: pods.reduce((s, p) => s + p.cpuSeconds, 0),
+      throttledSeconds: pods.reduce((s, p) => s + p.throttledSeconds, 0),
+      startupS: created.map((p) => (p.readyAt! - p.createdAt) / 1000),
+      timeline: timeline.slice(0, options.workload.length),
+      p99BySecond: options.workload.map((_, second) => {
+        const inSecond = result.records.filter((r) => r.second === second)
+        const values = inSecond.map((r) => (r.status === 200 ? latencyMs(r)! : options.timeoutMs))
+        return values.length === 0 ? null : Math.round(percentile(values, 0.99))
+      }),
+      pods,
+    }
+  } finally {
+    await cluster.close()
+    gateway.child.kill('SIGTERM')
+    await gateway.exited
+    options.log(`decisions: ${decisions.join(', ') || 'none'}`)
+  }
+}
