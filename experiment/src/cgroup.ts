@@ -17,6 +17,14 @@ export function cgroupUnavailableReason(): string | undefined {
     return `no cgroup v1 cpu hierarchy with cpu.cfs_quota_us under ${ROOT}`
   if (!hierarchy('cpuacct')) return `no cgroup v1 cpuacct hierarchy under ${ROOT}`
   if (process.getuid?.() !== 0) return 'making cgroups needs root'
+  // Mounted is not writable (a container may mount it read-only): make the parent group and set its quota to
+  // "unlimited", which it already is, so a machine that cannot make groups says so here instead of mid-run.
+  try {
+    for (const base of new Set([cpu, hierarchy('cpuacct')!])) mkdirSync(join(base, PARENT), { recursive: true })
+    writeFileSync(join(cpu, PARENT, 'cpu.cfs_quota_us'), '-1')
+  } catch (error) {
+    return `cgroups cannot be made under ${ROOT} (${(error as Error).message})`
+  }
   return undefined
 }
 

@@ -54,6 +54,8 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
   #epoch = performance.now()
   #count = 0
   #closed = false
+  /** Why the last pod that could not start did not, so a wait for readiness fails at once with the reason. */
+  #startFailure: string | undefined
 
   constructor(options: LocalClusterOptions) {
     super()
@@ -96,6 +98,7 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
   async untilReady(n: number, timeoutMs = 120_000): Promise<void> {
     const deadline = performance.now() + timeoutMs
     while (this.#pods.filter((p) => p.phase === 'ready').length < n) {
+      if (this.#startFailure) throw new Error(this.#startFailure)
       if (performance.now() > deadline) throw new Error(`${n} replicas not ready after ${timeoutMs} ms`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
@@ -164,15 +167,16 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
     if (pod.phase !== 'pending') return
     pod.phase = 'booting'
     pod.startedAt = this.now()
-    pod.group = new CpuLimitedGroup(pod.name, this.options.cores)
     try {
+      pod.group = new CpuLimitedGroup(pod.name, this.options.cores)
       pod.process = await spawnReplica({
         args: ['--replica-id', pod.name, ...this.options.replicaArgs],
         onSpawn: (child) => pod.group!.add(child.pid!),
         startTimeoutMs: 120_000,
       })
     } catch (error) {
-      this.emit('log', `${pod.name}: failed to start: ${(error as Error).message}`)
+      this.#startFailure = `${pod.name}: failed to start: ${(error as Error).message}`
+      this.emit('log', this.#startFailure)
       pod.deletedAt ??= this.now()
       this.#gone(pod)
       return
