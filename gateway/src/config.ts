@@ -221,9 +221,9 @@ export const gatewayConfigSpec = {
   targetUtilization: setting({
     env: 'TARGET_UTILIZATION',
     flag: 'target-utilization',
-    description: 'Replica slot utilisation the autoscaler aims for',
+    description: 'Most replica slot utilisation the autoscaler sizes for (a ceiling: --wait-tail-share may ask for more)',
     parse: parse.number({ min: 0.05, max: 1 }),
-    default: 0.7,
+    default: 0.6,
   }),
   sloMs: setting({
     env: 'SLO_MS',
@@ -257,9 +257,41 @@ export const gatewayConfigSpec = {
   replicaStartupS: setting({
     env: 'REPLICA_STARTUP_S',
     flag: 'replica-startup-s',
-    description: 'How long a new replica takes to become ready (the backlog term plans around it)',
+    description:
+      'How long a new replica takes to become ready, until one is measured (ask to ready): the forecast and the backlog term plan around it',
     parse: parse.number({ min: 0, max: 3600 }),
     default: 5,
+  }),
+  waitTailShare: setting({
+    env: 'WAIT_TAIL_SHARE',
+    flag: 'wait-tail-share',
+    description:
+      'Replicas are added (up to the target utilisation as a ceiling) until, by Erlang C, at most this share of requests would wait past what the SLO leaves after service (1: utilisation alone)',
+    parse: parse.number({ min: 0.000001, max: 1 }),
+    default: 1,
+  }),
+  burstNoiseZ: setting({
+    env: 'BURST_NOISE_Z',
+    flag: 'burst-noise-z',
+    description:
+      'The short window counts only arrivals beyond this many standard deviations of Poisson noise (tuned on training workloads: npm run tune)',
+    parse: parse.number({ min: 0, max: 10 }),
+    default: 0,
+  }),
+  trendGain: setting({
+    env: 'TREND_GAIN',
+    flag: 'trend-gain',
+    description:
+      'Share of the start-up the short-window rate is extrapolated over along the arrivals trend (0: no forecast; tuned on training workloads: npm run tune)',
+    parse: parse.number({ min: 0, max: 10 }),
+    default: 0,
+  }),
+  trendWindowS: setting({
+    env: 'TREND_WINDOW_S',
+    flag: 'trend-window-s',
+    description: 'Window whose two halves are compared for the arrivals trend',
+    parse: positiveInt(3600),
+    default: 10,
   }),
   longWindowS: setting({
     env: 'LONG_WINDOW_S',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import {
+  arrivalTrend,
   desiredReplicas,
   type ScalingInputs,
   type ScalingPolicy,
@@ -11,7 +12,7 @@ import {
 const policy: ScalingPolicy = {
   targetUtilization: 0.7,
   drainTimeS: 0.5,
-  startupS: 0,
+  trendGain: 0,
   minReplicas: 1,
   maxReplicas: 50,
   panicThreshold: 2,
@@ -23,6 +24,7 @@ const inputs = (overrides: Partial<ScalingInputs> = {}): ScalingInputs => ({
   backlog: 0,
   slotsPerReplica: 1,
   readyReplicas: 3,
+  startupS: 0,
   ...overrides,
 })
 
@@ -34,7 +36,7 @@ test('ceil(λ·S/ρ): 20 req/s × 0.1 s at 70 % needs 3 replicas; a backlog adds
   // 70 queued: within the SLO alone that would be 140 req/s more (23 replicas); with replicas that take 9.5 s to
   // start, nothing new drains before 10 s, so 7 req/s more (4 replicas) — not replicas that come after the backlog.
   assert.equal(desiredReplicas(inputs({ backlog: 70 }), policy).recommended, 23)
-  assert.equal(desiredReplicas(inputs({ backlog: 70 }), { ...policy, startupS: 9.5 }).recommended, 4)
+  assert.equal(desiredReplicas(inputs({ backlog: 70, startupS: 9.5 }), policy).recommended, 4)
 })
 
 test('a burst in the short window scales up at once; past twice the capacity it is panic', () => {
@@ -53,12 +55,14 @@ test('bounds hold, and more arrivals or more backlog never ask for fewer replica
     backlog: fc.nat({ max: 10_000 }),
     slotsPerReplica: fc.integer({ min: 1, max: 8 }),
     readyReplicas: fc.nat({ max: 200 }),
+    arrivalTrend: fc.double({ min: 0, max: 100, noNaN: true }),
+    startupS: fc.double({ min: 0, max: 60, noNaN: true }),
   })
   const arbitraryPolicy = fc
     .record({
       targetUtilization: fc.double({ min: 0.1, max: 1, noNaN: true }),
       drainTimeS: fc.double({ min: 0.1, max: 10, noNaN: true }),
-      startupS: fc.double({ min: 0, max: 60, noNaN: true }),
+      trendGain: fc.double({ min: 0, max: 3, noNaN: true }),
       minReplicas: fc.nat({ max: 5 }),
       span: fc.nat({ max: 100 }),
       panicThreshold: fc.double({ min: 1.1, max: 4, noNaN: true }),
@@ -85,6 +89,30 @@ test('bounds hold, and more arrivals or more backlog never ask for fewer replica
   )
 })
 
+test('a rising trend sizes the short window for the rate one start-up ahead; none without a start-up or a gain', () => {
+  // 20 req/s now, rising 1 req/s per second, replicas take 10 s: size for 30 req/s (5 replicas at 70 %).
+  const rising = inputs({ arrivalTrend: 1, startupS: 10 })
+  assert.equal(desiredReplicas(rising, { ...policy, trendGain: 1 }).shortWindow, 5)
+  assert.equal(desiredReplicas(rising, { ...policy, trendGain: 0.5 }).shortWindow, 4)
+  assert.equal(desiredReplicas(rising, policy).shortWindow, 3, 'gain 0: no forecast')
+  assert.equal(desiredReplicas({ ...rising, startupS: 0 }, { ...policy, trendGain: 1 }).shortWindow, 3)
+})
+
+test('arrivalTrend: Poisson noise is no trend; a rise beyond it is, in req/s per second (property)', () => {
+  // 100 then 200 requests in 5 s halves: +100, less 2 sd (2·√300 ≈ 34.6), is +65.4 over 5 s, per 5 s.
+  assert.ok(Math.abs(arrivalTrend(100, 200, 5) - 65.36 / 25) < 0.01)
+  assert.equal(arrivalTrend(100, 110, 5), 0, 'within the noise')
+  assert.equal(arrivalTrend(200, 100, 5), 0, 'falling: nothing (never scales down early)')
+  fc.assert(
+    fc.property(fc.nat({ max: 10_000 }), fc.nat({ max: 10_000 }), fc.nat({ max: 1000 }), (older, recent, more) => {
+      const trend = arrivalTrend(older, recent, 5)
+      assert.ok(trend >= 0)
+      assert.ok(arrivalTrend(older, recent + more, 5) >= trend, 'more recent arrivals: no smaller trend')
+      if (recent <= older) assert.equal(trend, 0)
+    }),
+  )
+})
+
 test('stabilize: up at once, down only after the window', () => {
   let state = stabilize([], { at: 0, replicas: 2 }, 60_000)
   state = stabilize(state.history, { at: 1000, replicas: 8 }, 60_000)
@@ -94,4 +122,13 @@ test('stabilize: up at once, down only after the window', () => {
   state = stabilize(state.history, { at: 61_001, replicas: 3 }, 60_000)
   assert.equal(state.replicas, 3)
   assert.ok(state.history.every((r) => r.at > 1001))
+})
+
+test('with a wait-tail share, the utilisation is a ceiling: Erlang C adds replicas when the SLO leaves little to wait', () => {
+  const slow = inputs({ arrivalRateShort: 16, arrivalRateLong: 16, serviceTimeS: 0.126, readyReplicas: 3 })
+  const ceiling = { ...policy, targetUtilization: 0.9 }
+  assert.equal(desiredReplicas(slow, ceiling).recommended, 3, 'utilisation alone: 2.0 busy slots at 90 %')
+  assert.equal(desiredReplicas(slow, { ...ceiling, waitTailShare: 0.01 }).recommended, 4)
+  const fast = inputs({ arrivalRateShort: 34, arrivalRateLong: 34, serviceTimeS: 0.04 })
+  assert.equal(desiredReplicas(fast, { ...ceiling, waitTailShare: 0.01 }).recommended, 2, 'nothing added when the SLO leaves room')
 })

@@ -1,4 +1,5 @@
 import { createRandom } from '../../common/random.ts'
+import { gatewayConfigSpec } from '../../gateway/src/config.ts'
 import {
   type ControllerBounds,
   type ControllerPhases,
@@ -11,6 +12,7 @@ import {
   METRICS_RESOLUTION_MS,
   PROMETHEUS_SCRAPE_MS,
 } from './controllers/baselines.ts'
+import { clairvoyantController } from './controllers/clairvoyant.ts'
 import type { ScalingController } from './controllers/cluster-state.ts'
 import type { ServiceTimeModel } from './service-time.ts'
 import { type CpuModel, type SimulationResult, type StartupModel, simulate } from './simulation.ts'
@@ -41,13 +43,22 @@ export interface Scenario {
 /** A 1-core replica that does nothing but serve: the model behind `npm run simulate`'s defaults. */
 export const WHOLE_CORE: CpuModel = { limitCores: 1, idleCores: 0.01, busyCores: 1, bootCores: 1 }
 
-/** The gateway's defaults for its autoscaler, so the simulation judges what users run. */
+const numberDefault = (setting: { flag: string; default: unknown }): number => {
+  if (typeof setting.default !== 'number') throw new Error(`--${setting.flag} has no numeric default`)
+  return setting.default
+}
+
+/** The gateway's defaults for its autoscaler (read from its config spec), so the simulation judges what users run. */
 export const CUSTOM_DEFAULTS = {
-  targetUtilization: 0.7,
-  panicThreshold: 2,
-  shortWindowS: 3,
-  longWindowS: 60,
-  scaleDownStabilizationS: 60,
+  targetUtilization: numberDefault(gatewayConfigSpec.targetUtilization),
+  panicThreshold: numberDefault(gatewayConfigSpec.panicThreshold),
+  shortWindowS: numberDefault(gatewayConfigSpec.shortWindowS),
+  burstNoiseZ: numberDefault(gatewayConfigSpec.burstNoiseZ),
+  waitTailShare: numberDefault(gatewayConfigSpec.waitTailShare),
+  trendGain: numberDefault(gatewayConfigSpec.trendGain),
+  trendWindowS: numberDefault(gatewayConfigSpec.trendWindowS),
+  longWindowS: numberDefault(gatewayConfigSpec.longWindowS),
+  scaleDownStabilizationS: numberDefault(gatewayConfigSpec.scaleDownStabilizationS),
 }
 
 /** The HPA sync, metrics-server scrape and Prometheus scrape phases of one seed: whole seconds within each period. */
@@ -94,8 +105,30 @@ export function makeController(name: PolicyName, scenario: Scenario, fixedReplic
   }
 }
 
-/** One controller on the scenario's arrivals (the same for every controller of a seed). */
-export function simulateController(controller: ScalingController, scenario: Scenario): SimulationResult {
+/** The gateway's autoscaler settings a run may change (for tuning and sweeps); the rest are its defaults. */
+export type CustomSettings = Partial<typeof CUSTOM_DEFAULTS>
+
+/** The clairvoyant reference on this scenario: each pod ordered one (longest) start-up ahead of its need. */
+export function clairvoyantFor(scenario: Scenario, utilisation = 0.8): ScalingController {
+  return clairvoyantController({
+    workload: scenario.workload,
+    serviceMs: scenario.serviceTime.mean_ms,
+    contention: scenario.contention,
+    leadMs: scenario.startup.provisioningMs + Math.max(0, ...scenario.startup.bootMs),
+    utilisation,
+    bounds: bounds(scenario),
+  })
+}
+
+/**
+ * One controller on the scenario's arrivals (the same for every controller of a seed). `custom` changes the
+ * gateway's autoscaler settings, which is the custom policy itself and the gauge KEDA reads.
+ */
+export function simulateController(
+  controller: ScalingController,
+  scenario: Scenario,
+  custom: CustomSettings = {},
+): SimulationResult {
   const b = bounds(scenario)
   return simulate({
     workload: scenario.workload,
@@ -106,6 +139,7 @@ export function simulateController(controller: ScalingController, scenario: Scen
     cpu: scenario.cpu,
     signal: {
       ...CUSTOM_DEFAULTS,
+      ...custom,
       ...b,
       drainTimeS: scenario.sloMs / 1000,
       startupS: configuredStartupS(scenario.startup),

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events'
 import { SlidingWindowCounter } from '../dispatch/sliding-window.ts'
 import {
+  arrivalTrend,
+  burstRate,
   desiredReplicas,
   type Recommendation,
   type ScalingDecision,
@@ -8,11 +10,18 @@ import {
   type ScalingPolicy,
   stabilize,
 } from './desired-replicas.ts'
+import { initialStartupEstimate, type StartupEstimate, updateStartupEstimate } from './startup-estimate.ts'
 
 export interface AutoscalerOptions extends ScalingPolicy {
   shortWindowS: number
   longWindowS: number
   scaleDownStabilizationS: number
+  /** The short window's rate counts only what is beyond this many standard deviations of Poisson noise. */
+  burstNoiseZ: number
+  /** The trend of arrivals is measured over this window (its two halves compared). */
+  trendWindowS: number
+  /** Start-up assumed until one is measured, s (the measured one replaces it: see startup-estimate.ts). */
+  startupS: number
   slotsPerReplica: number
   /** Assumed service time until the first answers are measured. */
   initialServiceTimeS: number
@@ -48,6 +57,9 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
   readonly options: AutoscalerOptions
   readonly #short: SlidingWindowCounter
   readonly #long: SlidingWindowCounter
+  readonly #trend: SlidingWindowCounter
+  readonly #trendRecent: SlidingWindowCounter
+  #startup: StartupEstimate
   readonly #startedAt: number
   #serviceTimeS: number
   #history: Recommendation[]
@@ -71,6 +83,9 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     this.options = options
     this.#short = new SlidingWindowCounter(options.shortWindowS * 1000, 60, now)
     this.#long = new SlidingWindowCounter(options.longWindowS * 1000, 60, now)
+    this.#trend = new SlidingWindowCounter(options.trendWindowS * 1000, 20, now)
+    this.#trendRecent = new SlidingWindowCounter((options.trendWindowS * 1000) / 2, 10, now)
+    this.#startup = initialStartupEstimate(options.startupS)
     this.#startedAt = now
     this.#serviceTimeS = options.initialServiceTimeS
     // The replicas we start with count as a recent recommendation, so nothing scales down in the first window.
@@ -81,6 +96,8 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
   recordArrival(now: number): void {
     this.#short.add(now)
     this.#long.add(now)
+    this.#trend.add(now)
+    this.#trendRecent.add(now)
   }
 
   /** Mean time a request holds a replica slot, from each answer's upstream latency. */
@@ -119,13 +136,20 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     const { backlog, readyReplicas } = this.readLoad()
     // Early on, a window only holds the time since start: divide by that, not by its full length.
     const span = (windowS: number) => Math.max(1, Math.min(windowS, (now - this.#startedAt) / 1000))
+    // A trend needs a whole window behind it: two halves of which one is empty are not a rise.
+    const trendReady = now - this.#startedAt >= this.options.trendWindowS * 1000
+    const recent = this.#trendRecent.total(now)
     const inputs: ScalingInputs = {
-      arrivalRateShort: this.#short.total(now) / span(this.options.shortWindowS),
+      arrivalRateShort: burstRate(this.#short.total(now), span(this.options.shortWindowS), this.options.burstNoiseZ),
       arrivalRateLong: this.#long.total(now) / span(this.options.longWindowS),
       serviceTimeS: this.#serviceTimeS,
       backlog,
       slotsPerReplica: this.options.slotsPerReplica,
       readyReplicas,
+      arrivalTrend: trendReady
+        ? arrivalTrend(this.#trend.total(now) - recent, recent, this.options.trendWindowS / 2)
+        : undefined,
+      startupS: this.#startup.estimateS,
     }
     const decision = desiredReplicas(inputs, this.options)
     const stable = stabilize(
@@ -134,6 +158,7 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
       this.options.scaleDownStabilizationS * 1000,
     )
     this.#history = stable.history
+    this.#startup = updateStartupEstimate(this.#startup, now, stable.replicas, readyReplicas)
     const status: AutoscaleStatus = {
       desired: stable.replicas,
       decision,

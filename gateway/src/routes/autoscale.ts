@@ -32,6 +32,8 @@ export function registerAutoscaleRoute(app: FastifyInstance, autoscaler: Autosca
                 backlog: number,
                 slotsPerReplica: number,
                 readyReplicas: number,
+                arrivalTrend: { ...number, description: 'rise of arrivals beyond noise, req/s per second' },
+                startupS: { ...number, description: 'start-up measured from ask to ready (the configured one before)' },
               },
             },
             policy: { type: 'object', additionalProperties: true },

@@ -113,9 +113,14 @@ function kedaController(
   )
 }
 
-/** k8s/overlays/keda: the shipped ScaledObject, on gateway_desired_replicas with threshold 1. */
-export function kedaDesiredController(bounds: ControllerBounds, phases: ControllerPhases): ScalingController {
-  return kedaController('keda', (s) => s.gauges.desiredReplicas, 1, bounds, phases)
+/** k8s/overlays/keda: the shipped ScaledObject, on gateway_desired_replicas with threshold 1 (other thresholds for sweeps). */
+export function kedaDesiredController(
+  bounds: ControllerBounds,
+  phases: ControllerPhases,
+  threshold = 1,
+): ScalingController {
+  const name = threshold === 1 ? 'keda' : `keda-${threshold}`
+  return kedaController(name, (s) => s.gauges.desiredReplicas, threshold, bounds, phases)
 }
 
 /** KEDA on the queue: requests queued or in flight, `perReplica` per pod. */
@@ -124,7 +129,8 @@ export function kedaQueueController(
   bounds: ControllerBounds,
   phases: ControllerPhases,
 ): ScalingController {
-  return kedaController('keda-queue', (s) => s.gauges.inSystem, perReplica, bounds, phases)
+  const name = perReplica === 2 ? 'keda-queue' : `keda-queue-${perReplica}`
+  return kedaController(name, (s) => s.gauges.inSystem, perReplica, bounds, phases)
 }
 
 /** A fixed count: the capacity-planning baseline. */

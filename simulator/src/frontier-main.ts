@@ -1,0 +1,128 @@
+/**
+ * `npm run frontier` — the cost–SLO plane: every baseline swept over its knob (HPA CPU target 20–90 %, KEDA's
+ * threshold on gateway_desired_replicas, KEDA-on-queue per replica, fixed N), the custom policy at several target
+ * utilisations, and the clairvoyant reference, each as the mean and range over seeds, at each start-up and scale.
+ * Prints, per scenario, whether any baseline dominates custom's defaults and how far custom is from the
+ * clairvoyant; writes frontier.json and one SVG per scenario.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
+import { parse, setting } from '../../common/config.ts'
+import { readWorkload } from '../../loadtester/src/workload-file.ts'
+import { type Scenario, WHOLE_CORE } from './compare.ts'
+import { costOverClairvoyant, dominatingBaselines, type FrontierPoint, measureSweep } from './frontier.ts'
+import { frontierSvg } from './frontier-svg.ts'
+import { readServiceTime } from './service-time.ts'
+
+const MEASURED = fileURLToPath(new URL('../data/service-time-replica.json', import.meta.url))
+
+const spec = {
+  workload: setting({
+    env: 'FRONTIER_WORKLOAD',
+    flag: 'workload',
+    description: 'Workload file',
+    parse: parse.string(),
+    default: 'workload/workload.txt',
+  }),
+  scales: setting({
+    env: 'FRONTIER_SCALES',
+    flag: 'scales',
+    description: 'Arrival-rate multipliers, comma-separated',
+    parse: parse.list(parse.number({ min: 0.001, max: 1000 })),
+    default: [1, 10],
+  }),
+  startupS: setting({
+    env: 'FRONTIER_STARTUP_S',
+    flag: 'startup-s',
+    description: 'Replica start-ups (decision to ready), seconds, comma-separated',
+    parse: parse.list(parse.number({ min: 0, max: 3600 })),
+    default: [1.4, 10, 30],
+  }),
+  seeds: setting({
+    env: 'FRONTIER_SEEDS',
+    flag: 'seeds',
+    description: 'Seeds 1 … N per point (arrivals, service times, controller phases)',
+    parse: parse.integer({ min: 1, max: 1000 }),
+    default: 5,
+  }),
+  serviceTime: setting({
+    env: 'FRONTIER_SERVICE_TIME',
+    flag: 'service-time',
+    description: 'Measured service-time model (JSON)',
+    parse: parse.string(),
+    default: MEASURED,
+  }),
+  sloMs: setting({
+    env: 'FRONTIER_SLO_MS',
+    flag: 'slo-ms',
+    description: 'Latency objective',
+    parse: parse.integer({ min: 1 }),
+    default: 500,
+  }),
+  out: setting({
+    env: 'FRONTIER_OUT',
+    flag: 'out',
+    description: 'Output directory (frontier.json and one SVG per scenario)',
+    parse: parse.string(),
+    default: 'out/frontier',
+  }),
+}
+
+const config = configFromCommandLine('frontier', spec)
+const base = dataOrExit(() => readWorkload(config.workload))
+const serviceTime = dataOrExit(() => readServiceTime(config.serviceTime))
+const seeds = Array.from({ length: config.seeds }, (_, i) => i + 1)
+const pct = (share: number) => `${(share * 100).toFixed(2)} %`
+mkdirSync(config.out, { recursive: true })
+
+const scenarios: { scale: number; startupS: number; points: FrontierPoint[] }[] = []
+for (const scale of config.scales)
+  for (const startupS of config.startupS) {
+    const started = performance.now()
+    const scenario: Scenario = {
+      workload: base.map((v) => Math.round(v * scale)),
+      serviceTime,
+      startup: { provisioningMs: 0, bootMs: [startupS * 1000] },
+      cpu: WHOLE_CORE,
+      sloMs: config.sloMs,
+      seed: 1,
+    }
+    const points = measureSweep(scenario, seeds)
+    scenarios.push({ scale, startupS, points })
+    const custom = points.find((p) => p.family === 'custom' && p.isDefault)!
+    const hpa = points.find((p) => p.family === 'hpa' && p.isDefault)!
+    const dominating = dominatingBaselines(custom, points)
+    const gap = costOverClairvoyant(custom, points)
+    console.log(
+      `×${scale}, start-up ${startupS} s (${points.length} configurations × ${seeds.length} seeds, ${((performance.now() - started) / 1000).toFixed(0)} s):`,
+    )
+    console.log(
+      `${'family'.padEnd(12)} ${'knob'.padStart(5)} ${'over SLO, mean [range]'.padStart(28)} ${'replica-s, mean [range]'.padStart(26)}`,
+    )
+    for (const p of points)
+      console.log(
+        `${`${p.family}${p.isDefault ? '*' : ''}`.padEnd(12)} ${String(p.knob).padStart(5)} ${`${pct(p.slowShare.mean)} [${pct(p.slowShare.min)}–${pct(p.slowShare.max)}]`.padStart(28)} ${`${p.replicaSeconds.mean.toFixed(0)} [${p.replicaSeconds.min.toFixed(0)}–${p.replicaSeconds.max.toFixed(0)}]`.padStart(26)}`,
+      )
+    const ratio =
+      hpa.slowShare.mean === 0
+        ? custom.slowShare.mean === 0
+          ? 0
+          : Infinity
+        : custom.slowShare.mean / hpa.slowShare.mean
+    console.log(
+      `custom* vs hpa* (70 %): violations ×${ratio.toFixed(3)} (target ≤ 0.1), replica-seconds ×${(custom.replicaSeconds.mean / hpa.replicaSeconds.mean).toFixed(2)} (target ≤ 1); ` +
+        `dominated by ${dominating.length === 0 ? 'no baseline' : dominating.map((d) => `${d.family} ${d.knob}`).join(', ')}; ` +
+        `replica-seconds over the cheapest clairvoyant within 1 %: ${gap === undefined ? 'none within 1 %' : `${(gap * 100).toFixed(0)} %`}\n`,
+    )
+    writeFileSync(
+      join(config.out, `frontier-x${scale}-startup-${startupS}s.svg`),
+      frontierSvg(points, `${config.workload} ×${scale}, start-up ${startupS} s: mean over ${seeds.length} seeds`),
+    )
+  }
+writeFileSync(
+  join(config.out, 'frontier.json'),
+  `${JSON.stringify({ workload: config.workload, seeds, sloMs: config.sloMs, scenarios }, null, 2)}\n`,
+)
+console.log(`written to ${config.out}/frontier.json and ${config.out}/frontier-*.svg`)

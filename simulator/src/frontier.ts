@@ -1,0 +1,159 @@
+import {
+  bounds,
+  CUSTOM_DEFAULTS,
+  type CustomSettings,
+  clairvoyantFor,
+  controllerPhases,
+  rightSizedFixed,
+  type Scenario,
+  simulateController,
+} from './compare.ts'
+import {
+  customController,
+  fixedController,
+  hpaCpuController,
+  kedaDesiredController,
+  kedaQueueController,
+} from './controllers/baselines.ts'
+import type { ScalingController } from './controllers/cluster-state.ts'
+
+/** One configuration of one policy family: a point on the cost–SLO plane. */
+export interface Configuration {
+  family: 'custom' | 'hpa' | 'keda' | 'keda-queue' | 'fixed' | 'clairvoyant'
+  /** The knob's value, as the family's own unit says (HPA target %, KEDA threshold, N, utilisation %). */
+  knob: number
+  /** The shipped default of its family (custom's defaults, HPA 70 %, the shipped ScaledObject, right-sized N). */
+  isDefault: boolean
+  make: (scenario: Scenario) => ScalingController
+  custom?: CustomSettings
+}
+
+export const HPA_TARGETS = [20, 30, 40, 50, 60, 70, 80, 90]
+export const KEDA_THRESHOLDS = [0.5, 0.75, 1, 1.5, 2]
+export const KEDA_QUEUE_PER_REPLICA = [1, 2, 3, 4, 6, 8]
+export const CUSTOM_UTILISATIONS = [0.5, 0.6, 0.7, 0.8, 0.9]
+export const CLAIRVOYANT_UTILISATIONS = [0.6, 0.7, 0.8, 0.9]
+
+/**
+ * Every family swept over its knob on one scenario. Fixed N runs from the smallest count that could carry the
+ * mean rate to two past the right-sized one (`rightSized`, found on the same seeds the points are judged on).
+ */
+export function sweep(scenario: Scenario, rightSized: number): Configuration[] {
+  const b = bounds(scenario)
+  const configurations: Configuration[] = []
+  for (const utilisation of CUSTOM_UTILISATIONS)
+    configurations.push({
+      family: 'custom',
+      knob: utilisation * 100,
+      isDefault: utilisation === CUSTOM_DEFAULTS.targetUtilization,
+      make: () => customController(b),
+      custom: { targetUtilization: utilisation },
+    })
+  for (const target of HPA_TARGETS)
+    configurations.push({
+      family: 'hpa',
+      knob: target,
+      isDefault: target === 70,
+      make: (s) => hpaCpuController(target / 100, s.cpu.limitCores, b, controllerPhases(s.seed)),
+    })
+  for (const threshold of KEDA_THRESHOLDS)
+    configurations.push({
+      family: 'keda',
+      knob: threshold,
+      isDefault: threshold === 1,
+      make: (s) => kedaDesiredController(b, controllerPhases(s.seed), threshold),
+    })
+  for (const perReplica of KEDA_QUEUE_PER_REPLICA)
+    configurations.push({
+      family: 'keda-queue',
+      knob: perReplica,
+      isDefault: perReplica === 2,
+      make: (s) => kedaQueueController(perReplica, b, controllerPhases(s.seed)),
+    })
+  const mean = scenario.workload.reduce((a, v) => a + v, 0) / Math.max(1, scenario.workload.length)
+  const least = Math.max(1, Math.ceil((mean * scenario.serviceTime.mean_ms) / 1000))
+  for (let n = Math.min(least, rightSized); n <= Math.min(b.maxReplicas, rightSized + 2); n++)
+    configurations.push({ family: 'fixed', knob: n, isDefault: n === rightSized, make: () => fixedController(n) })
+  for (const utilisation of CLAIRVOYANT_UTILISATIONS)
+    configurations.push({
+      family: 'clairvoyant',
+      knob: utilisation * 100,
+      isDefault: utilisation === 0.8,
+      make: (s) => clairvoyantFor(s, utilisation),
+    })
+  return configurations
+}
+
+export interface Spread {
+  mean: number
+  min: number
+  max: number
+}
+
+export interface FrontierPoint {
+  family: Configuration['family']
+  knob: number
+  isDefault: boolean
+  slowShare: Spread
+  replicaSeconds: Spread
+}
+
+const spread = (values: readonly number[]): Spread => ({
+  mean: values.reduce((a, b) => a + b, 0) / values.length,
+  min: Math.min(...values),
+  max: Math.max(...values),
+})
+
+/** Each configuration on every seed (the same arrivals per seed for all), as mean and range. */
+export function measureSweep(scenario: Scenario, seeds: readonly number[]): FrontierPoint[] {
+  const rightSized = rightSizedFixed(scenario, seeds)
+  return sweep(scenario, rightSized).map((configuration) => {
+    const runs = seeds.map((seed) => {
+      const seeded = { ...scenario, seed }
+      return simulateController(configuration.make(seeded), seeded, configuration.custom)
+    })
+    return {
+      family: configuration.family,
+      knob: configuration.knob,
+      isDefault: configuration.isDefault,
+      slowShare: spread(runs.map((r) => r.slowShare)),
+      replicaSeconds: spread(runs.map((r) => r.replicaSeconds)),
+    }
+  })
+}
+
+interface Plane {
+  slowShare: number
+  replicaSeconds: number
+}
+
+/** `a` dominates `b`: fewer violations and fewer replica-seconds, both strictly. */
+export const dominates = (a: Plane, b: Plane) => a.slowShare < b.slowShare && a.replicaSeconds < b.replicaSeconds
+
+const meanOf = (p: FrontierPoint): Plane => ({ slowShare: p.slowShare.mean, replicaSeconds: p.replicaSeconds.mean })
+
+/** The points of `others` (baselines: not custom, not the clairvoyant) that dominate `point`, on the means. */
+export function dominatingBaselines(point: FrontierPoint, others: readonly FrontierPoint[]): FrontierPoint[] {
+  return others.filter(
+    (o) => o.family !== 'custom' && o.family !== 'clairvoyant' && dominates(meanOf(o), meanOf(point)),
+  )
+}
+
+/** The points no other point dominates, by cost ascending: the frontier of what the families can do. Pure. */
+export function paretoFront<T extends Plane>(points: readonly T[]): T[] {
+  return points
+    .filter((p) => !points.some((q) => dominates(q, p)))
+    .sort((a, b) => a.replicaSeconds - b.replicaSeconds || a.slowShare - b.slowShare)
+}
+
+/** Custom's cost relative to the cheapest clairvoyant point within `budget` violations (undefined if none is). */
+export function costOverClairvoyant(
+  custom: FrontierPoint,
+  points: readonly FrontierPoint[],
+  budget = 0.01,
+): number | undefined {
+  const within = points.filter((p) => p.family === 'clairvoyant' && p.slowShare.mean <= budget)
+  if (within.length === 0) return undefined
+  const cheapest = Math.min(...within.map((p) => p.replicaSeconds.mean))
+  return custom.replicaSeconds.mean / cheapest - 1
+}

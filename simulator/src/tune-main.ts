@@ -1,0 +1,208 @@
+/**
+ * `npm run tune` — tunes the custom policy's knobs (trend gain, target utilisation, scale-down
+ * stabilisation, the short window's noise margin, the Erlang C wait tail) on training workloads only,
+ * then judges the best and the shipped defaults on workloads the tuning never saw: workload/workload.txt (×1 and
+ * ×10) and the held-out families. Each candidate is scored against HPA-70 on every training scenario (workload ×
+ * start-up): targets met (≤ 1/10 of HPA-70's violations at ≤ its replica-seconds), then the mean shortfall.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
+import { parse, setting } from '../../common/config.ts'
+import { readWorkload } from '../../loadtester/src/workload-file.ts'
+import { CUSTOM_DEFAULTS, type CustomSettings, type Scenario, WHOLE_CORE } from './compare.ts'
+import { readServiceTime } from './service-time.ts'
+import { type Family, HELD_OUT_FAMILIES, TRAINING_FAMILIES, trainingWorkload } from './training-workloads.ts'
+import { customOutcome, hpaBaseline, type Matchup, meetsTarget, rankCandidates } from './tuning.ts'
+
+const MEASURED = fileURLToPath(new URL('../data/service-time-replica.json', import.meta.url))
+
+const spec = {
+  startupS: setting({
+    env: 'TUNE_STARTUP_S',
+    flag: 'startup-s',
+    description: 'Replica start-ups to tune and judge at, seconds, comma-separated',
+    parse: parse.list(parse.number({ min: 0, max: 3600 })),
+    default: [1.4, 10, 30],
+  }),
+  trendGains: setting({
+    env: 'TUNE_TREND_GAINS',
+    flag: 'trend-gains',
+    description: 'Trend gains to try',
+    parse: parse.list(parse.number({ min: 0, max: 10 })),
+    default: [0, 1],
+  }),
+  tailShares: setting({
+    env: 'TUNE_WAIT_TAIL_SHARES',
+    flag: 'wait-tail-shares',
+    description: 'Erlang C wait-tail shares to try (1: size at the utilisation alone)',
+    parse: parse.list(parse.number({ min: 0.000001, max: 1 })),
+    default: [1, 0.01, 0.001],
+  }),
+  noiseZs: setting({
+    env: 'TUNE_BURST_NOISE_Z',
+    flag: 'burst-noise-z',
+    description: 'Noise margins of the short window to try (standard deviations)',
+    parse: parse.list(parse.number({ min: 0, max: 10 })),
+    default: [0, 1],
+  }),
+  utilisations: setting({
+    env: 'TUNE_UTILISATIONS',
+    flag: 'utilisations',
+    description: 'Target utilisations to try',
+    parse: parse.list(parse.number({ min: 0.05, max: 1 })),
+    default: [0.7, 0.8, 0.9],
+  }),
+  stabilisations: setting({
+    env: 'TUNE_STABILIZATIONS_S',
+    flag: 'stabilizations-s',
+    description: 'Scale-down stabilisation windows to try, seconds',
+    parse: parse.list(parse.integer({ min: 0, max: 3600 })),
+    default: [30, 60],
+  }),
+  scales: setting({
+    env: 'TUNE_SCALES',
+    flag: 'scales',
+    description: 'Arrival-rate multipliers of the training workloads (few replicas and many behave differently)',
+    parse: parse.list(parse.number({ min: 0.001, max: 1000 })),
+    default: [1, 10],
+  }),
+  workloadSeeds: setting({
+    env: 'TUNE_WORKLOAD_SEEDS',
+    flag: 'workload-seeds',
+    description: 'Training workloads drawn per family',
+    parse: parse.integer({ min: 1, max: 100 }),
+    default: 2,
+  }),
+  seeds: setting({
+    env: 'TUNE_SEEDS',
+    flag: 'seeds',
+    description: 'Simulation seeds per training scenario',
+    parse: parse.integer({ min: 1, max: 100 }),
+    default: 2,
+  }),
+  judgeSeeds: setting({
+    env: 'TUNE_JUDGE_SEEDS',
+    flag: 'judge-seeds',
+    description: 'Simulation seeds per judging scenario',
+    parse: parse.integer({ min: 1, max: 100 }),
+    default: 5,
+  }),
+  out: setting({
+    env: 'TUNE_OUT',
+    flag: 'out',
+    description: 'Output directory (tune.json)',
+    parse: parse.string(),
+    default: 'out/tune',
+  }),
+}
+
+const config = configFromCommandLine('tune', spec)
+const serviceTime = dataOrExit(() => readServiceTime(MEASURED))
+const canonical = dataOrExit(() => readWorkload('workload/workload.txt'))
+const range = (n: number, from = 1) => Array.from({ length: n }, (_, i) => from + i)
+const scenarioOf = (workload: number[], startupS: number): Scenario => ({
+  workload,
+  serviceTime,
+  startup: { provisioningMs: 0, bootMs: [startupS * 1000] },
+  cpu: WHOLE_CORE,
+  sloMs: 500,
+  seed: 1,
+})
+
+interface Case {
+  label: string
+  scenario: Scenario
+}
+const casesOf = (workloads: { label: string; values: number[] }[]): Case[] =>
+  workloads.flatMap(({ label, values }) =>
+    config.startupS.map((s) => ({ label: `${label} @${s}s`, scenario: scenarioOf(values, s) })),
+  )
+const matchups = (cases: Case[], seeds: number[], settings: CustomSettings, hpa: Matchup['hpa'][]): Matchup[] =>
+  cases.map((c, i) => ({ label: c.label, custom: customOutcome(c.scenario, seeds, settings), hpa: hpa[i]! }))
+
+const training = casesOf(
+  TRAINING_FAMILIES.flatMap((family) =>
+    range(config.workloadSeeds).flatMap((seed) =>
+      config.scales.map((scale) => ({
+        label: `${family}#${seed} ×${scale}`,
+        values: trainingWorkload(family, seed).map((v) => Math.round(v * scale)),
+      })),
+    ),
+  ),
+)
+const trainSeeds = range(config.seeds)
+const started = performance.now()
+const trainingHpa = training.map((c) => hpaBaseline(c.scenario, trainSeeds))
+const candidates = config.trendGains.flatMap((trendGain) =>
+  config.utilisations.flatMap((targetUtilization) =>
+    config.stabilisations.flatMap((scaleDownStabilizationS) =>
+      config.noiseZs.flatMap((burstNoiseZ) =>
+        config.tailShares.map((waitTailShare) => ({
+          trendGain,
+          targetUtilization,
+          scaleDownStabilizationS,
+          burstNoiseZ,
+          waitTailShare,
+        })),
+      ),
+    ),
+  ),
+)
+const results = candidates.map((candidate) => ({
+  candidate,
+  matchups: matchups(training, trainSeeds, candidate, trainingHpa),
+}))
+const ranked = rankCandidates(results)
+console.log(
+  `training: ${TRAINING_FAMILIES.join(', ')} × ${config.workloadSeeds} workloads × scales ${config.scales.join(', ')} × start-ups ${config.startupS.join(', ')} s = ${training.length} scenarios, ` +
+    `${trainSeeds.length} seeds each, ${candidates.length} candidates (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+)
+console.log(
+  `${'trend gain'.padStart(10)} ${'utilisation'.padStart(11)} ${'stabilisation'.padStart(13)} ${'noise z'.padStart(7)} ${'tail'.padStart(6)} ${'targets met'.padStart(12)} ${'mean shortfall'.padStart(15)}`,
+)
+for (const r of ranked)
+  console.log(
+    `${String(r.candidate.trendGain).padStart(10)} ${String(r.candidate.targetUtilization).padStart(11)} ${`${r.candidate.scaleDownStabilizationS} s`.padStart(13)} ${String(r.candidate.burstNoiseZ).padStart(7)} ${String(r.candidate.waitTailShare).padStart(6)} ${`${r.met}/${training.length}`.padStart(12)} ${r.meanShortfall.toFixed(3).padStart(15)}`,
+  )
+const best = ranked[0]!.candidate
+const shipped = {
+  trendGain: CUSTOM_DEFAULTS.trendGain,
+  targetUtilization: CUSTOM_DEFAULTS.targetUtilization,
+  scaleDownStabilizationS: CUSTOM_DEFAULTS.scaleDownStabilizationS,
+  burstNoiseZ: CUSTOM_DEFAULTS.burstNoiseZ,
+  waitTailShare: CUSTOM_DEFAULTS.waitTailShare,
+}
+console.log(`\nbest on training: ${JSON.stringify(best)}; shipped defaults: ${JSON.stringify(shipped)}\n`)
+
+const heldOut = HELD_OUT_FAMILIES.flatMap((family: Family) =>
+  [101, 102].map((seed) => ({ label: `${family}#${seed}`, values: trainingWorkload(family, seed) })),
+)
+const judging = casesOf([
+  { label: 'workload.txt ×1', values: canonical },
+  { label: 'workload.txt ×10', values: canonical.map((v) => v * 10) },
+  ...heldOut,
+])
+const judgeSeeds = range(config.judgeSeeds)
+const judgingHpa = judging.map((c) => hpaBaseline(c.scenario, judgeSeeds))
+const pct = (share: number) => `${(share * 100).toFixed(2)} %`
+const judged = [
+  { name: 'shipped defaults', settings: shipped },
+  { name: 'best on training', settings: best },
+].map(({ name, settings }) => {
+  const rows = matchups(judging, judgeSeeds, settings, judgingHpa)
+  console.log(`judging (${judgeSeeds.length} seeds each), ${name} ${JSON.stringify(settings)}:`)
+  console.log(
+    `${'scenario'.padEnd(26)} ${'custom over SLO'.padStart(15)} ${'hpa-70'.padStart(9)} ${'custom replica-s'.padStart(17)} ${'hpa-70'.padStart(8)}  target`,
+  )
+  for (const m of rows)
+    console.log(
+      `${m.label.padEnd(26)} ${pct(m.custom.slowShare).padStart(15)} ${pct(m.hpa.slowShare).padStart(9)} ${m.custom.replicaSeconds.toFixed(0).padStart(17)} ${m.hpa.replicaSeconds.toFixed(0).padStart(8)}  ${meetsTarget(m) ? 'met' : 'NOT met'}`,
+    )
+  console.log(`${rows.filter(meetsTarget).length}/${rows.length} met\n`)
+  return { name, settings, rows }
+})
+mkdirSync(config.out, { recursive: true })
+writeFileSync(join(config.out, 'tune.json'), `${JSON.stringify({ training: ranked, best, judged }, null, 2)}\n`)
+console.log(`written to ${config.out}/tune.json`)
