@@ -221,7 +221,8 @@ export const gatewayConfigSpec = {
   targetUtilization: setting({
     env: 'TARGET_UTILIZATION',
     flag: 'target-utilization',
-    description: 'Most replica slot utilisation the autoscaler sizes for (a ceiling: --wait-tail-share may ask for more)',
+    description:
+      'Most replica slot utilisation the autoscaler sizes for (a ceiling: --wait-tail-share may ask for more)',
     parse: parse.number({ min: 0.05, max: 1 }),
     default: 0.6,
   }),

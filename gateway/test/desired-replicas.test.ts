@@ -130,5 +130,9 @@ test('with a wait-tail share, the utilisation is a ceiling: Erlang C adds replic
   assert.equal(desiredReplicas(slow, ceiling).recommended, 3, 'utilisation alone: 2.0 busy slots at 90 %')
   assert.equal(desiredReplicas(slow, { ...ceiling, waitTailShare: 0.01 }).recommended, 4)
   const fast = inputs({ arrivalRateShort: 34, arrivalRateLong: 34, serviceTimeS: 0.04 })
-  assert.equal(desiredReplicas(fast, { ...ceiling, waitTailShare: 0.01 }).recommended, 2, 'nothing added when the SLO leaves room')
+  assert.equal(
+    desiredReplicas(fast, { ...ceiling, waitTailShare: 0.01 }).recommended,
+    2,
+    'nothing added when the SLO leaves room',
+  )
 })

@@ -4,13 +4,12 @@
  * simulator/data/service-time-replica.json (committed, so simulations are reproducible and say what they used).
  */
 import { cpus } from 'node:os'
-import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { spawnReplica } from '../../common/service-process.ts'
 import { imageUpload } from '../../common/testing/multipart.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
-import { fitServiceTime, writeServiceTime } from './service-time.ts'
+import { fitServiceTime, MEASURED_SERVICE_TIME, writeServiceTime } from './service-time.ts'
 
 configFromCommandLine(
   'bench:service-time',
@@ -63,7 +62,7 @@ const model = {
   ),
   startup_ms: startupMs,
 }
-const path = fileURLToPath(new URL('../data/service-time-replica.json', import.meta.url))
+const path = MEASURED_SERVICE_TIME
 writeServiceTime(path, model)
 console.log(
   `${SAMPLES} samples: mean ${model.mean_ms} ms, p50 ${model.p50_ms} ms, p99 ${model.p99_ms} ms; ` +

@@ -7,16 +7,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
 import { type Scenario, WHOLE_CORE } from './compare.ts'
 import { costOverClairvoyant, dominatingBaselines, type FrontierPoint, measureSweep } from './frontier.ts'
 import { frontierSvg } from './frontier-svg.ts'
-import { readServiceTime } from './service-time.ts'
-
-const MEASURED = fileURLToPath(new URL('../data/service-time-replica.json', import.meta.url))
+import { MEASURED_SERVICE_TIME, readServiceTime } from './service-time.ts'
 
 const spec = {
   workload: setting({
@@ -52,7 +49,7 @@ const spec = {
     flag: 'service-time',
     description: 'Measured service-time model (JSON)',
     parse: parse.string(),
-    default: MEASURED,
+    default: MEASURED_SERVICE_TIME,
   }),
   sloMs: setting({
     env: 'FRONTIER_SLO_MS',

@@ -75,7 +75,8 @@ export function frontierSvg(points: readonly FrontierPoint[], title: string): st
       `<text x="${width - right + 30}" y="${ly + 4}">${family} (${UNITS[family]})</text>`,
     )
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11" role="img">
+<title>${escapeHtml(title)}</title>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="${left}" y="22" font-size="14">${escapeHtml(title)}</text>
 ${parts.join('\n')}

@@ -7,15 +7,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
 import { comparePolicies, meetsTarget, POLICY_NAMES, rightSizedFixed, summarizeSeeds, WHOLE_CORE } from './compare.ts'
 import { resultsTable, type ScaleRun, seedTable, simulationHtml } from './report.ts'
-import { readServiceTime } from './service-time.ts'
-
-const MEASURED = fileURLToPath(new URL('../data/service-time-replica.json', import.meta.url))
+import { MEASURED_SERVICE_TIME, readServiceTime } from './service-time.ts'
 
 const spec = {
   workload: setting({
@@ -37,7 +34,7 @@ const spec = {
     flag: 'service-time',
     description: 'Measured service-time model (JSON)',
     parse: parse.string(),
-    default: MEASURED,
+    default: MEASURED_SERVICE_TIME,
   }),
   startupS: setting<number | undefined>({
     env: 'SIM_STARTUP_S',

@@ -1,6 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { MissingDataError } from '../../common/config.ts'
 import type { Random } from '../../common/random.ts'
+
+/** The committed measurement (npm run bench:service-time): the default model of every simulator command. */
+export const MEASURED_SERVICE_TIME = fileURLToPath(new URL('../data/service-time-replica.json', import.meta.url))
 
 /**
  * A measured service-time distribution: 101 quantiles (0 %, 1 %, …, 100 %) of how long a request holds a replica

@@ -7,16 +7,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
 import { CUSTOM_DEFAULTS, type CustomSettings, type Scenario, WHOLE_CORE } from './compare.ts'
-import { readServiceTime } from './service-time.ts'
+import { MEASURED_SERVICE_TIME, readServiceTime } from './service-time.ts'
 import { type Family, HELD_OUT_FAMILIES, TRAINING_FAMILIES, trainingWorkload } from './training-workloads.ts'
 import { customOutcome, hpaBaseline, type Matchup, meetsTarget, rankCandidates } from './tuning.ts'
-
-const MEASURED = fileURLToPath(new URL('../data/service-time-replica.json', import.meta.url))
 
 const spec = {
   startupS: setting({
@@ -99,7 +96,7 @@ const spec = {
 }
 
 const config = configFromCommandLine('tune', spec)
-const serviceTime = dataOrExit(() => readServiceTime(MEASURED))
+const serviceTime = dataOrExit(() => readServiceTime(MEASURED_SERVICE_TIME))
 const canonical = dataOrExit(() => readWorkload('workload/workload.txt'))
 const range = (n: number, from = 1) => Array.from({ length: n }, (_, i) => from + i)
 const scenarioOf = (workload: number[], startupS: number): Scenario => ({

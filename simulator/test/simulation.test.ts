@@ -14,7 +14,7 @@ import {
 } from '../src/compare.ts'
 import { fixedController, hpaCpuController } from '../src/controllers/baselines.ts'
 import type { ScalingController } from '../src/controllers/cluster-state.ts'
-import { fitServiceTime, readServiceTime, serviceTimeSampler } from '../src/service-time.ts'
+import { fitServiceTime, MEASURED_SERVICE_TIME, readServiceTime, serviceTimeSampler } from '../src/service-time.ts'
 import { type SimulationResult, simulate } from '../src/simulation.ts'
 
 const constant20ms = fitServiceTime(
@@ -52,7 +52,7 @@ describe('service-time model', () => {
   })
 
   test('the committed measurement is a real distribution from the replica benchmark', () => {
-    const model = readServiceTime(fileURLToPath(new URL('../data/service-time-replica.json', import.meta.url)))
+    const model = readServiceTime(MEASURED_SERVICE_TIME)
     assert.ok(model.samples >= 100)
     assert.ok(model.mean_ms > 5 && model.mean_ms < 1000)
     assert.ok(model.quantiles_ms.every((q, i) => i === 0 || q >= model.quantiles_ms[i - 1]!))
@@ -188,7 +188,7 @@ describe('simulate', () => {
 
 test('on the canonical workload (measured service time and start-up), custom misses the SLO less often than HPA-70', () => {
   const workload = readWorkload(fileURLToPath(new URL('../../workload/workload.txt', import.meta.url)))
-  const serviceTime = readServiceTime(fileURLToPath(new URL('../data/service-time-replica.json', import.meta.url)))
+  const serviceTime = readServiceTime(MEASURED_SERVICE_TIME)
   const results = comparePolicies({
     workload,
     serviceTime,
