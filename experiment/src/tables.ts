@@ -1,4 +1,5 @@
 import type { SeedSummary } from '../../simulator/src/compare.ts'
+import { formatShare } from '../../simulator/src/report.ts'
 import type { RealRunResult } from './real-run.ts'
 
 export interface PolicyOutcome {
@@ -8,7 +9,7 @@ export interface PolicyOutcome {
 }
 
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length
-const pct = (share: number) => `${(share * 100).toFixed(2)} %`
+const pct = formatShare
 const range = (values: readonly number[], format: (v: number) => string) =>
   values.length < 2 ? '' : ` [${format(Math.min(...values))}–${format(Math.max(...values))}]`
 

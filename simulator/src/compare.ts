@@ -176,21 +176,29 @@ export function comparePolicies(scenario: Scenario): SimulationResult[] {
   })
 }
 
+/** A figure over seeds (or repeats): its mean and its range. */
+export interface Spread {
+  mean: number
+  min: number
+  max: number
+}
+
+export const spread = (values: readonly number[]): Spread => ({
+  mean: values.reduce((a, b) => a + b, 0) / values.length,
+  min: Math.min(...values),
+  max: Math.max(...values),
+})
+
 export interface SeedSummary {
   policy: string
   seeds: number
-  slowShare: { mean: number; min: number; max: number }
-  replicaSeconds: { mean: number; min: number; max: number }
+  slowShare: Spread
+  replicaSeconds: Spread
   p99Ms: number
 }
 
 /** Per policy (in order), the mean over seeds of each figure, with the range of violations and replica-seconds. */
 export function summarizeSeeds(perSeed: readonly (readonly SimulationResult[])[]): SeedSummary[] {
-  const spread = (values: number[]) => ({
-    mean: values.reduce((a, b) => a + b, 0) / values.length,
-    min: Math.min(...values),
-    max: Math.max(...values),
-  })
   return (perSeed[0] ?? []).map((first, i) => {
     const runs = perSeed.map((results) => results[i]!)
     return {
@@ -203,17 +211,70 @@ export function summarizeSeeds(perSeed: readonly (readonly SimulationResult[])[]
   })
 }
 
-/** The project's target: custom has ≤ 1/10 of HPA-70's slow share, with no more replica-seconds. */
-export function meetsTarget(results: readonly { policy: string; slowShare: number; replicaSeconds: number }[]): {
+/** Violations and replica-seconds of one run (or their means). */
+export interface Outcome {
+  slowShare: number
+  replicaSeconds: number
+}
+
+export interface TargetVerdict {
   met: boolean
   slowRatio: number
   costRatio: number
-} {
-  const custom = results.find((r) => r.policy === 'custom')
-  const hpa = results.find((r) => r.policy === 'hpa-70')
-  if (!custom || !hpa) return { met: false, slowRatio: Number.NaN, costRatio: Number.NaN }
+}
+
+/** The project's target: custom has ≤ 1/10 of HPA-70's slow share, with no more replica-seconds. */
+export function targetAgainstHpa(custom: Outcome, hpa: Outcome): TargetVerdict {
   const slowRatio =
     hpa.slowShare === 0 ? (custom.slowShare === 0 ? 0 : Number.POSITIVE_INFINITY) : custom.slowShare / hpa.slowShare
   const costRatio = custom.replicaSeconds / hpa.replicaSeconds
   return { met: slowRatio <= 0.1 && costRatio <= 1, slowRatio, costRatio }
+}
+
+/** The target on a comparison's results: its `custom` against its `hpa-70`. */
+export function meetsTarget(results: readonly (Outcome & { policy: string })[]): TargetVerdict {
+  const custom = results.find((r) => r.policy === 'custom')
+  const hpa = results.find((r) => r.policy === 'hpa-70')
+  if (!custom || !hpa) return { met: false, slowRatio: Number.NaN, costRatio: Number.NaN }
+  return targetAgainstHpa(custom, hpa)
+}
+
+/** The means of figures over seeds, as one outcome. */
+export const meansOf = (figures: { slowShare: Spread; replicaSeconds: Spread }): Outcome => ({
+  slowShare: figures.slowShare.mean,
+  replicaSeconds: figures.replicaSeconds.mean,
+})
+
+/** A controller on each of `seeds` (made per seed: its phases are), each figure as mean and range. */
+export function acrossSeeds(
+  scenario: Scenario,
+  seeds: readonly number[],
+  make: (seeded: Scenario) => ScalingController,
+  custom: CustomSettings = {},
+): { slowShare: Spread; replicaSeconds: Spread } {
+  const runs = seeds.map((seed) => {
+    const seeded = { ...scenario, seed }
+    return simulateController(make(seeded), seeded, custom)
+  })
+  return { slowShare: spread(runs.map((r) => r.slowShare)), replicaSeconds: spread(runs.map((r) => r.replicaSeconds)) }
+}
+
+/**
+ * The simulator commands' scenario: whole-core replicas (WHOLE_CORE) that are ready `startupMs` after they are asked
+ * for, on `workload`.
+ */
+export function wholeCoreScenario(
+  workload: readonly number[],
+  serviceTime: ServiceTimeModel,
+  startupMs: number,
+  sloMs: number,
+): Scenario {
+  return {
+    workload,
+    serviceTime,
+    startup: { provisioningMs: 0, bootMs: [startupMs] },
+    cpu: WHOLE_CORE,
+    sloMs,
+    seed: 1,
+  }
 }

@@ -10,9 +10,10 @@ import { join } from 'node:path'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
-import { type Scenario, WHOLE_CORE } from './compare.ts'
+import { meansOf, targetAgainstHpa, wholeCoreScenario } from './compare.ts'
 import { costOverClairvoyant, dominatingBaselines, type FrontierPoint, measureSweep } from './frontier.ts'
 import { frontierSvg } from './frontier-svg.ts'
+import { formatShare } from './report.ts'
 import { MEASURED_SERVICE_TIME, readServiceTime } from './service-time.ts'
 
 const spec = {
@@ -71,21 +72,15 @@ const config = configFromCommandLine('frontier', spec)
 const base = dataOrExit(() => readWorkload(config.workload))
 const serviceTime = dataOrExit(() => readServiceTime(config.serviceTime))
 const seeds = Array.from({ length: config.seeds }, (_, i) => i + 1)
-const pct = (share: number) => `${(share * 100).toFixed(2)} %`
+const pct = formatShare
 mkdirSync(config.out, { recursive: true })
 
 const scenarios: { scale: number; startupS: number; points: FrontierPoint[] }[] = []
 for (const scale of config.scales)
   for (const startupS of config.startupS) {
     const started = performance.now()
-    const scenario: Scenario = {
-      workload: base.map((v) => Math.round(v * scale)),
-      serviceTime,
-      startup: { provisioningMs: 0, bootMs: [startupS * 1000] },
-      cpu: WHOLE_CORE,
-      sloMs: config.sloMs,
-      seed: 1,
-    }
+    const workload = base.map((v) => Math.round(v * scale))
+    const scenario = wholeCoreScenario(workload, serviceTime, startupS * 1000, config.sloMs)
     const points = measureSweep(scenario, seeds)
     scenarios.push({ scale, startupS, points })
     const custom = points.find((p) => p.family === 'custom' && p.isDefault)!
@@ -102,14 +97,9 @@ for (const scale of config.scales)
       console.log(
         `${`${p.family}${p.isDefault ? '*' : ''}`.padEnd(12)} ${String(p.knob).padStart(5)} ${`${pct(p.slowShare.mean)} [${pct(p.slowShare.min)}–${pct(p.slowShare.max)}]`.padStart(28)} ${`${p.replicaSeconds.mean.toFixed(0)} [${p.replicaSeconds.min.toFixed(0)}–${p.replicaSeconds.max.toFixed(0)}]`.padStart(26)}`,
       )
-    const ratio =
-      hpa.slowShare.mean === 0
-        ? custom.slowShare.mean === 0
-          ? 0
-          : Infinity
-        : custom.slowShare.mean / hpa.slowShare.mean
+    const target = targetAgainstHpa(meansOf(custom), meansOf(hpa))
     console.log(
-      `custom* vs hpa* (70 %): violations ×${ratio.toFixed(3)} (target ≤ 0.1), replica-seconds ×${(custom.replicaSeconds.mean / hpa.replicaSeconds.mean).toFixed(2)} (target ≤ 1); ` +
+      `custom* vs hpa* (70 %): violations ×${target.slowRatio.toFixed(3)} (target ≤ 0.1), replica-seconds ×${target.costRatio.toFixed(2)} (target ≤ 1); ` +
         `dominated by ${dominating.length === 0 ? 'no baseline' : dominating.map((d) => `${d.family} ${d.knob}`).join(', ')}; ` +
         `replica-seconds over the cheapest clairvoyant within 1 %: ${gap === undefined ? 'none within 1 %' : `${(gap * 100).toFixed(0)} %`}\n`,
     )

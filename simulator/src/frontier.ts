@@ -1,12 +1,15 @@
 import {
+  acrossSeeds,
   bounds,
   CUSTOM_DEFAULTS,
   type CustomSettings,
   clairvoyantFor,
   controllerPhases,
+  meansOf,
+  type Outcome,
   rightSizedFixed,
   type Scenario,
-  simulateController,
+  type Spread,
 } from './compare.ts'
 import {
   customController,
@@ -84,12 +87,6 @@ export function sweep(scenario: Scenario, rightSized: number): Configuration[] {
   return configurations
 }
 
-export interface Spread {
-  mean: number
-  min: number
-  max: number
-}
-
 export interface FrontierPoint {
   family: Configuration['family']
   knob: number
@@ -98,49 +95,29 @@ export interface FrontierPoint {
   replicaSeconds: Spread
 }
 
-const spread = (values: readonly number[]): Spread => ({
-  mean: values.reduce((a, b) => a + b, 0) / values.length,
-  min: Math.min(...values),
-  max: Math.max(...values),
-})
-
 /** Each configuration on every seed (the same arrivals per seed for all), as mean and range. */
 export function measureSweep(scenario: Scenario, seeds: readonly number[]): FrontierPoint[] {
   const rightSized = rightSizedFixed(scenario, seeds)
-  return sweep(scenario, rightSized).map((configuration) => {
-    const runs = seeds.map((seed) => {
-      const seeded = { ...scenario, seed }
-      return simulateController(configuration.make(seeded), seeded, configuration.custom)
-    })
-    return {
-      family: configuration.family,
-      knob: configuration.knob,
-      isDefault: configuration.isDefault,
-      slowShare: spread(runs.map((r) => r.slowShare)),
-      replicaSeconds: spread(runs.map((r) => r.replicaSeconds)),
-    }
-  })
-}
-
-interface Plane {
-  slowShare: number
-  replicaSeconds: number
+  return sweep(scenario, rightSized).map((configuration) => ({
+    family: configuration.family,
+    knob: configuration.knob,
+    isDefault: configuration.isDefault,
+    ...acrossSeeds(scenario, seeds, configuration.make, configuration.custom),
+  }))
 }
 
 /** `a` dominates `b`: fewer violations and fewer replica-seconds, both strictly. */
-export const dominates = (a: Plane, b: Plane) => a.slowShare < b.slowShare && a.replicaSeconds < b.replicaSeconds
-
-const meanOf = (p: FrontierPoint): Plane => ({ slowShare: p.slowShare.mean, replicaSeconds: p.replicaSeconds.mean })
+export const dominates = (a: Outcome, b: Outcome) => a.slowShare < b.slowShare && a.replicaSeconds < b.replicaSeconds
 
 /** The points of `others` (baselines: not custom, not the clairvoyant) that dominate `point`, on the means. */
 export function dominatingBaselines(point: FrontierPoint, others: readonly FrontierPoint[]): FrontierPoint[] {
   return others.filter(
-    (o) => o.family !== 'custom' && o.family !== 'clairvoyant' && dominates(meanOf(o), meanOf(point)),
+    (o) => o.family !== 'custom' && o.family !== 'clairvoyant' && dominates(meansOf(o), meansOf(point)),
   )
 }
 
 /** The points no other point dominates, by cost ascending: the frontier of what the families can do. Pure. */
-export function paretoFront<T extends Plane>(points: readonly T[]): T[] {
+export function paretoFront<T extends Outcome>(points: readonly T[]): T[] {
   return points
     .filter((p) => !points.some((q) => dominates(q, p)))
     .sort((a, b) => a.replicaSeconds - b.replicaSeconds || a.slowShare - b.slowShare)

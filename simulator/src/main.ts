@@ -10,7 +10,14 @@ import { join } from 'node:path'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
-import { comparePolicies, meetsTarget, POLICY_NAMES, rightSizedFixed, summarizeSeeds, WHOLE_CORE } from './compare.ts'
+import {
+  comparePolicies,
+  meetsTarget,
+  POLICY_NAMES,
+  rightSizedFixed,
+  summarizeSeeds,
+  wholeCoreScenario,
+} from './compare.ts'
 import { resultsTable, type ScaleRun, seedTable, simulationHtml } from './report.ts'
 import { MEASURED_SERVICE_TIME, readServiceTime } from './service-time.ts'
 
@@ -95,11 +102,7 @@ for (const scale of config.scales) {
   const started = performance.now()
   const workload = base.map((v) => Math.round(v * scale))
   const scenario = {
-    workload,
-    serviceTime,
-    startup: { provisioningMs: 0, bootMs: [startupDelayMs] },
-    cpu: WHOLE_CORE,
-    sloMs: config.sloMs,
+    ...wholeCoreScenario(workload, serviceTime, startupDelayMs, config.sloMs),
     seed: config.seed,
     policies: config.policies,
   }

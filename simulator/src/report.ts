@@ -11,6 +11,8 @@ export interface ScaleRun {
 }
 
 const percent = (share: number) => `${(share * 100).toFixed(2)}`
+/** A share as the reports print it: "1.23 %". */
+export const formatShare = (share: number) => `${percent(share)} %`
 
 /** Per policy: share over the SLO and replica-seconds, mean [min–max] over the seeds. */
 export function seedTable(summaries: readonly SeedSummary[]): string {

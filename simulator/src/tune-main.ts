@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
-import { CUSTOM_DEFAULTS, type CustomSettings, type Scenario, WHOLE_CORE } from './compare.ts'
+import { CUSTOM_DEFAULTS, type CustomSettings, type Scenario, wholeCoreScenario } from './compare.ts'
+import { formatShare } from './report.ts'
 import { MEASURED_SERVICE_TIME, readServiceTime } from './service-time.ts'
 import { type Family, HELD_OUT_FAMILIES, TRAINING_FAMILIES, trainingWorkload } from './training-workloads.ts'
 import { customOutcome, hpaBaseline, type Matchup, meetsTarget, rankCandidates } from './tuning.ts'
@@ -99,14 +100,6 @@ const config = configFromCommandLine('tune', spec)
 const serviceTime = dataOrExit(() => readServiceTime(MEASURED_SERVICE_TIME))
 const canonical = dataOrExit(() => readWorkload('workload/workload.txt'))
 const range = (n: number, from = 1) => Array.from({ length: n }, (_, i) => from + i)
-const scenarioOf = (workload: number[], startupS: number): Scenario => ({
-  workload,
-  serviceTime,
-  startup: { provisioningMs: 0, bootMs: [startupS * 1000] },
-  cpu: WHOLE_CORE,
-  sloMs: 500,
-  seed: 1,
-})
 
 interface Case {
   label: string
@@ -114,7 +107,10 @@ interface Case {
 }
 const casesOf = (workloads: { label: string; values: number[] }[]): Case[] =>
   workloads.flatMap(({ label, values }) =>
-    config.startupS.map((s) => ({ label: `${label} @${s}s`, scenario: scenarioOf(values, s) })),
+    config.startupS.map((s) => ({
+      label: `${label} @${s}s`,
+      scenario: wholeCoreScenario(values, serviceTime, s * 1000, 500),
+    })),
   )
 const matchups = (cases: Case[], seeds: number[], settings: CustomSettings, hpa: Matchup['hpa'][]): Matchup[] =>
   cases.map((c, i) => ({ label: c.label, custom: customOutcome(c.scenario, seeds, settings), hpa: hpa[i]! }))
@@ -183,7 +179,7 @@ const judging = casesOf([
 ])
 const judgeSeeds = range(config.judgeSeeds)
 const judgingHpa = judging.map((c) => hpaBaseline(c.scenario, judgeSeeds))
-const pct = (share: number) => `${(share * 100).toFixed(2)} %`
+const pct = formatShare
 const judged = [
   { name: 'shipped defaults', settings: shipped },
   { name: 'best on training', settings: best },

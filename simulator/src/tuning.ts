@@ -1,25 +1,33 @@
-import { bounds, type CustomSettings, controllerPhases, type Scenario, simulateController } from './compare.ts'
+import {
+  acrossSeeds,
+  bounds,
+  type CustomSettings,
+  controllerPhases,
+  meansOf,
+  type Outcome,
+  type Scenario,
+  targetAgainstHpa,
+} from './compare.ts'
 import { customController, hpaCpuController } from './controllers/baselines.ts'
 
 /** Custom against HPA-70 on one scenario: the means over its seeds. */
 export interface Matchup {
   label: string
-  custom: { slowShare: number; replicaSeconds: number }
-  hpa: { slowShare: number; replicaSeconds: number }
+  custom: Outcome
+  hpa: Outcome
 }
 
 /** The project's target on one matchup: ≤ 1/10 of HPA-70's violations at ≤ its replica-seconds. */
-export function meetsTarget(m: Matchup): boolean {
-  return m.custom.slowShare <= 0.1 * m.hpa.slowShare && m.custom.replicaSeconds <= m.hpa.replicaSeconds
-}
+export const meetsTarget = (m: Matchup): boolean => targetAgainstHpa(m.custom, m.hpa).met
 
 /**
  * How far a matchup is from the target, 0 when met: the excess violation ratio over 1/10 plus the excess cost
  * ratio over 1 (an HPA with no violations asks custom for none either).
  */
 export function shortfall(m: Matchup): number {
-  const slowRatio = m.hpa.slowShare === 0 ? (m.custom.slowShare === 0 ? 0 : 10) : m.custom.slowShare / m.hpa.slowShare
-  return Math.max(0, slowRatio - 0.1) + Math.max(0, m.custom.replicaSeconds / m.hpa.replicaSeconds - 1)
+  const { slowRatio, costRatio } = targetAgainstHpa(m.custom, m.hpa)
+  // Violations where HPA-70 had none count as ten times too many: finite, so candidates can still be ranked.
+  return Math.max(0, (Number.isFinite(slowRatio) ? slowRatio : 10) - 0.1) + Math.max(0, costRatio - 1)
 }
 
 export interface Ranked<T> {
@@ -39,23 +47,12 @@ export function rankCandidates<T>(results: readonly { candidate: T; matchups: re
     .sort((a, b) => b.met - a.met || a.meanShortfall - b.meanShortfall)
 }
 
-const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length
-
 /** HPA-70's means over `seeds` on a scenario (computed once, shared by every candidate). */
-export function hpaBaseline(scenario: Scenario, seeds: readonly number[]) {
-  const runs = seeds.map((seed) => {
-    const seeded = { ...scenario, seed }
-    const controller = hpaCpuController(0.7, seeded.cpu.limitCores, bounds(seeded), controllerPhases(seed))
-    return simulateController(controller, seeded)
-  })
-  return { slowShare: mean(runs.map((r) => r.slowShare)), replicaSeconds: mean(runs.map((r) => r.replicaSeconds)) }
-}
+export const hpaBaseline = (scenario: Scenario, seeds: readonly number[]): Outcome =>
+  meansOf(
+    acrossSeeds(scenario, seeds, (s) => hpaCpuController(0.7, s.cpu.limitCores, bounds(s), controllerPhases(s.seed))),
+  )
 
 /** Custom with `settings`, means over `seeds` on a scenario. */
-export function customOutcome(scenario: Scenario, seeds: readonly number[], settings: CustomSettings) {
-  const runs = seeds.map((seed) => {
-    const seeded = { ...scenario, seed }
-    return simulateController(customController(bounds(seeded)), seeded, settings)
-  })
-  return { slowShare: mean(runs.map((r) => r.slowShare)), replicaSeconds: mean(runs.map((r) => r.replicaSeconds)) }
-}
+export const customOutcome = (scenario: Scenario, seeds: readonly number[], settings: CustomSettings): Outcome =>
+  meansOf(acrossSeeds(scenario, seeds, (s) => customController(bounds(s)), settings))
