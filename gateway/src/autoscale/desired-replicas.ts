@@ -61,7 +61,8 @@ export interface ScalingDecision {
 export function replicasFor(rate: number, backlog: number, inputs: ScalingInputs, policy: ScalingPolicy): number {
   const work = (rate + backlog / (policy.drainTimeS + inputs.startupS)) * inputs.serviceTimeS // busy slots needed
   const atUtilisation = Math.ceil(work / (inputs.slotsPerReplica * policy.targetUtilization) - 1e-9)
-  if (policy.waitTailShare === undefined || work <= 0) return atUtilisation
+  // A share of 1 (the default) holds for any pool: nothing to add, so no Erlang C on every tick.
+  if (policy.waitTailShare === undefined || policy.waitTailShare >= 1 || work <= 0) return atUtilisation
   // The SLO's own test: the wait a request may have is what the SLO leaves after its service.
   const budgetS = policy.drainTimeS - inputs.serviceTimeS
   if (budgetS <= 0) return atUtilisation
