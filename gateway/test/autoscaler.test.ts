@@ -66,6 +66,48 @@ describe('Autoscaler (no sockets: arrivals and time are given)', () => {
     assert.equal(autoscaler.tick(1000).desired, 9)
   })
 
+  test('the start-up it plans with is the one it measures, from the tick it wanted more to the tick they were ready', () => {
+    let ready = 1
+    let backlog = 0
+    const autoscaler = new Autoscaler(options, undefined, () => ({ backlog, readyReplicas: ready }), 0, 1)
+    assert.equal(autoscaler.tick(1000).inputs.startupS, 0, 'the configured one until something is measured')
+    backlog = 30
+    assert.ok(autoscaler.tick(2000).desired > 1)
+    backlog = 0
+    ready = autoscaler.status.desired
+    assert.equal(autoscaler.tick(14_000).inputs.startupS, 0, 'measured on this tick, used from the next')
+    assert.equal(autoscaler.tick(15_000).inputs.startupS, 12)
+  })
+
+  test('a rise beyond noise is a trend the short window is forecast along; the noise margin trims a burst', () => {
+    const rising = new Autoscaler(
+      { ...options, trendGain: 1, startupS: 10 },
+      undefined,
+      () => ({ backlog: 0, readyReplicas: 1 }),
+      0,
+      1,
+    )
+    // 5 s at 2 req/s, then 5 s at 20 req/s: 10 then 100 in the window's halves.
+    for (let t = 0; t < 5000; t += 500) rising.recordArrival(t)
+    for (let t = 5000; t < 10_000; t += 50) rising.recordArrival(t)
+    const status = rising.tick(10_000)
+    assert.ok(status.inputs.arrivalTrend! > 1, `trend ${status.inputs.arrivalTrend}`)
+    const flat = new Autoscaler({ ...options, startupS: 10 }, undefined, () => ({ backlog: 0, readyReplicas: 1 }), 0, 1)
+    for (let t = 0; t < 5000; t += 500) flat.recordArrival(t)
+    for (let t = 5000; t < 10_000; t += 50) flat.recordArrival(t)
+    assert.ok(status.decision.shortWindow > flat.tick(10_000).decision.shortWindow, 'gain 0: no forecast')
+
+    // The same arrivals with and without a margin of 2 σ: n counted in the 6 s window, (n − 2√n) / 6 vouched for.
+    const feed = (autoscaler: Autoscaler) => {
+      for (let t = 0; t < 10_000; t += 50) autoscaler.recordArrival(t)
+      return autoscaler.tick(10_000).inputs.arrivalRateShort
+    }
+    const load = () => ({ backlog: 0, readyReplicas: 1 })
+    const n = feed(new Autoscaler(options, undefined, load, 0, 1)) * 6
+    const trimmed = feed(new Autoscaler({ ...options, burstNoiseZ: 2 }, undefined, load, 0, 1))
+    assert.ok(n > 100 && Math.abs(trimmed - (n - 2 * Math.sqrt(n)) / 6) < 1e-9, `${n} counted, ${trimmed} req/s`)
+  })
+
   test('service time follows the measured upstream latency', () => {
     const autoscaler = new Autoscaler(options, undefined, () => ({ backlog: 0, readyReplicas: 1 }), 0, 1)
     for (let i = 0; i < 200; i++) autoscaler.recordServiceTime(30)

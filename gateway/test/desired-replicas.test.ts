@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import {
   arrivalTrend,
+  burstRate,
   desiredReplicas,
   type ScalingInputs,
   type ScalingPolicy,
@@ -110,6 +111,23 @@ test('arrivalTrend: Poisson noise is no trend; a rise beyond it is, in req/s per
       assert.ok(arrivalTrend(older, recent + more, 5) >= trend, 'more recent arrivals: no smaller trend')
       if (recent <= older) assert.equal(trend, 0)
     }),
+  )
+})
+
+test('burstRate: the short window vouches only for what is beyond z σ of Poisson noise, never below 0', () => {
+  assert.equal(burstRate(102, 3, 0), 34)
+  assert.ok(Math.abs(burstRate(100, 2, 1) - 45) < 1e-12)
+  assert.equal(burstRate(1, 1, 3), 0)
+  fc.assert(
+    fc.property(
+      fc.nat({ max: 100_000 }),
+      fc.nat({ max: 1000 }),
+      fc.double({ min: 0, max: 5, noNaN: true }),
+      (n, more, z) => {
+        assert.ok(burstRate(n, 3, z) >= 0 && burstRate(n, 3, z) <= n / 3)
+        assert.ok(burstRate(n + more, 3, z) >= burstRate(n, 3, z) - 1e-12, 'more arrivals: no smaller rate')
+      },
+    ),
   )
 })
 
