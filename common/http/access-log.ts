@@ -1,6 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** This route's requests each get an access-log line. */
+    accessLog?: boolean
+  }
   interface FastifyRequest {
     /** Fields a handler wants in this request's access-log line (timings, model, replica). */
     logFields: Record<string, unknown> | null
@@ -9,12 +13,16 @@ declare module 'fastify' {
 
 const INFO_OR_LOWER = new Set(['info', 'debug', 'trace'])
 
-/** One JSON log line per request, after the response: request_id (via the child logger), status, duration. */
-export function installAccessLog(app: FastifyInstance, options: { skip?: (url: string) => boolean } = {}): void {
+/**
+ * One JSON log line per request of the routes that ask for it (`config: { accessLog: true }`), after the response:
+ * request_id (via the child logger), status, duration. `also` picks further requests by URL.
+ */
+export function installAccessLog(app: FastifyInstance, options: { also?: (url: string) => boolean } = {}): void {
   app.decorateRequest('logFields', null)
   app.addHook('onResponse', (request, reply, done) => {
     done()
-    if (!INFO_OR_LOWER.has(request.log.level) || options.skip?.(request.url)) return
+    if (!INFO_OR_LOWER.has(request.log.level)) return
+    if (request.routeOptions.config.accessLog !== true && !options.also?.(request.url)) return
     request.log.info(
       {
         method: request.method,

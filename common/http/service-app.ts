@@ -14,8 +14,11 @@ export interface ServiceAppOptions {
   bodyLimit: number
   /** Time allowed to receive a whole request (headers and body). */
   requestTimeoutMs: number
-  /** Which requests get an access-log line (health checks and scrapes would drown the rest). */
-  logRequest: (url: string) => boolean
+  /**
+   * Which requests get an access-log line besides routes declared with `config: { accessLog: true }` (health checks
+   * and scrapes would drown the rest).
+   */
+  logRequest?: (url: string) => boolean
 }
 
 /**
@@ -44,7 +47,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
   })
   app.addSchema(errorBodySchema)
   installErrorHandling(app)
-  installAccessLog(app, { skip: (url) => !options.logRequest(url) })
+  installAccessLog(app, { also: options.logRequest })
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
     done(null, payload)

@@ -44,7 +44,22 @@ export async function startGateway(
   logger: FastifyBaseLogger,
   edges: GatewayEdges = {},
 ): Promise<RunningGateway> {
-  const pool = new ReplicaPool({ slotsPerReplica: config.slotsPerReplica, connectTimeoutMs: config.connectTimeoutMs })
+  const pool = new ReplicaPool({
+    slotsPerReplica: config.slotsPerReplica,
+    connectTimeoutMs: config.connectTimeoutMs,
+    outlier: {
+      consecutiveFailures: config.outlierFailures,
+      baseEjectionMs: config.ejectionBaseMs,
+      maxEjectionMs: config.ejectionMaxMs,
+    },
+    readiness: {
+      failureThreshold: config.healthFailureThreshold,
+      successThreshold: config.healthSuccessThreshold,
+    },
+  })
+  pool.on('routability', (replica, routable, cause) =>
+    logger.info({ replica: replica.url, routable, ready: replica.ready, cause }, 'replica routability changed'),
+  )
   const queue = new JobQueue<Job>({
     maxCount: config.queueMax,
     maxBytes: config.queueMaxBytes,
@@ -59,11 +74,6 @@ export async function startGateway(
     pool,
     autoscale: () => autoscaler?.status,
   })
-  const outlier = {
-    consecutiveFailures: config.outlierFailures,
-    baseEjectionMs: config.ejectionBaseMs,
-    maxEjectionMs: config.ejectionMaxMs,
-  }
   const forwardOptions = { graceMs: config.deadlineGraceMs }
   dispatcher = new Dispatcher(
     {
@@ -72,22 +82,17 @@ export async function startGateway(
       policy: ROUTING_POLICIES[config.routing],
       retryBudget: new RetryBudget(
         { ratio: config.retryBudgetRatio, windowMs: config.retryWindowMs, minRetries: config.retryMin },
-        Date.now(),
+        performance.now(),
       ),
       metrics,
       log: logger,
       forward: (job, replica, signal) => forwardToReplica(job, replica, signal, forwardOptions),
     },
-    { workers: config.workers, outlier, forward: forwardOptions },
+    { workers: config.workers },
   )
   const health = new HealthChecker(
     pool,
-    {
-      intervalMs: config.healthIntervalMs,
-      timeoutMs: config.healthTimeoutMs,
-      failureThreshold: config.healthFailureThreshold,
-      successThreshold: config.healthSuccessThreshold,
-    },
+    { intervalMs: config.healthIntervalMs, timeoutMs: config.healthTimeoutMs },
     logger,
   )
   // A replica discovery just announced is probed at once rather than at the next tick.

@@ -7,12 +7,13 @@ import type { Dispatcher } from './dispatch/dispatcher.ts'
 import { LiveStats } from './live-stats.ts'
 import type { GatewayMetrics } from './metrics.ts'
 import type { ReplicaPool } from './pool/replica-pool.ts'
+import { replicaViewSchema } from './pool/replica-view.ts'
 import type { Job } from './queue/job.ts'
 import type { JobQueue } from './queue/job-queue.ts'
-import { registerAutoscaleRoute } from './routes/autoscale.ts'
-import { registerLiveRoute } from './routes/live.ts'
-import { registerPredictRoutes } from './routes/predict.ts'
-import { registerStatusRoutes } from './routes/status.ts'
+import { autoscaleRoute } from './routes/autoscale.ts'
+import { liveRoute } from './routes/live.ts'
+import { predictRoutes } from './routes/predict.ts'
+import { statusRoutes } from './routes/status.ts'
 import { registerWebPage } from './web-page.ts'
 
 export interface GatewayServerOptions {
@@ -26,11 +27,9 @@ export interface GatewayServerOptions {
   autoscaler: Autoscaler
 }
 
-const isPredictUrl = (url: string) => /^\/(predict|add_to_queue)(\?|$)/.test(url)
-
 /** The gateway's HTTP face. The body of a prediction is read once, as bytes, and forwarded untouched. */
 export async function buildGatewayServer(options: GatewayServerOptions): Promise<FastifyInstance> {
-  const { config, queue, dispatcher, pool, metrics } = options
+  const { config, queue, dispatcher, pool, metrics, autoscaler, isShuttingDown } = options
   const app = await createServiceApp({
     logger: options.logger,
     title: 'Switchyard gateway',
@@ -39,7 +38,6 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
       '+ Retry-After, drops expired requests with 504, retries on replica failure.',
     bodyLimit: config.maxBodyBytes,
     requestTimeoutMs: config.bodyTimeoutMs,
-    logRequest: isPredictUrl,
   })
   // The gateway does not parse uploads (replicas do): every accepted type is read as raw bytes.
   app.removeAllContentTypeParsers()
@@ -47,50 +45,43 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
   for (const type of ['multipart/form-data', 'application/octet-stream', /^image\/[\w.+-]+$/]) {
     app.addContentTypeParser(type, asBuffer, (_request, body, done) => done(null, body))
   }
-
+  app.addSchema(replicaViewSchema)
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-queue-size', String(queue.size))
     done(null, payload)
   })
+
   const live = new LiveStats()
-  const sampleGauges = () =>
-    live.sampleGauges(Date.now(), { queue: queue.size, ready: pool.readyCount(), desired: options.autoscaler.desired })
-  const sampler = setInterval(sampleGauges, 1000).unref()
+  const sampler = setInterval(
+    () => live.sampleGauges(Date.now(), { queue: queue.size, ready: pool.readyCount(), desired: autoscaler.desired }),
+    1000,
+  ).unref()
   app.addHook('onClose', (_app, done) => {
     clearInterval(sampler)
     done()
   })
 
-  app.addHook('onResponse', (request, reply, done) => {
-    done()
-    if (!isPredictUrl(request.url)) return
-    live.recordAnswer(Date.now(), reply.elapsedTime, reply.statusCode)
-    const status = String(reply.statusCode)
-    metrics.requests.inc({ status })
-    metrics.requestSeconds.observe({ status }, reply.elapsedTime / 1000)
-    if (reply.statusCode === 413) metrics.rejected.inc({ reason: 'too_large' })
-  })
-
-  registerPredictRoutes(app, {
+  await app.register(predictRoutes, {
     queue,
     dispatcher,
     pool,
     metrics,
     defaultTimeoutMs: config.defaultTimeoutMs,
     sloMs: config.sloMs,
-    isShuttingDown: options.isShuttingDown,
-    onArrival: () => options.autoscaler.recordArrival(Date.now()),
+    isShuttingDown,
+    onArrival: () => autoscaler.recordArrival(Date.now()),
+    onAnswered: (statusCode, elapsedMs) => live.recordAnswer(Date.now(), elapsedMs, statusCode),
   })
-  registerStatusRoutes(app, {
+  await app.register(statusRoutes, {
     queue,
     dispatcher,
     pool,
     discovery: config.discovery,
-    isShuttingDown: options.isShuttingDown,
-    replicaSummary: () => ({ desired: options.autoscaler.desired }),
+    isShuttingDown,
+    replicaSummary: () => ({ desired: autoscaler.desired }),
   })
-  registerAutoscaleRoute(app, options.autoscaler)
-  registerLiveRoute(app, { stats: live, queue, pool, desired: () => options.autoscaler.desired, sloMs: config.sloMs })
+  await app.register(autoscaleRoute, { autoscaler })
+  await app.register(liveRoute, { stats: live, queue, pool, desired: () => autoscaler.desired, sloMs: config.sloMs })
   await registerWebPage(app)
   registerMetricsRoute(app, metrics.registry)
   return app

@@ -32,7 +32,7 @@ const options: AutoscalerOptions = {
 function recordingActuator() {
   const applied: number[] = []
   const actuator: Actuator = {
-    name: 'recording',
+    name: 'local',
     apply: async (replicas) => {
       applied.push(replicas)
     },
@@ -58,6 +58,38 @@ describe('Autoscaler (no sockets: arrivals and time are given)', () => {
     assert.equal(autoscaler.tick(70_000).desired, 1)
     await autoscaler.settled()
     assert.deepEqual(applied, [burst.desired, 1])
+  })
+
+  test('the actuator makes one change at a time, and a change still waiting is replaced by a newer one', {
+    timeout: 10_000,
+  }, async () => {
+    const applied: number[] = []
+    const firstStarted = Promise.withResolvers<void>()
+    const firstDone = Promise.withResolvers<void>()
+    const actuator: Actuator = {
+      name: 'local',
+      apply: (replicas) => {
+        applied.push(replicas)
+        if (applied.length > 1) return Promise.resolve()
+        firstStarted.resolve()
+        return firstDone.promise
+      },
+    }
+    let backlog = 0
+    const autoscaler = new Autoscaler(options, actuator, () => ({ backlog, readyReplicas: 1 }), 0, 1)
+    backlog = 7
+    const first = autoscaler.tick(1000).desired
+    await firstStarted.promise
+    for (const next of [14, 21, 28]) {
+      backlog = next
+      autoscaler.tick(1000)
+    }
+    const last = autoscaler.status.desired
+    assert.notEqual(first, last)
+    assert.deepEqual(applied, [first], 'the first change is still under way: nothing else started')
+    firstDone.resolve()
+    await autoscaler.settled()
+    assert.deepEqual(applied, [first, last], 'only the newest of the waiting changes ran')
   })
 
   test('a backlog asks for replicas even before arrivals are measured', () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { DrainRate } from '../src/dispatch/drain-rate.ts'
+import { retryAfterSeconds } from '../src/admission/admission.ts'
+import { DrainRate } from '../src/meters/drain-rate.ts'
 
 test('a busy replica finishing a job every 100 ms drains 10 per second, however recently it started', () => {
   const rate = new DrainRate(5000)
@@ -38,11 +39,11 @@ test('the pace is unknown until two completions at different instants', () => {
 
 test('Retry-After: the queue ahead at the current pace, between 1 and the cap; 2 s when nothing is known', () => {
   const rate = new DrainRate(5000)
-  assert.equal(rate.retryAfterSeconds(10, 0), 2)
+  assert.equal(retryAfterSeconds(10, rate.perSecond(0)), 2)
   for (let t = 0; t <= 1000; t += 250) rate.record(t)
-  assert.equal(rate.retryAfterSeconds(20, 1000), 5)
-  assert.equal(rate.retryAfterSeconds(1, 1000), 1)
-  assert.equal(rate.retryAfterSeconds(1000, 1000), 30)
+  assert.equal(retryAfterSeconds(20, rate.perSecond(1000)), 5)
+  assert.equal(retryAfterSeconds(1, rate.perSecond(1000)), 1)
+  assert.equal(retryAfterSeconds(1000, rate.perSecond(1000)), 30)
 })
 
 test('property: evenly spaced completions give 1000 / spacing per second, also beyond what the ring holds', () => {

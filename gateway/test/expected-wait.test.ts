@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { expectedAnswerMs, expectedQueueWaitMs } from '../src/queue/expected-wait.ts'
+import { expectedAnswerMs, expectedQueueWaitMs } from '../src/admission/expected-wait.ts'
 
 test('expected wait, every slot busy: (queued + 1) / Σ(slots / latency); unknown without a measured replica', () => {
   assert.equal(expectedQueueWaitMs(0, []), undefined)

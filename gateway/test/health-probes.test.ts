@@ -29,7 +29,7 @@ describe('gateway: readiness probes with thresholds', () => {
     await routable(gateway, 1)
     const replica = gateway.pool.all[0]!
     const routability: boolean[] = []
-    gateway.pool.on('change', () => routability.push(replica.isRoutable()))
+    gateway.pool.on('routability', (changed, routable) => changed === replica && routability.push(routable))
     return { stub, gateway, replica, routability }
   }
   const predict = (gateway: RunningGateway) =>
@@ -55,7 +55,7 @@ describe('gateway: readiness probes with thresholds', () => {
     const from = stub.probes
     const hungAt = performance.now()
     stub.probeDelayMs = Number.POSITIVE_INFINITY
-    while (routability.length === 0) await once(gateway.pool, 'change')
+    while (routability.length === 0) await once(gateway.pool, 'routability')
     const outAfterMs = performance.now() - hungAt
     assert.deepEqual(routability, [false])
     // The probe that made it unready was the threshold-th without an answer (a later one may have been sent since).
@@ -99,7 +99,7 @@ describe('gateway: readiness probes with thresholds', () => {
     const { stub, gateway, replica, routability } = await setup()
     const from = stub.probes
     stub.ready = false
-    while (routability.length === 0) await once(gateway.pool, 'change')
+    while (routability.length === 0) await once(gateway.pool, 'routability')
     assert.deepEqual(routability, [false])
     assert.equal(replica.readiness.consecutiveFailures, 1)
     assert.ok(stub.probes - from >= 1)

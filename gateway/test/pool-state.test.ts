@@ -6,6 +6,12 @@ import { updatePeakEwma } from '../src/pool/peak-ewma.ts'
 import { ReplicaPool } from '../src/pool/replica-pool.ts'
 
 const policy = { consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectionMs: 8000 }
+const poolOptions = {
+  slotsPerReplica: 1,
+  connectTimeoutMs: 100,
+  outlier: policy,
+  readiness: { failureThreshold: 3, successThreshold: 1 },
+}
 
 describe('outlier detection', () => {
   test('three consecutive failures eject; a success in between resets the streak', () => {
@@ -80,18 +86,21 @@ describe('ReplicaPool', () => {
           maxLength: 12,
         }),
         (specs) => {
-          const pool = new ReplicaPool({ slotsPerReplica: 1, connectTimeoutMs: 100 })
+          const pool = new ReplicaPool(poolOptions)
           const urls = specs.map((_, i) => `http://127.0.0.1:${10_000 + i}`)
           pool.setTargets(urls)
-          const now = 1_000_000
           specs.forEach((spec, i) => {
             const replica = pool.get(urls[i]!)!
-            if (spec.ready) replica.recordProbe('ready', { failureThreshold: 3, successThreshold: 1 })
-            replica.outstanding = spec.listed ? 0 : 1 // a draining replica with work in flight stays until it is done
-            if (spec.ejected) replica.outlier = { ...HEALTHY, ejections: 1, ejectedUntil: now + 1000 }
+            if (spec.ready) pool.recordProbe(replica, 'ready')
+            if (spec.ejected) {
+              // A refused connection ejects at once.
+              pool.beginAttempt(replica)
+              pool.endAttempt(replica, { outcome: 'refused' })
+            }
+            if (!spec.listed) pool.beginAttempt(replica) // a draining replica with work in flight stays until it is done
           })
           pool.setTargets(urls.filter((_, i) => specs[i]!.listed))
-          const ids = new Set(pool.candidates(now, new Set()).map((c) => c.id))
+          const ids = new Set(pool.candidates(new Set()).map((c) => c.id))
           for (const [i, spec] of specs.entries()) {
             assert.equal(ids.has(urls[i]!), spec.ready && !spec.ejected && spec.listed)
           }
@@ -102,18 +111,48 @@ describe('ReplicaPool', () => {
   })
 
   test('a replica discovery drops leaves once its last request is done', async () => {
-    const pool = new ReplicaPool({ slotsPerReplica: 1, connectTimeoutMs: 100 })
+    const pool = new ReplicaPool(poolOptions)
     pool.setTargets(['http://127.0.0.1:1', 'http://127.0.0.1:2'])
-    pool.get('http://127.0.0.1:2')!.outstanding = 1
+    const leaving = pool.get('http://127.0.0.1:2')!
+    pool.beginAttempt(leaving)
     pool.setTargets(['http://127.0.0.1:1'])
     assert.equal(pool.all.length, 2)
     assert.equal(pool.get('http://127.0.0.1:2')!.draining, true)
-    pool.get('http://127.0.0.1:2')!.outstanding = 0
-    pool.removeDrained()
+    pool.endAttempt(leaving, { outcome: 'success', upstreamMs: 20 })
     assert.deepEqual(
       pool.all.map((r) => r.url),
       ['http://127.0.0.1:1'],
     )
     await pool.close()
+  })
+
+  test('the pool announces every routability change once, with its cause; freed slots say change', () => {
+    const pool = new ReplicaPool(poolOptions)
+    pool.setTargets(['http://127.0.0.1:1'])
+    const replica = pool.get('http://127.0.0.1:1')!
+    const events: string[] = []
+    pool.on('routability', (r, routable, cause) => events.push(`${r.url} ${routable} ${cause}`))
+    pool.on('change', () => events.push('change'))
+    pool.recordProbe(replica, 'ready')
+    pool.recordProbe(replica, 'ready')
+    for (let i = 0; i < 3; i++) {
+      pool.beginAttempt(replica)
+      pool.endAttempt(replica, { outcome: 'failure' })
+    }
+    assert.deepEqual(events, [
+      'http://127.0.0.1:1 true probe',
+      'change',
+      'change',
+      'change',
+      'http://127.0.0.1:1 false attempt',
+      'change',
+    ])
+    const [view] = pool.snapshot()
+    assert.equal(view!.ejected, true)
+    assert.equal(view!.failures, 3)
+    assert.equal(view!.dispatched, 3)
+    assert.equal(view!.outstanding, 0)
+    assert.ok(view!.ejected_until !== null && Date.parse(view!.ejected_until) > Date.now())
+    void pool.close()
   })
 })

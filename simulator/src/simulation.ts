@@ -1,9 +1,9 @@
 import { percentileOfSorted } from '../../common/percentile.ts'
 import { createRandom, type Random } from '../../common/random.ts'
+import { wouldMissDeadline } from '../../gateway/src/admission/admission.ts'
 import { Autoscaler, type AutoscalerOptions } from '../../gateway/src/autoscale/autoscaler.ts'
-import { DrainRate } from '../../gateway/src/dispatch/drain-rate.ts'
+import { DrainRate } from '../../gateway/src/meters/drain-rate.ts'
 import { updatePeakEwma } from '../../gateway/src/pool/peak-ewma.ts'
-import { expectedAnswer } from '../../gateway/src/queue/expected-wait.ts'
 import { arrivalsInSecond } from '../../loadtester/src/arrivals.ts'
 import type { ClusterState, PodView, ScalingController } from './controllers/cluster-state.ts'
 import { EventQueue } from './event-queue.ts'
@@ -104,8 +104,6 @@ export interface SimulationResult {
 
 /** The gateway's (gateway/src/pool/replica.ts): how fast a replica's latency estimate forgets a slow answer. */
 const LATENCY_TAU_MS = 10_000
-/** The gateway's admission headroom (gateway/src/routes/predict.ts). */
-const ADMISSION_HEADROOM = 0.8
 
 /**
  * A discrete-event simulation of the whole system: open-loop Poisson arrivals, the gateway's admission and single
@@ -214,19 +212,19 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const meanServiceMs = options.serviceTime.mean_ms
   const admitted = () => {
     if (queue.length - queueHead >= options.queueMax) return false
-    if (options.admissionBudgetMs === undefined) return true
-    const ready = routable
-    if (ready.length === 0) return false // no_replica: 503
-    const pace = drainRate.pace(now)
-    if (pace === undefined) return true
-    const candidates = ready.map((p) => ({
+    const budgetMs = options.admissionBudgetMs
+    if (budgetMs === undefined) return true
+    if (routable.length === 0) return false // no_replica: 503
+    const replicas = routable.map((p) => ({
       slots: options.slotsPerReplica,
       latencyMs: p.latencyMs ?? meanServiceMs,
       outstanding: p.busy,
     }))
-    const expected = expectedAnswer(queue.length - queueHead, candidates, pace)
-    if (!expected || expected.queueWaitMs === 0) return true // sent at once: always admitted
-    return expected.answerMs <= options.admissionBudgetMs * ADMISSION_HEADROOM
+    const budget = { timeoutMs: budgetMs, budgetMs, namedDeadline: false }
+    return (
+      wouldMissDeadline(budget, { queued: queue.length - queueHead, replicas, measuredPace: drainRate.pace(now) }) ===
+      undefined
+    )
   }
 
   let latest = { backlog: 0, readyReplicas: specReplicas }

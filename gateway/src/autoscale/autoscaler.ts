@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
-import { SlidingWindowCounter } from '../dispatch/sliding-window.ts'
+import PQueue from 'p-queue'
+import { SlidingWindowCounter } from '../meters/sliding-window.ts'
 import {
   arrivalTrend,
   burstRate,
@@ -29,7 +30,7 @@ export interface AutoscalerOptions extends ScalingPolicy {
 
 /** Something that makes the number of replicas happen (local processes, a Kubernetes Deployment). */
 export interface Actuator {
-  readonly name: string
+  readonly name: 'local' | 'kubernetes'
   apply(replicas: number): Promise<void>
 }
 
@@ -38,7 +39,7 @@ export interface AutoscaleStatus {
   decision: ScalingDecision
   inputs: ScalingInputs
   policy: AutoscalerOptions
-  actuator: string
+  actuator: Actuator['name'] | 'none'
   updated_at: string
 }
 
@@ -64,7 +65,8 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
   #serviceTimeS: number
   #history: Recommendation[]
   #status: AutoscaleStatus | undefined
-  #applying: Promise<void> = Promise.resolve()
+  /** Changes for the actuator, one at a time (see `tick`). */
+  readonly #changes = new PQueue({ concurrency: 1 })
 
   readonly actuator: Actuator | undefined
   /** The backlog and ready replicas right now (the gateway's queue and pool). */
@@ -122,11 +124,11 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     if (this.actuator && previous !== status.desired) {
       const actuator = this.actuator
       // One change at a time, in order: scaling down waits for drains, and a later decision must not overtake it.
-      this.#applying = this.#applying
-        .then(() => actuator.apply(status.desired))
-        .catch((error) => {
-          this.emit('error', error)
-        })
+      // A change still waiting its turn is stale once a newer one comes: only the newest waits.
+      this.#changes.clear()
+      const change = () => actuator.apply(status.desired).catch((error) => this.emit('error', error))
+      // The queue rejects a change it cleared before it ran: superseded, not failed.
+      this.#changes.add(change).catch(() => {})
     }
     this.emit('decision', status)
     return status
@@ -172,6 +174,6 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
 
   /** Resolves when the actuator has done everything asked of it so far. */
   settled(): Promise<void> {
-    return this.#applying
+    return this.#changes.onIdle()
   }
 }

@@ -1,23 +1,20 @@
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import { createRandom } from '../../../common/random.ts'
+import { DrainRate } from '../meters/drain-rate.ts'
 import type { GatewayMetrics } from '../metrics.ts'
-import type { OutlierPolicy } from '../pool/outlier.ts'
-import type { Replica } from '../pool/replica.ts'
-import type { ReplicaPool } from '../pool/replica-pool.ts'
-import type { Job } from '../queue/job.ts'
-import type { Admission, JobQueue } from '../queue/job-queue.ts'
+import type { ReadonlyReplica } from '../pool/replica.ts'
+import type { AttemptReport, ReplicaPool } from '../pool/replica-pool.ts'
+import type { Job, JobOutcome } from '../queue/job.ts'
+import type { JobQueue, QueueRoom } from '../queue/job-queue.ts'
 import type { RoutingPolicy, RoutingState } from '../routing/policies.ts'
 import { worthWaitingForFaster } from '../routing/wait-for-faster.ts'
-import { DrainRate } from './drain-rate.ts'
-import type { AttemptResult, ForwardOptions } from './forward.ts'
+import type { AttemptResult } from './forward.ts'
 import type { RetryBudget } from './retry-budget.ts'
 
 export interface DispatcherOptions {
   /** Fixed number of workers, or 'auto': the total slots of the routable replicas. */
   workers: number | 'auto'
-  outlier: OutlierPolicy
-  forward: ForwardOptions
 }
 
 export interface DispatcherDeps {
@@ -27,35 +24,47 @@ export interface DispatcherDeps {
   retryBudget: RetryBudget
   metrics: GatewayMetrics
   log: FastifyBaseLogger
-  forward: (job: Job, replica: Replica, signal: AbortSignal) => Promise<AttemptResult>
+  forward: (job: Job, replica: ReadonlyReplica, signal: AbortSignal) => Promise<AttemptResult>
 }
 
-interface InFlight {
-  job: Job
-  replica: Replica
+/** How fast the dispatcher completes jobs: what admission estimates waits from. */
+export interface DispatchPace {
+  /** Completions per second at the measured pace; undefined until two answers at different instants. */
+  measured: number | undefined
+  /** The measured pace where known, else recent completions counted over the window (0 when none). */
+  perSecond: number
 }
 
-/**
- * The consumer side of the gateway: N workers take jobs off the bounded queue and forward them, each only when
- * a replica has a free slot ("late binding": all waiting happens here, and the replica is chosen at the last
- * moment by the routing policy). It drops jobs whose deadline passed (504, never sent), retries failed attempts
- * on another replica within the retry budget, and fails everything fast when no replica is left.
- * Emits 'queued' for every accepted job and 'answered' (upstream ms) for every answer from a replica.
- */
+/** Emits 'queued' for every accepted job and 'answered' (upstream ms) for every answer from a replica. */
 export interface DispatcherEvents {
   queued: [job: Job]
   answered: [upstreamMs: number]
 }
 
+type ReplicaSeries = { dispatched: { inc(): void }; upstreamSeconds: { observe(value: number): void } }
+
+/**
+ * The consumer side of the gateway: N workers take jobs off the bounded queue and forward them, each only when
+ * a replica has a free slot ("late binding": all waiting happens here, and the replica is chosen at the last
+ * moment by the routing policy). It drops jobs whose deadline passed (504, never sent), retries failed attempts
+ * on another replica within the retry budget, and fails everything fast when no replica is left. What an attempt
+ * says about its replica goes to the pool, which owns replica state; each job keeps its own deadline and settles once.
+ * Times are `performance.now()` ms.
+ */
 export class Dispatcher extends EventEmitter<DispatcherEvents> {
   readonly #deps: DispatcherDeps
   readonly #options: DispatcherOptions
   readonly #routing: RoutingState = { random: createRandom(Date.now() & 0xffffffff), cursor: 0 }
-  readonly #inFlight = new Set<InFlight>()
-  readonly #deadlineTimers = new Map<Job, NodeJS.Timeout>()
-  readonly drainRate = new DrainRate()
+  readonly #drainRate = new DrainRate()
+  /** Per-replica metric series, bound once (a labelled lookup costs a hash per call). */
+  readonly #series = new WeakMap<ReadonlyReplica, ReplicaSeries>()
+  #busy = 0
   #pumping = false
   #drainedWaiters: (() => void)[] = []
+  readonly #watchers = {
+    onDeadline: (job: Job) => this.#onDeadline(job),
+    onClientGone: (job: Job) => this.#onClientGone(job),
+  }
 
   constructor(deps: DispatcherDeps, options: DispatcherOptions) {
     super()
@@ -66,7 +75,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   /** Attempts in flight to replicas (busy workers). */
   get busy(): number {
-    return this.#inFlight.size
+    return this.#busy
   }
 
   /**
@@ -78,16 +87,17 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     return this.#deps.policy.loadAware ? this.#deps.pool.totalSlots() : Number.POSITIVE_INFINITY
   }
 
+  pace(now = performance.now()): DispatchPace {
+    const measured = this.#drainRate.pace(now)
+    return { measured, perSecond: measured ?? this.#drainRate.perSecond(now) }
+  }
+
   /** Accepts a job into the queue, or says why it does not fit. */
-  submit(job: Job): Admission {
-    const admission = this.#deps.queue.push(job)
-    if (admission !== 'ok') return admission
-    this.#deps.retryBudget.recordRequest(Date.now())
-    this.#deadlineTimers.set(
-      job,
-      setTimeout(() => this.#onDeadline(job), Math.max(0, job.deadline - performance.now())),
-    )
-    job.clientGone.addEventListener('abort', () => this.#onClientGone(job), { once: true })
+  submit(job: Job): QueueRoom {
+    const room = this.#deps.queue.push(job)
+    if (room !== 'ok') return room
+    this.#deps.retryBudget.recordRequest(performance.now())
+    job.watch(this.#watchers)
     this.emit('queued', job)
     this.pump()
     return 'ok'
@@ -98,7 +108,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (this.#pumping) return
     this.#pumping = true
     try {
-      while (this.busy < this.workers && this.#deps.queue.size > 0) {
+      while (this.#busy < this.workers && this.#deps.queue.size > 0) {
         if (!this.#dispatchOne()) break
       }
     } finally {
@@ -106,7 +116,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     }
   }
 
-  /** Fails every queued job (shutdown), and returns how many there were. */
+  /** Fails every queued job (shutdown, no replica left), and returns how many there were. */
   failQueued(code: 'shutting_down' | 'no_replica', message: string): number {
     const jobs = this.#deps.queue.drain()
     for (const job of jobs) this.#finish(job, { kind: 'error', code, message, retryAfterSeconds: 1 })
@@ -122,24 +132,23 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   }
 
   #checkDrained(): void {
-    if (this.#deps.queue.size > 0 || this.#inFlight.size > 0) return
+    if (this.#deps.queue.size > 0 || this.#busy > 0) return
     for (const resolve of this.#drainedWaiters.splice(0)) resolve()
   }
 
   #dispatchOne(): boolean {
     const { queue, pool, policy, metrics } = this.#deps
-    const now = Date.now()
     const job = queue.shift()
     if (!job) return false
-    if (job.deadline <= performance.now()) {
+    if (job.timeLeft() <= 0) {
       metrics.rejected.inc({ reason: 'deadline' })
       this.#finish(job, { kind: 'error', code: 'deadline_exceeded', message: 'the deadline passed while queued' })
       return true
     }
-    const candidates = pool.candidates(now, job.tried, job.model)
+    const candidates = pool.candidates(job.tried, job.model)
     const choice = policy.pick(candidates, this.#routing)
     const replica = choice ? pool.get(choice.id) : undefined
-    if (!replica) {
+    if (!choice || !replica) {
       if (pool.readyCount(job.model) === 0 || job.tried.size > 0) {
         // Nowhere (else) to go: no replica at all, or every replica was already tried for this job.
         metrics.rejected.inc({ reason: 'no_replica' })
@@ -155,9 +164,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       return false
     }
     if (policy.loadAware && this.#options.workers === 'auto') {
-      const full = choice!.outstanding + choice!.externalLoad >= choice!.slots
+      const full = choice.outstanding + choice.externalLoad >= choice.slots
       // Late binding: the job waits here while its best replica is full, or while a faster one will be free soon.
-      if (full || worthWaitingForFaster(choice!, candidates, queue.size + 1)) {
+      if (full || worthWaitingForFaster(choice, candidates, queue.size + 1)) {
         queue.pushFront(job)
         return false
       }
@@ -166,118 +175,99 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     return true
   }
 
-  #start(job: Job, replica: Replica): void {
-    const { metrics } = this.#deps
-    const waited = performance.now() - job.enqueuedAt
-    job.queueMs += waited
-    job.attempts++
-    metrics.queueWaitSeconds.observe(waited / 1000)
-    replica.series ??= {
-      dispatched: metrics.dispatched.labels(replica.url),
-      upstreamSeconds: metrics.upstreamSeconds.labels(replica.url),
-    }
-    replica.series.dispatched.inc()
-    replica.outstanding++
-    replica.dispatched++
-    const entry: InFlight = { job, replica }
-    this.#inFlight.add(entry)
+  #start(job: Job, replica: ReadonlyReplica): void {
+    const { metrics, pool } = this.#deps
+    metrics.queueWaitSeconds.observe(job.startAttempt() / 1000)
+    this.#seriesOf(replica).dispatched.inc()
+    pool.beginAttempt(replica)
+    this.#busy++
     // The client's own signal aborts the attempt when it leaves; a hung replica is cut off by the attempt's timeouts.
     void this.#deps
       .forward(job, replica, job.clientGone)
-      .then((result) => this.#onAttemptEnd(entry, result))
-      .catch((error) => this.#deps.log.error({ err: error, request_id: job.id }, 'dispatch failed'))
-      .finally(() => {
-        this.#inFlight.delete(entry)
-        replica.outstanding--
-        this.#deps.pool.removeDrained()
-        this.pump()
+      .then((result) => {
+        // Recorded while this attempt still counts in our outstanding, so the pool can tell other gateways' load.
+        if (result.reportedInflight !== undefined) pool.recordLoadReport(replica, result.reportedInflight)
+        return this.#onAttemptEnd(job, replica, result)
+      })
+      .catch((error): AttemptReport => {
+        this.#deps.log.error({ err: error, request_id: job.id }, 'dispatch failed')
+        return { outcome: 'none' }
+      })
+      .then((report) => {
+        this.#busy--
+        // The pool records what the attempt said, frees the slot and says 'change': the next job is pumped then.
+        pool.endAttempt(replica, report)
         this.#checkDrained()
       })
   }
 
-  #onAttemptEnd(entry: InFlight, result: AttemptResult): void {
-    const wasRoutable = entry.replica.isRoutable()
-    this.#handleResult(entry, result)
-    if (entry.replica.isRoutable() !== wasRoutable) {
-      this.#deps.log.info({ replica: entry.replica.url, routable: !wasRoutable }, 'replica routability changed')
-      this.#deps.pool.emit('change')
-    }
-  }
-
-  #handleResult(entry: InFlight, result: AttemptResult): void {
-    const { job, replica } = entry
+  /** Settles or re-queues the job; returns what the attempt says about the replica, for the pool. */
+  #onAttemptEnd(job: Job, replica: ReadonlyReplica, result: AttemptResult): AttemptReport {
     const { metrics, queue, retryBudget, log } = this.#deps
-    const now = Date.now()
     switch (result.kind) {
       case 'answer': {
-        replica.recordAttempt('success', now, this.#options.outlier)
-        replica.recordLatency(result.upstreamMs, now)
-        replica.series?.upstreamSeconds.observe(result.upstreamMs / 1000)
-        this.drainRate.record(performance.now())
+        this.#seriesOf(replica).upstreamSeconds.observe(result.upstreamMs / 1000)
+        this.#drainRate.record(performance.now())
         this.emit('answered', result.upstreamMs)
-        this.#finish(job, { kind: 'answer', answer: { ...result, replica: replica.url } })
-        return
+        const { status, body, upstreamMs } = result
+        this.#finish(job, { kind: 'answer', answer: { status, body, upstreamMs, replica: replica.url } })
+        return { outcome: 'success', upstreamMs: result.upstreamMs }
       }
       case 'aborted':
-        return
+        return { outcome: 'none' }
       case 'failed': {
-        replica.recordAttempt('failure', now, this.#options.outlier)
         log.warn({ request_id: job.id, replica: replica.url, reason: result.reason }, result.message)
         const code = result.reason === 'no_answer' ? 'deadline_exceeded' : 'upstream_failed'
         this.#finish(job, { kind: 'error', code, message: result.message })
-        return
+        return { outcome: 'failure' }
       }
       case 'retryable': {
-        if (result.reason === 'refused' || result.reason === 'reset') {
-          replica.recordAttempt(result.reason === 'refused' ? 'refused' : 'failure', now, this.#options.outlier)
-        } else if (result.reason === 'shutting_down') {
-          // It is draining: stop sending it work until a probe says it is ready again.
-          replica.markNotReady()
-        }
         job.tried.add(replica.url)
-        const timeLeft = job.deadline - performance.now()
-        if (!job.settled && timeLeft > 0 && retryBudget.tryRetry(now)) {
+        const now = performance.now()
+        if (!job.settled && job.timeLeft(now) > 0 && retryBudget.tryRetry(now)) {
           metrics.retries.inc()
           log.info({ request_id: job.id, replica: replica.url, reason: result.reason }, 'retrying on another replica')
-          job.enqueuedAt = performance.now()
+          job.requeue(now)
           queue.pushFront(job)
-          return
+        } else {
+          const busy = result.reason === 'busy'
+          this.#finish(job, {
+            kind: 'error',
+            code: busy ? 'queue_full' : 'upstream_failed',
+            message: busy ? 'replicas are full' : `replica failed: ${result.message}`,
+            retryAfterSeconds: result.retryAfter ?? 1,
+          })
         }
-        const busy = result.reason === 'busy'
-        this.#finish(job, {
-          kind: 'error',
-          code: busy ? 'queue_full' : 'upstream_failed',
-          message: busy ? 'replicas are full' : `replica failed: ${result.message}`,
-          retryAfterSeconds: result.retryAfter ?? 1,
-        })
+        switch (result.reason) {
+          case 'refused':
+            return { outcome: 'refused' }
+          case 'reset':
+            return { outcome: 'failure' }
+          case 'shutting_down':
+            // It is draining: stop sending it work until a probe says it is ready again.
+            return { outcome: 'shutting_down' }
+          case 'busy':
+            return { outcome: 'none' }
+        }
       }
     }
   }
 
   #onDeadline(job: Job): void {
-    if (job.settled) return
-    if (this.#deps.queue.remove(job)) {
-      this.#deps.metrics.rejected.inc({ reason: 'deadline' })
-      this.#finish(job, { kind: 'error', code: 'deadline_exceeded', message: 'the deadline passed while queued' })
-      return
-    }
-    // In flight: answer the client now; the attempt may still finish (and tell us about the replica).
     this.#deps.metrics.rejected.inc({ reason: 'deadline' })
+    // Queued: it leaves the queue. In flight: the client is answered now; the attempt may still finish (and tell
+    // the pool about the replica).
+    const queued = this.#deps.queue.remove(job)
     this.#finish(job, {
       kind: 'error',
       code: 'deadline_exceeded',
-      message: 'the deadline passed before the replica answered',
+      message: queued ? 'the deadline passed while queued' : 'the deadline passed before the replica answered',
     })
   }
 
   #onClientGone(job: Job): void {
-    if (job.settled) return
-    if (this.#deps.queue.remove(job)) {
-      this.#deps.metrics.rejected.inc({ reason: 'client_closed' })
-      this.#finish(job, { kind: 'error', code: 'client_closed', message: 'the client closed the connection' })
-      return
-    }
-    // An attempt in flight is aborted by the same signal (see #start).
+    // An attempt in flight is aborted by the same signal (see #start); a queued job leaves the queue.
+    if (this.#deps.queue.remove(job)) this.#deps.metrics.rejected.inc({ reason: 'client_closed' })
     this.#finish(job, { kind: 'error', code: 'client_closed', message: 'the client closed the connection' })
   }
 
@@ -289,10 +279,21 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     this.pump()
   }
 
-  #finish(job: Job, outcome: Parameters<Job['settle']>[0]): void {
-    clearTimeout(this.#deadlineTimers.get(job))
-    this.#deadlineTimers.delete(job)
+  #finish(job: Job, outcome: JobOutcome): void {
     job.settle(outcome)
     this.#checkDrained()
+  }
+
+  #seriesOf(replica: ReadonlyReplica): ReplicaSeries {
+    let series = this.#series.get(replica)
+    if (!series) {
+      const { metrics } = this.#deps
+      series = {
+        dispatched: metrics.dispatched.labels(replica.url),
+        upstreamSeconds: metrics.upstreamSeconds.labels(replica.url),
+      }
+      this.#series.set(replica, series)
+    }
+    return series
   }
 }

@@ -1,9 +1,14 @@
 import { errors } from 'undici'
-import type { Replica } from '../pool/replica.ts'
+import type { ReadonlyReplica } from '../pool/replica.ts'
 import type { Job } from '../queue/job.ts'
 
 /** How one attempt at a replica ended, in the terms the dispatcher acts on. */
-export type AttemptResult =
+export type AttemptResult = AttemptEnd & {
+  /** The replica's own count of requests in flight (X-Replica-Inflight), when it answered with one. */
+  reportedInflight?: number
+}
+
+type AttemptEnd =
   /** The replica answered something to pass on: a prediction, a 4xx about the input, a 504. */
   | { kind: 'answer'; status: number; body: Buffer; upstreamMs: number }
   /** Nothing was or could be done there; another replica may succeed (connection refused or reset, a 503). */
@@ -24,7 +29,7 @@ export interface ForwardOptions {
  */
 export async function forwardToReplica(
   job: Job,
-  replica: Replica,
+  replica: ReadonlyReplica,
   signal: AbortSignal,
   options: ForwardOptions,
 ): Promise<AttemptResult> {
@@ -44,18 +49,19 @@ export async function forwardToReplica(
     const body = Buffer.from(await response.body.arrayBuffer())
     const upstreamMs = performance.now() - started
     const inflight = Number(response.headers['x-replica-inflight'])
-    if (Number.isFinite(inflight)) replica.recordLoadReport(inflight, Date.now())
+    const reportedInflight = Number.isFinite(inflight) ? inflight : undefined
     const status = response.statusCode
     if (status === 503) {
       const code = errorCodeOf(body)
       const retryAfter = Number(response.headers['retry-after']) || undefined
       const reason = code === 'queue_full' ? 'busy' : 'shutting_down'
-      return { kind: 'retryable', reason, message: `replica answered 503 ${code ?? ''}`.trim(), retryAfter }
+      const message = `replica answered 503 ${code ?? ''}`.trim()
+      return { kind: 'retryable', reason, message, retryAfter, reportedInflight }
     }
     if (status >= 500 && status !== 504) {
-      return { kind: 'failed', reason: 'server_error', message: `replica answered ${status}` }
+      return { kind: 'failed', reason: 'server_error', message: `replica answered ${status}`, reportedInflight }
     }
-    return { kind: 'answer', status, body, upstreamMs }
+    return { kind: 'answer', status, body, upstreamMs, reportedInflight }
   } catch (error) {
     if (signal.aborted) return { kind: 'aborted' }
     return classifyError(error)

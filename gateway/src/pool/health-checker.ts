@@ -1,11 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { request } from 'undici'
-import { readmit } from './outlier.ts'
-import type { ProbeResult, ReadinessThresholds } from './readiness.ts'
-import type { Replica } from './replica.ts'
+import type { ProbeResult } from './readiness.ts'
+import type { ReadonlyReplica } from './replica.ts'
 import type { ReplicaPool } from './replica-pool.ts'
 
-export interface HealthCheckOptions extends ReadinessThresholds {
+export interface HealthCheckOptions {
   intervalMs: number
   timeoutMs: number
 }
@@ -24,7 +23,7 @@ export class HealthChecker {
   readonly #log: FastifyBaseLogger
   #timer: NodeJS.Timeout | undefined
   /** Probes in flight, one per replica at most: a replica is probed again only once its last probe has ended. */
-  readonly #probing = new Map<Replica, Promise<void>>()
+  readonly #probing = new Map<ReadonlyReplica, Promise<void>>()
 
   constructor(pool: ReplicaPool, options: HealthCheckOptions, log: FastifyBaseLogger) {
     this.#pool = pool
@@ -35,7 +34,6 @@ export class HealthChecker {
   start(): void {
     const tick = () => {
       for (const replica of this.#pool.all) void this.probe(replica)
-      this.#pool.removeDrained()
     }
     tick()
     this.#timer = setInterval(tick, this.#options.intervalMs)
@@ -48,7 +46,7 @@ export class HealthChecker {
   }
 
   /** Probes one replica now, unless a probe of it is still in flight (a new replica's and the schedule's may meet). */
-  probe(replica: Replica): Promise<void> {
+  probe(replica: ReadonlyReplica): Promise<void> {
     const inFlight = this.#probing.get(replica)
     if (inFlight) return inFlight
     const probe = this.#probeOnce(replica).finally(() => this.#probing.delete(replica))
@@ -56,31 +54,19 @@ export class HealthChecker {
     return probe
   }
 
-  async #probeOnce(replica: Replica): Promise<void> {
+  async #probeOnce(replica: ReadonlyReplica): Promise<void> {
     const { result, models } = await this.#check(replica)
-    if (models) replica.models = models
-    const wasRoutable = replica.isRoutable()
-    const wasReady = replica.ready
-    replica.recordProbe(result, this.#options)
-    if (result === 'ready') replica.outlier = readmit(replica.outlier, Date.now())
-    if (result !== 'ready' && wasReady && replica.ready) {
+    this.#pool.recordProbe(replica, result, models)
+    if (result !== 'ready' && replica.ready) {
       this.#log.warn(
         { replica: replica.url, misses: replica.readiness.consecutiveFailures },
         'readiness probe got no answer; still ready until the failure threshold',
       )
     }
-    const isRoutable = replica.isRoutable()
-    if (wasRoutable !== isRoutable) {
-      this.#log.info(
-        { replica: replica.url, routable: isRoutable, ready: replica.ready, probe: result },
-        'replica routability changed',
-      )
-      this.#pool.emit('change')
-    }
   }
 
   /** What the probe found, and the models the replica says it serves (the default first) when it says so. */
-  async #check(replica: Replica): Promise<{ result: ProbeResult; models?: string[] }> {
+  async #check(replica: ReadonlyReplica): Promise<{ result: ProbeResult; models?: string[] }> {
     try {
       const response = await request(`${replica.url}/readyz`, {
         dispatcher: replica.probeClient,

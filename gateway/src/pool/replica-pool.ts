@@ -1,24 +1,47 @@
 import { EventEmitter } from 'node:events'
 import type { Candidate } from '../routing/policies.ts'
-import { Replica } from './replica.ts'
+import type { AttemptOutcome, OutlierPolicy } from './outlier.ts'
+import type { ProbeResult, ReadinessThresholds } from './readiness.ts'
+import { type ReadonlyReplica, Replica } from './replica.ts'
+import type { ReplicaView } from './replica-view.ts'
 
 export interface ReplicaPoolOptions {
   slotsPerReplica: number
   connectTimeoutMs: number
+  /** When repeated failures eject a replica (passive health). */
+  outlier: OutlierPolicy
+  /** How many probes in a row change a replica's readiness (active health). */
+  readiness: ReadinessThresholds
 }
 
-/**
- * The set of replicas discovery knows about. New ones start not ready (they join after a readiness probe); ones
- * discovery drops drain: no new work, removed once their last request finishes. Emits 'change' whenever routing
- * could decide differently (readiness, membership, a freed slot), so the dispatcher knows when to look again.
- */
+/** Why a replica's routability changed. */
+export type RoutabilityCause = 'probe' | 'attempt' | 'shutting_down'
+
 /** What the pool emits, and with what (typed: a listener gets exactly these arguments). */
 export interface ReplicaPoolEvents {
-  added: [replica: Replica]
-  removed: [replica: Replica]
+  added: [replica: ReadonlyReplica]
+  removed: [replica: ReadonlyReplica]
+  /** A replica became routable or stopped being so. */
+  routability: [replica: ReadonlyReplica, routable: boolean, cause: RoutabilityCause]
+  /** Routing could decide differently now (membership, routability, a freed slot): time to look again. */
   change: []
 }
 
+/** How an attempt at a replica ended, as far as the replica's state is concerned. */
+export type AttemptReport =
+  | { outcome: 'success'; upstreamMs: number }
+  | { outcome: Exclude<AttemptOutcome, 'success'> }
+  /** It answered that it is shutting down. */
+  | { outcome: 'shutting_down' }
+  /** Nothing to learn about the replica (it was full, or the client left). */
+  | { outcome: 'none' }
+
+/**
+ * The set of replicas discovery knows about, and the one owner of their state: discovery, health checks and the
+ * dispatcher report what they saw through its methods, and the pool alone emits what changed. New replicas start
+ * not ready (they join after a readiness probe); ones discovery drops drain: no new work, removed once their last
+ * request finishes. Times are epoch ms (`Date.now()`), read here.
+ */
 export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
   readonly #replicas = new Map<string, Replica>()
   readonly #options: ReplicaPoolOptions
@@ -28,21 +51,27 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
     this.#options = options
   }
 
-  get all(): Replica[] {
+  get all(): ReadonlyReplica[] {
     return [...this.#replicas.values()]
   }
 
-  get(url: string): Replica | undefined {
+  get(url: string): ReadonlyReplica | undefined {
     return this.#replicas.get(url)
   }
 
-  /** Discovery's current list: adds new URLs, drains the ones no longer listed. Times are epoch ms throughout. */
+  /** Every replica as people see it (`GET /replicas`, `GET /live`). */
+  snapshot(): ReplicaView[] {
+    const now = Date.now()
+    return this.all.map((replica) => replica.snapshot(now))
+  }
+
+  /** Discovery's current list: adds new URLs, drains the ones no longer listed. */
   setTargets(urls: readonly string[]): void {
     const wanted = new Set(urls)
     for (const url of wanted) {
       const existing = this.#replicas.get(url)
       if (existing) {
-        existing.draining = false
+        existing.setDraining(false)
         continue
       }
       const replica = new Replica(url, this.#options.slotsPerReplica, this.#options.connectTimeoutMs)
@@ -50,9 +79,9 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
       this.emit('added', replica)
     }
     for (const replica of this.#replicas.values()) {
-      if (!wanted.has(replica.url)) replica.draining = true
+      if (!wanted.has(replica.url)) replica.setDraining(true)
     }
-    this.removeDrained()
+    this.#removeDrained()
     this.emit('change')
   }
 
@@ -61,29 +90,63 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
     const replica = this.#replicas.get(url)
     if (!replica) return Promise.resolve()
     return new Promise((resolve) => {
-      const onRemoved = (removed: Replica) => {
+      const onRemoved = (removed: ReadonlyReplica) => {
         if (removed !== replica) return
         this.off('removed', onRemoved)
         resolve()
       }
       this.on('removed', onRemoved)
-      this.removeDrained()
+      this.#removeDrained()
     })
   }
 
-  /** Removes draining replicas that have nothing in flight. */
-  removeDrained(): void {
-    for (const replica of this.#replicas.values()) {
-      if (replica.draining && replica.outstanding === 0) {
-        this.#replicas.delete(replica.url)
-        void replica.close()
-        this.emit('removed', replica)
-      }
-    }
+  /** An attempt is sent to `replica`: it holds one more of its slots. */
+  beginAttempt(replica: ReadonlyReplica): void {
+    this.#own(replica)?.beginAttempt()
   }
 
-  routable(): Replica[] {
-    return this.all.filter((r) => r.isRoutable())
+  /**
+   * The attempt ended: the slot is free again, and what it said about the replica is recorded. Announces a
+   * routability change, removes a drained replica, and says 'change' (a slot is free).
+   */
+  endAttempt(replica: ReadonlyReplica, report: AttemptReport): void {
+    const own = this.#own(replica)
+    if (!own) return
+    own.endAttempt()
+    const wasRoutable = own.isRoutable()
+    const now = Date.now()
+    switch (report.outcome) {
+      case 'success':
+        own.recordOutcome('success', now, this.#options.outlier)
+        own.recordLatency(report.upstreamMs, now)
+        break
+      case 'failure':
+      case 'refused':
+        own.recordOutcome(report.outcome, now, this.#options.outlier)
+        break
+      case 'shutting_down':
+        own.markNotReady()
+        break
+      case 'none':
+        break
+    }
+    this.#announce(own, wasRoutable, report.outcome === 'shutting_down' ? 'shutting_down' : 'attempt')
+    this.#removeDrained()
+    this.emit('change')
+  }
+
+  /** The replica's own report of its load (X-Replica-Inflight), made while our attempt was still counted. */
+  recordLoadReport(replica: ReadonlyReplica, inflight: number): void {
+    this.#own(replica)?.recordLoadReport(inflight, Date.now())
+  }
+
+  /** A readiness probe's result, and the models the replica listed if it did. */
+  recordProbe(replica: ReadonlyReplica, result: ProbeResult, models?: readonly string[]): void {
+    const own = this.#own(replica)
+    if (!own) return
+    const wasRoutable = own.isRoutable()
+    own.recordProbe(result, models, this.#options.readiness, Date.now())
+    if (this.#announce(own, wasRoutable, 'probe')) this.emit('change')
   }
 
   // readyCount, totalSlots and candidates run for every request: they walk the map without building arrays.
@@ -108,7 +171,8 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
   }
 
   /** Routing input: routable replicas serving `model`, not already tried for this job. */
-  candidates(now: number, exclude: ReadonlySet<string>, model?: string): Candidate[] {
+  candidates(exclude: ReadonlySet<string>, model?: string): Candidate[] {
+    const now = Date.now()
     const candidates: Candidate[] = []
     let unmeasured = false
     for (const replica of this.#replicas.values()) {
@@ -126,7 +190,31 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.all.map((r) => r.close()))
+    await Promise.all([...this.#replicas.values()].map((r) => r.close()))
     this.#replicas.clear()
+  }
+
+  /** Our own Replica behind a handle, or undefined if it already left (a late report about it). */
+  #own(replica: ReadonlyReplica): Replica | undefined {
+    const own = this.#replicas.get(replica.url)
+    return own === replica ? own : undefined
+  }
+
+  /** Emits 'routability' if it changed; says whether it did. */
+  #announce(replica: Replica, wasRoutable: boolean, cause: RoutabilityCause): boolean {
+    const routable = replica.isRoutable()
+    if (routable === wasRoutable) return false
+    this.emit('routability', replica, routable, cause)
+    return true
+  }
+
+  #removeDrained(): void {
+    for (const replica of this.#replicas.values()) {
+      if (replica.draining && replica.outstanding === 0) {
+        this.#replicas.delete(replica.url)
+        void replica.close()
+        this.emit('removed', replica)
+      }
+    }
   }
 }

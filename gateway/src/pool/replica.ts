@@ -6,6 +6,7 @@ import {
   isEjected,
   type OutlierPolicy,
   type OutlierState,
+  readmit,
   recordOutcome,
 } from './outlier.ts'
 import { updatePeakEwma } from './peak-ewma.ts'
@@ -16,6 +17,22 @@ import {
   type ReadinessState,
   type ReadinessThresholds,
 } from './readiness.ts'
+import type { ReplicaView } from './replica-view.ts'
+
+/** What the pool's mutators change: the pool alone calls them (see `ReadonlyReplica`). */
+type PoolOnly =
+  | 'setDraining'
+  | 'beginAttempt'
+  | 'endAttempt'
+  | 'recordProbe'
+  | 'markNotReady'
+  | 'recordOutcome'
+  | 'recordLatency'
+  | 'recordLoadReport'
+  | 'close'
+
+/** A replica as everyone but its pool holds it: everything to read, nothing to change. */
+export type ReadonlyReplica = Omit<Replica, PoolOnly>
 
 /** A replica's own report of its load, from the X-Replica-* headers of its last answer. */
 interface LoadReport {
@@ -28,27 +45,26 @@ interface LoadReport {
 const REPORT_FRESH_MS = 1000
 const LATENCY_TAU_MS = 10_000
 
-/** One upstream replica as the gateway sees it: connection pool, readiness, load, latency, outlier state. */
+/**
+ * One upstream replica as the gateway sees it: connection pool, readiness, load, latency, outlier state. Only its
+ * `ReplicaPool` changes it (the pool hands out `ReadonlyReplica`s), so every change that could make routing decide
+ * differently is made, and announced, in one place. Times are epoch ms (`Date.now()`).
+ */
 export class Replica {
   readonly url: string
   readonly pool: Pool
   /** A connection of its own for readiness probes, so probes never queue behind predictions. */
   readonly probeClient: Client
-  slots: number
-  /** What the readiness probes have said, with their streaks (see `afterProbe`). */
-  readiness: ReadinessState = NOT_YET_READY
-  /** Leaving: discovery no longer lists it, or it said it is shutting down. Gets no new work. */
-  draining = false
-  outstanding = 0
-  latencyMs: number | undefined
+  readonly slots: number
+  #readiness: ReadinessState = NOT_YET_READY
+  #draining = false
+  #outstanding = 0
+  #latencyMs: number | undefined
   #latencyAt = 0
-  outlier: OutlierState = HEALTHY
-  dispatched = 0
-  failures = 0
-  /** Models the replica serves, from its /readyz, the default first; empty until it has said. */
-  models: readonly string[] = []
-  /** Per-replica metric series, bound once (labelled lookups cost a hash per call). */
-  series: { dispatched: { inc(): void }; upstreamSeconds: { observe(value: number): void } } | undefined
+  #outlier: OutlierState = HEALTHY
+  #dispatched = 0
+  #failures = 0
+  #models: readonly string[] = []
   #report: LoadReport | undefined
 
   constructor(url: string, slots: number, connectTimeoutMs: number) {
@@ -59,43 +75,48 @@ export class Replica {
     this.probeClient = new Client(url, { connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 30_000 })
   }
 
-  /** A request naming no model goes to any replica (each has a default); one naming a model, to those serving it. */
-  serves(model: string | undefined): boolean {
-    return model === undefined || this.models.includes(model)
-  }
-
   /** The probes say it is ready. */
   get ready(): boolean {
-    return this.readiness.ready
+    return this.#readiness.ready
   }
 
-  recordProbe(result: ProbeResult, thresholds: ReadinessThresholds): void {
-    this.readiness = afterProbe(this.readiness, result, thresholds)
+  /** What the readiness probes have said, with their streaks (see `afterProbe`). */
+  get readiness(): ReadinessState {
+    return this.#readiness
   }
 
-  /** It said so itself (e.g. shutting down): out until probes say it is ready again. */
-  markNotReady(): void {
-    this.readiness = NOT_YET_READY
+  /** Leaving: discovery no longer lists it, or it said it is shutting down. Gets no new work. */
+  get draining(): boolean {
+    return this.#draining
+  }
+
+  /** Requests this gateway has in flight to it. */
+  get outstanding(): number {
+    return this.#outstanding
+  }
+
+  /** Peak-EWMA of its upstream latency, ms; undefined until it has answered. */
+  get latencyMs(): number | undefined {
+    return this.#latencyMs
+  }
+
+  get outlier(): OutlierState {
+    return this.#outlier
+  }
+
+  /** Models the replica serves, from its /readyz, the default first; empty until it has said. */
+  get models(): readonly string[] {
+    return this.#models
+  }
+
+  /** A request naming no model goes to any replica (each has a default); one naming a model, to those serving it. */
+  serves(model: string | undefined): boolean {
+    return model === undefined || this.#models.includes(model)
   }
 
   /** Routable: ready, not leaving, not ejected. */
   isRoutable(): boolean {
-    return this.ready && !this.draining && !isEjected(this.outlier)
-  }
-
-  recordAttempt(outcome: AttemptOutcome, now: number, policy: OutlierPolicy): void {
-    this.outlier = recordOutcome(this.outlier, outcome, now, policy)
-    if (outcome !== 'success') this.failures++
-  }
-
-  recordLatency(ms: number, now: number): void {
-    this.latencyMs = updatePeakEwma(this.latencyMs, ms, now - this.#latencyAt, LATENCY_TAU_MS)
-    this.#latencyAt = now
-  }
-
-  recordLoadReport(inflight: number, now: number): void {
-    // The answer being reported is still counted in our outstanding at this point.
-    this.#report = { inflight, ours: this.outstanding, at: now }
+    return this.#readiness.ready && !this.#draining && !isEjected(this.#outlier)
   }
 
   /** Load the replica reported beyond our own requests (other gateways), while the report is fresh. */
@@ -108,11 +129,78 @@ export class Replica {
   toCandidate(now: number, defaultLatencyMs: number): Candidate {
     return {
       id: this.url,
-      outstanding: this.outstanding,
+      outstanding: this.#outstanding,
       slots: this.slots,
-      latencyMs: this.latencyMs ?? defaultLatencyMs,
+      latencyMs: this.#latencyMs ?? defaultLatencyMs,
       externalLoad: this.externalLoad(now),
     }
+  }
+
+  /** The view people get (`GET /replicas`, `GET /live`). */
+  snapshot(now: number): ReplicaView {
+    const { consecutiveFailures, ejections, ejectedUntil } = this.#outlier
+    return {
+      url: this.url,
+      ready: this.ready,
+      routable: this.isRoutable(),
+      ejected: isEjected(this.#outlier),
+      draining: this.#draining,
+      outstanding: this.#outstanding,
+      slots: this.slots,
+      ewma_latency_ms: this.#latencyMs === undefined ? null : Math.round(this.#latencyMs * 10) / 10,
+      dispatched: this.#dispatched,
+      failures: this.#failures,
+      consecutive_failures: consecutiveFailures,
+      ejections,
+      ejected_until: ejectedUntil > now ? new Date(ejectedUntil).toISOString() : null,
+      models: [...this.#models],
+    }
+  }
+
+  // The pool's mutators (PoolOnly): it calls them and announces what they change.
+
+  setDraining(draining: boolean): void {
+    this.#draining = draining
+  }
+
+  beginAttempt(): void {
+    this.#outstanding++
+    this.#dispatched++
+  }
+
+  endAttempt(): void {
+    this.#outstanding--
+  }
+
+  recordProbe(
+    result: ProbeResult,
+    models: readonly string[] | undefined,
+    thresholds: ReadinessThresholds,
+    now: number,
+  ) {
+    if (models) this.#models = models
+    this.#readiness = afterProbe(this.#readiness, result, thresholds)
+    if (result === 'ready') this.#outlier = readmit(this.#outlier, now)
+  }
+
+  /** It said so itself (e.g. shutting down): out until probes say it is ready again. */
+  markNotReady(): void {
+    this.#readiness = NOT_YET_READY
+  }
+
+  recordOutcome(outcome: AttemptOutcome, now: number, policy: OutlierPolicy): void {
+    this.#outlier = recordOutcome(this.#outlier, outcome, now, policy)
+    if (outcome !== 'success') this.#failures++
+  }
+
+  recordLatency(ms: number, now: number): void {
+    this.#latencyMs = updatePeakEwma(this.#latencyMs, ms, now - this.#latencyAt, LATENCY_TAU_MS)
+    this.#latencyAt = now
+  }
+
+  recordLoadReport(inflight: number, now: number): void {
+    // The answer being reported is still counted in our outstanding at this point.
+    this.#report = { inflight, ours: this.#outstanding, at: now }
   }
 
   async close(): Promise<void> {

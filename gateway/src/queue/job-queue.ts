@@ -13,7 +13,8 @@ export interface Queued {
   enqueuedAt: number
 }
 
-export type Admission = 'ok' | 'count' | 'bytes'
+/** Whether a job fits in the queue now, or which bound it would cross. */
+export type QueueRoom = 'ok' | 'count' | 'bytes'
 
 /**
  * The gateway's bounded FIFO, in two lanes: `normal` is always served before `low`. Bounded on count and on bytes.
@@ -42,7 +43,7 @@ export class JobQueue<J extends Queued> {
   }
 
   /** Whether a job of this priority and size would fit now. */
-  admission(priority: Priority, size: number): Admission {
+  room(priority: Priority, size: number): QueueRoom {
     const { maxCount, maxBytes, lowPriorityShare } = this.limits
     if (this.size + 1 > maxCount) return 'count'
     if (this.#bytes + size > maxBytes) return 'bytes'
@@ -54,10 +55,10 @@ export class JobQueue<J extends Queued> {
   }
 
   /** Appends the job if it fits; returns why not otherwise. */
-  push(job: J): Admission {
-    const admission = this.admission(job.priority, job.size)
-    if (admission === 'ok') this.#add(job, 'back')
-    return admission
+  push(job: J): QueueRoom {
+    const room = this.room(job.priority, job.size)
+    if (room === 'ok') this.#add(job, 'back')
+    return room
   }
 
   /** Puts an already-accepted job back at the front of its lane (a retry). */

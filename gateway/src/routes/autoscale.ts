@@ -1,9 +1,13 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import type { Autoscaler } from '../autoscale/autoscaler.ts'
 
 const number = { type: 'number' } as const
 
-export function registerAutoscaleRoute(app: FastifyInstance, autoscaler: Autoscaler): void {
+/** `GET /autoscale`: the scaling signal and what it was computed from. */
+export const autoscaleRoute: FastifyPluginAsyncJsonSchemaToTs<{ Options: { autoscaler: Autoscaler } }> = async (
+  app,
+  { autoscaler },
+) => {
   app.get('/autoscale', {
     schema: {
       summary: 'The scaling signal: the desired replica count, what it was computed from, and the policy',
@@ -16,6 +20,7 @@ export function registerAutoscaleRoute(app: FastifyInstance, autoscaler: Autosca
             updated_at: { type: 'string' },
             decision: {
               type: 'object',
+              additionalProperties: false,
               properties: {
                 recommended: { type: 'integer' },
                 shortWindow: { type: 'integer' },
@@ -25,6 +30,7 @@ export function registerAutoscaleRoute(app: FastifyInstance, autoscaler: Autosca
             },
             inputs: {
               type: 'object',
+              additionalProperties: false,
               properties: {
                 arrivalRateShort: number,
                 arrivalRateLong: number,
@@ -42,6 +48,10 @@ export function registerAutoscaleRoute(app: FastifyInstance, autoscaler: Autosca
         503: { $ref: 'ErrorBody#' },
       },
     },
-    handler: async () => autoscaler.status,
+    handler: async () => {
+      const status = autoscaler.status
+      // The policy is shown as it is, whatever settings it has (the schema does not list them).
+      return { ...status, policy: { ...status.policy } }
+    },
   })
 }

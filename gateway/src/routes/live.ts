@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import type { LiveStats } from '../live-stats.ts'
-import { isEjected } from '../pool/outlier.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
+import { replicaViewRef, type WithReplicaView } from '../pool/replica-view.ts'
 import type { Job } from '../queue/job.ts'
 import type { JobQueue } from '../queue/job-queue.ts'
 
@@ -38,6 +38,7 @@ const liveSchema = {
       items: {
         type: 'object',
         required: ['t', 'answered', 'ok', 'p50', 'p99', 'queue', 'ready', 'desired'],
+        additionalProperties: false,
         properties: {
           t: { type: 'number' },
           answered: { type: 'integer' },
@@ -50,34 +51,7 @@ const liveSchema = {
         },
       },
     },
-    replicas: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: [
-          'url',
-          'ready',
-          'routable',
-          'ejected',
-          'draining',
-          'outstanding',
-          'slots',
-          'ewma_latency_ms',
-          'models',
-        ],
-        properties: {
-          url: { type: 'string' },
-          ready: { type: 'boolean' },
-          routable: { type: 'boolean' },
-          ejected: { type: 'boolean' },
-          draining: { type: 'boolean' },
-          outstanding: { type: 'integer' },
-          slots: { type: 'integer' },
-          ewma_latency_ms: nullableNumber,
-          models: { type: 'array', items: { type: 'string' } },
-        },
-      },
-    },
+    replicas: { type: 'array', items: replicaViewRef },
     ready: { type: 'integer' },
     desired: { type: 'integer' },
     models: { type: 'array', items: { type: 'string' } },
@@ -85,7 +59,10 @@ const liveSchema = {
 } as const
 
 /** `GET /live`: everything the web page's live panel draws, in one small JSON polled once a second. */
-export function registerLiveRoute(app: FastifyInstance, options: LiveRouteOptions): void {
+export const liveRoute: FastifyPluginAsyncJsonSchemaToTs<{
+  Options: LiveRouteOptions
+  SerializerSchemaOptions: WithReplicaView
+}> = async (app, options) => {
   const { stats, queue, pool } = options
   app.get('/live', {
     schema: {
@@ -103,17 +80,7 @@ export function registerLiveRoute(app: FastifyInstance, options: LiveRouteOption
         rps: lastComplete?.answered ?? 0,
         minute: snapshot.minute,
         seconds: snapshot.seconds,
-        replicas: pool.all.map((r) => ({
-          url: r.url,
-          ready: r.ready,
-          routable: r.isRoutable(),
-          ejected: isEjected(r.outlier),
-          draining: r.draining,
-          outstanding: r.outstanding,
-          slots: r.slots,
-          ewma_latency_ms: r.latencyMs === undefined ? null : Math.round(r.latencyMs * 10) / 10,
-          models: [...r.models],
-        })),
+        replicas: pool.snapshot(),
         ready: pool.readyCount(),
         desired: options.desired(),
         models: pool.models(),

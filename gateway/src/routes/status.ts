@@ -1,10 +1,11 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
+import { replicaViewRef, type WithReplicaView } from '../pool/replica-view.ts'
 import type { Job } from '../queue/job.ts'
 import type { JobQueue } from '../queue/job-queue.ts'
 
-export interface StatusRouteOptions {
+export interface StatusRoutesOptions {
   queue: JobQueue<Job>
   dispatcher: Dispatcher
   pool: ReplicaPool
@@ -14,26 +15,11 @@ export interface StatusRouteOptions {
   replicaSummary?: () => Record<string, number>
 }
 
-const replicaSchema = {
-  type: 'object',
-  properties: {
-    url: { type: 'string' },
-    ready: { type: 'boolean', description: 'last readiness probe succeeded' },
-    routable: { type: 'boolean', description: 'ready, not draining, not ejected' },
-    draining: { type: 'boolean' },
-    outstanding: { type: 'integer' },
-    slots: { type: 'integer' },
-    ewma_latency_ms: { type: ['number', 'null'], description: 'peak-EWMA of upstream latency' },
-    dispatched: { type: 'integer' },
-    failures: { type: 'integer', description: 'failed attempts, all time' },
-    consecutive_failures: { type: 'integer' },
-    ejections: { type: 'integer' },
-    ejected_until: { type: ['string', 'null'], description: 'ISO time, while ejected' },
-    models: { type: 'array', items: { type: 'string' }, description: 'models it serves, its default first' },
-  },
-} as const
-
-export function registerStatusRoutes(app: FastifyInstance, options: StatusRouteOptions): void {
+/** The gateway's state for people and probes: `/queue`, `/replicas`, `/models`, `/healthz`, `/readyz`. */
+export const statusRoutes: FastifyPluginAsyncJsonSchemaToTs<{
+  Options: StatusRoutesOptions
+  SerializerSchemaOptions: WithReplicaView
+}> = async (app, options) => {
   const { queue, dispatcher, pool } = options
   const startedAt = Date.now()
 
@@ -78,7 +64,7 @@ export function registerStatusRoutes(app: FastifyInstance, options: StatusRouteO
         200: {
           type: 'object',
           properties: {
-            replicas: { type: 'array', items: replicaSchema },
+            replicas: { type: 'array', items: replicaViewRef },
             ready: { type: 'integer' },
             total: { type: 'integer' },
             desired: { type: 'integer' },
@@ -87,23 +73,8 @@ export function registerStatusRoutes(app: FastifyInstance, options: StatusRouteO
       },
     },
     handler: async () => {
-      const now = Date.now()
       return {
-        replicas: pool.all.map((r) => ({
-          url: r.url,
-          ready: r.ready,
-          routable: r.isRoutable(),
-          draining: r.draining,
-          outstanding: r.outstanding,
-          slots: r.slots,
-          ewma_latency_ms: r.latencyMs === undefined ? null : Math.round(r.latencyMs * 10) / 10,
-          dispatched: r.dispatched,
-          failures: r.failures,
-          consecutive_failures: r.outlier.consecutiveFailures,
-          ejections: r.outlier.ejections,
-          ejected_until: r.outlier.ejectedUntil > now ? new Date(r.outlier.ejectedUntil).toISOString() : null,
-          models: r.models,
-        })),
+        replicas: pool.snapshot(),
         ready: pool.readyCount(),
         total: pool.all.length,
         ...options.replicaSummary?.(),

@@ -1,6 +1,6 @@
 /**
  * Completions per second at the current pace: for the `Retry-After` a full queue suggests, and for admission's
- * estimate of how long the queue ahead takes to drain.
+ * estimate of how long the queue ahead takes to drain (see admission/admission.ts).
  *
  * The pace is measured between the oldest and the newest of the recent completions (at most `capacity` of them,
  * none older than `windowMs`), not as a count over the whole window: right after a start or a quiet spell, a
@@ -50,12 +50,5 @@ export class DrainRate {
       recent++
     }
     return { recent, oldest, newest }
-  }
-
-  /** Seconds until `queued` jobs would be served, at least 1, at most `max`. */
-  retryAfterSeconds(queued: number, now: number, max = 30): number {
-    const rate = this.perSecond(now)
-    if (rate <= 0) return Math.min(max, 2)
-    return Math.min(max, Math.max(1, Math.ceil(queued / rate)))
   }
 }
