@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Pool, request } from 'undici'
+import { imageUpload } from '../../common/http/multipart-body.ts'
 import { createRandom } from '../../common/random.ts'
 import { type ArrivalMode, arrivalsInSecond } from './arrivals.ts'
 import type { LoadImage } from './images.ts'
@@ -62,7 +63,7 @@ interface PreparedBody {
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const random = createRandom(options.seed)
-  const bodies = options.images.map(prepareBody)
+  const bodies = await Promise.all(options.images.map(prepareBody))
   const target = parseTarget(options.target)
   const path = options.path ?? target.path
   const pool = new Pool(target.origin, { connections: options.concurrencyCap, keepAliveTimeout: 30_000 })
@@ -171,18 +172,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   return { startedAt, startMs: start, durationS: now() / 1000, records, replicas, interrupted, model }
 }
 
-function prepareBody(image: LoadImage): PreparedBody {
-  const boundary = `----switchyard-load-${randomUUID()}`
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${image.name.replace(/"/g, '')}"\r\n` +
-      'Content-Type: application/octet-stream\r\n\r\n',
-  )
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
-  return {
-    body: Buffer.concat([head, image.bytes, tail]),
-    contentType: `multipart/form-data; boundary=${boundary}`,
-    image,
-  }
+/** Each image's upload is encoded once, before the clock starts: sending it is then a write of ready bytes. */
+async function prepareBody(image: LoadImage): Promise<PreparedBody> {
+  const upload = await imageUpload(image.bytes, { filename: image.name, contentType: 'application/octet-stream' })
+  return { ...upload, image }
 }
 
 /**
