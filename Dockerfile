@@ -16,7 +16,7 @@ ARG FETCH_PRETRAINED=0
 COPY common ./common
 COPY replica ./replica
 RUN mkdir -p /models && if [ "$FETCH_PRETRAINED" = "1" ]; then \
-      MODEL_CACHE_DIR=/models node replica/src/model/fetch-cli.ts; \
+      MODEL_CACHE_DIR=/models node replica/tools/model-fetch.ts; \
     fi
 
 FROM ${NODE_IMAGE} AS runtime

@@ -35,6 +35,8 @@ export interface Setting<T> {
   parse: Parser<T>
   /** The default, or a function of the settings already parsed (e.g. a worker count from the core count). */
   default: T | ((partial: Record<string, unknown>) => T)
+  /** Also taken from a bare argument (`cmd model.json` as well as `cmd --model model.json`), in spec order. */
+  positional?: boolean
 }
 
 export type Spec = Record<string, Setting<unknown>>
@@ -51,13 +53,32 @@ export function setting<T>(s: Setting<T>): Setting<T> {
 
 export function parseConfig<S extends Spec>(spec: S, source: ConfigSource): ConfigOf<S> {
   const options = Object.fromEntries(Object.values(spec).map((s) => [s.flag, { type: 'string' as const }]))
+  const positional = Object.entries(spec).filter(([, s]) => s.positional)
   let flags: Record<string, string | undefined>
+  let bare: string[]
   try {
-    flags = parseArgs({ args: attachDashedValues(source.argv, spec), options, strict: true, allowPositionals: false })
-      .values as Record<string, string | undefined>
+    const parsed = parseArgs({
+      args: attachDashedValues(source.argv, spec),
+      options,
+      strict: true,
+      allowPositionals: positional.length > 0,
+    })
+    flags = parsed.values as Record<string, string | undefined>
+    bare = parsed.positionals
   } catch (error) {
     throw new ConfigError('argv', `${(error as Error).message}\n\n${describeSpec(spec)}`)
   }
+  if (bare.length > positional.length) {
+    throw new ConfigError(
+      'argv',
+      `Unexpected argument ${JSON.stringify(bare[positional.length])}\n\n${describeSpec(spec)}`,
+    )
+  }
+  bare.forEach((value, i) => {
+    const [key, s] = positional[i]!
+    if (flags[s.flag] !== undefined) throw new ConfigError(key, `--${s.flag} given twice: as a flag and as ${value}`)
+    flags[s.flag] = value
+  })
   const result: Record<string, unknown> = {}
   for (const [key, s] of Object.entries(spec)) {
     const fromFlag = flags[s.flag]
@@ -103,7 +124,8 @@ export function describeSpec(spec: Spec): string {
     .map((s) => {
       const fallback =
         typeof s.default === 'function' || s.default === undefined ? '' : ` [${JSON.stringify(s.default)}]`
-      return `  --${s.flag.padEnd(24)} ${s.env.padEnd(28)} ${s.description}${fallback}`
+      const bare = s.positional ? ' (or as a bare argument)' : ''
+      return `  --${s.flag.padEnd(24)} ${s.env.padEnd(28)} ${s.description}${bare}${fallback}`
     })
     .join('\n')
 }

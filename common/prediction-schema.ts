@@ -1,3 +1,5 @@
+import type { FromSchema } from 'json-schema-to-ts'
+
 /**
  * The answer to `POST /predict`, as replicas send it and the gateway passes it on (the gateway's schema extends
  * this one). Declared once so validation, serialisation and the OpenAPI document agree.
@@ -70,3 +72,31 @@ export const deadlineHeadersSchema = {
     'x-deadline-ms': { type: 'string', description: 'absolute deadline, epoch ms' },
   },
 } as const
+
+/**
+ * The gateway's answer to `POST /predict`: a replica's answer, plus the gateway's queue, which replica served it
+ * and the gateway's own timings. The gateway validates and serialises with it; the load tester reads answers as it.
+ */
+export const gatewayPredictionSchema = {
+  type: 'object',
+  required: [...predictionRequired, 'queue_size', 'replica'],
+  properties: {
+    ...predictionProperties,
+    queue_size: { type: 'integer', description: 'requests waiting in the gateway queue when this one was answered' },
+    replica: { type: 'string', description: 'URL of the replica that served it' },
+    replica_id: { type: 'string', description: 'the name the replica gives itself' },
+    timing_ms: {
+      type: 'object',
+      required: ['gateway_queue', 'upstream', 'total'],
+      properties: {
+        ...predictionProperties.timing_ms.properties,
+        gateway_queue: { type: 'number', description: 'waiting in the gateway queue (all attempts)' },
+        upstream: { type: 'number', description: 'the answering replica, network included' },
+        replica_total: { type: 'number', description: 'the replica’s own total' },
+        total: { type: 'number', description: 'end to end at the gateway' },
+      },
+    },
+  },
+} as const
+
+export type GatewayPrediction = FromSchema<typeof gatewayPredictionSchema>

@@ -89,4 +89,34 @@ describe('parseConfig', () => {
       ),
     )
   })
+
+  test('a positional setting is taken from a bare argument or its flag, never both; other bare words are refused', () => {
+    const withInput = {
+      input: setting({
+        env: 'INPUT',
+        flag: 'input',
+        description: '',
+        parse: parse.string(),
+        default: '',
+        positional: true,
+      }),
+      port: spec.port,
+    }
+    assert.deepEqual(parseConfig(withInput, { env: {}, argv: ['model.json', '--port', '1'] }), {
+      input: 'model.json',
+      port: 1,
+    })
+    assert.equal(parseConfig(withInput, { env: {}, argv: ['--input', 'a.json'] }).input, 'a.json')
+    const refused = (argv: string[], key: string, message: RegExp) =>
+      assert.throws(
+        () => parseConfig(withInput, { env: {}, argv }),
+        (error: unknown) => error instanceof ConfigError && error.key === key && message.test(error.message),
+      )
+    refused(['a.json', 'b.json'], 'argv', /Unexpected argument "b.json"/)
+    refused(['a.json', '--input', 'b.json'], 'input', /given twice/)
+    assert.throws(
+      () => parseConfig(spec, { env: {}, argv: ['a.json'] }),
+      (error: unknown) => error instanceof ConfigError && error.key === 'argv',
+    )
+  })
 })

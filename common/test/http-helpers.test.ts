@@ -4,6 +4,7 @@ import fc from 'fast-check'
 import { ERROR_STATUS, ServiceError } from '../errors.ts'
 import { deadlineFromHeaders, MAX_TIMEOUT_MS } from '../http/deadline.ts'
 import { toServiceError } from '../http/error-handling.ts'
+import { reachableListenUrl } from '../http/listen-url.ts'
 import { requestIdFrom } from '../http/request-id.ts'
 
 describe('deadlineFromHeaders', () => {
@@ -62,4 +63,11 @@ describe('toServiceError', () => {
   test('every code has a 4xx or 5xx status', () => {
     for (const status of Object.values(ERROR_STATUS)) assert.ok(status >= 400 && status < 600)
   })
+})
+
+test('a server bound to every interface is reached at the loopback address; a named host is kept', () => {
+  assert.equal(reachableListenUrl('http://0.0.0.0:8080'), 'http://127.0.0.1:8080')
+  assert.equal(reachableListenUrl('http://[::]:41234'), 'http://127.0.0.1:41234')
+  assert.equal(reachableListenUrl('http://127.0.0.1:9000'), 'http://127.0.0.1:9000')
+  assert.equal(reachableListenUrl('http://[::1]:9000'), 'http://[::1]:9000')
 })

@@ -1,6 +1,6 @@
 import { crc32, deflateSync } from 'node:zlib'
 import sharp from 'sharp'
-import { multipartBody } from './multipart.ts'
+import { type MultipartPart, multipartBody } from '../http/multipart-body.ts'
 
 /** One hostile request: a body and headers to send, and the 4xx codes an honest service may answer with. */
 export interface HostileCase {
@@ -10,15 +10,16 @@ export interface HostileCase {
   expect: { status: number; code: string }
 }
 
-type Part = Parameters<typeof multipartBody>[0][number]
-
 /** A multipart request as a case needs it: the body and its content-type header. */
-function multipartRequest(parts: Part[]): { body: Buffer; headers: Record<string, string> } {
-  const { body, contentType } = multipartBody(parts)
+async function multipartRequest(parts: MultipartPart[]): Promise<{ body: Buffer; headers: Record<string, string> }> {
+  const { body, contentType } = await multipartBody(parts)
   return { body, headers: { 'content-type': contentType } }
 }
 
-function asUpload(data: Buffer, contentType = 'image/jpeg'): { body: Buffer; headers: Record<string, string> } {
+function asUpload(
+  data: Buffer,
+  contentType = 'image/jpeg',
+): Promise<{ body: Buffer; headers: Record<string, string> }> {
   return multipartRequest([{ field: 'file', filename: 'upload', contentType, data }])
 }
 
@@ -58,62 +59,64 @@ export async function hostileCorpus(jpeg: Buffer): Promise<HostileCase[]> {
   const cases: HostileCase[] = [
     {
       name: 'not an image',
-      ...asUpload(Buffer.from('hello, this is text, not pixels\n'.repeat(20))),
+      ...(await asUpload(Buffer.from('hello, this is text, not pixels\n'.repeat(20)))),
       expect: { status: 415, code: 'unsupported_media_type' },
     },
     {
       name: 'truncated JPEG',
-      ...asUpload(jpeg.subarray(0, Math.floor(jpeg.length * 0.6))),
+      ...(await asUpload(jpeg.subarray(0, Math.floor(jpeg.length * 0.6)))),
       expect: { status: 400, code: 'invalid_image' },
     },
-    { name: 'corrupt JPEG', ...asUpload(corrupt), expect: { status: 400, code: 'invalid_image' } },
+    { name: 'corrupt JPEG', ...(await asUpload(corrupt)), expect: { status: 400, code: 'invalid_image' } },
     {
       name: 'truncated PNG',
-      ...asUpload(png.subarray(0, Math.floor(png.length * 0.5)), 'image/png'),
+      ...(await asUpload(png.subarray(0, Math.floor(png.length * 0.5)), 'image/png')),
       expect: { status: 400, code: 'invalid_image' },
     },
-    { name: 'zero bytes', ...asUpload(Buffer.alloc(0)), expect: { status: 400, code: 'empty_body' } },
+    { name: 'zero bytes', ...(await asUpload(Buffer.alloc(0))), expect: { status: 400, code: 'empty_body' } },
     {
       name: 'decompression bomb (60000×60000 PNG)',
-      ...asUpload(pngBomb(60_000, 60_000), 'image/png'),
+      ...(await asUpload(pngBomb(60_000, 60_000), 'image/png')),
       expect: { status: 413, code: 'too_many_pixels' },
     },
     {
       name: 'multipart without a file',
-      ...multipartRequest([{ field: 'note', data: Buffer.from('no image here') }]),
+      ...(await multipartRequest([{ field: 'note', data: Buffer.from('no image here') }])),
       expect: { status: 400, code: 'missing_file' },
     },
     {
       name: 'multipart with two files',
-      ...multipartRequest([
+      ...(await multipartRequest([
         { field: 'file', filename: 'a.jpg', contentType: 'image/jpeg', data: jpeg },
         { field: 'file', filename: 'b.jpg', contentType: 'image/jpeg', data: jpeg },
-      ]),
+      ])),
       expect: { status: 400, code: 'bad_request' },
     },
     {
       name: 'multipart with a 10 KB field name',
-      ...multipartRequest([{ field: 'f'.repeat(10_000), filename: 'a.jpg', contentType: 'image/jpeg', data: jpeg }]),
+      ...(await multipartRequest([
+        { field: 'f'.repeat(10_000), filename: 'a.jpg', contentType: 'image/jpeg', data: jpeg },
+      ])),
       expect: { status: 400, code: 'missing_file' },
     },
     {
       name: 'X-Timeout-Ms: -1',
-      ...withHeader(asUpload(jpeg), 'x-timeout-ms', '-1'),
+      ...withHeader(await asUpload(jpeg), 'x-timeout-ms', '-1'),
       expect: { status: 400, code: 'invalid_header' },
     },
     {
       name: 'X-Timeout-Ms: abc',
-      ...withHeader(asUpload(jpeg), 'x-timeout-ms', 'abc'),
+      ...withHeader(await asUpload(jpeg), 'x-timeout-ms', 'abc'),
       expect: { status: 400, code: 'invalid_header' },
     },
     {
       name: 'X-Timeout-Ms: enormous',
-      ...withHeader(asUpload(jpeg), 'x-timeout-ms', '9'.repeat(400)),
+      ...withHeader(await asUpload(jpeg), 'x-timeout-ms', '9'.repeat(400)),
       expect: { status: 400, code: 'invalid_header' },
     },
     {
       name: 'a 64 KB header',
-      ...withHeader(asUpload(jpeg), 'x-padding', 'x'.repeat(64 * 1024)),
+      ...withHeader(await asUpload(jpeg), 'x-padding', 'x'.repeat(64 * 1024)),
       expect: { status: 431, code: 'invalid_header' },
     },
     {

@@ -1,5 +1,5 @@
 import { request } from 'undici'
-import { imageUpload } from './multipart.ts'
+import { imageUpload } from '../http/multipart-body.ts'
 
 export interface JsonResponse {
   status: number
@@ -33,8 +33,8 @@ export async function call(
 }
 
 /** POSTs an image as multipart field `file` (the seed API). */
-export function postImage(url: string, image: Buffer, headers: Record<string, string> = {}, field = 'file') {
-  const { body, contentType } = imageUpload(image, field)
+export async function postImage(url: string, image: Buffer, headers: Record<string, string> = {}, field = 'file') {
+  const { body, contentType } = await imageUpload(image, { field })
   return call(url, { method: 'POST', body, headers: { 'content-type': contentType, ...headers } })
 }
 

@@ -1,3 +1,5 @@
+import { percentileOfSorted } from '../../common/percentile.ts'
+
 /** One second of what the live page shows. */
 export interface LiveSecond {
   /** Start of the second, epoch ms. */
@@ -75,8 +77,8 @@ export class LiveStats {
         t: second * 1000,
         answered: bucket?.answered ?? 0,
         ok: bucket?.ok ?? 0,
-        p50: quantile(latencies, 0.5),
-        p99: quantile(latencies, 0.99),
+        p50: percentileOrNull(latencies, 0.5),
+        p99: percentileOrNull(latencies, 0.99),
         // A second without a sample keeps the last gauges seen (nothing changed that we know of).
         queue: bucket?.queue ?? (last ? 0 : null),
         ready: bucket?.ready ?? last?.ready ?? null,
@@ -84,7 +86,7 @@ export class LiveStats {
       })
     }
     all.sort((a, b) => a - b)
-    return { seconds, minute: { answered, p50: quantile(all, 0.5), p99: quantile(all, 0.99) } }
+    return { seconds, minute: { answered, p50: percentileOrNull(all, 0.5), p99: percentileOrNull(all, 0.99) } }
   }
 
   #bucket(nowMs: number): Bucket {
@@ -110,9 +112,7 @@ export class LiveStats {
   }
 }
 
-/** Nearest-rank quantile of sorted values (the value below which a fraction q of them lie). */
-export function quantile(sorted: readonly number[], q: number): number | null {
-  if (sorted.length === 0) return null
-  const rank = Math.max(1, Math.ceil(q * sorted.length))
-  return sorted[rank - 1]!
+/** The common percentile, null for a second without answers (JSON has no NaN). */
+function percentileOrNull(sorted: readonly number[], p: number): number | null {
+  return sorted.length === 0 ? null : percentileOfSorted(sorted, p)
 }

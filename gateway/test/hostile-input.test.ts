@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
 import { request } from 'undici'
+import { imageUpload } from '../../common/http/multipart-body.ts'
 import { type HostileCase, hostileCorpus } from '../../common/testing/hostile-inputs.ts'
 import { errorCode, postImage } from '../../common/testing/http.ts'
-import { imageUpload } from '../../common/testing/multipart.ts'
 import { rawRequest } from '../../common/testing/raw-http.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
 import type { RunningReplica } from '../../replica/src/replica.ts'
@@ -76,7 +76,7 @@ describe('hostile input: every case a clear 4xx JSON error, the service stays up
   })
 
   test('slow loris: a body trickled byte by byte is cut at the body timeout with a JSON 408', async () => {
-    const { body, contentType } = imageUpload(jpeg.subarray(0, 2000))
+    const { body, contentType } = await imageUpload(jpeg.subarray(0, 2000))
     for (const { name, url } of targets()) {
       const head = `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`
       const started = performance.now()
@@ -94,7 +94,7 @@ describe('hostile input: every case a clear 4xx JSON error, the service stays up
   test('a request id with control characters never comes back (or reaches the logs) raw', async () => {
     for (const { name, url } of targets()) {
       const forged = 'abc\r\nX-Injected: yes'
-      const { body, contentType } = imageUpload(jpeg)
+      const { body, contentType } = await imageUpload(jpeg)
       // A CR/LF inside a header value is a protocol error: Node refuses it before any handler, as JSON.
       const smuggled = await rawRequest(url, [
         `POST /predict HTTP/1.1\r\nHost: x\r\nX-Request-Id: abc\u0001def\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`,

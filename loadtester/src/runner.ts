@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Pool, request } from 'undici'
+import { imageUpload } from '../../common/http/multipart-body.ts'
+import type { GatewayPrediction } from '../../common/prediction-schema.ts'
 import { createRandom } from '../../common/random.ts'
 import { type ArrivalMode, arrivalsInSecond } from './arrivals.ts'
 import type { LoadImage } from './images.ts'
@@ -46,7 +48,7 @@ export interface LoadResult {
   replicas: ReplicaSample[]
   interrupted: boolean
   /** The `model` the first successful answer named (so a report can say the model was untrained). */
-  model: { name?: string; version?: string; pretrained?: boolean } | undefined
+  model: Partial<GatewayPrediction['model']> | undefined
 }
 
 interface PreparedBody {
@@ -62,7 +64,7 @@ interface PreparedBody {
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const random = createRandom(options.seed)
-  const bodies = options.images.map(prepareBody)
+  const bodies = await Promise.all(options.images.map(prepareBody))
   const target = parseTarget(options.target)
   const path = options.path ?? target.path
   const pool = new Pool(target.origin, { connections: options.concurrencyCap, keepAliveTimeout: 30_000 })
@@ -171,46 +173,33 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   return { startedAt, startMs: start, durationS: now() / 1000, records, replicas, interrupted, model }
 }
 
-function prepareBody(image: LoadImage): PreparedBody {
-  const boundary = `----switchyard-load-${randomUUID()}`
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${image.name.replace(/"/g, '')}"\r\n` +
-      'Content-Type: application/octet-stream\r\n\r\n',
-  )
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
-  return {
-    body: Buffer.concat([head, image.bytes, tail]),
-    contentType: `multipart/form-data; boundary=${boundary}`,
-    image,
-  }
+/** Each image's upload is encoded once, before the clock starts: sending it is then a write of ready bytes. */
+async function prepareBody(image: LoadImage): Promise<PreparedBody> {
+  const upload = await imageUpload(image.bytes, { filename: image.name, contentType: 'application/octet-stream' })
+  return { ...upload, image }
 }
 
 /**
  * Fills in what a prediction answer tells: label, queue size, replica; returns the model it names, if any.
- * Non-JSON answers leave the record as it is.
+ * Answers are read as the gateway's (a replica's lacks the gateway's fields), but nothing is trusted: each field is
+ * checked before it is used, and a non-JSON answer (an error page, a proxy's) leaves the record as it is.
  */
 function readAnswer(text: string, record: RequestRecord): LoadResult['model'] {
-  let body: {
-    label?: unknown
-    queue_size?: unknown
-    replica?: unknown
-    model?: unknown
-    top5?: unknown
-    timing_ms?: { upstream?: unknown }
-  }
+  let body: Partial<GatewayPrediction> | null
   try {
     body = JSON.parse(text)
   } catch {
     return undefined
   }
+  if (typeof body !== 'object' || body === null) return undefined
   if (typeof body.label === 'string') record.predicted = body.label
   if (Array.isArray(body.top5)) {
-    record.top5 = body.top5.flatMap((s: { label?: unknown }) => (typeof s?.label === 'string' ? [s.label] : []))
+    record.top5 = body.top5.flatMap((s: { label?: unknown } | null) => (typeof s?.label === 'string' ? [s.label] : []))
   }
   if (typeof body.queue_size === 'number') record.queueSize = body.queue_size
   if (typeof body.replica === 'string') record.replica = body.replica
   if (typeof body.timing_ms?.upstream === 'number') record.upstreamMs = body.timing_ms.upstream
-  return typeof body.model === 'object' && body.model !== null ? (body.model as LoadResult['model']) : undefined
+  return typeof body.model === 'object' && body.model !== null ? body.model : undefined
 }
 
 /** Our own abort signal and undici's header/body timers race; whichever fires first, it is the same timeout. */

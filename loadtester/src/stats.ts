@@ -1,4 +1,4 @@
-import * as hdr from 'hdr-histogram-js'
+import { percentileOfSorted } from '../../common/percentile.ts'
 import { sameLabel } from './images.ts'
 import { latencyMs, type ReplicaSample, type RequestRecord } from './request-record.ts'
 
@@ -34,21 +34,24 @@ export interface Summary {
   replicas: { mean_ready: number; max_ready: number; mean_desired: number | null; replica_seconds: number } | null
 }
 
-/** Microsecond histograms up to an hour, 3 significant digits (hdr-histogram-js). */
-function histogram() {
-  return hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 3_600_000_000,
-    numberOfSignificantValueDigits: 3,
-  })
-}
-
-function percentiles(values: Iterable<number>): Percentiles | null {
-  const h = histogram()
-  for (const ms of values) h.recordValue(Math.max(1, Math.round(ms * 1000)))
-  if (h.totalCount === 0) return null
-  const at = (p: number) => h.getValueAtPercentile(p) / 1000
-  return { p50: at(50), p90: at(90), p95: at(95), p99: at(99), max: h.maxValue / 1000, mean: h.mean / 1000 }
+/**
+ * Exact percentiles of every value (the load tester keeps all records anyway), by the common nearest-rank
+ * definition, so they mean what the simulator's and the experiment's do.
+ */
+function percentiles(values: readonly number[]): Percentiles | null {
+  if (values.length === 0) return null
+  const sorted = Float64Array.from(values).sort()
+  const at = (p: number) => percentileOfSorted(sorted, p)
+  let sum = 0
+  for (const value of sorted) sum += value
+  return {
+    p50: at(0.5),
+    p90: at(0.9),
+    p95: at(0.95),
+    p99: at(0.99),
+    max: sorted[sorted.length - 1]!,
+    mean: sum / sorted.length,
+  }
 }
 
 export function summarize(

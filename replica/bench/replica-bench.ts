@@ -13,8 +13,8 @@ import { cpus } from 'node:os'
 import ort from 'onnxruntime-node'
 import { Pool } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
+import { imageUpload } from '../../common/http/multipart-body.ts'
 import { spawnReplica } from '../../common/service-process.ts'
-import { imageUpload } from '../../common/testing/multipart.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
@@ -64,7 +64,7 @@ async function bareCosts(batchSize: number) {
   }
 }
 
-const bodies = IMAGES.map((image) => imageUpload(image))
+const bodies = await Promise.all(IMAGES.map((image) => imageUpload(image)))
 
 function send(pool: Pool, i: number, path = '/predict') {
   const { body, contentType } = bodies[i % bodies.length]!

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Logger } from 'pino'
+import { reachableListenUrl } from '../../common/http/listen-url.ts'
 import type { ReplicaConfig } from './config.ts'
 import { InferenceEngine } from './model/inference-engine.ts'
 import { loadModelDefinitions, type ModelDefinition } from './model/registry.ts'
@@ -72,7 +73,15 @@ export async function startReplica(
     await Promise.all(models.map((m) => m.engine.close()))
   }
   const [main] = models as [ServedModel]
-  return { ...server, engine: main.engine, predictor: main.predictor, models, url: toLocalUrl(url), warmUp, shutdown }
+  return {
+    ...server,
+    engine: main.engine,
+    predictor: main.predictor,
+    models,
+    url: reachableListenUrl(url),
+    warmUp,
+    shutdown,
+  }
 }
 
 async function serveModel(definition: ModelDefinition, config: ReplicaConfig, logger: Logger): Promise<ServedModel> {
@@ -95,10 +104,6 @@ async function serveModel(definition: ModelDefinition, config: ReplicaConfig, lo
     maxBatchWaitMs: config.maxBatchWaitMs,
   })
   return { engine, predictor, definition, maxBatchSize }
-}
-
-function toLocalUrl(url: string): string {
-  return url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://127.0.0.1:')
 }
 
 /** Polls a cheap condition every 10 ms; resolves true when it holds, false at the timeout. */

@@ -5,17 +5,9 @@ import { createServiceApp } from '../../common/http/service-app.ts'
 import type { ReplicaConfig } from './config.ts'
 import { createReplicaMetrics } from './metrics.ts'
 import type { Predictor } from './predictor.ts'
-import { registerHealthRoutes } from './routes/health.ts'
-import { registerPredictRoute } from './routes/predict.ts'
-
-export interface ReplicaState {
-  /** A warm-up inference has completed. */
-  warm: boolean
-  /** SIGTERM received: finish what is in flight, admit nothing new. */
-  draining: boolean
-  /** Prediction requests admitted and not yet answered. */
-  inflight: number
-}
+import { initialReplicaState, type ReplicaState } from './replica-state.ts'
+import { healthRoutes } from './routes/health.ts'
+import { predictRoutes } from './routes/predict.ts'
 
 export interface ReplicaServerOptions {
   config: Pick<
@@ -35,7 +27,7 @@ export interface ReplicaServer {
 /** The replica's HTTP face: predict, health, readiness, metrics, with load reported on every answer. */
 export async function buildReplicaServer(options: ReplicaServerOptions): Promise<ReplicaServer> {
   const { config, models, logger } = options
-  const state: ReplicaState = { warm: false, draining: false, inflight: 0 }
+  const state = initialReplicaState()
   const queued = () => models.reduce((waiting, predictor) => waiting - predictor.batcher.running, state.inflight)
   const metrics = createReplicaMetrics(
     models.map((m) => m.model),
@@ -73,7 +65,7 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
     done(null, payload)
   })
 
-  registerPredictRoute(app, {
+  await app.register(predictRoutes, {
     state,
     models,
     metrics,
@@ -81,7 +73,12 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
     maxQueue: config.maxQueue,
     queued,
   })
-  registerHealthRoutes(app, { state, models: models.map((m) => m.model), replicaId: config.replicaId, queued })
+  await app.register(healthRoutes, {
+    state,
+    models: models.map((m) => m.model),
+    replicaId: config.replicaId,
+    queued,
+  })
   registerMetricsRoute(app, metrics.registry)
   return { app, state }
 }

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
 import sharp from 'sharp'
+import { type MultipartPart, multipartBody } from '../../common/http/multipart-body.ts'
 import { call, errorCode, type JsonResponse, postImage } from '../../common/testing/http.ts'
-import { multipartBody } from '../../common/testing/multipart.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import type { RunningReplica } from '../src/replica.ts'
 import { startTestReplica } from './helpers.ts'
@@ -225,8 +225,8 @@ describe('replica over HTTP', () => {
       [
         'X-Timeout-Ms: -1',
         async () => ({
-          ...multipart([{ field: 'file', filename: 'a.jpg', data: tench }]),
-          headers: { ...multipart([]).headers, 'x-timeout-ms': '-1' },
+          ...(await multipart([{ field: 'file', filename: 'a.jpg', data: tench }])),
+          headers: { ...(await multipart([])).headers, 'x-timeout-ms': '-1' },
         }),
         400,
         'invalid_header',
@@ -279,7 +279,7 @@ describe('replica over HTTP', () => {
       await fc.assert(
         fc.asyncProperty(input, fc.boolean(), async (bytes, asMultipart) => {
           const response = asMultipart
-            ? await call(predict, multipart([{ field: 'file', filename: 'x.jpg', data: bytes }]))
+            ? await call(predict, await multipart([{ field: 'file', filename: 'x.jpg', data: bytes }]))
             : await call(predict, { body: bytes, headers: { 'content-type': 'image/jpeg' } })
           assert.ok(response.status >= 400 && response.status < 500, `status ${response.status}`)
           errorCode(response)
@@ -291,7 +291,7 @@ describe('replica over HTTP', () => {
   })
 })
 
-function multipart(parts: Parameters<typeof multipartBody>[0]) {
-  const { body, contentType } = multipartBody(parts)
+async function multipart(parts: MultipartPart[]) {
+  const { body, contentType } = await multipartBody(parts)
   return { body, headers: { 'content-type': contentType } }
 }

@@ -4,8 +4,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import * as ort from 'onnxruntime-node'
 import { createRandom } from '../../common/random.ts'
+import { runEntryPoint } from '../../common/testing/run-command.ts'
 import { importTfjsModel } from '../src/model/importer/import-tfjs.ts'
 import { readTfjsLayersModel } from '../src/model/importer/tfjs-model.ts'
 import { convertTfjsToOnnx } from '../src/model/importer/tfjs-to-onnx.ts'
@@ -139,6 +141,34 @@ describe('TF.js layers importer', () => {
       'class 3',
     ])
     assert.equal(imported.parameterCount, 3 * 3 * 3 * 4 + 4)
+  })
+
+  test('npm run model:import: the model.json as a bare argument, options through the common flags, bad flags exit 2', async () => {
+    const layers = [conv(3, 2, 3), { class_name: 'GlobalAveragePooling2D', config: {} }]
+    const modelJson = await writeTfjsFixture(join(workDir, 'Cli'), { inputShape: [8, 8, 3], layers, seed: 9 })
+    const tool = fileURLToPath(new URL('../tools/model-import.ts', import.meta.url))
+    const out = join(workDir, 'cli-out')
+    const done = await runEntryPoint(tool, [
+      modelJson,
+      '--out',
+      out,
+      '--name',
+      'cli',
+      '--mean',
+      '0.5,0.5,0.5',
+      '--untrained',
+      'true',
+    ])
+    assert.equal(done.code, 0, done.stderr)
+    const manifest = await readManifest(join(out, 'cli.manifest.json'))
+    assert.deepEqual([manifest.name, manifest.pretrained, manifest.preprocess.mean], ['cli', false, [0.5, 0.5, 0.5]])
+
+    const noOut = await runEntryPoint(tool, [modelJson])
+    assert.equal(noOut.code, 2)
+    assert.match(noOut.stderr, /--out <dir> is required/)
+    const badMean = await runEntryPoint(tool, [modelJson, '--out', out, '--mean', '1,2'])
+    assert.equal(badMean.code, 2)
+    assert.match(badMean.stderr, /--mean="1,2".*three numbers/)
   })
 
   test('an unknown layer type is refused with an error naming the layer', async () => {

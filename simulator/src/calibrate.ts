@@ -6,8 +6,8 @@
 import { cpus } from 'node:os'
 import { Pool } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
+import { imageUpload } from '../../common/http/multipart-body.ts'
 import { spawnReplica } from '../../common/service-process.ts'
-import { imageUpload } from '../../common/testing/multipart.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { fitServiceTime, MEASURED_SERVICE_TIME, writeServiceTime } from './service-time.ts'
 
@@ -20,7 +20,7 @@ configFromCommandLine(
 )
 
 const SAMPLES = 400
-const images = dataOrExit(() => someSampleImages(200, 7).map((i) => imageUpload(i.bytes())))
+const images = await Promise.all(dataOrExit(() => someSampleImages(200, 7)).map((i) => imageUpload(i.bytes())))
 
 // Start-up: from spawning the process to the replica reporting ready (model built, session loaded, warm-up done).
 const startups: number[] = []

@@ -1,13 +1,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MissingDataError } from '../../common/config.ts'
+import { percentileOfSorted } from '../../common/percentile.ts'
 import type { Random } from '../../common/random.ts'
 
 /** The committed measurement (npm run bench:service-time): the default model of every simulator command. */
 export const MEASURED_SERVICE_TIME = fileURLToPath(new URL('../data/service-time-replica.json', import.meta.url))
 
 /**
- * A measured service-time distribution: 101 quantiles (0 %, 1 %, …, 100 %) of how long a request holds a replica
+ * A measured service-time distribution: 101 percentiles (0 %, 1 %, …, 100 %, nearest rank) of how long a request holds a replica
  * slot, fitted from samples of a real replica. The simulator draws from it by inverse transform.
  */
 export interface ServiceTimeModel {
@@ -28,13 +29,9 @@ export function fitServiceTime(
   measuredAt = new Date(),
 ): ServiceTimeModel {
   if (samplesMs.length < 10) throw new Error(`need at least 10 service-time samples, got ${samplesMs.length}`)
-  const sorted = [...samplesMs].sort((a, b) => a - b)
-  const at = (q: number) => {
-    const position = q * (sorted.length - 1)
-    const low = Math.floor(position)
-    const high = Math.ceil(position)
-    return sorted[low]! + (sorted[high]! - sorted[low]!) * (position - low)
-  }
+  const sorted = Float64Array.from(samplesMs).sort()
+  // The common percentile, so the model's p99 is the p99 the load tester and the experiment report.
+  const at = (q: number) => percentileOfSorted(sorted, q)
   const round = (ms: number) => Math.round(ms * 100) / 100
   return {
     source,

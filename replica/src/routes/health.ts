@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import { modelRefSchema } from '../../../common/prediction-schema.ts'
+import { type ReplicaReadiness, replicaReadinessSchema } from '../../../common/readiness-schema.ts'
 import type { ModelInfo } from '../model/provision.ts'
 import { untrainedWarning } from '../model/provision.ts'
-import type { ReplicaState } from '../server.ts'
+import type { ReplicaState } from '../replica-state.ts'
 
 interface HealthRouteOptions {
   state: ReplicaState
@@ -23,20 +24,8 @@ const modelDetails = {
   },
 } as const
 
-const readiness = {
-  type: 'object',
-  required: ['ready', 'inflight', 'queue', 'models'],
-  properties: {
-    ready: { type: 'boolean' },
-    reason: { type: 'string' },
-    replica: { type: 'string' },
-    inflight: { type: 'integer' },
-    queue: { type: 'integer' },
-    models: { type: 'array', items: modelRefSchema, description: 'the models served, the default first' },
-  },
-} as const
-
-export function registerHealthRoutes(app: FastifyInstance, options: HealthRouteOptions): void {
+/** `GET /healthz`, `/models` and `/readyz`: a plugin, its route types from its schemas. */
+export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: HealthRouteOptions }> = async (app, options) => {
   const { state, models, replicaId, queued } = options
   const startedAt = Date.now()
   const [defaultModel] = models as [ModelInfo]
@@ -73,7 +62,7 @@ export function registerHealthRoutes(app: FastifyInstance, options: HealthRouteO
     handler: async () => {
       const warning = untrainedWarning(defaultModel)
       return {
-        status: 'ok',
+        status: 'ok' as const,
         replica: replicaId,
         model: details(defaultModel),
         models: models.map(details),
@@ -100,11 +89,11 @@ export function registerHealthRoutes(app: FastifyInstance, options: HealthRouteO
   app.get('/readyz', {
     schema: {
       summary: 'Ready for traffic: 200 after a warm-up inference, 503 before it and while draining',
-      response: { 200: readiness, 503: readiness },
+      response: { 200: replicaReadinessSchema, 503: replicaReadinessSchema },
     },
     handler: async (_request, reply) => {
       const reason = state.draining ? 'draining' : state.warm ? undefined : 'warming up'
-      const body = {
+      const body: ReplicaReadiness = {
         ready: reason === undefined,
         ...(reason ? { reason } : {}),
         replica: replicaId,

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import { ServiceError } from '../../../common/errors.ts'
 import { deadlineFromHeaders } from '../../../common/http/deadline.ts'
 import { toServiceError } from '../../../common/http/error-handling.ts'
@@ -8,7 +8,7 @@ import type { ReplicaMetrics } from '../metrics.ts'
 import { untrainedWarning } from '../model/provision.ts'
 import type { Predictor } from '../predictor.ts'
 import { readImageUpload } from '../read-image.ts'
-import type { ReplicaState } from '../server.ts'
+import type { ReplicaState } from '../replica-state.ts'
 
 interface PredictRouteOptions {
   state: ReplicaState
@@ -33,7 +33,14 @@ declare module 'fastify' {
 
 const errorResponse = { $ref: 'ErrorBody#' }
 
-export function registerPredictRoute(app: FastifyInstance, options: PredictRouteOptions): void {
+/**
+ * `POST /predict`: a plugin with its own scope (the request decorations are its own), its route types from its
+ * schemas.
+ */
+export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictRouteOptions }> = async (
+  app,
+  options,
+) => {
   const { state, models, metrics, replicaId, maxQueue, queued } = options
   const byName = new Map(models.map((predictor) => [predictor.model.name, predictor]))
   const [defaultModel] = models as [Predictor]

@@ -4,10 +4,10 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { configFromCommandLine } from '../../../common/command-line.ts'
-import { replicaConfigSpec } from '../config.ts'
-import { downloadVerified } from './download.ts'
-import { PRETRAINED_RESNET18 } from './pretrained.ts'
+import { configFromCommandLine } from '../../common/command-line.ts'
+import { replicaConfigSpec } from '../src/config.ts'
+import { downloadVerified } from '../src/model/download.ts'
+import { PRETRAINED_RESNET18 } from '../src/model/pretrained.ts'
 
 const spec = { modelCacheDir: replicaConfigSpec.modelCacheDir, downloadTimeoutMs: replicaConfigSpec.downloadTimeoutMs }
 const config = configFromCommandLine(

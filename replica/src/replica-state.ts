@@ -1,0 +1,13 @@
+/** What the replica's routes share about the process: written by the routes and the lifecycle, read by probes. */
+export interface ReplicaState {
+  /** A warm-up inference has completed. */
+  warm: boolean
+  /** SIGTERM received: finish what is in flight, admit nothing new. */
+  draining: boolean
+  /** Prediction requests admitted and not yet answered. */
+  inflight: number
+}
+
+export function initialReplicaState(): ReplicaState {
+  return { warm: false, draining: false, inflight: 0 }
+}
