@@ -15,14 +15,14 @@ const INFO_OR_LOWER = new Set(['info', 'debug', 'trace'])
 
 /**
  * One JSON log line per request of the routes that ask for it (`config: { accessLog: true }`), after the response:
- * request_id (via the child logger), status, duration. `also` picks further requests by URL.
+ * request_id (via the child logger), status, duration.
  */
-export function installAccessLog(app: FastifyInstance, options: { also?: (url: string) => boolean } = {}): void {
+export function installAccessLog(app: FastifyInstance): void {
   app.decorateRequest('logFields', null)
   app.addHook('onResponse', (request, reply, done) => {
     done()
     if (!INFO_OR_LOWER.has(request.log.level)) return
-    if (request.routeOptions.config.accessLog !== true && !options.also?.(request.url)) return
+    if (request.routeOptions.config.accessLog !== true) return
     request.log.info(
       {
         method: request.method,

@@ -14,11 +14,6 @@ export interface ServiceAppOptions {
   bodyLimit: number
   /** Time allowed to receive a whole request (headers and body). */
   requestTimeoutMs: number
-  /**
-   * Which requests get an access-log line besides routes declared with `config: { accessLog: true }` (health checks
-   * and scrapes would drown the rest).
-   */
-  logRequest?: (url: string) => boolean
 }
 
 /**
@@ -47,7 +42,8 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
   })
   app.addSchema(errorBodySchema)
   installErrorHandling(app)
-  installAccessLog(app, { also: options.logRequest })
+  // Only routes that ask for it (`config: { accessLog: true }`) are logged: health checks and scrapes would drown the rest.
+  installAccessLog(app)
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
     done(null, payload)

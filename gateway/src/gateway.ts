@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { reachableListenUrl } from '../../common/http/listen-url.ts'
 import { kubernetesActuator } from './autoscale/actuators/kubernetes.ts'
 import { localActuator } from './autoscale/actuators/local.ts'
 import { type Actuator, Autoscaler } from './autoscale/autoscaler.ts'
@@ -144,9 +145,7 @@ export async function startGateway(
   })
   await discovery.start((urls) => pool.setTargets(urls))
   health.start()
-  const url = (await app.listen({ host: config.host, port: config.port }))
-    .replace('://0.0.0.0:', '://127.0.0.1:')
-    .replace('://[::]:', '://127.0.0.1:')
+  const url = reachableListenUrl(await app.listen({ host: config.host, port: config.port }))
   logger.info({ url, discovery: config.discovery, routing: config.routing }, 'gateway listening')
 
   const shutdown = async (timeoutMs: number) => {

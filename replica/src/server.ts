@@ -42,7 +42,6 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
       'Image classification (ResNet18 by default, other models by name) with micro-batching; reports its own load on every answer.',
     bodyLimit: config.maxBodyBytes,
     requestTimeoutMs: config.bodyTimeoutMs,
-    logRequest: (url) => url === '/predict' || url.startsWith('/predict?'),
   })
   await app.register(multipart, {
     limits: {

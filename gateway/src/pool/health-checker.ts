@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { request } from 'undici'
+import type { ReplicaReadiness } from '../../../common/readiness-schema.ts'
 import type { ProbeResult } from './readiness.ts'
 import type { ReadonlyReplica } from './replica.ts'
 import type { ReplicaPool } from './replica-pool.ts'
@@ -74,9 +75,10 @@ export class HealthChecker {
         headersTimeout: this.#options.timeoutMs,
         bodyTimeout: this.#options.timeoutMs,
       })
-      const body = (await response.body.json().catch(() => undefined)) as { models?: unknown } | undefined
+      // Read as the replica's schema says, but checked: a replica of another version may say something else.
+      const body = (await response.body.json().catch(() => undefined)) as Partial<ReplicaReadiness> | undefined
       const models = Array.isArray(body?.models)
-        ? body.models.flatMap((m: { name?: unknown }) => (typeof m?.name === 'string' ? [m.name] : []))
+        ? body.models.flatMap((m) => (typeof m?.name === 'string' ? [m.name] : []))
         : undefined
       return { result: response.statusCode === 200 ? 'ready' : 'answered_not_ready', ...(models && { models }) }
     } catch (error) {

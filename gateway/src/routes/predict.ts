@@ -4,7 +4,7 @@ import { ServiceError } from '../../../common/errors.ts'
 import { deadlineFromHeaders } from '../../../common/http/deadline.ts'
 import { sendError } from '../../../common/http/error-handling.ts'
 import { modelQuerySchema, printableModelName, requestedModel } from '../../../common/http/model-selection.ts'
-import { deadlineHeadersSchema, predictionProperties, predictionRequired } from '../../../common/prediction-schema.ts'
+import { deadlineHeadersSchema, gatewayPredictionSchema } from '../../../common/prediction-schema.ts'
 import {
   type AdmissionSettings,
   admissionRefusal,
@@ -31,28 +31,6 @@ export interface PredictRoutesOptions extends AdmissionSettings {
   onAnswered: (statusCode: number, elapsedMs: number) => void
 }
 
-const gatewayPrediction = {
-  type: 'object',
-  required: [...predictionRequired, 'queue_size', 'replica'],
-  properties: {
-    ...predictionProperties,
-    queue_size: { type: 'integer', description: 'requests waiting in the gateway queue when this one was answered' },
-    replica: { type: 'string', description: 'URL of the replica that served it' },
-    replica_id: { type: 'string', description: 'the name the replica gives itself' },
-    timing_ms: {
-      type: 'object',
-      required: ['gateway_queue', 'upstream', 'total'],
-      properties: {
-        ...predictionProperties.timing_ms.properties,
-        gateway_queue: { type: 'number', description: 'waiting in the gateway queue (all attempts)' },
-        upstream: { type: 'number', description: 'the answering replica, network included' },
-        replica_total: { type: 'number', description: 'the replica’s own total' },
-        total: { type: 'number', description: 'end to end at the gateway' },
-      },
-    },
-  },
-} as const
-
 const errorResponse = { $ref: 'ErrorBody#' }
 
 const schema = {
@@ -75,7 +53,7 @@ const schema = {
     },
   },
   response: {
-    200: gatewayPrediction,
+    200: gatewayPredictionSchema,
     400: errorResponse,
     404: errorResponse,
     413: errorResponse,

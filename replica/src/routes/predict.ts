@@ -49,6 +49,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
   app.decorateRequest('predictor', null)
 
   app.post('/predict', {
+    config: { accessLog: true },
     schema: {
       summary: 'Classify one image',
       description:
