@@ -28,6 +28,8 @@ export interface SpawnServiceOptions {
   startTimeoutMs?: number
   /** Called with the child as soon as it exists, before it is ready (e.g. to put it in a cgroup). */
   onSpawn?: (child: ChildProcess) => void
+  /** Another checkout's entry point for the same service (a benchmark's baseline); default: this checkout's. */
+  entry?: string
 }
 
 /**
@@ -41,7 +43,7 @@ export async function spawnService(
 ): Promise<ServiceProcess> {
   const child = spawn(
     process.execPath,
-    [ENTRY_POINTS[service], '--host', '127.0.0.1', '--port', '0', ...(options.args ?? [])],
+    [options.entry ?? ENTRY_POINTS[service], '--host', '127.0.0.1', '--port', '0', ...(options.args ?? [])],
     { env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: options.ownProcessGroup ?? false },
   )
   options.onSpawn?.(child)

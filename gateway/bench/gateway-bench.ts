@@ -16,15 +16,26 @@ import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Pool, request } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
+import { parse, setting } from '../../common/config.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
 import { hasCommand, type RunningProxy, startHaproxy, startNginx } from './proxies.ts'
 
-configFromCommandLine(
+const options = configFromCommandLine(
   'bench:gateway',
-  {},
+  {
+    baselineGateway: setting<string | undefined>({
+      env: 'BENCH_BASELINE_GATEWAY',
+      flag: 'baseline-gateway',
+      description:
+        "Another checkout's gateway/src/main.ts (a worktree of the commit before a change): runs beside this one in " +
+        'every part, as "switchyard (baseline)", so before and after compare in one run',
+      parse: parse.string(),
+      default: undefined,
+    }),
+  },
   undefined,
   "Switchyard's gateway against nginx and HAProxy (when installed) in front of the same stub replicas: added latency,\n" +
     'throughput, an uneven pool at 80 % load. Needs the sample images (../shared/images/imagenet-sample); writes\n' +
@@ -63,8 +74,9 @@ async function startBareNodeProxy(upstreams: string[]): Promise<RunningProxy> {
   return { url: message.url, stop: () => stopChild(child) }
 }
 
-async function startSwitchyard(upstreams: string[], routing: string, slots = 1): Promise<RunningProxy> {
+async function startSwitchyard(upstreams: string[], routing: string, slots = 1, entry?: string): Promise<RunningProxy> {
   const gateway = await spawnService('gateway', {
+    entry,
     args: [
       '--discovery',
       'static',
@@ -153,6 +165,14 @@ const contenders: Contender[] = [
   { name: 'switchyard random', start: (u) => startSwitchyard(u, 'random'), parts: ['uneven'] },
   { name: 'bare node proxy (reference)', start: startBareNodeProxy, parts: ['latency', 'throughput'] },
 ]
+const baseline = options.baselineGateway
+if (baseline) {
+  contenders.splice(1, 0, {
+    name: 'switchyard (baseline)',
+    start: (u) => startSwitchyard(u, 'least-outstanding', 1, baseline),
+    parts: everywhere,
+  })
+}
 if (hasCommand('nginx')) {
   contenders.push(
     { name: 'nginx least_conn', start: (u) => startNginx(u, 'least_conn'), parts: everywhere },
@@ -197,7 +217,12 @@ console.log(`gateway benchmark — ${cpus().length} cores, body ${BODY.length} b
   for (const contender of contenders.filter((c) => c.parts.includes('throughput'))) {
     // The gateway gets 8 slots per stub here, so it is not the one limiting concurrency.
     const proxy = contender.name.startsWith('switchyard')
-      ? await startSwitchyard(fleet.urls, 'least-outstanding', 8)
+      ? await startSwitchyard(
+          fleet.urls,
+          'least-outstanding',
+          8,
+          contender.name.includes('baseline') ? baseline : undefined,
+        )
       : await contender.start(fleet.urls)
     await closedLoop(proxy.url, 32, 1)
     const run = await closedLoop(proxy.url, 32, 8)
