@@ -20,6 +20,18 @@ export function deadlineFromHeaders(
   return undefined
 }
 
+/**
+ * The time left until the request's deadline, ms (≤ 0 once past), or undefined when it named none. X-Deadline-Ms is
+ * a wall-clock time, so the wall clock is read here, once; callers keep their own clock for what follows.
+ */
+export function timeLeftFromHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  nowEpochMs = Date.now(),
+): number | undefined {
+  const deadline = deadlineFromHeaders(headers, nowEpochMs)
+  return deadline === undefined ? undefined : deadline - nowEpochMs
+}
+
 function single(value: string | string[] | undefined, name: string): string | undefined {
   if (Array.isArray(value)) {
     if (value.length > 1) throw new ServiceError('invalid_header', `${name} was sent more than once`)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { ERROR_STATUS, ServiceError } from '../errors.ts'
-import { deadlineFromHeaders, MAX_TIMEOUT_MS } from '../http/deadline.ts'
+import { deadlineFromHeaders, MAX_TIMEOUT_MS, timeLeftFromHeaders } from '../http/deadline.ts'
 import { toServiceError } from '../http/error-handling.ts'
 import { reachableListenUrl } from '../http/listen-url.ts'
 import { requestIdFrom } from '../http/request-id.ts'
@@ -14,6 +14,9 @@ describe('deadlineFromHeaders', () => {
     assert.equal(deadlineFromHeaders({ 'x-deadline-ms': String(now + 900) }, now), now + 900)
     assert.equal(deadlineFromHeaders({}, now), undefined)
     assert.equal(deadlineFromHeaders({ 'x-timeout-ms': '0' }, now), now)
+    assert.equal(timeLeftFromHeaders({ 'x-timeout-ms': '250' }, now), 250)
+    assert.equal(timeLeftFromHeaders({ 'x-deadline-ms': String(now - 10) }, now), -10)
+    assert.equal(timeLeftFromHeaders({}, now), undefined)
   })
 
   for (const value of ['-1', 'abc', '1.5', '', '99999999999999999999', String(MAX_TIMEOUT_MS + 1), '0x10']) {

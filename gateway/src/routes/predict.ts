@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ServiceError } from '../../../common/errors.ts'
-import { deadlineFromHeaders } from '../../../common/http/deadline.ts'
+import { timeLeftFromHeaders } from '../../../common/http/deadline.ts'
 import { sendError } from '../../../common/http/error-handling.ts'
 import { modelQuerySchema, printableModelName, requestedModel } from '../../../common/http/model-selection.ts'
 import { deadlineHeadersSchema, gatewayPredictionSchema } from '../../../common/prediction-schema.ts'
@@ -97,8 +97,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
     options.onArrival()
     const arrivedAt = performance.now()
     try {
-      const deadline = deadlineFromHeaders(request.headers, Date.now())
-      const budget = requestBudget(deadline === undefined ? undefined : deadline - Date.now(), options)
+      const budget = requestBudget(timeLeftFromHeaders(request.headers), options)
       const priority = parsePriority(request.headers['x-priority'])
       const model = requestedModel(request)
       if (model !== undefined && !pool.models().includes(model)) {

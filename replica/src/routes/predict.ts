@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import { ServiceError } from '../../../common/errors.ts'
-import { deadlineFromHeaders } from '../../../common/http/deadline.ts'
+import { timeLeftFromHeaders } from '../../../common/http/deadline.ts'
 import { toServiceError } from '../../../common/http/error-handling.ts'
 import { modelQuerySchema, printableModelName, requestedModel } from '../../../common/http/model-selection.ts'
 import { deadlineHeadersSchema, predictionSchema } from '../../../common/prediction-schema.ts'
@@ -82,8 +82,8 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         metrics.requests.inc({ status: '503', code: 'queue_full', model: predictor.model.name })
         throw new ServiceError('queue_full', `replica queue is full (${maxQueue} waiting)`, seconds)
       }
-      const deadlineEpoch = deadlineFromHeaders(request.headers, Date.now())
-      if (deadlineEpoch !== undefined) request.deadline = performance.now() + (deadlineEpoch - Date.now())
+      const timeLeft = timeLeftFromHeaders(request.headers)
+      if (timeLeft !== undefined) request.deadline = performance.now() + timeLeft
       state.inflight++
       const clientGone = new AbortController()
       request.clientGone = clientGone
