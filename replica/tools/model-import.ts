@@ -80,6 +80,27 @@ const importSpec = {
     parse: triple(),
     default: STRETCH_TO_UNIT_RANGE.std,
   }),
+  version: setting<string | undefined>({
+    env: 'IMPORT_VERSION',
+    flag: 'version',
+    description: "The version's name (default: tfjs- and model.json's sha256 prefix, plus -pruned/-int suffixes)",
+    parse: parse.string(),
+    default: undefined,
+  }),
+  weightBits: setting<number | undefined>({
+    env: 'IMPORT_WEIGHT_BITS',
+    flag: 'weight-bits',
+    description: 'Round every Conv2D/Dense kernel to this many bits (symmetric, one scale per tensor), e.g. 8',
+    parse: parse.integer({ min: 2, max: 16 }),
+    default: undefined,
+  }),
+  prune: setting<number | undefined>({
+    env: 'IMPORT_PRUNE',
+    flag: 'prune',
+    description: 'Set this share of every Conv2D/Dense kernel, the smallest weights, to zero, e.g. 0.5',
+    parse: parse.number({ min: 0, max: 0.99 }),
+    default: undefined,
+  }),
   untrained: setting({
     env: 'IMPORT_UNTRAINED',
     flag: 'untrained',
@@ -123,6 +144,11 @@ try {
       std: config.std,
     },
     pretrained: !config.untrained,
+    transform: {
+      ...(config.weightBits !== undefined && { bits: config.weightBits }),
+      ...(config.prune !== undefined && { prune: config.prune }),
+    },
+    ...(config.version && { version: config.version }),
   })
   const { manifest } = imported
   console.log(

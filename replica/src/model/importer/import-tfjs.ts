@@ -6,6 +6,7 @@ import type { ModelManifest, ModelPreprocess } from '../manifest.ts'
 import { readLabels } from '../manifest.ts'
 import { readTfjsLayersModel } from './tfjs-model.ts'
 import { convertTfjsToOnnx } from './tfjs-to-onnx.ts'
+import { transformKernels, transformSuffix, type WeightTransform } from './weight-transforms.ts'
 
 export interface ImportOptions {
   /** Default: the name of model.json's folder. */
@@ -16,6 +17,10 @@ export interface ImportOptions {
   preprocess?: ModelPreprocess
   /** Converted models are trained unless said otherwise. */
   pretrained?: boolean
+  /** Weights rounded or pruned while importing (a second, measurably different version of the same model). */
+  transform?: WeightTransform
+  /** Default: `tfjs-` and the first 12 hex digits of model.json's sha256, plus the transform's suffix. */
+  version?: string
 }
 
 export interface ImportedModel {
@@ -46,8 +51,9 @@ export async function importTfjsModel(
   if (!existsSync(labelsPath)) throw new Error(`no labels: ${labelsPath} does not exist (give --labels)`)
   const labels = await readLabels(labelsPath)
   const model = await readTfjsLayersModel(modelJsonPath)
-  const version = `tfjs-${model.modelJsonSha256.slice(0, 12)}`
-  const converted = convertTfjsToOnnx(model.layers, {
+  const transform = options.transform ?? {}
+  const version = options.version ?? `tfjs-${model.modelJsonSha256.slice(0, 12)}${transformSuffix(transform)}`
+  const converted = convertTfjsToOnnx(transformKernels(model.layers, transform), {
     graphName: name,
     docString: `Converted by Switchyard from ${basename(modelJsonPath)} (Keras ${model.kerasVersion ?? 'unknown'})`,
     metadata: { 'switchyard.source_sha256': model.modelJsonSha256 },
