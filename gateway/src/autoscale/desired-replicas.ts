@@ -8,6 +8,11 @@ export interface ScalingInputs {
   arrivalRateLong: number
   /** Time one request occupies one replica slot (mean upstream latency). */
   serviceTimeS: number
+  /**
+   * Squared coefficient of variation of that time (variance / mean², measured online): how much less than
+   * exponential service (1) the queue waits. Undefined: exponential, the pessimistic assumption.
+   */
+  serviceTimeCv2?: number
   /** Requests waiting in the gateway queue. */
   backlog: number
   slotsPerReplica: number
@@ -75,6 +80,7 @@ export function replicasFor(rate: number, backlog: number, inputs: ScalingInputs
     inputs.slotsPerReplica,
     atUtilisation,
     most,
+    inputs.serviceTimeCv2 ?? 1,
   )
 }
 
@@ -120,6 +126,16 @@ export function desiredReplicas(inputs: ScalingInputs, policy: ScalingPolicy): S
   return { recommended: clamp(raw, policy), shortWindow, longWindow, panic }
 }
 
+/**
+ * How long scale-down waits, s: the configured stabilisation, or `startups` measured start-ups when that is longer.
+ * A replica let go too early costs one start-up of misses when the load returns, and keeping it costs only its
+ * idle time (the ski-rental trade-off): so the slower replicas start, the longer an idle one is worth keeping.
+ * Pure.
+ */
+export function scaleDownWindowS(stabilizationS: number, startups: number, startupS: number): number {
+  return Math.max(stabilizationS, startups * startupS)
+}
+
 export interface Recommendation {
   at: number
   replicas: number
@@ -127,13 +143,20 @@ export interface Recommendation {
 
 /**
  * Scale up at once, down slowly: the result is the highest recommendation of the last `windowMs` (the HPA's
- * scale-down stabilisation). Returns the value and the history to keep (pure).
+ * scale-down stabilisation). Returns the value and the history to keep: only recommendations that could still be
+ * the highest of some later window (each higher than every later one: a short, decreasing list), back to `keepMs`,
+ * so a window that grows (a slower start-up measured) still sees what came before it. Pure.
  */
 export function stabilize(
   history: readonly Recommendation[],
   next: Recommendation,
   windowMs: number,
+  keepMs = windowMs,
 ): { replicas: number; history: Recommendation[] } {
-  const kept = [...history.filter((r) => r.at > next.at - windowMs), next]
-  return { replicas: Math.max(...kept.map((r) => r.replicas)), history: kept }
+  const kept = [
+    ...history.filter((r) => r.at > next.at - Math.max(keepMs, windowMs) && r.replicas > next.replicas),
+    next,
+  ]
+  const inWindow = kept.filter((r) => r.at > next.at - windowMs)
+  return { replicas: Math.max(...inWindow.map((r) => r.replicas)), history: kept }
 }

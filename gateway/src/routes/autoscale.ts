@@ -29,6 +29,7 @@ export function registerAutoscaleRoute(app: FastifyInstance, autoscaler: Autosca
                 arrivalRateShort: number,
                 arrivalRateLong: number,
                 serviceTimeS: number,
+                serviceTimeCv2: { ...number, description: 'squared coefficient of variation of the service time' },
                 backlog: number,
                 slotsPerReplica: number,
                 readyReplicas: number,
