@@ -40,8 +40,9 @@ export interface ScalingPolicy {
   minReplicas: number
   maxReplicas: number
   /**
-   * When set, `targetUtilization` is only a ceiling: replicas are added until, by Erlang C, at most this share of
-   * requests would wait longer than the SLO leaves after their service (undefined: size at the utilisation alone).
+   * When set, `targetUtilization` is only a ceiling: replicas are added until, by M/G/c (Erlang C with the
+   * Allen–Cunneen factor for `serviceTimeCv2`), at most this share of requests would wait longer than the SLO
+   * leaves after their service (undefined: size at the utilisation alone).
    */
   waitTailShare?: number
   /** Short-window demand this many times the ready capacity means panic: follow the short window, never scale down. */
@@ -66,7 +67,7 @@ export interface ScalingDecision {
 export function replicasFor(rate: number, backlog: number, inputs: ScalingInputs, policy: ScalingPolicy): number {
   const work = (rate + backlog / (policy.drainTimeS + inputs.startupS)) * inputs.serviceTimeS // busy slots needed
   const atUtilisation = Math.ceil(work / (inputs.slotsPerReplica * policy.targetUtilization) - 1e-9)
-  // A share of 1 (the default) holds for any pool: nothing to add, so no Erlang C on every tick.
+  // A share of 1 holds for any pool: nothing to add, so no Erlang C on every tick.
   if (policy.waitTailShare === undefined || policy.waitTailShare >= 1 || work <= 0) return atUtilisation
   // The SLO's own test: the wait a request may have is what the SLO leaves after its service.
   const budgetS = policy.drainTimeS - inputs.serviceTimeS
@@ -107,9 +108,10 @@ export function arrivalTrend(older: number, recent: number, halfS: number, z = 2
 }
 
 /**
- * Desired replicas = ceil((λ·S + Q·S/(T + start-up)) / (slots·ρ)), within [min, max], where the short window's λ
- * is forecast over the start-up along the arrivals' trend (λ + trend × gain × start-up): a replica asked for now
- * serves only once it is up. The larger of the short and long windows
+ * Desired replicas: for a = λ·S + Q·S/(T + start-up) busy slots, at least ceil(a / (slots·ρ)), and with a wait-tail
+ * share, the fewest for which M/G/c keeps P(wait > T − S) within it (`replicasFor`), within [min, max]; the short
+ * window's λ may be forecast over the start-up along the arrivals' trend (λ + trend × gain × start-up): a replica
+ * asked for now serves only once it is up. The larger of the short and long windows
  * wins: the short one reacts to bursts at once, the long one keeps a brief lull from scaling down. When the short
  * window asks for `panicThreshold` × the ready capacity, it is panic (Knative): nothing scales down at all.
  * Scaling down is further slowed by `stabilize`.
