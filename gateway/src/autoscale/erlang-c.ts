@@ -1,7 +1,7 @@
 /**
  * Erlang C (M/M/c, and M/G/c by Allen–Cunneen): the queue a replica pool makes, so the policy can size for the SLO
- * instead of for a fixed utilisation. With 40 ms requests and a 500 ms SLO two replicas at 85 % keep almost every request within it,
- * where a 70 % target would pay for a third; with 126 ms requests the same SLO needs more headroom.
+ * instead of for a fixed utilisation. With 40 ms requests and a 500 ms SLO two replicas at 85 % keep almost every
+ * request within it, where a 70 % target would pay for a third; with 126 ms requests the same SLO needs more headroom.
  */
 
 /** Probability that an arrival waits at all, with `servers` slots and `load` = λ·S busy slots offered (< servers). */
