@@ -222,9 +222,9 @@ export const gatewayConfigSpec = {
     env: 'TARGET_UTILIZATION',
     flag: 'target-utilization',
     description:
-      'Most replica slot utilisation the autoscaler sizes for (a ceiling: --wait-tail-share may ask for more)',
+      'Most replica slot utilisation the autoscaler sizes for (a ceiling: --wait-tail-share asks for more when the SLO needs it)',
     parse: parse.number({ min: 0.05, max: 1 }),
-    default: 0.6,
+    default: 0.9,
   }),
   sloMs: setting({
     env: 'SLO_MS',
@@ -239,7 +239,15 @@ export const gatewayConfigSpec = {
     flag: 'scale-down-stabilization-s',
     description: 'Scale down only to the highest recommendation of this window',
     parse: parse.integer({ min: 0 }),
-    default: 60,
+    default: 10,
+  }),
+  scaleDownStartups: setting({
+    env: 'SCALE_DOWN_STARTUPS',
+    flag: 'scale-down-startups',
+    description:
+      'Scale down only to the highest recommendation of this many measured replica start-ups, when longer than the stabilisation (0: the stabilisation alone)',
+    parse: parse.number({ min: 0, max: 100 }),
+    default: 3,
   }),
   panicThreshold: setting({
     env: 'PANIC_THRESHOLD',
@@ -251,9 +259,9 @@ export const gatewayConfigSpec = {
   shortWindowS: setting({
     env: 'SHORT_WINDOW_S',
     flag: 'short-window-s',
-    description: 'Arrival-rate window for reacting to bursts (3 s: chosen with npm run simulate)',
+    description: 'Arrival-rate window for reacting to bursts (tuned on training workloads: npm run tune)',
     parse: positiveInt(3600),
-    default: 3,
+    default: 1,
   }),
   replicaStartupS: setting({
     env: 'REPLICA_STARTUP_S',
@@ -267,9 +275,9 @@ export const gatewayConfigSpec = {
     env: 'WAIT_TAIL_SHARE',
     flag: 'wait-tail-share',
     description:
-      'Replicas are added (up to the target utilisation as a ceiling) until, by Erlang C, at most this share of requests would wait past what the SLO leaves after service (1: utilisation alone)',
+      'Replicas are added beyond what the target utilisation asks for until, by M/G/c (Erlang C with the measured service-time variability, Allen–Cunneen), at most this share of requests would wait past what the SLO leaves after service (1: utilisation alone; tuned: npm run tune)',
     parse: parse.number({ min: 0.000001, max: 1 }),
-    default: 1,
+    default: 0.001,
   }),
   burstNoiseZ: setting({
     env: 'BURST_NOISE_Z',
@@ -299,7 +307,7 @@ export const gatewayConfigSpec = {
     flag: 'long-window-s',
     description: 'Arrival-rate window for the stable rate',
     parse: positiveInt(3600),
-    default: 60,
+    default: 20,
   }),
   autoscaleIntervalMs: setting({
     env: 'AUTOSCALE_INTERVAL_MS',

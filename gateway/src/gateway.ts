@@ -115,6 +115,7 @@ export async function startGateway(
       trendWindowS: config.trendWindowS,
       longWindowS: config.longWindowS,
       scaleDownStabilizationS: config.scaleDownStabilizationS,
+      scaleDownStartups: config.scaleDownStartups,
       slotsPerReplica: config.slotsPerReplica,
       initialServiceTimeS: 0.05,
     },

@@ -25,6 +25,7 @@ const options: AutoscalerOptions = {
   trendWindowS: 10,
   longWindowS: 60,
   scaleDownStabilizationS: 30,
+  scaleDownStartups: 0,
   slotsPerReplica: 1,
   initialServiceTimeS: 0.1,
 }
@@ -140,10 +141,35 @@ describe('Autoscaler (no sockets: arrivals and time are given)', () => {
     assert.ok(n > 100 && Math.abs(trimmed - (n - 2 * Math.sqrt(n)) / 6) < 1e-9, `${n} counted, ${trimmed} req/s`)
   })
 
-  test('service time follows the measured upstream latency', () => {
+  test('service time and its variability follow the measured upstream latency', () => {
     const autoscaler = new Autoscaler(options, undefined, () => ({ backlog: 0, readyReplicas: 1 }), 0, 1)
+    assert.ok(Math.abs(autoscaler.tick(500).inputs.serviceTimeCv2! - 1) < 1e-9, 'exponential until measured')
     for (let i = 0; i < 200; i++) autoscaler.recordServiceTime(30)
-    assert.ok(Math.abs(autoscaler.tick(1000).inputs.serviceTimeS - 0.03) < 0.002)
+    const constant = autoscaler.tick(1000).inputs
+    assert.ok(Math.abs(constant.serviceTimeS - 0.03) < 0.002)
+    assert.ok(constant.serviceTimeCv2! < 0.01, `cv² ${constant.serviceTimeCv2}`)
+    // 10 ms and 50 ms alternating: mean 30 ms, variance 400 ms², cs² = 400 / 900.
+    for (let i = 0; i < 400; i++) autoscaler.recordServiceTime(i % 2 === 0 ? 10 : 50)
+    const varied = autoscaler.tick(2000).inputs
+    assert.ok(Math.abs(varied.serviceTimeCv2! - 4 / 9) < 0.05, `cv² ${varied.serviceTimeCv2}`)
+  })
+
+  test('scale-down holds for the measured start-ups when they outlast the stabilisation', () => {
+    const hold = { ...options, scaleDownStabilizationS: 10, scaleDownStartups: 3 }
+    let ready = 1
+    let backlog = 0
+    const autoscaler = new Autoscaler(hold, undefined, () => ({ backlog, readyReplicas: ready }), 0, 1)
+    backlog = 30
+    const wanted = autoscaler.tick(1000).desired
+    assert.ok(wanted > 1)
+    backlog = 0
+    ready = wanted
+    // Ready 20 s after the ask: the start-up measured is 20 s, so scale-down waits 3 × 20 = 60 s, not 10.
+    assert.equal(autoscaler.tick(21_000).inputs.startupS, 0)
+    assert.equal(autoscaler.tick(22_000).inputs.startupS, 20)
+    assert.equal(autoscaler.tick(40_000).desired, wanted, 'past the 10 s stabilisation, within 3 start-ups')
+    assert.equal(autoscaler.tick(60_000).desired, wanted)
+    assert.equal(autoscaler.tick(61_001).desired, 1)
   })
 })
 

@@ -7,6 +7,7 @@ import {
   desiredReplicas,
   type ScalingInputs,
   type ScalingPolicy,
+  scaleDownWindowS,
   stabilize,
 } from '../src/autoscale/desired-replicas.ts'
 
@@ -142,6 +143,37 @@ test('stabilize: up at once, down only after the window', () => {
   assert.ok(state.history.every((r) => r.at > 1001))
 })
 
+test('stabilize equals the highest recommendation within the window, keeping a short history (property)', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ gapMs: fc.integer({ min: 1, max: 20_000 }), replicas: fc.integer({ min: 0, max: 30 }) }), {
+        minLength: 1,
+        maxLength: 80,
+      }),
+      fc.integer({ min: 1000, max: 120_000 }),
+      fc.integer({ min: 0, max: 200_000 }),
+      (steps, windowMs, keepMs) => {
+        let history: ReturnType<typeof stabilize>['history'] = []
+        const all: { at: number; replicas: number }[] = []
+        let at = 0
+        for (const { gapMs, replicas } of steps) {
+          at += gapMs
+          all.push({ at, replicas })
+          const state = stabilize(history, { at, replicas }, windowMs, keepMs)
+          history = state.history
+          const expected = Math.max(...all.filter((r) => r.at > at - windowMs).map((r) => r.replicas))
+          assert.equal(state.replicas, expected)
+          assert.ok(history.length <= 31, 'strictly decreasing replicas: at most one entry per count')
+        }
+        // A window grown up to `keepMs` still sees everything within it.
+        const longer = Math.max(windowMs, keepMs)
+        const grown = stabilize(history, { at: at + 1, replicas: 0 }, longer, keepMs)
+        assert.equal(grown.replicas, Math.max(0, ...all.filter((r) => r.at > at + 1 - longer).map((r) => r.replicas)))
+      },
+    ),
+  )
+})
+
 test('with a wait-tail share, the utilisation is a ceiling: Erlang C adds replicas when the SLO leaves little to wait', () => {
   const slow = inputs({ arrivalRateShort: 16, arrivalRateLong: 16, serviceTimeS: 0.126, readyReplicas: 3 })
   const ceiling = { ...policy, targetUtilization: 0.9 }
@@ -152,5 +184,33 @@ test('with a wait-tail share, the utilisation is a ceiling: Erlang C adds replic
     desiredReplicas(fast, { ...ceiling, waitTailShare: 0.01 }).recommended,
     2,
     'nothing added when the SLO leaves room',
+  )
+})
+
+test('with a wait-tail share, measured service variability sizes the pool: near-constant service needs fewer', () => {
+  // 30 req/s of 100 ms on 1-slot replicas, 400 ms left to wait, 0.1 % tail: M/M/c asks for 5, M/D-like for 4.
+  const steady = inputs({ arrivalRateShort: 30, arrivalRateLong: 30, readyReplicas: 4 })
+  const tail = { ...policy, targetUtilization: 0.95, waitTailShare: 0.001 }
+  assert.equal(desiredReplicas(steady, tail).recommended, 5, 'unmeasured: exponential service')
+  assert.equal(desiredReplicas({ ...steady, serviceTimeCv2: 1 }, tail).recommended, 5)
+  assert.equal(desiredReplicas({ ...steady, serviceTimeCv2: 0.03 }, tail).recommended, 4)
+})
+
+test('scale-down waits the stabilisation or that many measured start-ups, whichever is longer (property)', () => {
+  assert.equal(scaleDownWindowS(15, 0, 30), 15)
+  assert.equal(scaleDownWindowS(15, 3, 1.4), 15)
+  assert.equal(scaleDownWindowS(15, 3, 30), 90)
+  fc.assert(
+    fc.property(
+      fc.nat({ max: 600 }),
+      fc.double({ min: 0, max: 10, noNaN: true }),
+      fc.double({ min: 0, max: 120, noNaN: true }),
+      fc.double({ min: 0, max: 60, noNaN: true }),
+      (stabilisation, startups, startupS, slower) => {
+        const window = scaleDownWindowS(stabilisation, startups, startupS)
+        assert.ok(window >= stabilisation && window >= startups * startupS)
+        assert.ok(scaleDownWindowS(stabilisation, startups, startupS + slower) >= window, 'slower start-up: no shorter')
+      },
+    ),
   )
 })

@@ -39,3 +39,33 @@ test('more load never asks for fewer replicas; more slots never for more; the an
     ),
   )
 })
+
+test('M/G/c by Allen–Cunneen: cs² = 1 is M/M/c; constant service waits half as long, so the tail is its square', () => {
+  // P(W > t) = C·e^{−(c−a)t/(S·(1+cs²)/2)}: with cs² = 0 the exponent doubles.
+  const mm = waitTail(2, 1.5, 0.04, 0.2)
+  assert.equal(waitTail(2, 1.5, 0.04, 0.2, 1), mm)
+  const c = erlangC(2, 1.5)
+  assert.ok(Math.abs(waitTail(2, 1.5, 0.04, 0.2, 0) - c * (mm / c) ** 2) < 1e-15)
+  // 100 ms requests at a quarter of one replica, 400 ms to wait: M/M/1 asks for a second replica at a 0.1 % tail
+  // (0.25·e^{−3} = 1.2 %), near-constant service (cs² = 0.03) does not (0.25·e^{−5.8} = 0.08 %).
+  assert.equal(replicasForWaitTail(0.25, 0.1, 0.4, 0.001, 1, 1, 10), 2)
+  assert.equal(replicasForWaitTail(0.25, 0.1, 0.4, 0.001, 1, 1, 10, 0.03), 1)
+})
+
+test('less variable service never asks for more replicas (property)', () => {
+  fc.assert(
+    fc.property(
+      fc.double({ min: 0.001, max: 200, noNaN: true }),
+      fc.double({ min: 0.005, max: 0.4, noNaN: true }),
+      fc.double({ min: 0, max: 4, noNaN: true }),
+      fc.double({ min: 0, max: 4, noNaN: true }),
+      fc.constantFrom(0.1, 0.01, 0.001),
+      (load, serviceS, cv2, more, share) => {
+        const budget = 0.5 - serviceS
+        const steady = replicasForWaitTail(load, serviceS, budget, share, 1, 1, 1000, cv2)
+        assert.ok(replicasForWaitTail(load, serviceS, budget, share, 1, 1, 1000, cv2 + more) >= steady)
+        if (steady < 1000) assert.ok(waitTail(steady, load, serviceS, budget, cv2) <= share)
+      },
+    ),
+  )
+})

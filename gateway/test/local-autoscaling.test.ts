@@ -25,6 +25,9 @@ test('local autoscaling: a burst starts a second replica process; when it is qui
       '2',
     ],
     ...['--autoscale-interval-ms', '200', '--short-window-s', '3', '--scale-down-stabilization-s', '3'],
+    // The drain is the subject here, not how long an idle replica is kept for the next burst; and an SLO far above
+    // a replica's service time on any machine, so the trickle below needs one replica by the M/G/c sizing too.
+    ...['--scale-down-startups', '0', '--slo-ms', '3000'],
   ])
   try {
     await routable(gateway, 1)

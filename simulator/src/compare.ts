@@ -59,6 +59,7 @@ export const CUSTOM_DEFAULTS = {
   trendWindowS: numberDefault(gatewayConfigSpec.trendWindowS),
   longWindowS: numberDefault(gatewayConfigSpec.longWindowS),
   scaleDownStabilizationS: numberDefault(gatewayConfigSpec.scaleDownStabilizationS),
+  scaleDownStartups: numberDefault(gatewayConfigSpec.scaleDownStartups),
 }
 
 /** The HPA sync, metrics-server scrape and Prometheus scrape phases of one seed: whole seconds within each period. */

@@ -1,7 +1,7 @@
 /**
  * `npm run frontier` — the cost–SLO plane: every baseline swept over its knob (HPA CPU target 20–90 %, KEDA's
- * threshold on gateway_desired_replicas, KEDA-on-queue per replica, fixed N), the custom policy at several target
- * utilisations, and the clairvoyant reference, each as the mean and range over seeds, at each start-up and scale.
+ * threshold on gateway_desired_replicas, KEDA-on-queue per replica, fixed N), the custom policy at several wait-tail
+ * shares (10^−1 … 10^−5), and the clairvoyant reference, each as the mean and range over seeds, at each start-up and scale.
  * Prints, per scenario, whether any baseline dominates custom's defaults and how far custom is from the
  * clairvoyant; writes frontier.json and one SVG per scenario.
  */

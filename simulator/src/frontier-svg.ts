@@ -10,7 +10,7 @@ const COLOURS: Record<FrontierPoint['family'], string> = {
   clairvoyant: '#000000',
 }
 const UNITS: Record<FrontierPoint['family'], string> = {
-  custom: 'target %',
+  custom: 'wait tail 10^−k',
   hpa: 'CPU target %',
   keda: 'threshold',
   'keda-queue': 'per replica',

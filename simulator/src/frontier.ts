@@ -23,7 +23,10 @@ import type { ScalingController } from './controllers/cluster-state.ts'
 /** One configuration of one policy family: a point on the cost–SLO plane. */
 export interface Configuration {
   family: 'custom' | 'hpa' | 'keda' | 'keda-queue' | 'fixed' | 'clairvoyant'
-  /** The knob's value, as the family's own unit says (HPA target %, KEDA threshold, N, utilisation %). */
+  /**
+   * The knob's value, as the family's own unit says (custom: k of its wait-tail share 10^−k; HPA target %, KEDA
+   * threshold, N, utilisation %).
+   */
   knob: number
   /** The shipped default of its family (custom's defaults, HPA 70 %, the shipped ScaledObject, right-sized N). */
   isDefault: boolean
@@ -34,7 +37,8 @@ export interface Configuration {
 export const HPA_TARGETS = [20, 30, 40, 50, 60, 70, 80, 90]
 export const KEDA_THRESHOLDS = [0.5, 0.75, 1, 1.5, 2]
 export const KEDA_QUEUE_PER_REPLICA = [1, 2, 3, 4, 6, 8]
-export const CUSTOM_UTILISATIONS = [0.5, 0.6, 0.7, 0.8, 0.9]
+/** Custom sized for a wait-tail share of 10^−k (its other settings the defaults). */
+export const CUSTOM_TAIL_EXPONENTS = [1, 2, 3, 4, 5]
 export const CLAIRVOYANT_UTILISATIONS = [0.6, 0.7, 0.8, 0.9]
 
 /**
@@ -44,13 +48,13 @@ export const CLAIRVOYANT_UTILISATIONS = [0.6, 0.7, 0.8, 0.9]
 export function sweep(scenario: Scenario, rightSized: number): Configuration[] {
   const b = bounds(scenario)
   const configurations: Configuration[] = []
-  for (const utilisation of CUSTOM_UTILISATIONS)
+  for (const k of CUSTOM_TAIL_EXPONENTS)
     configurations.push({
       family: 'custom',
-      knob: utilisation * 100,
-      isDefault: utilisation === CUSTOM_DEFAULTS.targetUtilization,
+      knob: k,
+      isDefault: Math.abs(Math.log10(CUSTOM_DEFAULTS.waitTailShare) + k) < 1e-9,
       make: () => customController(b),
-      custom: { targetUtilization: utilisation },
+      custom: { waitTailShare: 10 ** -k },
     })
   for (const target of HPA_TARGETS)
     configurations.push({

@@ -34,17 +34,33 @@ export interface Ranked<T> {
   candidate: T
   met: number
   meanShortfall: number
+  /** Mean of custom's replica-seconds over HPA-70's: what the candidate pays, met or not. */
+  meanCostRatio: number
 }
 
-/** Candidates by targets met (most first), then by mean shortfall (least first). Pure. */
+/** Shortfalls are compared in steps of this: within one step the cheaper candidate wins. */
+const SHORTFALL_STEP = 0.01
+
+/**
+ * Candidates by targets met (most first), then by mean shortfall (least first), then by mean cost ratio (least
+ * first): among candidates that miss the same targets by about as much, the one that pays fewer replica-seconds.
+ * Pure.
+ */
 export function rankCandidates<T>(results: readonly { candidate: T; matchups: readonly Matchup[] }[]): Ranked<T>[] {
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length)
   return results
     .map(({ candidate, matchups }) => ({
       candidate,
       met: matchups.filter(meetsTarget).length,
-      meanShortfall: matchups.reduce((a, m) => a + shortfall(m), 0) / Math.max(1, matchups.length),
+      meanShortfall: mean(matchups.map(shortfall)),
+      meanCostRatio: mean(matchups.map((m) => m.custom.replicaSeconds / m.hpa.replicaSeconds)),
     }))
-    .sort((a, b) => b.met - a.met || a.meanShortfall - b.meanShortfall)
+    .sort(
+      (a, b) =>
+        b.met - a.met ||
+        Math.round(a.meanShortfall / SHORTFALL_STEP) - Math.round(b.meanShortfall / SHORTFALL_STEP) ||
+        a.meanCostRatio - b.meanCostRatio,
+    )
 }
 
 /** HPA-70's means over `seeds` on a scenario (computed once, shared by every candidate). */

@@ -202,4 +202,18 @@ describe('tuning', () => {
       ],
     )
   })
+
+  test('of candidates that meet as many and miss by about as much, the cheaper ranks first (cost-aware)', () => {
+    const ranked = rankCandidates([
+      { candidate: 'dear', matchups: [matchup(0.01, 100), matchup(0.05, 95)] },
+      { candidate: 'cheap', matchups: [matchup(0.01, 80), matchup(0.05, 70)] },
+      { candidate: 'closer', matchups: [matchup(0.01, 100), matchup(0.02, 100)] },
+    ])
+    assert.deepEqual(
+      ranked.map((r) => r.candidate),
+      ['closer', 'cheap', 'dear'],
+      'a clearly smaller shortfall still wins; within a step, cost decides',
+    )
+    assert.ok(Math.abs(ranked[1]!.meanCostRatio - 0.75) < 1e-12)
+  })
 })

@@ -9,6 +9,7 @@ import {
   type ScalingDecision,
   type ScalingInputs,
   type ScalingPolicy,
+  scaleDownWindowS,
   stabilize,
 } from './desired-replicas.ts'
 import { initialStartupEstimate, type StartupEstimate, updateStartupEstimate } from './startup-estimate.ts'
@@ -17,6 +18,8 @@ export interface AutoscalerOptions extends ScalingPolicy {
   shortWindowS: number
   longWindowS: number
   scaleDownStabilizationS: number
+  /** Scale-down waits at least this many measured start-ups (see scaleDownWindowS; 0: the stabilisation alone). */
+  scaleDownStartups: number
   /** The short window's rate counts only what is beyond this many standard deviations of Poisson noise. */
   burstNoiseZ: number
   /** The trend of arrivals is measured over this window (its two halves compared). */
@@ -26,6 +29,14 @@ export interface AutoscalerOptions extends ScalingPolicy {
   slotsPerReplica: number
   /** Assumed service time until the first answers are measured. */
   initialServiceTimeS: number
+}
+
+/** Recommendations are kept this long, so a scale-down window that grows with the start-up can look back. */
+const HISTORY_MS = 3_600_000
+
+/** Squared coefficient of variation from a mean and a mean square (0 for constant times; never negative). */
+export function serviceCv2(meanS: number, meanSquareS2: number): number {
+  return meanS > 0 ? Math.max(0, meanSquareS2 / (meanS * meanS) - 1) : 1
 }
 
 /** Something that makes the number of replicas happen (local processes, a Kubernetes Deployment). */
@@ -63,6 +74,8 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
   #startup: StartupEstimate
   readonly #startedAt: number
   #serviceTimeS: number
+  /** EWMA of the squared service time, s², for its variability. */
+  #serviceTimeSquareS2: number
   #history: Recommendation[]
   #status: AutoscaleStatus | undefined
   /** Changes for the actuator, one at a time (see `tick`). */
@@ -90,6 +103,8 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     this.#startup = initialStartupEstimate(options.startupS)
     this.#startedAt = now
     this.#serviceTimeS = options.initialServiceTimeS
+    // Until answers are measured, assume exponential service (cs² = 1): the pessimistic side of Erlang C.
+    this.#serviceTimeSquareS2 = 2 * options.initialServiceTimeS ** 2
     // The replicas we start with count as a recent recommendation, so nothing scales down in the first window.
     this.#history = [{ at: now, replicas: initialReplicas }]
     this.#status = this.#decide(now)
@@ -102,9 +117,11 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     this.#trendRecent.add(now)
   }
 
-  /** Mean time a request holds a replica slot, from each answer's upstream latency. */
+  /** Mean time a request holds a replica slot, and its variability, from each answer's upstream latency. */
   recordServiceTime(ms: number): void {
-    this.#serviceTimeS = 0.95 * this.#serviceTimeS + 0.05 * (ms / 1000)
+    const s = ms / 1000
+    this.#serviceTimeS = 0.95 * this.#serviceTimeS + 0.05 * s
+    this.#serviceTimeSquareS2 = 0.95 * this.#serviceTimeSquareS2 + 0.05 * s * s
   }
 
   /** The latest decision (the constructor makes a first one). */
@@ -145,6 +162,7 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
       arrivalRateShort: burstRate(this.#short.total(now), span(this.options.shortWindowS), this.options.burstNoiseZ),
       arrivalRateLong: this.#long.total(now) / span(this.options.longWindowS),
       serviceTimeS: this.#serviceTimeS,
+      serviceTimeCv2: serviceCv2(this.#serviceTimeS, this.#serviceTimeSquareS2),
       backlog,
       slotsPerReplica: this.options.slotsPerReplica,
       readyReplicas,
@@ -157,7 +175,9 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     const stable = stabilize(
       this.#history,
       { at: now, replicas: decision.recommended },
-      this.options.scaleDownStabilizationS * 1000,
+      scaleDownWindowS(this.options.scaleDownStabilizationS, this.options.scaleDownStartups, this.#startup.estimateS) *
+        1000,
+      HISTORY_MS,
     )
     this.#history = stable.history
     this.#startup = updateStartupEstimate(this.#startup, now, stable.replicas, readyReplicas)

@@ -8,6 +8,11 @@ export interface ScalingInputs {
   arrivalRateLong: number
   /** Time one request occupies one replica slot (mean upstream latency). */
   serviceTimeS: number
+  /**
+   * Squared coefficient of variation of that time (variance / mean², measured online): how much less than
+   * exponential service (1) the queue waits. Undefined: exponential, the pessimistic assumption.
+   */
+  serviceTimeCv2?: number
   /** Requests waiting in the gateway queue. */
   backlog: number
   slotsPerReplica: number
@@ -35,8 +40,9 @@ export interface ScalingPolicy {
   minReplicas: number
   maxReplicas: number
   /**
-   * When set, `targetUtilization` is only a ceiling: replicas are added until, by Erlang C, at most this share of
-   * requests would wait longer than the SLO leaves after their service (undefined: size at the utilisation alone).
+   * When set, `targetUtilization` is only a ceiling: replicas are added until, by M/G/c (Erlang C with the
+   * Allen–Cunneen factor for `serviceTimeCv2`), at most this share of requests would wait longer than the SLO
+   * leaves after their service (undefined: size at the utilisation alone).
    */
   waitTailShare?: number
   /** Short-window demand this many times the ready capacity means panic: follow the short window, never scale down. */
@@ -61,7 +67,7 @@ export interface ScalingDecision {
 export function replicasFor(rate: number, backlog: number, inputs: ScalingInputs, policy: ScalingPolicy): number {
   const work = (rate + backlog / (policy.drainTimeS + inputs.startupS)) * inputs.serviceTimeS // busy slots needed
   const atUtilisation = Math.ceil(work / (inputs.slotsPerReplica * policy.targetUtilization) - 1e-9)
-  // A share of 1 (the default) holds for any pool: nothing to add, so no Erlang C on every tick.
+  // A share of 1 holds for any pool: nothing to add, so no Erlang C on every tick.
   if (policy.waitTailShare === undefined || policy.waitTailShare >= 1 || work <= 0) return atUtilisation
   // The SLO's own test: the wait a request may have is what the SLO leaves after its service.
   const budgetS = policy.drainTimeS - inputs.serviceTimeS
@@ -75,6 +81,7 @@ export function replicasFor(rate: number, backlog: number, inputs: ScalingInputs
     inputs.slotsPerReplica,
     atUtilisation,
     most,
+    inputs.serviceTimeCv2 ?? 1,
   )
 }
 
@@ -101,9 +108,10 @@ export function arrivalTrend(older: number, recent: number, halfS: number, z = 2
 }
 
 /**
- * Desired replicas = ceil((λ·S + Q·S/(T + start-up)) / (slots·ρ)), within [min, max], where the short window's λ
- * is forecast over the start-up along the arrivals' trend (λ + trend × gain × start-up): a replica asked for now
- * serves only once it is up. The larger of the short and long windows
+ * Desired replicas: for a = λ·S + Q·S/(T + start-up) busy slots, at least ceil(a / (slots·ρ)), and with a wait-tail
+ * share, the fewest for which M/G/c keeps P(wait > T − S) within it (`replicasFor`), within [min, max]; the short
+ * window's λ may be forecast over the start-up along the arrivals' trend (λ + trend × gain × start-up): a replica
+ * asked for now serves only once it is up. The larger of the short and long windows
  * wins: the short one reacts to bursts at once, the long one keeps a brief lull from scaling down. When the short
  * window asks for `panicThreshold` × the ready capacity, it is panic (Knative): nothing scales down at all.
  * Scaling down is further slowed by `stabilize`.
@@ -120,6 +128,16 @@ export function desiredReplicas(inputs: ScalingInputs, policy: ScalingPolicy): S
   return { recommended: clamp(raw, policy), shortWindow, longWindow, panic }
 }
 
+/**
+ * How long scale-down waits, s: the configured stabilisation, or `startups` measured start-ups when that is longer.
+ * A replica let go too early costs one start-up of misses when the load returns, and keeping it costs only its
+ * idle time (the ski-rental trade-off): so the slower replicas start, the longer an idle one is worth keeping.
+ * Pure.
+ */
+export function scaleDownWindowS(stabilizationS: number, startups: number, startupS: number): number {
+  return Math.max(stabilizationS, startups * startupS)
+}
+
 export interface Recommendation {
   at: number
   replicas: number
@@ -127,13 +145,20 @@ export interface Recommendation {
 
 /**
  * Scale up at once, down slowly: the result is the highest recommendation of the last `windowMs` (the HPA's
- * scale-down stabilisation). Returns the value and the history to keep (pure).
+ * scale-down stabilisation). Returns the value and the history to keep: only recommendations that could still be
+ * the highest of some later window (each higher than every later one: a short, decreasing list), back to `keepMs`,
+ * so a window that grows (a slower start-up measured) still sees what came before it. Pure.
  */
 export function stabilize(
   history: readonly Recommendation[],
   next: Recommendation,
   windowMs: number,
+  keepMs = windowMs,
 ): { replicas: number; history: Recommendation[] } {
-  const kept = [...history.filter((r) => r.at > next.at - windowMs), next]
-  return { replicas: Math.max(...kept.map((r) => r.replicas)), history: kept }
+  const kept = [
+    ...history.filter((r) => r.at > next.at - Math.max(keepMs, windowMs) && r.replicas > next.replicas),
+    next,
+  ]
+  const inWindow = kept.filter((r) => r.at > next.at - windowMs)
+  return { replicas: Math.max(...inWindow.map((r) => r.replicas)), history: kept }
 }

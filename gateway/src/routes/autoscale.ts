@@ -35,6 +35,7 @@ export const autoscaleRoute: FastifyPluginAsyncJsonSchemaToTs<{ Options: { autos
                 arrivalRateShort: number,
                 arrivalRateLong: number,
                 serviceTimeS: number,
+                serviceTimeCv2: { ...number, description: 'squared coefficient of variation of the service time' },
                 backlog: number,
                 slotsPerReplica: number,
                 readyReplicas: number,
