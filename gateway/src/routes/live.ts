@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
+import type { Stage } from '../../../common/model-registry/state.ts'
 import type { LiveStats } from '../live-stats.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
 import { replicaViewRef, type WithReplicaView } from '../pool/replica-view.ts'
@@ -11,6 +12,19 @@ export interface LiveRouteOptions {
   pool: ReplicaPool
   desired: () => number
   sloMs: number
+  /** Each model version in traffic or with requests in the window: stage, weight and how it did. */
+  versions: () => LiveVersion[]
+}
+
+export type LiveVersion = {
+  model: string
+  version: string
+  stage: Stage
+  weight: number
+  requests: number
+  errors: number
+  p50_ms: number | null
+  p95_ms: number | null
 }
 
 const nullableNumber = { type: ['number', 'null'] } as const
@@ -55,6 +69,26 @@ const liveSchema = {
     ready: { type: 'integer' },
     desired: { type: 'integer' },
     models: { type: 'array', items: { type: 'string' } },
+    versions: {
+      type: 'array',
+      description:
+        'model versions with traffic weight or requests in the canary window (CANARY_WINDOW_S): production and candidate side by side',
+      items: {
+        type: 'object',
+        required: ['model', 'version', 'stage', 'weight', 'requests', 'errors', 'p50_ms', 'p95_ms'],
+        additionalProperties: false,
+        properties: {
+          model: { type: 'string' },
+          version: { type: 'string' },
+          stage: { type: 'string', enum: ['staging', 'production', 'archived'] },
+          weight: { type: 'number' },
+          requests: { type: 'integer' },
+          errors: { type: 'integer' },
+          p50_ms: nullableNumber,
+          p95_ms: nullableNumber,
+        },
+      },
+    },
   },
 } as const
 
@@ -84,6 +118,7 @@ export const liveRoute: FastifyPluginAsyncJsonSchemaToTs<{
         ready: pool.readyCount(),
         desired: options.desired(),
         models: pool.models(),
+        versions: options.versions(),
       }
     },
   })
