@@ -4,13 +4,16 @@ import { modelVersionKey } from '../../../common/http/model-selection.ts'
 import { activeCanary, productionVersion } from '../../../common/model-registry/state.ts'
 import type { VersionOutcomes } from '../meters/version-outcomes.ts'
 import type { RegistryWatcher } from '../versions/registry-watcher.ts'
-import { type CanaryVerdict, canaryVerdict, type RollbackRule } from './rollback-rule.ts'
+import { type CanaryVerdict, canaryVerdict, type RollbackRule, type WindowStats } from './rollback-rule.ts'
 
 export interface CanaryRollback {
   model: string
   candidate: string
   production: string
   verdict: Extract<CanaryVerdict, { verdict: 'rollback' }>
+  /** The windows the verdict was drawn from. */
+  candidateStats: WindowStats
+  productionStats: WindowStats
 }
 
 /**
@@ -52,10 +55,18 @@ export class CanaryMonitor extends EventEmitter<{ rollback: [CanaryRollback] }> 
       { model, candidate: canary.version, production, rule: verdict.rule, candidateStats, productionStats },
       `canary ${model} ${canary.version} rolled back automatically: ${verdict.reason}`,
     )
-    const rollback: CanaryRollback = { model, candidate: canary.version, production, verdict }
+    const rollback: CanaryRollback = {
+      model,
+      candidate: canary.version,
+      production,
+      verdict,
+      candidateStats,
+      productionStats,
+    }
+    // Announced once the registry has it (in force here at once, and written to the file when it can be).
     void this.#registry
       .stopCanary(model, canary.version, `automatic: ${verdict.reason}`)
+      .then((stopped) => stopped && this.emit('rollback', rollback))
       .finally(() => this.#stopping.delete(key))
-    this.emit('rollback', rollback)
   }
 }
