@@ -155,7 +155,16 @@ export async function startGateway(
   await discovery.start((urls) => pool.setTargets(urls))
   health.start()
   const url = reachableListenUrl(await app.listen({ host: config.host, port: config.port }))
-  logger.info({ url, discovery: config.discovery, routing: config.routing }, 'gateway listening')
+  logger.info(
+    {
+      url,
+      discovery: config.discovery,
+      routing: config.routing,
+      model_registry: config.modelRegistryFile,
+      registered_models: Object.keys(models.registry.state.models).length,
+    },
+    'gateway listening',
+  )
 
   const shutdown = async (timeoutMs: number) => {
     shuttingDown = true

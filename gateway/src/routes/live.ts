@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
-import type { Stage } from '../../../common/model-registry/state.ts'
+import type { FromSchema } from 'json-schema-to-ts'
+import { STAGES } from '../../../common/model-registry/state.ts'
 import type { LiveStats } from '../live-stats.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
 import { replicaViewRef, type WithReplicaView } from '../pool/replica-view.ts'
@@ -16,22 +17,41 @@ export interface LiveRouteOptions {
   versions: () => LiveVersion[]
 }
 
-export type LiveVersion = {
-  model: string
-  version: string
-  stage: Stage
-  weight: number
-  requests: number
-  errors: number
-  p50_ms: number | null
-  p95_ms: number | null
-}
+export type LiveVersion = FromSchema<typeof liveVersionSchema>
 
 const nullableNumber = { type: ['number', 'null'] } as const
 
+const liveVersionSchema = {
+  type: 'object',
+  required: ['model', 'version', 'stage', 'weight', 'requests', 'errors', 'p50_ms', 'p95_ms'],
+  additionalProperties: false,
+  properties: {
+    model: { type: 'string' },
+    version: { type: 'string' },
+    stage: { type: 'string', enum: STAGES },
+    weight: { type: 'number' },
+    requests: { type: 'integer' },
+    errors: { type: 'integer' },
+    p50_ms: nullableNumber,
+    p95_ms: nullableNumber,
+  },
+} as const
+
 const liveSchema = {
   type: 'object',
-  required: ['now', 'slo_ms', 'queue', 'rps', 'minute', 'seconds', 'replicas', 'ready', 'desired', 'models'],
+  required: [
+    'now',
+    'slo_ms',
+    'queue',
+    'rps',
+    'minute',
+    'seconds',
+    'replicas',
+    'ready',
+    'desired',
+    'models',
+    'versions',
+  ],
   properties: {
     now: { type: 'number', description: 'epoch ms' },
     slo_ms: { type: 'number', description: 'the latency objective the page draws' },
@@ -73,21 +93,7 @@ const liveSchema = {
       type: 'array',
       description:
         'model versions with traffic weight or requests in the canary window (CANARY_WINDOW_S): production and candidate side by side',
-      items: {
-        type: 'object',
-        required: ['model', 'version', 'stage', 'weight', 'requests', 'errors', 'p50_ms', 'p95_ms'],
-        additionalProperties: false,
-        properties: {
-          model: { type: 'string' },
-          version: { type: 'string' },
-          stage: { type: 'string', enum: ['staging', 'production', 'archived'] },
-          weight: { type: 'number' },
-          requests: { type: 'integer' },
-          errors: { type: 'integer' },
-          p50_ms: nullableNumber,
-          p95_ms: nullableNumber,
-        },
-      },
+      items: liveVersionSchema,
     },
   },
 } as const

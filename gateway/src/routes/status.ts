@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
+import { STAGES } from '../../../common/model-registry/state.ts'
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
 import { replicaViewRef, type WithReplicaView } from '../pool/replica-view.ts'
@@ -22,7 +23,7 @@ const versionView = {
   required: ['version', 'stage', 'weight', 'replicas', 'ready'],
   properties: {
     version: { type: 'string' },
-    stage: { type: 'string', enum: ['staging', 'production', 'archived'] },
+    stage: { type: 'string', enum: STAGES },
     weight: { type: 'number', description: 'share of ?model=NAME requests it gets' },
     replicas: { type: 'integer', description: 'replicas advertising it' },
     ready: { type: 'integer', description: 'of which routable now' },

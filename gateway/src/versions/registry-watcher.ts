@@ -30,6 +30,7 @@ export class RegistryWatcher extends EventEmitter<RegistryEvents> {
   #state: RegistryState = EMBEDDED_DEFAULT_STATE
   /** The text last read (good or refused), so an unchanged file is neither re-applied nor re-logged. */
   #lastText: string | undefined | null = null
+  #loaded = false
   #watcher: FSWatcher | undefined
   #timer: NodeJS.Timeout | undefined
   #reading: Promise<void> | undefined
@@ -134,10 +135,14 @@ export class RegistryWatcher extends EventEmitter<RegistryEvents> {
       return
     }
     this.#state = state
-    this.#log.info(
-      { file: this.file, models: Object.keys(state.models), exists: text !== undefined },
-      'registry state loaded',
-    )
+    // The start-up state is in the gateway's 'listening' line; later loads are news.
+    if (this.#loaded) {
+      this.#log.info(
+        { file: this.file, models: Object.keys(state.models).join(','), exists: text !== undefined },
+        'registry state reloaded',
+      )
+    }
+    this.#loaded = true
     this.emit('change', state)
   }
 }
