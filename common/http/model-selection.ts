@@ -1,11 +1,15 @@
-/** How a client picks a model, the same at the gateway and at a replica: `?model=NAME` or `X-Model: NAME`. */
+/**
+ * How a client picks a model, the same at the gateway and at a replica: `?model=NAME` or `X-Model: NAME`, and
+ * `NAME@VERSION` for exactly one version.
+ */
 export const modelQuerySchema = {
   type: 'object',
   properties: {
     model: {
       type: 'string',
-      maxLength: 64,
-      description: 'model to run (see GET /models); the X-Model header works too; default: resnet18',
+      maxLength: 129,
+      description:
+        'model to run, NAME or NAME@VERSION (see GET /models); the X-Model header works too; default: resnet18',
     },
   },
 } as const
@@ -18,7 +22,32 @@ export function requestedModel(request: { query: unknown; headers: Record<string
   return typeof fromHeader === 'string' && fromHeader !== '' ? fromHeader : undefined
 }
 
+/** A model selector split: `darknet-tiny@v2` → name `darknet-tiny`, version `v2`; `darknet-tiny` → no version. */
+export interface ModelSelector {
+  name: string
+  version?: string
+}
+
+export function parseModelSelector(selector: string): ModelSelector {
+  const at = selector.indexOf('@')
+  if (at < 0) return { name: selector }
+  return { name: selector.slice(0, at), version: selector.slice(at + 1) }
+}
+
+/** The one spelling of a model version as a key (routing, metrics, logs): `NAME@VERSION`. */
+export function modelVersionKey(name: string, version: string): string {
+  return `${name}@${version}`
+}
+
 /** Model names come from the client and are echoed in errors: keep them short and printable. */
 export function printableModelName(name: string): string {
-  return name.replace(/[^\w.-]/g, '?').slice(0, 64)
+  return name.replace(/[^\w.@-]/g, '?').slice(0, 129)
+}
+
+/**
+ * Versions in the order people number them: `v2` before `v10`, `1.9` before `1.10`. The last one is the newest, which
+ * a replica serves for a bare `NAME` and the gateway treats as production while the registry names none.
+ */
+export function compareVersions(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' }) || (a < b ? -1 : a > b ? 1 : 0)
 }

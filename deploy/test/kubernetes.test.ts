@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
+import { validateRegistryState } from '../../common/model-registry/state.ts'
 
 const K8S = fileURLToPath(new URL('../../k8s', import.meta.url))
 const OVERLAYS = ['base', 'overlays/hpa-70', 'overlays/hpa-90', 'overlays/keda', 'overlays/custom']
@@ -82,6 +83,18 @@ describe('k8s/ manifests keep their promises', () => {
     const config = base.find((o) => o.kind === 'ConfigMap').data
     assert.equal(config.DISCOVERY, 'dns')
     assert.equal(config.REPLICA_DNS_NAME, 'replica.switchyard.svc.cluster.local')
+  })
+
+  test('the gateway reads the model registry from a ConfigMap mounted as a folder (so updates reach it), a valid state', () => {
+    const gateway = deployments.find((d) => d.metadata.name === 'gateway').spec.template.spec
+    const container = gateway.containers[0]
+    const file = container.env.find((e: { name: string }) => e.name === 'MODEL_REGISTRY_FILE').value
+    const mount = container.volumeMounts.find((m: { name: string }) => m.name === 'model-registry')
+    assert.equal(mount.subPath, undefined, 'a subPath mount never sees ConfigMap updates')
+    assert.equal(file, `${mount.mountPath}/models.json`)
+    const volume = gateway.volumes.find((v: { name: string }) => v.name === 'model-registry')
+    const configMap = base.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name)
+    validateRegistryState(JSON.parse(configMap.data['models.json']))
   })
 
   test('hpa-70 and hpa-90: CPU-utilisation HPAs on the replica Deployment', () => {

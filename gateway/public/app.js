@@ -27,8 +27,17 @@ async function loadModels() {
     for (const model of models) {
       const option = document.createElement('option')
       option.value = model.name
-      option.textContent = `${model.name} (${model.ready} ready)`
+      const canary = model.canary ? `, canary ${model.canary.version} ${Math.round(model.canary.weight * 100)} %` : ''
+      option.textContent = `${model.name} (${model.ready} ready${canary})`
       modelSelect.append(option)
+      // Each version on its own too, when there is more than one: NAME@VERSION runs exactly that version.
+      if ((model.versions ?? []).length < 2) continue
+      for (const version of model.versions) {
+        const exact = document.createElement('option')
+        exact.value = `${model.name}@${version.version}`
+        exact.textContent = `  ${model.name}@${version.version} (${version.stage})`
+        modelSelect.append(exact)
+      }
     }
   } catch {
     // The default model still works; the list is a convenience.
@@ -75,7 +84,9 @@ async function classify(file) {
     return
   }
   showPrediction(body)
-  setStatus(`${body.prediction} — answered by ${body.replica_id ?? body.replica} in ${ms(body.timing_ms.total)}`)
+  setStatus(
+    `${body.prediction} — ${body.model.name} ${body.model.version}, answered by ${body.replica_id ?? body.replica} in ${ms(body.timing_ms.total)}`,
+  )
 }
 
 function showPrediction(body) {
@@ -229,6 +240,33 @@ function renderLive(live) {
     return row
   })
   document.querySelector('#replica-table tbody').replaceChildren(...rows)
+  renderVersions(live.versions ?? [])
+}
+
+// Production and candidate side by side: the numbers the automatic rollback compares.
+function renderVersions(versions) {
+  $('version-table').hidden = versions.length === 0
+  const rows = versions.map((v) => {
+    const row = document.createElement('tr')
+    const cells = [
+      v.model,
+      v.version,
+      v.stage,
+      `${Math.round(v.weight * 1000) / 10} %`,
+      String(v.requests),
+      v.requests > 0 ? `${v.errors} (${((v.errors / v.requests) * 100).toFixed(1)} %)` : '0',
+      ms(v.p50_ms),
+      ms(v.p95_ms),
+    ]
+    for (const [i, text] of cells.entries()) {
+      const cell = document.createElement(i === 0 ? 'th' : 'td')
+      if (i === 0) cell.scope = 'row'
+      cell.textContent = text
+      row.append(cell)
+    }
+    return row
+  })
+  document.querySelector('#version-table tbody').replaceChildren(...rows)
 }
 
 async function pollLive() {

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { ConfigError, type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
+import { registryFileSetting } from '../../common/model-registry/settings.ts'
 import { serviceSettings } from '../../common/service-settings.ts'
 
 const positiveInt = (max = 1_000_000_000) => parse.integer({ min: 1, max })
@@ -315,6 +316,49 @@ export const gatewayConfigSpec = {
     description: 'How often the desired replica count is computed',
     parse: positiveInt(),
     default: 1000,
+  }),
+  modelRegistryFile: registryFileSetting(),
+  registryPollMs: setting({
+    env: 'MODEL_REGISTRY_POLL_MS',
+    flag: 'model-registry-poll-ms',
+    description: 'Also re-read the registry file this often (file events can be missed)',
+    parse: positiveInt(),
+    default: 2000,
+  }),
+  canaryWindowS: setting({
+    env: 'CANARY_WINDOW_S',
+    flag: 'canary-window-s',
+    description: 'Sliding window over which a canary is compared with production (and the live panel counts versions)',
+    parse: positiveInt(3600),
+    default: 300,
+  }),
+  canaryMinSamples: setting({
+    env: 'CANARY_MIN_SAMPLES',
+    flag: 'canary-min-samples',
+    description: 'Requests each of candidate and production needs in the window before a canary can be rolled back',
+    parse: positiveInt(1_000_000),
+    default: 50,
+  }),
+  canaryMaxErrorRateIncrease: setting({
+    env: 'CANARY_MAX_ERROR_RATE_INCREASE',
+    flag: 'canary-max-error-rate-increase',
+    description: "Roll back when the candidate's error rate exceeds production's by more than this share",
+    parse: parse.number({ min: 0, max: 1 }),
+    default: 0.01,
+  }),
+  canaryMaxP95Increase: setting({
+    env: 'CANARY_MAX_P95_INCREASE',
+    flag: 'canary-max-p95-increase',
+    description: "Roll back when the candidate's p95 exceeds production's by more than this share (the gate's +10 %) …",
+    parse: parse.number({ min: 0, max: 100 }),
+    default: 0.1,
+  }),
+  canaryP95SlackMs: setting({
+    env: 'CANARY_P95_SLACK_MS',
+    flag: 'canary-p95-slack-ms',
+    description: '… plus this many ms (timer jitter on fast models is not a regression)',
+    parse: parse.number({ min: 0, max: 60_000 }),
+    default: 5,
   }),
   kubeApiUrl: setting<string | undefined>({
     env: 'KUBE_API_URL',

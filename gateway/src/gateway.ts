@@ -18,6 +18,7 @@ import type { Job } from './queue/job.ts'
 import { JobQueue } from './queue/job-queue.ts'
 import { ROUTING_POLICIES } from './routing/policies.ts'
 import { buildGatewayServer } from './server.ts'
+import { type ModelLifecycle, startModelLifecycle } from './versions/lifecycle.ts'
 
 export interface RunningGateway {
   app: FastifyInstance
@@ -28,6 +29,8 @@ export interface RunningGateway {
   discovery: Discovery
   health: HealthChecker
   autoscaler: Autoscaler
+  /** Versions, the registry state and canaries. */
+  models: ModelLifecycle
   /** Stop admitting, let the queue drain (up to `timeoutMs`), answer what is left 503, close everything. */
   shutdown(timeoutMs: number): Promise<void>
 }
@@ -37,6 +40,8 @@ export interface GatewayEdges {
   resolve?: Resolver
   /** Where local replicas' log lines go (default: dropped). */
   onReplicaLog?: (line: string) => void
+  /** Uniform draws in [0, 1) for the canary split (tests inject a seeded one). */
+  random?: () => number
 }
 
 /** Wires discovery → pool → health checks, queue → dispatcher → replicas, and the HTTP server; then listens. */
@@ -133,6 +138,7 @@ export async function startGateway(
   let lastDesired = autoscaler.desired
   dispatcher.on('answered', (upstreamMs: number) => autoscaler?.recordServiceTime(upstreamMs))
   const autoscaleTimer = setInterval(() => autoscaler?.tick(Date.now()), config.autoscaleIntervalMs)
+  const models = await startModelLifecycle(config, pool, metrics, logger, edges.random)
   let shuttingDown = false
   const app = await buildGatewayServer({
     config,
@@ -143,11 +149,23 @@ export async function startGateway(
     logger,
     isShuttingDown: () => shuttingDown,
     autoscaler,
+    models: models.router,
+    onVersionOutcome: models.onVersionOutcome,
+    liveVersions: models.liveVersions,
   })
   await discovery.start((urls) => pool.setTargets(urls))
   health.start()
   const url = reachableListenUrl(await app.listen({ host: config.host, port: config.port }))
-  logger.info({ url, discovery: config.discovery, routing: config.routing }, 'gateway listening')
+  logger.info(
+    {
+      url,
+      discovery: config.discovery,
+      routing: config.routing,
+      model_registry: config.modelRegistryFile,
+      registered_models: Object.keys(models.registry.state.models).length,
+    },
+    'gateway listening',
+  )
 
   const shutdown = async (timeoutMs: number) => {
     shuttingDown = true
@@ -158,11 +176,12 @@ export async function startGateway(
     const left = dispatcher.failQueued('shutting_down', 'the gateway shut down before this request was sent')
     if (left > 0) logger.warn({ requests: left }, 'answered 503 to requests still queued at shutdown')
     await app.close()
+    await models.close()
     await health.stop()
     await discovery.stop()
     await pool.close()
   }
-  return { app, url, pool, queue, dispatcher, discovery, health, autoscaler, shutdown }
+  return { app, url, pool, queue, dispatcher, discovery, health, autoscaler, models, shutdown }
 }
 
 async function createActuator(

@@ -11,9 +11,10 @@ import { replicaViewSchema } from './pool/replica-view.ts'
 import type { Job } from './queue/job.ts'
 import type { JobQueue } from './queue/job-queue.ts'
 import { autoscaleRoute } from './routes/autoscale.ts'
-import { liveRoute } from './routes/live.ts'
-import { predictRoutes } from './routes/predict.ts'
+import { type LiveVersion, liveRoute } from './routes/live.ts'
+import { predictRoutes, type VersionOutcomeReport } from './routes/predict.ts'
 import { statusRoutes } from './routes/status.ts'
+import type { ModelRouter } from './versions/model-router.ts'
 import { registerWebPage } from './web-page.ts'
 
 export interface GatewayServerOptions {
@@ -25,6 +26,9 @@ export interface GatewayServerOptions {
   logger: FastifyBaseLogger
   isShuttingDown: () => boolean
   autoscaler: Autoscaler
+  models: ModelRouter
+  onVersionOutcome: (report: VersionOutcomeReport) => void
+  liveVersions: () => LiveVersion[]
 }
 
 /** The gateway's HTTP face. The body of a prediction is read once, as bytes, and forwarded untouched. */
@@ -71,8 +75,11 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     isShuttingDown,
     onArrival: () => autoscaler.recordArrival(Date.now()),
     onAnswered: (statusCode, elapsedMs) => live.recordAnswer(Date.now(), elapsedMs, statusCode),
+    models: options.models,
+    onVersionOutcome: options.onVersionOutcome,
   })
   await app.register(statusRoutes, {
+    models: options.models,
     queue,
     dispatcher,
     pool,
@@ -81,7 +88,14 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     replicaSummary: () => ({ desired: autoscaler.desired }),
   })
   await app.register(autoscaleRoute, { autoscaler })
-  await app.register(liveRoute, { stats: live, queue, pool, desired: () => autoscaler.desired, sloMs: config.sloMs })
+  await app.register(liveRoute, {
+    stats: live,
+    queue,
+    pool,
+    desired: () => autoscaler.desired,
+    sloMs: config.sloMs,
+    versions: options.liveVersions,
+  })
   await registerWebPage(app)
   registerMetricsRoute(app, metrics.registry)
   return app

@@ -1,4 +1,6 @@
 import { once } from 'node:events'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import { testLogger } from '../../common/testing/silent-logger.ts'
 import { loadGatewayConfig } from '../src/config.ts'
@@ -11,7 +13,12 @@ import { type GatewayEdges, type RunningGateway, startGateway } from '../src/gat
 export function startTestGateway(flags: string[], edges: GatewayEdges = {}): Promise<RunningGateway> {
   const config = loadGatewayConfig({
     env: {},
-    argv: ['--host', '127.0.0.1', '--port', '0', '--health-interval-ms', '50', '--health-timeout-ms', '1000', ...flags],
+    argv: [
+      ...['--host', '127.0.0.1', '--port', '0', '--health-interval-ms', '50', '--health-timeout-ms', '1000'],
+      // A registry file nobody writes: the embedded default, whatever a developer keeps in the default one.
+      ...['--model-registry-file', join(tmpdir(), `switchyard-test-no-registry-${process.pid}`, 'models.json')],
+      ...flags,
+    ],
   })
   return startGateway(config, testLogger('gateway') as FastifyBaseLogger, edges)
 }

@@ -14,6 +14,8 @@ export interface StubReplicaOptions {
   probeDelayMs?: number
   host?: string
   port?: number
+  /** Model versions it advertises on /readyz and names in answers (default: none advertised, answers name stub 1). */
+  models?: { name: string; version: string }[]
 }
 
 export interface StubRequest {
@@ -33,6 +35,7 @@ export class StubReplica extends EventEmitter {
   mode: StubMode
   ready: boolean
   probeDelayMs: number
+  models: { name: string; version: string }[] | undefined
   probes = 0
   /** The next this many probes get no answer at all (then probeDelayMs applies again). */
   unansweredProbes = 0
@@ -49,6 +52,7 @@ export class StubReplica extends EventEmitter {
     this.mode = options.mode ?? 'ok'
     this.ready = options.ready ?? true
     this.probeDelayMs = options.probeDelayMs ?? 0
+    this.models = options.models
     this.#server = createServer((request, response) => void this.#handle(request, response))
     this.#server.on('connection', (socket) => {
       this.#sockets.add(socket)
@@ -122,7 +126,8 @@ export class StubReplica extends EventEmitter {
       if (this.probeDelayMs === Number.POSITIVE_INFINITY) return
       if (this.probeDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.probeDelayMs))
       response.writeHead(this.ready ? 200 : 503, { 'content-type': 'application/json' })
-      response.end(JSON.stringify({ ready: this.ready, inflight: this.inflight, queue: 0 }))
+      const models = this.models?.map((m) => ({ ...m, pretrained: false }))
+      response.end(JSON.stringify({ ready: this.ready, inflight: this.inflight, queue: 0, ...(models && { models }) }))
       return
     }
     let bytes = 0
@@ -162,18 +167,30 @@ export class StubReplica extends EventEmitter {
         .end(JSON.stringify({ error: 'no', code, request_id: requestId }))
       return
     }
-    response.writeHead(200, headers).end(JSON.stringify(stubPrediction(this.name, requestId)))
+    response.writeHead(200, headers).end(JSON.stringify(stubPrediction(this.name, requestId, this.#modelFor(request))))
+  }
+
+  /** The version `?model=NAME[@VERSION]` asks for among those it advertises, as a real replica picks it. */
+  #modelFor(request: IncomingMessage): { name: string; version: string } | undefined {
+    const selector = new URL(request.url ?? '/', 'http://stub').searchParams.get('model')
+    if (!selector || !this.models) return undefined
+    const [name, version] = selector.split('@')
+    return this.models.find((m) => m.name === name && (version === undefined || m.version === version))
   }
 }
 
-export function stubPrediction(name: string, requestId: string) {
+export function stubPrediction(
+  name: string,
+  requestId: string,
+  model: { name: string; version: string } = { name: 'stub', version: '1' },
+) {
   return {
     prediction: `${name}: 100.00%`,
     label: name,
     class_index: 1,
     confidence: 1,
     top5: [{ label: name, class_index: 1, confidence: 1 }],
-    model: { name: 'stub', version: '1', pretrained: false },
+    model: { ...model, pretrained: false },
     timing_ms: { queue: 0, preprocess: 1, inference: 1, total: 2 },
     batch_size: 1,
     replica: name,

@@ -148,6 +148,15 @@ describe('the web page at / (Chromium, real gateway and replicas)', () => {
         /^[1-9]/.test(row.cells[2]?.textContent ?? ''),
       ),
     )
+    // The model versions table: the default model's version, in production, with the requests it answered.
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLTableRowElement>('#version-table tbody tr')].some(
+        (row) =>
+          row.cells[0]?.textContent === 'resnet18' &&
+          row.cells[2]?.textContent === 'production' &&
+          Number(row.cells[4]?.textContent) > 0,
+      ),
+    )
     await page.screenshot({ path: join(SCREENSHOTS, 'live-under-load.png'), fullPage: true })
     const result = await load
     assert.ok(result.records.some((r) => r.status === 200))

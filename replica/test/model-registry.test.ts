@@ -75,4 +75,31 @@ describe('model registry (MODELS_DIR)', () => {
     )
     assert.ok(errors.some((message) => message.includes('shipped')))
   })
+
+  test('MODELS_DIR/<name>/<version>/: each version folder is one version, named by its folders, beside a version in the model folder itself', async () => {
+    const modelsDir = join(root, 'versioned-models')
+    // The model folder holds a version itself (TF.js, as before versions), plus v1 (TF.js) and v2 (a manifest folder).
+    cpSync(join(root, 'models', 'tiny'), join(modelsDir, 'tiny'), { recursive: true })
+    cpSync(join(root, 'models', 'tiny'), join(modelsDir, 'tiny', 'v1'), { recursive: true })
+    cpSync(join(root, 'cache', 'converted', 'tiny'), join(modelsDir, 'tiny', 'v2'), { recursive: true })
+    mkdirSync(join(modelsDir, 'tiny', 'notes'))
+    errors.length = 0
+    const definitions = await loadModelDefinitions({ ...config(), modelsDir }, log)
+    assert.deepEqual(
+      definitions.map((d) => `${d.info.name}@${d.info.version}:${d.info.source}`),
+      [
+        'resnet18@untrained-seed18:generated',
+        `tiny@${definitions[1]!.info.version}:converted`,
+        'tiny@v1:converted',
+        'tiny@v2:manifest',
+      ],
+    )
+    assert.match(definitions[1]!.info.version, /^tfjs-[0-9a-f]{12}$/)
+    assert.equal(definitions[2]!.info.sha256, definitions[1]!.info.sha256, 'the same model, converted for each version')
+    assert.deepEqual(
+      errors.filter((message) => !message.includes('UNTRAINED')),
+      [],
+      'a folder without a model (notes/) is not a version, and nothing failed',
+    )
+  })
 })

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { request } from 'undici'
 import type { ReplicaReadiness } from '../../../common/readiness-schema.ts'
 import type { ProbeResult } from './readiness.ts'
-import type { ReadonlyReplica } from './replica.ts'
+import type { ModelVersionRef, ReadonlyReplica } from './replica.ts'
 import type { ReplicaPool } from './replica-pool.ts'
 
 export interface HealthCheckOptions {
@@ -67,7 +67,7 @@ export class HealthChecker {
   }
 
   /** What the probe found, and the models the replica says it serves (the default first) when it says so. */
-  async #check(replica: ReadonlyReplica): Promise<{ result: ProbeResult; models?: string[] }> {
+  async #check(replica: ReadonlyReplica): Promise<{ result: ProbeResult; models?: ModelVersionRef[] }> {
     try {
       const response = await request(`${replica.url}/readyz`, {
         dispatcher: replica.probeClient,
@@ -78,7 +78,11 @@ export class HealthChecker {
       // Read as the replica's schema says, but checked: a replica of another version may say something else.
       const body = (await response.body.json().catch(() => undefined)) as Partial<ReplicaReadiness> | undefined
       const models = Array.isArray(body?.models)
-        ? body.models.flatMap((m) => (typeof m?.name === 'string' ? [m.name] : []))
+        ? body.models.flatMap((m) =>
+            typeof m?.name === 'string'
+              ? [{ name: m.name, version: typeof m.version === 'string' ? m.version : '' }]
+              : [],
+          )
         : undefined
       return { result: response.statusCode === 200 ? 'ready' : 'answered_not_ready', ...(models && { models }) }
     } catch (error) {

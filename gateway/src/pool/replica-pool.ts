@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events'
+import { parseModelSelector } from '../../../common/http/model-selection.ts'
 import type { Candidate } from '../routing/policies.ts'
 import type { AttemptOutcome, OutlierPolicy } from './outlier.ts'
 import type { ProbeResult, ReadinessThresholds } from './readiness.ts'
-import { type ReadonlyReplica, Replica } from './replica.ts'
+import { type ModelVersionRef, type ReadonlyReplica, Replica } from './replica.ts'
 import type { ReplicaView } from './replica-view.ts'
 
 export interface ReplicaPoolOptions {
@@ -141,7 +142,7 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
   }
 
   /** A readiness probe's result, and the models the replica listed if it did. */
-  recordProbe(replica: ReadonlyReplica, result: ProbeResult, models?: readonly string[]): void {
+  recordProbe(replica: ReadonlyReplica, result: ProbeResult, models?: readonly ModelVersionRef[]): void {
     const own = this.#own(replica)
     if (!own) return
     const wasRoutable = own.isRoutable()
@@ -161,6 +162,25 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
   /** Every model some replica advertises, ready or not, in first-seen order. */
   models(): string[] {
     return [...new Set(this.all.flatMap((replica) => replica.models))]
+  }
+
+  /** For each model, each version some replica advertises: how many replicas advertise it and how many are routable. */
+  servedVersions(): Map<string, Map<string, { replicas: number; ready: number }>> {
+    const served = new Map<string, Map<string, { replicas: number; ready: number }>>()
+    for (const replica of this.#replicas.values()) {
+      const routable = replica.isRoutable()
+      for (const key of replica.versions) {
+        const { name, version = '' } = parseModelSelector(key)
+        let versions = served.get(name)
+        if (!versions) {
+          versions = new Map()
+          served.set(name, versions)
+        }
+        const counts = versions.get(version) ?? { replicas: 0, ready: 0 }
+        versions.set(version, { replicas: counts.replicas + 1, ready: counts.ready + (routable ? 1 : 0) })
+      }
+    }
+    return served
   }
 
   /** Sum of the slots of routable replicas: how many requests can be in flight at once. */

@@ -22,6 +22,7 @@ export const replicaViewSchema = {
     'ejections',
     'ejected_until',
     'models',
+    'versions',
   ],
   properties: {
     url: { type: 'string' },
@@ -38,6 +39,7 @@ export const replicaViewSchema = {
     ejections: { type: 'integer' },
     ejected_until: { type: ['string', 'null'], description: 'ISO time, while ejected' },
     models: { type: 'array', items: { type: 'string' }, description: 'models it serves, its default first' },
+    versions: { type: 'array', items: { type: 'string' }, description: 'model versions it serves, as NAME@VERSION' },
   },
   additionalProperties: false,
 } as const

@@ -1,4 +1,5 @@
 import { Client, Pool } from 'undici'
+import { modelVersionKey } from '../../../common/http/model-selection.ts'
 import type { Candidate } from '../routing/policies.ts'
 import {
   type AttemptOutcome,
@@ -34,6 +35,12 @@ type PoolOnly =
 /** A replica as everyone but its pool holds it: everything to read, nothing to change. */
 export type ReadonlyReplica = Omit<Replica, PoolOnly>
 
+/** A model version a replica says it serves (its /readyz). */
+export interface ModelVersionRef {
+  name: string
+  version: string
+}
+
 /** A replica's own report of its load, from the X-Replica-* headers of its last answer. */
 interface LoadReport {
   inflight: number
@@ -65,6 +72,7 @@ export class Replica {
   #dispatched = 0
   #failures = 0
   #models: readonly string[] = []
+  #versions: readonly string[] = []
   #report: LoadReport | undefined
 
   constructor(url: string, slots: number, connectTimeoutMs: number) {
@@ -109,9 +117,18 @@ export class Replica {
     return this.#models
   }
 
-  /** A request naming no model goes to any replica (each has a default); one naming a model, to those serving it. */
+  /** Versions it serves as `NAME@VERSION` keys, from its /readyz. */
+  get versions(): readonly string[] {
+    return this.#versions
+  }
+
+  /**
+   * A request naming no model goes to any replica (each has a default); one naming a model, to those serving it;
+   * one naming `NAME@VERSION`, only to those serving that version.
+   */
   serves(model: string | undefined): boolean {
-    return model === undefined || this.#models.includes(model)
+    if (model === undefined) return true
+    return model.includes('@') ? this.#versions.includes(model) : this.#models.includes(model)
   }
 
   /** Routable: ready, not leaving, not ejected. */
@@ -154,6 +171,7 @@ export class Replica {
       ejections,
       ejected_until: ejectedUntil > now ? new Date(ejectedUntil).toISOString() : null,
       models: [...this.#models],
+      versions: [...this.#versions],
     }
   }
 
@@ -174,11 +192,14 @@ export class Replica {
 
   recordProbe(
     result: ProbeResult,
-    models: readonly string[] | undefined,
+    models: readonly ModelVersionRef[] | undefined,
     thresholds: ReadinessThresholds,
     now: number,
   ) {
-    if (models) this.#models = models
+    if (models) {
+      this.#models = [...new Set(models.map((m) => m.name))]
+      this.#versions = models.map((m) => modelVersionKey(m.name, m.version))
+    }
     this.#readiness = afterProbe(this.#readiness, result, thresholds)
     if (result === 'ready') this.#outlier = readmit(this.#outlier, now)
   }

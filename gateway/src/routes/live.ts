@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
+import type { FromSchema } from 'json-schema-to-ts'
+import { STAGES } from '../../../common/model-registry/state.ts'
 import type { LiveStats } from '../live-stats.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
 import { replicaViewRef, type WithReplicaView } from '../pool/replica-view.ts'
@@ -11,13 +13,45 @@ export interface LiveRouteOptions {
   pool: ReplicaPool
   desired: () => number
   sloMs: number
+  /** Each model version in traffic or with requests in the window: stage, weight and how it did. */
+  versions: () => LiveVersion[]
 }
+
+export type LiveVersion = FromSchema<typeof liveVersionSchema>
 
 const nullableNumber = { type: ['number', 'null'] } as const
 
+const liveVersionSchema = {
+  type: 'object',
+  required: ['model', 'version', 'stage', 'weight', 'requests', 'errors', 'p50_ms', 'p95_ms'],
+  additionalProperties: false,
+  properties: {
+    model: { type: 'string' },
+    version: { type: 'string' },
+    stage: { type: 'string', enum: STAGES },
+    weight: { type: 'number' },
+    requests: { type: 'integer' },
+    errors: { type: 'integer' },
+    p50_ms: nullableNumber,
+    p95_ms: nullableNumber,
+  },
+} as const
+
 const liveSchema = {
   type: 'object',
-  required: ['now', 'slo_ms', 'queue', 'rps', 'minute', 'seconds', 'replicas', 'ready', 'desired', 'models'],
+  required: [
+    'now',
+    'slo_ms',
+    'queue',
+    'rps',
+    'minute',
+    'seconds',
+    'replicas',
+    'ready',
+    'desired',
+    'models',
+    'versions',
+  ],
   properties: {
     now: { type: 'number', description: 'epoch ms' },
     slo_ms: { type: 'number', description: 'the latency objective the page draws' },
@@ -55,6 +89,12 @@ const liveSchema = {
     ready: { type: 'integer' },
     desired: { type: 'integer' },
     models: { type: 'array', items: { type: 'string' } },
+    versions: {
+      type: 'array',
+      description:
+        'model versions with traffic weight or requests in the canary window (CANARY_WINDOW_S): production and candidate side by side',
+      items: liveVersionSchema,
+    },
   },
 } as const
 
@@ -84,6 +124,7 @@ export const liveRoute: FastifyPluginAsyncJsonSchemaToTs<{
         ready: pool.readyCount(),
         desired: options.desired(),
         models: pool.models(),
+        versions: options.versions(),
       }
     },
   })

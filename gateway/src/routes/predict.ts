@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { ServiceError } from '../../../common/errors.ts'
+import { ERROR_STATUS, ServiceError } from '../../../common/errors.ts'
 import { timeLeftFromHeaders } from '../../../common/http/deadline.ts'
 import { sendError } from '../../../common/http/error-handling.ts'
-import { modelQuerySchema, printableModelName, requestedModel } from '../../../common/http/model-selection.ts'
+import { modelQuerySchema, parseModelSelector, requestedModel } from '../../../common/http/model-selection.ts'
 import { deadlineHeadersSchema, gatewayPredictionSchema } from '../../../common/prediction-schema.ts'
 import {
   type AdmissionSettings,
@@ -16,8 +16,20 @@ import {
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import type { GatewayMetrics } from '../metrics.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
-import { Job, type Priority, type UpstreamAnswer } from '../queue/job.ts'
+import { Job, type JobOutcome, type Priority, type UpstreamAnswer } from '../queue/job.ts'
 import type { JobQueue } from '../queue/job-queue.ts'
+import type { ModelRouter } from '../versions/model-router.ts'
+
+/** How one request to a model version ended: per-version metrics and the canary's sliding window. */
+export interface VersionOutcomeReport {
+  model: string
+  version: string
+  status: number
+  /** The version failed it (5xx from the replica, no answer, every replica failed): not the client's doing. */
+  failed: boolean
+  /** For an answer: the replica's time, network included. */
+  upstreamMs?: number
+}
 
 export interface PredictRoutesOptions extends AdmissionSettings {
   queue: JobQueue<Job>
@@ -29,6 +41,10 @@ export interface PredictRoutesOptions extends AdmissionSettings {
   onArrival: () => void
   /** Every prediction request answered, with its status and time at the gateway (the live page's statistics). */
   onAnswered: (statusCode: number, elapsedMs: number) => void
+  /** Turns `NAME` / `NAME@VERSION` into the version to run. */
+  models: ModelRouter
+  /** Every queued request whose version is known, when it is answered. */
+  onVersionOutcome: (report: VersionOutcomeReport) => void
 }
 
 const errorResponse = { $ref: 'ErrorBody#' }
@@ -44,7 +60,11 @@ const schema = {
     ...deadlineHeadersSchema,
     properties: {
       ...deadlineHeadersSchema.properties,
-      'x-model': { type: 'string', maxLength: 64, description: 'model to run (as ?model=); see GET /models' },
+      'x-model': {
+        type: 'string',
+        maxLength: 129,
+        description: 'model to run, NAME or NAME@VERSION (as ?model=); see GET /models',
+      },
       'x-priority': {
         type: 'string',
         enum: ['low', 'normal'],
@@ -99,13 +119,8 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
     try {
       const budget = requestBudget(timeLeftFromHeaders(request.headers), options)
       const priority = parsePriority(request.headers['x-priority'])
-      const model = requestedModel(request)
-      if (model !== undefined && !pool.models().includes(model)) {
-        return new ServiceError(
-          'unknown_model',
-          `no replica serves a model named '${printableModelName(model)}'; see GET /models`,
-        )
-      }
+      // NAME@VERSION from here on: the canary split is drawn once, at admission.
+      const model = options.models.resolve(requestedModel(request))
       const pace = dispatcher.pace()
       const refusal = admissionRefusal(
         model,
@@ -196,7 +211,8 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         }
         const job = enqueue(request, reply, body)
         const outcome = await job.outcome
-        request.logFields = { attempts: job.attempts, gateway_queue_ms: round(job.queueMs) }
+        request.logFields = { attempts: job.attempts, gateway_queue_ms: round(job.queueMs), model: job.model }
+        reportVersionOutcome(job, outcome, options.onVersionOutcome)
         if (outcome.kind === 'error') {
           return sendError(request, reply, new ServiceError(outcome.code, outcome.message, outcome.retryAfterSeconds))
         }
@@ -211,6 +227,38 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         return reply.send(gatewayAnswer(outcome.answer, job, reply.elapsedTime))
       },
     })
+  }
+}
+
+/**
+ * Which version a finished job ran and whether it failed it. An answer names its version (a request for the default
+ * model learns it only there); a failure is the version's when it reached a replica (a 5xx, no answer, every replica
+ * failing), not when the gateway shed it or the client left.
+ */
+function reportVersionOutcome(job: Job, outcome: JobOutcome, report: (r: VersionOutcomeReport) => void): void {
+  const chosen = job.model?.includes('@') ? parseModelSelector(job.model) : undefined
+  if (outcome.kind === 'answer') {
+    const { status, upstreamMs } = outcome.answer
+    const ran = status === 200 ? modelOfAnswer(outcome.answer.body) : undefined
+    const version = ran ?? (chosen?.version === undefined ? undefined : { name: chosen.name, version: chosen.version })
+    if (!version) return
+    report({ model: version.name, version: version.version, status, failed: status >= 500, upstreamMs })
+    return
+  }
+  if (chosen?.version === undefined) return
+  const reachedReplica =
+    job.attempts > 0 && (outcome.code === 'upstream_failed' || outcome.code === 'deadline_exceeded')
+  report({ model: chosen.name, version: chosen.version, status: ERROR_STATUS[outcome.code], failed: reachedReplica })
+}
+
+function modelOfAnswer(body: Buffer): { name: string; version: string } | undefined {
+  try {
+    const { model } = JSON.parse(body.toString('utf8')) as { model?: { name?: unknown; version?: unknown } }
+    return typeof model?.name === 'string' && typeof model.version === 'string'
+      ? { name: model.name, version: model.version }
+      : undefined
+  } catch {
+    return undefined
   }
 }
 

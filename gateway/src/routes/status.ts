@@ -1,11 +1,43 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
+import { STAGES } from '../../../common/model-registry/state.ts'
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
 import { replicaViewRef, type WithReplicaView } from '../pool/replica-view.ts'
 import type { Job } from '../queue/job.ts'
 import type { JobQueue } from '../queue/job-queue.ts'
+import type { ModelRouter } from '../versions/model-router.ts'
+
+const gateVerdict = {
+  type: 'object',
+  required: ['passed', 'at'],
+  properties: {
+    passed: { type: 'boolean' },
+    at: { type: 'string' },
+    summary: { type: 'string' },
+    baseline: { type: 'string' },
+  },
+} as const
+
+const versionView = {
+  type: 'object',
+  required: ['version', 'stage', 'weight', 'replicas', 'ready'],
+  properties: {
+    version: { type: 'string' },
+    stage: { type: 'string', enum: STAGES },
+    weight: { type: 'number', description: 'share of ?model=NAME requests it gets' },
+    replicas: { type: 'integer', description: 'replicas advertising it' },
+    ready: { type: 'integer', description: 'of which routable now' },
+    implicit: {
+      type: 'boolean',
+      description: 'production because the registry names none and it is the newest served',
+    },
+    gate: gateVerdict,
+    rolled_back: { type: 'object', properties: { at: { type: 'string' }, reason: { type: 'string' } } },
+  },
+} as const
 
 export interface StatusRoutesOptions {
+  models: ModelRouter
   queue: JobQueue<Job>
   dispatcher: Dispatcher
   pool: ReplicaPool
@@ -84,7 +116,8 @@ export const statusRoutes: FastifyPluginAsyncJsonSchemaToTs<{
 
   app.get('/models', {
     schema: {
-      summary: 'The models the replicas serve (select one with ?model=NAME or X-Model on POST /predict)',
+      summary:
+        'The models the replicas serve and the registry lists, each version with its stage and traffic weight (select one with ?model=NAME[@VERSION] or X-Model on POST /predict)',
       response: {
         200: {
           type: 'object',
@@ -94,11 +127,21 @@ export const statusRoutes: FastifyPluginAsyncJsonSchemaToTs<{
               type: 'array',
               items: {
                 type: 'object',
-                required: ['name', 'replicas', 'ready'],
+                required: ['name', 'replicas', 'ready', 'versions'],
                 properties: {
                   name: { type: 'string' },
                   replicas: { type: 'integer', description: 'replicas advertising it' },
                   ready: { type: 'integer', description: 'of which routable now' },
+                  production: {
+                    type: 'string',
+                    description: 'the version ?model=NAME runs (but for the canary share)',
+                  },
+                  canary: {
+                    type: 'object',
+                    required: ['version', 'weight'],
+                    properties: { version: { type: 'string' }, weight: { type: 'number' } },
+                  },
+                  versions: { type: 'array', items: versionView },
                 },
               },
             },
@@ -106,13 +149,24 @@ export const statusRoutes: FastifyPluginAsyncJsonSchemaToTs<{
         },
       },
     },
-    handler: async () => ({
-      models: pool.models().map((name) => ({
-        name,
-        replicas: pool.all.filter((r) => r.models.includes(name)).length,
-        ready: pool.readyCount(name),
-      })),
-    }),
+    handler: async () => {
+      const views = new Map(options.models.views().map((view) => [view.name, view]))
+      // Served models first, in the order replicas list them; then models only the registry knows.
+      const names = [...new Set([...pool.models(), ...views.keys()])]
+      return {
+        models: names.map((name) => {
+          const view = views.get(name)
+          return {
+            name,
+            replicas: pool.all.filter((r) => r.models.includes(name)).length,
+            ready: pool.readyCount(name),
+            ...(view?.split && { production: view.split.production }),
+            ...(view?.split?.canary && { canary: view.split.canary }),
+            versions: view?.versions ?? [],
+          }
+        }),
+      }
+    },
   })
 
   app.get('/healthz', {

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { readdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { loadImagenetClasses } from '../labels.ts'
 import { IMAGENET_PREPROCESS, type PreprocessSpec } from '../preprocess.ts'
 import { importTfjsModel } from './importer/import-tfjs.ts'
 import { type ModelManifest, readLabels, readManifest } from './manifest.ts'
+import { manifestsIn, modelFolders } from './model-folders.ts'
 import { type ModelInfo, type ProvisionConfig, provisionResnet18 } from './provision.ts'
 
 /** Everything needed to serve one model: its ONNX bytes, class names in output order and its preprocessing. */
@@ -18,13 +19,13 @@ export interface ModelDefinition {
 }
 
 export interface RegistryConfig extends ProvisionConfig {
-  /** Each sub-folder holding `*.manifest.json` or a TF.js `model.json` is a model; `undefined` = none. */
+  /** Each sub-folder is a model, one version itself and/or one sub-folder per version (see model-folders.ts); `undefined` = none. */
   modelsDir: string | undefined
 }
 
 export const DEFAULT_MODEL = 'resnet18'
 
-/** ResNet18 first (the default model), then every model found in `modelsDir`, by folder name. */
+/** ResNet18 first (the default model), then every model version found in `modelsDir`, by folder name. */
 export async function loadModelDefinitions(config: RegistryConfig, log: Logger): Promise<ModelDefinition[]> {
   const resnet18 = await provisionResnet18(config, log)
   const definitions: ModelDefinition[] = [
@@ -36,10 +37,10 @@ export async function loadModelDefinitions(config: RegistryConfig, log: Logger):
     },
   ]
   for (const definition of await discoverModels(config, log)) {
-    if (definitions.some((d) => d.info.name === definition.info.name)) {
+    if (definitions.some((d) => d.info.name === definition.info.name && d.info.version === definition.info.version)) {
       log.error(
-        { model: definition.info.name, path: definition.info.path },
-        'two models have the same name; ignoring the second',
+        { model: definition.info.name, version: definition.info.version, path: definition.info.path },
+        'two models have the same name and version; ignoring the second',
       )
       continue
     }
@@ -55,35 +56,64 @@ async function discoverModels(config: RegistryConfig, log: Logger): Promise<Mode
     log.info({ models_dir: modelsDir }, 'models folder not found; serving ResNet18 only')
     return []
   }
-  const folders = (await readdir(modelsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)
   const found: ModelDefinition[] = []
-  for (const folder of folders.sort()) {
-    const directory = join(modelsDir, folder)
-    try {
-      const manifests = (await readdir(directory)).filter((file) => file.endsWith('.manifest.json')).sort()
-      if (manifests.length > 0) {
-        for (const file of manifests) found.push(await definitionFromManifest(join(directory, file), 'manifest'))
-      } else if (existsSync(join(directory, 'model.json'))) {
-        found.push(await convertedTfjsModel(directory, folder, config.modelCacheDir, log))
-      }
-    } catch (error) {
-      // One broken model must not take the others down with it; the log says which and why.
-      log.error({ err: error, path: directory }, `model in ${directory} could not be loaded; not serving it`)
-    }
+  for (const { directory, folder, version } of await modelFolders(modelsDir)) {
+    await loadVersionFolder(directory, folder, version, config, log, found)
   }
   return found
+}
+
+/**
+ * The model in one folder, if it holds one: `*.manifest.json` files, or a TF.js `model.json`. In
+ * `MODELS_DIR/<name>/<version>/` the folder names are the name and version; a model folder itself keeps its
+ * manifest's (or, converted, `tfjs-<sha>`) version.
+ */
+async function loadVersionFolder(
+  directory: string,
+  folder: string,
+  version: string | undefined,
+  config: RegistryConfig,
+  log: Logger,
+  found: ModelDefinition[],
+): Promise<void> {
+  try {
+    const manifests = await manifestsIn(directory)
+    const definitions: ModelDefinition[] = []
+    if (manifests.length > 0) {
+      for (const file of manifests) definitions.push(await definitionFromManifest(join(directory, file), 'manifest'))
+    } else if (existsSync(join(directory, 'model.json'))) {
+      const cacheKey = version === undefined ? folder : `${folder}@${version}`
+      definitions.push(await convertedTfjsModel(directory, folder, cacheKey, config.modelCacheDir, log))
+    }
+    for (const definition of definitions) {
+      if (version !== undefined) {
+        if (definition.info.name !== folder || definition.info.version !== version) {
+          log.debug(
+            { path: directory, manifest: `${definition.info.name} ${definition.info.version}` },
+            'the folder names the model and version',
+          )
+        }
+        definition.info = { ...definition.info, name: folder, version }
+      }
+      found.push(definition)
+    }
+  } catch (error) {
+    // One broken model must not take the others down with it; the log says which and why.
+    log.error({ err: error, path: directory }, `model in ${directory} could not be loaded; not serving it`)
+  }
 }
 
 /** Converts a TF.js model once; later starts reuse the cached ONNX while model.json is unchanged. */
 async function convertedTfjsModel(
   directory: string,
   name: string,
+  cacheKey: string,
   cacheDir: string,
   log: Logger,
 ): Promise<ModelDefinition> {
   const modelJson = join(directory, 'model.json')
   const sourceSha256 = sha256Of(await readFile(modelJson))
-  const outDir = join(cacheDir, 'converted', name)
+  const outDir = join(cacheDir, 'converted', cacheKey)
   const manifestPath = join(outDir, `${name}.manifest.json`)
   if (existsSync(manifestPath)) {
     try {

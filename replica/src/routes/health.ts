@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
+import { compareVersions } from '../../../common/http/model-selection.ts'
 import { modelRefSchema } from '../../../common/prediction-schema.ts'
 import { type ReplicaReadiness, replicaReadinessSchema } from '../../../common/readiness-schema.ts'
 import type { ModelInfo } from '../model/provision.ts'
@@ -20,6 +21,22 @@ const modelDetails = {
     source: { type: 'string', enum: ['path', 'cache', 'download', 'generated', 'manifest', 'converted'] },
     sha256: { type: 'string' },
     default: { type: 'boolean' },
+    warning: { type: 'string' },
+  },
+} as const
+
+const versionDetails = {
+  type: 'object',
+  required: ['version', 'pretrained', 'weight'],
+  properties: {
+    version: { type: 'string' },
+    pretrained: { type: 'boolean' },
+    source: modelDetails.properties.source,
+    sha256: { type: 'string' },
+    weight: {
+      type: 'number',
+      description: 'share of ?model=NAME requests it gets here: 1 for the newest version, 0 for the others',
+    },
     warning: { type: 'string' },
   },
 } as const
@@ -79,11 +96,39 @@ export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: HealthRou
         200: {
           type: 'object',
           required: ['default', 'models'],
-          properties: { default: { type: 'string' }, models: { type: 'array', items: modelDetails } },
+          properties: {
+            default: { type: 'string' },
+            models: {
+              type: 'array',
+              description:
+                'one entry per model (the fields of the version ?model=NAME gets), with every version served',
+              items: {
+                ...modelDetails,
+                required: [...modelDetails.required, 'versions'],
+                properties: { ...modelDetails.properties, versions: { type: 'array', items: versionDetails } },
+              },
+            },
+          },
         },
       },
     },
-    handler: async () => ({ default: defaultModel.name, models: models.map(details) }),
+    handler: async () => {
+      const names = [...new Set(models.map((m) => m.name))]
+      return {
+        default: defaultModel.name,
+        models: names.map((name) => {
+          const versions = models.filter((m) => m.name === name).sort((a, b) => compareVersions(a.version, b.version))
+          const newest = versions.at(-1)!
+          return {
+            ...details(newest),
+            versions: versions.map((m) => {
+              const { name: _name, default: _default, ...version } = details(m)
+              return { ...version, weight: m === newest ? 1 : 0 }
+            }),
+          }
+        }),
+      }
+    },
   })
 
   app.get('/readyz', {

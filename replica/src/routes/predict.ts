@@ -2,7 +2,13 @@ import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-js
 import { ServiceError } from '../../../common/errors.ts'
 import { timeLeftFromHeaders } from '../../../common/http/deadline.ts'
 import { toServiceError } from '../../../common/http/error-handling.ts'
-import { modelQuerySchema, printableModelName, requestedModel } from '../../../common/http/model-selection.ts'
+import {
+  compareVersions,
+  modelQuerySchema,
+  modelVersionKey,
+  printableModelName,
+  requestedModel,
+} from '../../../common/http/model-selection.ts'
 import { deadlineHeadersSchema, predictionSchema } from '../../../common/prediction-schema.ts'
 import type { ReplicaMetrics } from '../metrics.ts'
 import { untrainedWarning } from '../model/provision.ts'
@@ -42,7 +48,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
   options,
 ) => {
   const { state, models, metrics, replicaId, maxQueue, queued } = options
-  const byName = new Map(models.map((predictor) => [predictor.model.name, predictor]))
+  const { byName, byVersion } = predictorsBySelector(models)
   const [defaultModel] = models as [Predictor]
   app.decorateRequest('deadline', Number.POSITIVE_INFINITY)
   app.decorateRequest('clientGone', null)
@@ -71,10 +77,13 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
     onRequest: async (request, reply) => {
       if (state.draining) throw new ServiceError('shutting_down', 'replica is shutting down', 1)
       const name = requestedModel(request)
-      const predictor = name === undefined ? defaultModel : byName.get(name)
+      const predictor = name === undefined ? defaultModel : (byVersion.get(name) ?? byName.get(name))
       if (!predictor) {
         metrics.requests.inc({ status: '404', code: 'unknown_model', model: '' })
-        throw new ServiceError('unknown_model', `no model named '${printableModelName(name!)}' here; see GET /models`)
+        throw new ServiceError(
+          'unknown_model',
+          `no model or version named '${printableModelName(name!)}' here; see GET /models`,
+        )
       }
       request.predictor = predictor
       if (queued() >= maxQueue) {
@@ -129,6 +138,25 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
       }
     },
   })
+}
+
+/**
+ * `NAME@VERSION` finds exactly that version; `NAME` finds the model's newest version here (a gateway always names the
+ * version it chose, so this matters only to clients calling a replica directly).
+ */
+export function predictorsBySelector(models: readonly Predictor[]): {
+  byName: Map<string, Predictor>
+  byVersion: Map<string, Predictor>
+} {
+  const byVersion = new Map(models.map((p) => [modelVersionKey(p.model.name, p.model.version), p]))
+  const byName = new Map<string, Predictor>()
+  for (const predictor of models) {
+    const current = byName.get(predictor.model.name)
+    if (!current || compareVersions(predictor.model.version, current.model.version) > 0) {
+      byName.set(predictor.model.name, predictor)
+    }
+  }
+  return { byName, byVersion }
 }
 
 function round(ms: number): number {

@@ -37,6 +37,11 @@ export const STRETCH_TO_UNIT_RANGE: ModelPreprocess = {
   std: [1, 1, 1],
 }
 
+/** The version of a converted TF.js model: `tfjs-` and the start of its model.json's sha256. */
+export function tfjsVersionOf(modelJsonSha256: string): string {
+  return `tfjs-${modelJsonSha256.slice(0, 12)}`
+}
+
 /**
  * Converts a TF.js layers model into `<out>/<name>.onnx`, its labels and `<name>.manifest.json`. Files are written
  * under temporary names and renamed, the manifest last, so a reader never sees a half-written model.
@@ -52,7 +57,7 @@ export async function importTfjsModel(
   const labels = await readLabels(labelsPath)
   const model = await readTfjsLayersModel(modelJsonPath)
   const transform = options.transform ?? {}
-  const version = options.version ?? `tfjs-${model.modelJsonSha256.slice(0, 12)}${transformSuffix(transform)}`
+  const version = options.version ?? `${tfjsVersionOf(model.modelJsonSha256)}${transformSuffix(transform)}`
   const converted = convertTfjsToOnnx(transformKernels(model.layers, transform), {
     graphName: name,
     docString: `Converted by Switchyard from ${basename(modelJsonPath)} (Keras ${model.kerasVersion ?? 'unknown'})`,

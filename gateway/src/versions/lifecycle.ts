@@ -1,0 +1,100 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { modelVersionKey } from '../../../common/http/model-selection.ts'
+import { CanaryMonitor } from '../canary/canary-monitor.ts'
+import type { GatewayConfig } from '../config.ts'
+import { VersionOutcomes } from '../meters/version-outcomes.ts'
+import type { GatewayMetrics } from '../metrics.ts'
+import type { ReplicaPool } from '../pool/replica-pool.ts'
+import type { LiveVersion } from '../routes/live.ts'
+import type { VersionOutcomeReport } from '../routes/predict.ts'
+import { ModelRouter } from './model-router.ts'
+import { RegistryWatcher } from './registry-watcher.ts'
+
+export interface ModelLifecycle {
+  registry: RegistryWatcher
+  router: ModelRouter
+  outcomes: VersionOutcomes
+  canary: CanaryMonitor
+  onVersionOutcome: (report: VersionOutcomeReport) => void
+  liveVersions: () => LiveVersion[]
+  close(): Promise<void>
+}
+
+type LifecycleConfig = Pick<
+  GatewayConfig,
+  | 'modelRegistryFile'
+  | 'registryPollMs'
+  | 'canaryWindowS'
+  | 'canaryMinSamples'
+  | 'canaryMaxErrorRateIncrease'
+  | 'canaryMaxP95Increase'
+  | 'canaryP95SlackMs'
+>
+
+/**
+ * Versions and canaries at the gateway: the registry state (watched), the router that picks a version per request,
+ * the per-version sliding windows and metrics, and the monitor that rolls a bad canary back.
+ */
+export async function startModelLifecycle(
+  config: LifecycleConfig,
+  pool: ReplicaPool,
+  metrics: GatewayMetrics,
+  logger: FastifyBaseLogger,
+  random: () => number = Math.random,
+): Promise<ModelLifecycle> {
+  const registry = new RegistryWatcher({ file: config.modelRegistryFile, pollMs: config.registryPollMs }, logger)
+  await registry.start()
+  const router = new ModelRouter(pool, registry, random)
+  const outcomes = new VersionOutcomes(config.canaryWindowS * 1000)
+  const canary = new CanaryMonitor(
+    outcomes,
+    registry,
+    {
+      minSamples: config.canaryMinSamples,
+      maxErrorRateIncrease: config.canaryMaxErrorRateIncrease,
+      maxP95Increase: config.canaryMaxP95Increase,
+      p95SlackMs: config.canaryP95SlackMs,
+    },
+    logger,
+  )
+  const onVersionOutcome = (report: VersionOutcomeReport) => {
+    const labels = { model: report.model, version: report.version }
+    metrics.modelRequests.inc({ ...labels, status: String(report.status) })
+    if (report.failed) metrics.modelErrors.inc(labels)
+    const ok = report.status === 200
+    if (ok && report.upstreamMs !== undefined) metrics.modelSeconds.observe(labels, report.upstreamMs / 1000)
+    // Client errors (a bad image) say nothing about the version: only answers and the version's failures count.
+    if (!ok && !report.failed) return
+    const now = Date.now()
+    outcomes.record({
+      key: modelVersionKey(report.model, report.version),
+      at: now,
+      ok,
+      ...(ok && { latencyMs: report.upstreamMs }),
+    })
+    canary.check(report.model, now)
+  }
+  const liveVersions = (): LiveVersion[] => {
+    const now = Date.now()
+    const withSamples = new Set(outcomes.keys(now))
+    return router.views().flatMap((model) =>
+      model.versions
+        .filter((v) => v.weight > 0 || withSamples.has(modelVersionKey(model.name, v.version)))
+        .map((v) => {
+          const stats = outcomes.stats(modelVersionKey(model.name, v.version), now)
+          const orNull = (value: number) => (Number.isNaN(value) ? null : Math.round(value * 10) / 10)
+          return {
+            model: model.name,
+            version: v.version,
+            stage: v.stage,
+            weight: v.weight,
+            requests: stats.requests,
+            errors: stats.errors,
+            p50_ms: orNull(stats.p50Ms),
+            p95_ms: orNull(stats.p95Ms),
+          }
+        }),
+    )
+  }
+  return { registry, router, outcomes, canary, onVersionOutcome, liveVersions, close: () => registry.close() }
+}
