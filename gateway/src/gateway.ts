@@ -3,6 +3,9 @@ import { reachableListenUrl } from '../../common/http/listen-url.ts'
 import { kubernetesActuator } from './autoscale/actuators/kubernetes.ts'
 import { localActuator } from './autoscale/actuators/local.ts'
 import { type Actuator, Autoscaler } from './autoscale/autoscaler.ts'
+import { BatchJobs } from './batch/batch-jobs.ts'
+import { BatchStore } from './batch/batch-store.ts'
+import { DatasetCatalog } from './batch/datasets.ts'
 import type { GatewayConfig } from './config.ts'
 import type { Discovery } from './discovery/discovery.ts'
 import { DnsDiscovery, type Resolver } from './discovery/dns.ts'
@@ -28,6 +31,8 @@ export interface RunningGateway {
   discovery: Discovery
   health: HealthChecker
   autoscaler: Autoscaler
+  /** Batch evaluation jobs (durable in DATA_DIR): what `POST /batch` runs, and what a gate can call directly. */
+  batch: BatchJobs
   /** Stop admitting, let the queue drain (up to `timeoutMs`), answer what is left 503, close everything. */
   shutdown(timeoutMs: number): Promise<void>
 }
@@ -132,6 +137,16 @@ export async function startGateway(
   let lastDesired = autoscaler.desired
   dispatcher.on('answered', (upstreamMs: number) => autoscaler?.recordServiceTime(upstreamMs))
   const autoscaleTimer = setInterval(() => autoscaler?.tick(Date.now()), config.autoscaleIntervalMs)
+  const datasets = new DatasetCatalog(config.datasetsDir)
+  const batchStore = new BatchStore(config.dataDir)
+  const batch = new BatchJobs(
+    { store: batchStore, datasets, dispatcher, queue, pool, log: logger },
+    {
+      concurrency: config.batchConcurrency,
+      imageTimeoutMs: config.batchImageTimeoutMs,
+      stallTimeoutMs: config.batchStallTimeoutMs,
+    },
+  )
   let shuttingDown = false
   const app = await buildGatewayServer({
     config,
@@ -142,15 +157,20 @@ export async function startGateway(
     logger,
     isShuttingDown: () => shuttingDown,
     autoscaler,
+    batch,
+    datasets,
   })
   await discovery.start((urls) => pool.setTargets(urls))
   health.start()
   const url = reachableListenUrl(await app.listen({ host: config.host, port: config.port }))
   logger.info({ url, discovery: config.discovery, routing: config.routing }, 'gateway listening')
+  batch.start()
 
   const shutdown = async (timeoutMs: number) => {
     shuttingDown = true
     clearInterval(autoscaleTimer)
+    // Batch images still queued are withdrawn (a restarted gateway evaluates them), so they do not delay the drain.
+    await batch.stop()
     let timer: NodeJS.Timeout | undefined
     await Promise.race([dispatcher.drained(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
     clearTimeout(timer)
@@ -160,8 +180,9 @@ export async function startGateway(
     await health.stop()
     await discovery.stop()
     await pool.close()
+    batchStore.close()
   }
-  return { app, url, pool, queue, dispatcher, discovery, health, autoscaler, shutdown }
+  return { app, url, pool, queue, dispatcher, discovery, health, autoscaler, batch, shutdown }
 }
 
 async function createActuator(

@@ -2,6 +2,8 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { registerMetricsRoute } from '../../common/http/metrics-route.ts'
 import { createServiceApp } from '../../common/http/service-app.ts'
 import type { Autoscaler } from './autoscale/autoscaler.ts'
+import type { BatchJobs } from './batch/batch-jobs.ts'
+import type { DatasetCatalog } from './batch/datasets.ts'
 import type { GatewayConfig } from './config.ts'
 import type { Dispatcher } from './dispatch/dispatcher.ts'
 import { LiveStats } from './live-stats.ts'
@@ -11,6 +13,7 @@ import { replicaViewSchema } from './pool/replica-view.ts'
 import type { Job } from './queue/job.ts'
 import type { JobQueue } from './queue/job-queue.ts'
 import { autoscaleRoute } from './routes/autoscale.ts'
+import { batchRoutes } from './routes/batch.ts'
 import { liveRoute } from './routes/live.ts'
 import { predictRoutes } from './routes/predict.ts'
 import { statusRoutes } from './routes/status.ts'
@@ -25,6 +28,8 @@ export interface GatewayServerOptions {
   logger: FastifyBaseLogger
   isShuttingDown: () => boolean
   autoscaler: Autoscaler
+  batch: BatchJobs
+  datasets: DatasetCatalog
 }
 
 /** The gateway's HTTP face. The body of a prediction is read once, as bytes, and forwarded untouched. */
@@ -81,6 +86,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     replicaSummary: () => ({ desired: autoscaler.desired }),
   })
   await app.register(autoscaleRoute, { autoscaler })
+  await app.register(batchRoutes, { batch: options.batch, datasets: options.datasets })
   await app.register(liveRoute, { stats: live, queue, pool, desired: () => autoscaler.desired, sloMs: config.sloMs })
   await registerWebPage(app)
   registerMetricsRoute(app, metrics.registry)
