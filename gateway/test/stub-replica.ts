@@ -14,6 +14,8 @@ export interface StubReplicaOptions {
   probeDelayMs?: number
   host?: string
   port?: number
+  /** Model names its /readyz lists (none by default: a request naming no model still reaches it). */
+  models?: string[]
 }
 
 export interface StubRequest {
@@ -33,11 +35,14 @@ export class StubReplica extends EventEmitter {
   mode: StubMode
   ready: boolean
   probeDelayMs: number
+  readonly models: string[] | undefined
   probes = 0
   /** The next this many probes get no answer at all (then probeDelayMs applies again). */
   unansweredProbes = 0
   readonly requests: StubRequest[] = []
   inflight = 0
+  /** While set, predictions wait for it before their service time starts (see holdAnswers). */
+  #held: Promise<void> | undefined
   #server: Server
   readonly #sockets = new Set<Socket>()
   #url = ''
@@ -49,6 +54,7 @@ export class StubReplica extends EventEmitter {
     this.mode = options.mode ?? 'ok'
     this.ready = options.ready ?? true
     this.probeDelayMs = options.probeDelayMs ?? 0
+    this.models = options.models
     this.#server = createServer((request, response) => void this.#handle(request, response))
     this.#server.on('connection', (socket) => {
       this.#sockets.add(socket)
@@ -79,6 +85,19 @@ export class StubReplica extends EventEmitter {
   /** Resolves when this stub has received `count` predictions in total. */
   async received(count: number): Promise<void> {
     while (this.requests.length < count) await once(this, 'request')
+  }
+
+  /**
+   * Predictions received from now on are not answered until the returned function is called: a test decides when
+   * a slot frees, instead of racing a service time.
+   */
+  holdAnswers(): () => void {
+    const { promise, resolve } = Promise.withResolvers<void>()
+    this.#held = promise
+    return () => {
+      if (this.#held === promise) this.#held = undefined
+      resolve()
+    }
   }
 
   /** Resolves when this stub has received `count` readiness probes in total. */
@@ -122,7 +141,8 @@ export class StubReplica extends EventEmitter {
       if (this.probeDelayMs === Number.POSITIVE_INFINITY) return
       if (this.probeDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.probeDelayMs))
       response.writeHead(this.ready ? 200 : 503, { 'content-type': 'application/json' })
-      response.end(JSON.stringify({ ready: this.ready, inflight: this.inflight, queue: 0 }))
+      const models = this.models?.map((name) => ({ name, version: '1', pretrained: false }))
+      response.end(JSON.stringify({ ready: this.ready, inflight: this.inflight, queue: 0, models }))
       return
     }
     let bytes = 0
@@ -135,6 +155,7 @@ export class StubReplica extends EventEmitter {
       return
     }
     this.inflight++
+    if (this.#held) await this.#held
     await new Promise((resolve) => setTimeout(resolve, this.delayMs))
     this.inflight--
     const requestId = String(request.headers['x-request-id'] ?? 'none')
