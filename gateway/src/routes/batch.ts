@@ -110,6 +110,7 @@ export const batchRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: BatchRoute
     }
   }
 
+  const batchBodyFields = new Set(['model', 'dataset', 'limit'])
   app.post('/batch', {
     schema: {
       summary: 'Start a batch evaluation job: every image of a dataset through the low-priority lane',
@@ -129,6 +130,12 @@ export const batchRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: BatchRoute
       response: { 202: batchJobSchema, 400: errorResponse, 404: errorResponse, 415: errorResponse },
     },
     config: { accessLog: true },
+    // Fastify's validation drops unknown fields; a misspelt `limt` must not silently run the whole dataset.
+    preValidation: (request, _reply, done) => {
+      const body = request.body
+      const unknown = body && typeof body === 'object' ? Object.keys(body).filter((k) => !batchBodyFields.has(k)) : []
+      done(unknown.length > 0 ? new ServiceError('bad_request', `unknown field(s): ${unknown.join(', ')}`) : undefined)
+    },
     handler: async (request, reply) => {
       const job = await batch.submit(request.body)
       return reply.code(202).header('location', `/batch/${job.id}`).send(view(job))
