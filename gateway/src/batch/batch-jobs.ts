@@ -216,6 +216,7 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
         if (!item) return
         lastProgress = performance.now()
         store.recordItem(id, run, item, job.runningMs + (lastProgress - runStart))
+        log.debug({ batch: id, image, ok: item.ok }, 'batch image done')
       }
     }
     // Never more images at once than the low lane holds: a batch never gets a 'queue full' from itself.
