@@ -9,6 +9,8 @@ import { call, errorCode, postImage, postJson } from '../../common/testing/http.
 import { SAMPLE_IMAGES_DIR, sampleImages } from '../../common/testing/sample-images.ts'
 import { latencyMs, type RequestRecord } from '../../loadtester/src/request-record.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
+import { runBatchJobOverHttp } from '../src/batch/batch-client.ts'
+import { runBatchJob } from '../src/batch/batch-jobs.ts'
 import type { RunningGateway } from '../src/gateway.ts'
 import { routable, startTestGateway } from './helpers.ts'
 
@@ -182,6 +184,30 @@ describe('batch jobs through the gateway, on darknet-tiny', () => {
     const list = await call(`${gateway.url}/batch`)
     const ids = list.body.jobs.map((j: { id: string }) => j.id)
     assert.deepEqual(ids.slice(0, 3), [third.body.id, short.body.id, long.body.id], 'newest first')
+  })
+
+  test('what a gate calls: runBatchJob in-process, runBatchJobOverHttp, and the latest stored results to reuse', async () => {
+    const spec = { model: MODEL, dataset: 'imagenet-sample', limit: 3 }
+    const inProcess = await runBatchJob(gateway.batch, spec)
+    assert.equal(inProcess.status, 'succeeded')
+    const progress: number[] = []
+    const overHttp = await runBatchJobOverHttp(gateway.url, spec, {
+      pollMs: 20,
+      onProgress: (j) => progress.push(j.progress.done),
+    })
+    assert.equal(overHttp.status, 'succeeded')
+    assert.ok(progress.length >= 1)
+    // Same images, same deterministic model: the same accuracies; latency is measured anew each time.
+    assert.equal(overHttp.results!.top1_accuracy, inProcess.results!.top1_accuracy)
+    assert.equal(overHttp.results!.top5_accuracy, inProcess.results!.top5_accuracy)
+    assert.equal(gateway.batch.latestSucceeded(spec)?.id, overHttp.id)
+    assert.equal(gateway.batch.latestSucceeded({ ...spec, limit: 4 }), undefined)
+    await assert.rejects(runBatchJobOverHttp(gateway.url, { ...spec, dataset: 'nope' }), {
+      name: 'BatchClientError',
+      status: 404,
+      code: 'unknown_dataset',
+    })
+    await assert.rejects(runBatchJob(gateway.batch, { ...spec, model: 'nope' }), { code: 'unknown_model' })
   })
 
   test('bad requests are 4xx {error, code, request_id}: a dataset name is never a path', async () => {

@@ -161,6 +161,14 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
     }
   }
 
+  /**
+   * The newest succeeded job for this model, dataset and limit, if any: a gate can reuse its stored results instead
+   * of evaluating again (only when comparing with results measured under the same conditions makes sense).
+   */
+  latestSucceeded(spec: BatchSpec): BatchJobRecord | undefined {
+    return this.#deps.store.latestSucceeded({ model: spec.model, dataset: spec.dataset, limit: spec.limit ?? null })
+  }
+
   /** Progress of any job: images with an outcome, and how many of them are errors. */
   progress(id: string): { done: number; errors: number } {
     return this.#deps.store.progress(id)
@@ -328,4 +336,13 @@ function errorCodeOf(body: Buffer): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * Submits a batch job and resolves with it once it has ended: succeeded (with `results`), failed (with `error`) or
+ * cancelled. What a regression gate calls in-process; over HTTP the same is POST /batch, then GET /batch/:id.
+ */
+export async function runBatchJob(jobs: BatchJobs, spec: BatchSpec, signal?: AbortSignal): Promise<BatchJobRecord> {
+  const job = await jobs.submit(spec)
+  return jobs.wait(job.id, signal)
 }
