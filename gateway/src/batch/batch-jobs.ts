@@ -216,11 +216,12 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
     ).unref()
     const stop = AbortSignal.any([signal, stall.signal])
 
+    const positions = new Map(job.images.map((image, i) => [image, i]))
     let next = 0
     const worker = async () => {
       while (!stop.aborted && next < pending.length) {
         const image = pending[next++]!
-        const item = await this.#evaluate(job, dataset.dir, image, stop)
+        const item = await this.#evaluate(job, dataset.dir, image, positions.get(image)!, stop)
         if (!item) return
         lastProgress = performance.now()
         store.recordItem(id, run, item, job.runningMs + (lastProgress - runStart))
@@ -260,6 +261,7 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
     job: BatchJobRecord,
     dir: string,
     image: string,
+    position: number,
     signal: AbortSignal,
   ): Promise<ItemResult | undefined> {
     const truth = truthFromFileName(image)
@@ -274,25 +276,21 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
     let failures = 0
     let backoffMs = BACKOFF_MS.first
     for (let attempt = 1; !signal.aborted; attempt++) {
-      const sent = await this.#submit(job, image, attempt, upload, signal)
-      const outcome = sent === 'no_room' ? sent : sent.outcome
-      if (outcome === 'no_room' || outcome.kind === 'error') {
-        const code = outcome === 'no_room' ? 'queue_full' : outcome.code
-        if (code === 'client_closed') return undefined
+      const { outcome, queueMs } = await this.#submit(job, position, attempt, upload, signal)
+      if (outcome.kind === 'error') {
+        if (outcome.code === 'client_closed') return undefined
         // Busy or no replica (yet): wait and try again; only a stalled job gives up.
-        if (!['queue_full', 'no_replica', 'shutting_down'].includes(code) && ++failures >= ATTEMPTS_PER_IMAGE) {
-          return { image, truth, ok: false, errorCode: code }
-        }
+        const waitable = ['queue_full', 'no_replica', 'shutting_down'].includes(outcome.code)
+        if (!waitable && ++failures >= ATTEMPTS_PER_IMAGE) return { image, truth, ok: false, errorCode: outcome.code }
         await delay(backoffMs, undefined, { signal }).catch(() => {})
         backoffMs = Math.min(BACKOFF_MS.max, backoffMs * 2)
         continue
       }
       const { answer } = outcome
-      if (answer.status === 200 && sent !== 'no_room') {
+      if (answer.status === 200) {
         const prediction = JSON.parse(answer.body.toString('utf8')) as { label: string; top5?: { label: string }[] }
         const top5 = (prediction.top5 ?? []).map((entry) => entry.label)
-        const latencyMs = answer.upstreamMs
-        return { image, truth, ok: true, label: prediction.label, top5, latencyMs, queueMs: sent.queueMs }
+        return { image, truth, ok: true, label: prediction.label, top5, latencyMs: answer.upstreamMs, queueMs }
       }
       // The replica's verdict on this image (4xx), or its own 5xx: counted after a few tries.
       const code = errorCodeOf(answer.body) ?? `http_${answer.status}`
@@ -301,15 +299,17 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
     return undefined
   }
 
+  /** One attempt through the queue; a job that does not fit is a `queue_full` outcome. */
   async #submit(
     batch: BatchJobRecord,
-    image: string,
+    position: number,
     attempt: number,
     upload: { body: Buffer; contentType: string },
     signal: AbortSignal,
-  ): Promise<{ outcome: JobOutcome; queueMs: number } | 'no_room'> {
+  ): Promise<{ outcome: JobOutcome; queueMs: number }> {
     const job = new Job({
-      id: `batch-${batch.id.slice(0, 8)}-${batch.images.indexOf(image)}-${attempt}`,
+      // The request id names the job, the image (its position) and the attempt, in both logs and the replica's.
+      id: `batch-${batch.id.slice(0, 8)}-${position}-${attempt}`,
       body: upload.body,
       contentType: upload.contentType,
       model: batch.model,
@@ -317,7 +317,9 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
       deadline: performance.now() + this.#settings.imageTimeoutMs,
       clientGone: signal,
     })
-    if (this.#deps.dispatcher.submit(job) !== 'ok') return 'no_room'
+    if (this.#deps.dispatcher.submit(job) !== 'ok') {
+      return { outcome: { kind: 'error', code: 'queue_full', message: 'the low-priority lane is full' }, queueMs: 0 }
+    }
     return { outcome: await job.outcome, queueMs: job.queueMs }
   }
 
