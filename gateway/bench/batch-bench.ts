@@ -22,32 +22,12 @@ import { percentile } from '../../common/percentile.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { call, postImage, postJson } from '../../common/testing/http.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
-import { type RequestRow, runLoadPhase } from './load-phase.ts'
+import { type RequestRow, roundSettings, runLoadPhase } from './load-phase.ts'
 
 const config = configFromCommandLine(
   'bench:batch',
   {
-    rounds: setting({
-      env: 'BENCH_ROUNDS',
-      flag: 'rounds',
-      description: 'Rounds of (alone, with batch, batch only)',
-      parse: parse.integer({ min: 1, max: 50 }),
-      default: 3,
-    }),
-    seconds: setting({
-      env: 'BENCH_SECONDS',
-      flag: 'seconds',
-      description: 'Length of each phase',
-      parse: parse.integer({ min: 5, max: 600 }),
-      default: 20,
-    }),
-    replicas: setting({
-      env: 'BENCH_REPLICAS',
-      flag: 'replicas',
-      description: 'Local replicas behind the gateway',
-      parse: parse.integer({ min: 1, max: 16 }),
-      default: 2,
-    }),
+    ...roundSettings('Rounds of (alone, with batch, batch only)', { rounds: 3, seconds: 20 }),
     load: setting({
       env: 'BENCH_LOAD',
       flag: 'load',

@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parse, setting } from '../../common/config.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -57,4 +58,31 @@ export function readRequestsCsv(path: string): RequestRow[] {
       latency: Number(cells[latency] || Number.NaN),
     }
   })
+}
+
+/** The settings every interleaved benchmark on a local stack has: rounds, phase length, replicas. */
+export function roundSettings(roundsAre: string, defaults: { rounds: number; seconds: number }) {
+  return {
+    rounds: setting({
+      env: 'BENCH_ROUNDS',
+      flag: 'rounds',
+      description: roundsAre,
+      parse: parse.integer({ min: 1, max: 50 }),
+      default: defaults.rounds,
+    }),
+    seconds: setting({
+      env: 'BENCH_SECONDS',
+      flag: 'seconds',
+      description: 'Length of each phase',
+      parse: parse.integer({ min: 5, max: 600 }),
+      default: defaults.seconds,
+    }),
+    replicas: setting({
+      env: 'BENCH_REPLICAS',
+      flag: 'replicas',
+      description: 'Local replicas behind the gateway',
+      parse: parse.integer({ min: 1, max: 16 }),
+      default: 2,
+    }),
+  }
 }

@@ -20,32 +20,12 @@ import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { call } from '../../common/testing/http.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
-import { runLoadPhase } from './load-phase.ts'
+import { roundSettings, runLoadPhase } from './load-phase.ts'
 
 const config = configFromCommandLine(
   'bench:overload',
   {
-    rounds: setting({
-      env: 'BENCH_ROUNDS',
-      flag: 'rounds',
-      description: 'Capacity + overload pairs',
-      parse: parse.integer({ min: 1, max: 50 }),
-      default: 4,
-    }),
-    seconds: setting({
-      env: 'BENCH_SECONDS',
-      flag: 'seconds',
-      description: 'Length of each phase',
-      parse: parse.integer({ min: 5, max: 600 }),
-      default: 20,
-    }),
-    replicas: setting({
-      env: 'BENCH_REPLICAS',
-      flag: 'replicas',
-      description: 'Local replicas behind the gateway',
-      parse: parse.integer({ min: 1, max: 16 }),
-      default: 2,
-    }),
+    ...roundSettings('Capacity + overload pairs', { rounds: 4, seconds: 20 }),
     overload: setting({
       env: 'BENCH_OVERLOAD',
       flag: 'overload',
