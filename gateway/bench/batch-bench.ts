@@ -49,6 +49,13 @@ const config = configFromCommandLine(
       parse: parse.integer({ min: 1, max: 256 }),
       default: 0,
     }),
+    reservedSlots: setting({
+      env: 'LOW_PRIORITY_RESERVED_SLOTS',
+      flag: 'low-priority-reserved-slots',
+      description: "The gateway's LOW_PRIORITY_RESERVED_SLOTS (default: the gateway's own)",
+      parse: parse.integer({ min: -1, max: 256 }),
+      default: -1,
+    }),
   },
   undefined,
   'Interactive p99 at 50 % load with and without a batch job running, and batch images/s with and without\n' +
@@ -67,6 +74,7 @@ const gateway = await spawnService('gateway', {
     ...['--discovery', 'local', '--local-replicas', String(config.replicas), '--autoscaler', 'none'],
     ...['--data-dir', mkdtempSync(join(tmpdir(), 'switchyard-bench-batch-'))],
     ...(config.batchConcurrency > 0 ? ['--batch-concurrency', String(config.batchConcurrency)] : []),
+    ...(config.reservedSlots >= 0 ? ['--low-priority-reserved-slots', String(config.reservedSlots)] : []),
   ],
 })
 await untilOk(`${gateway.url}/readyz`, 'the gateway')

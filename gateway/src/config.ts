@@ -109,6 +109,14 @@ export const gatewayConfigSpec = {
     parse: parse.number({ min: 0, max: 1 }),
     default: 0.5,
   }),
+  lowPriorityReservedSlots: setting({
+    env: 'LOW_PRIORITY_RESERVED_SLOTS',
+    flag: 'low-priority-reserved-slots',
+    description:
+      'Replica slots that low-priority (batch) work leaves free for interactive requests (at most all slots but one)',
+    parse: parse.integer({ min: 0, max: 10_000 }),
+    default: 1,
+  }),
   defaultTimeoutMs: setting({
     env: 'DEFAULT_TIMEOUT_MS',
     flag: 'default-timeout-ms',

@@ -94,7 +94,7 @@ export async function startGateway(
       log: logger,
       forward: (job, replica, signal) => forwardToReplica(job, replica, signal, forwardOptions),
     },
-    { workers: config.workers },
+    { workers: config.workers, lowPriorityReservedSlots: config.lowPriorityReservedSlots },
   )
   const health = new HealthChecker(
     pool,

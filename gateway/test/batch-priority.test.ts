@@ -78,3 +78,52 @@ describe('batch jobs yield to interactive requests', () => {
     assert.equal(stub.requests.filter(isBatch).length, 40, 'each image sent once')
   })
 })
+
+describe('the low-lane reserve', () => {
+  test('while interactive requests arrive, batch work leaves a slot free for them, which the next one takes at once', async () => {
+    const stubs = await Promise.all([0, 1].map(() => StubReplica.start({ delayMs: 0, models: ['stub'] })))
+    const root = mkdtempSync(join(tmpdir(), 'switchyard-datasets-'))
+    mkdirSync(join(root, 'tiny'))
+    for (let i = 0; i < 8; i++) writeFileSync(join(root, 'tiny', `n${String(i).padStart(8, '0')}_stub.jpg`), `img ${i}`)
+    const gateway = await startTestGateway([
+      ...['--discovery', 'static', '--replicas', stubs.map((s) => s.url).join(','), '--autoscaler', 'none'],
+      ...['--datasets-dir', root, '--batch-concurrency', '2', '--low-priority-reserved-slots', '1'],
+    ])
+    try {
+      await routable(gateway, 2)
+      const received = () => stubs.reduce((sum, stub) => sum + stub.requests.length, 0)
+      // Interactive traffic just arrived (answered at once: nothing is held yet).
+      assert.equal((await postImage(`${gateway.url}/predict?model=stub`, Buffer.from('x'))).status, 200)
+      const held = stubs.map((stub) => stub.holdAnswers())
+      const job = await gateway.batch.submit({ model: 'stub', dataset: 'tiny' })
+      await new Promise<void>((resolve) => {
+        const check = () => {
+          if (gateway.queue.laneSize('low') < 1 || gateway.dispatcher.busy < 1) return
+          gateway.dispatcher.off('queued', check)
+          resolve()
+        }
+        gateway.dispatcher.on('queued', check)
+      })
+      // Both images were submitted; one runs, the other waits although a slot is free: the reserve.
+      await new Promise((resolve) => setImmediate(resolve))
+      assert.equal(gateway.dispatcher.busy, 1)
+      assert.equal(gateway.queue.laneSize('low'), 1)
+      // The first interactive request and the batch image in flight have reached the stubs.
+      const arrived = (count: number) => Promise.race(stubs.map((stub) => once(stub, 'request'))).then(() => count)
+      while (received() < 2) await arrived(received())
+      // An interactive request takes the reserved slot at once.
+      const before = received()
+      const interactive = postImage(`${gateway.url}/predict?model=stub`, Buffer.from('y'))
+      while (received() < before + 1) await arrived(received())
+      const latest = stubs.flatMap((stub) => stub.requests).sort((a, b) => a.at - b.at)
+      assert.equal(isBatch(latest.at(-1)!), false, 'the interactive request took the free slot')
+      assert.equal(received(), before + 1)
+      for (const h of held) h()
+      assert.equal((await interactive).status, 200)
+      assert.equal((await gateway.batch.wait(job.id)).status, 'succeeded')
+    } finally {
+      await gateway.shutdown(5000)
+      await Promise.all(stubs.map((stub) => stub.close()))
+    }
+  })
+})
