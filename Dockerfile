@@ -31,6 +31,8 @@ COPY common ./common
 COPY replica ./replica
 COPY gateway ./gateway
 COPY --from=model /models /models
+# The gateway's batch jobs (DATA_DIR): a volume mounted here starts out owned by the user that writes it.
+RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8080 8081
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \

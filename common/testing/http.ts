@@ -11,7 +11,7 @@ export interface JsonResponse {
 export async function call(
   url: string,
   options: {
-    method?: 'GET' | 'POST'
+    method?: 'GET' | 'POST' | 'DELETE'
     headers?: Record<string, string>
     body?: Buffer | string
     signal?: AbortSignal
@@ -46,4 +46,13 @@ export function errorCode(response: JsonResponse): string {
     if (typeof body[key] !== 'string') throw new Error(`error body lacks "${key}": ${JSON.stringify(body)}`)
   }
   return body.code
+}
+
+/** POSTs a JSON body. */
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  return call(url, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+  })
 }

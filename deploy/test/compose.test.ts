@@ -38,6 +38,8 @@ describe('docker-compose.yml', () => {
     assert.equal(gateway.environment.DISCOVERY, 'dns')
     assert.equal(gateway.environment.REPLICA_DNS_NAME, 'replica')
     assert.deepEqual(gateway.depends_on, { replica: { condition: 'service_healthy' } })
+    assert.ok(gateway.volumes.includes(`gateway-data:${gateway.environment.DATA_DIR}`), 'batch jobs on a named volume')
+    assert.ok('gateway-data' in compose.volumes)
     assert.ok(prometheus.volumes.some((v: string) => v.startsWith('./deploy/prometheus/prometheus.yml:')))
     assert.ok(grafana.volumes.some((v: string) => v.startsWith('./deploy/grafana/dashboards:')))
   })

@@ -73,6 +73,20 @@ describe('k8s/ manifests keep their promises', () => {
     }
   })
 
+  test('the gateway keeps batch jobs on a persistent volume at DATA_DIR, one pod at a time', () => {
+    const gateway = deployments.find((d) => d.metadata.name === 'gateway')
+    const pod = gateway.spec.template.spec
+    const env = Object.fromEntries(pod.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]))
+    const mount = pod.containers[0].volumeMounts.find((m: { mountPath: string }) => m.mountPath === env.DATA_DIR)
+    const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name)
+    const claim = base.find(
+      (o) => o.kind === 'PersistentVolumeClaim' && o.metadata.name === volume.persistentVolumeClaim.claimName,
+    )
+    assert.ok(claim, 'the claim is part of the base')
+    assert.equal(gateway.spec.strategy.type, 'Recreate')
+    assert.equal(pod.securityContext.fsGroup, pod.securityContext.runAsGroup)
+  })
+
   test('replicas: 1 CPU / 1 GiB with requests = limits, behind a headless Service, with a disruption budget', () => {
     const replica = deployments.find((d) => d.metadata.name === 'replica').spec.template.spec.containers[0]
     assert.deepEqual(replica.resources.requests, { cpu: '1', memory: '1Gi' })

@@ -10,9 +10,8 @@
  *
  * Target: goodput ≥ 95 % of capacity (median over rounds); the spread says how far one run can be from it.
  */
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
@@ -21,31 +20,12 @@ import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { call } from '../../common/testing/http.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
+import { roundSettings, runLoadPhase } from './load-phase.ts'
 
 const config = configFromCommandLine(
   'bench:overload',
   {
-    rounds: setting({
-      env: 'BENCH_ROUNDS',
-      flag: 'rounds',
-      description: 'Capacity + overload pairs',
-      parse: parse.integer({ min: 1, max: 50 }),
-      default: 4,
-    }),
-    seconds: setting({
-      env: 'BENCH_SECONDS',
-      flag: 'seconds',
-      description: 'Length of each phase',
-      parse: parse.integer({ min: 5, max: 600 }),
-      default: 20,
-    }),
-    replicas: setting({
-      env: 'BENCH_REPLICAS',
-      flag: 'replicas',
-      description: 'Local replicas behind the gateway',
-      parse: parse.integer({ min: 1, max: 16 }),
-      default: 2,
-    }),
+    ...roundSettings('Capacity + overload pairs', { rounds: 4, seconds: 20 }),
     overload: setting({
       env: 'BENCH_OVERLOAD',
       flag: 'overload',
@@ -148,33 +128,19 @@ console.log(
 
 /** One phase: the load tester as its own process, judged from the requests.csv it writes. */
 async function phase(kind: Phase['kind'], round: number, rate: number, seconds: number): Promise<Phase> {
-  const dir = join(OUT, `${round}-${kind}`)
-  mkdirSync(dir, { recursive: true })
-  const workload = join(dir, 'workload.txt')
-  writeFileSync(workload, `${Array.from({ length: seconds }, () => rate).join('\n')}\n`)
-  const flags = [
-    '--target',
-    gateway.url,
-    '--workload',
-    workload,
-    '--out',
-    dir,
-    '--progress',
-    'false',
-    '--seed',
-    String(round),
-  ]
   // Capacity: clients that wait (a long deadline, sent), so nothing is refused for time. Overload: the defaults.
-  if (kind === 'capacity') flags.push('--timeout-ms', '60000', '--send-deadline', 'true', '--concurrency-cap', '5000')
-  const child = spawn(process.execPath, [join(ROOT, 'loadtester/src/main.ts'), ...flags], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const flags =
+    kind === 'capacity' ? ['--timeout-ms', '60000', '--send-deadline', 'true', '--concurrency-cap', '5000'] : []
+  const rows = await runLoadPhase({
+    target: gateway.url,
+    rate,
+    seconds,
+    dir: join(OUT, `${round}-${kind}`),
+    seed: round,
+    flags,
   })
-  const [code] = await once(child, 'exit')
-  if (code !== 0) throw new Error(`the load tester exited with ${code}`)
   // The next phase starts on an empty queue.
   while ((await call(`${gateway.url}/queue`)).body.size > 0) await new Promise((resolve) => setTimeout(resolve, 200))
-  const rows = readCsv(join(dir, 'requests.csv'))
   const steady = rows.filter(
     (r) => r.status === '200' && r.answered >= WARM_UP_S * 1000 && r.answered <= seconds * 1000,
   )
@@ -199,19 +165,4 @@ async function phase(kind: Phase['kind'], round: number, rate: number, seconds: 
       `p99 ${result.p99_answered_ms?.toFixed(0)} ms, ${JSON.stringify(byStatus)}`,
   )
   return result
-}
-
-function readCsv(path: string): { status: string; answered: number; latency: number }[] {
-  const [header, ...lines] = readFileSync(path, 'utf8').trim().split('\n')
-  const columns = header!.split(',')
-  const at = (name: string) => columns.indexOf(name)
-  const [status, answered, latency] = [at('status'), at('answered_ms'), at('latency_ms')]
-  return lines.map((line) => {
-    const cells = line.split(',')
-    return {
-      status: cells[status]!,
-      answered: Number(cells[answered] || Number.NaN),
-      latency: Number(cells[latency] || Number.NaN),
-    }
-  })
 }

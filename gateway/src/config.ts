@@ -1,9 +1,14 @@
 import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { ConfigError, type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
 import { registryFileSetting } from '../../common/model-registry/settings.ts'
 import { serviceSettings } from '../../common/service-settings.ts'
 
 const positiveInt = (max = 1_000_000_000) => parse.integer({ min: 1, max })
+
+// Beside the repository in development and CI, like the replicas' MODELS_DIR; in a container, mount them and set these.
+const DEFAULT_DATASETS_DIR = fileURLToPath(new URL('../../../shared/images', import.meta.url))
+const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data', import.meta.url))
 
 export const gatewayConfigSpec = {
   ...serviceSettings(8080, 'the queue may take to drain'),
@@ -104,6 +109,14 @@ export const gatewayConfigSpec = {
     description: 'Share of the queue that X-Priority: low requests may fill',
     parse: parse.number({ min: 0, max: 1 }),
     default: 0.5,
+  }),
+  lowPriorityReservedSlots: setting({
+    env: 'LOW_PRIORITY_RESERVED_SLOTS',
+    flag: 'low-priority-reserved-slots',
+    description:
+      'Replica slots that low-priority (batch) work leaves free for interactive requests (at most all slots but one)',
+    parse: parse.integer({ min: 0, max: 10_000 }),
+    default: 1,
   }),
   defaultTimeoutMs: setting({
     env: 'DEFAULT_TIMEOUT_MS',
@@ -359,6 +372,42 @@ export const gatewayConfigSpec = {
     description: '… plus this many ms (timer jitter on fast models is not a regression)',
     parse: parse.number({ min: 0, max: 60_000 }),
     default: 5,
+  }),
+  dataDir: setting({
+    env: 'DATA_DIR',
+    flag: 'data-dir',
+    description: 'Where the gateway keeps state that must survive a restart (batch jobs: batch.sqlite)',
+    parse: parse.string(),
+    default: DEFAULT_DATA_DIR,
+  }),
+  datasetsDir: setting({
+    env: 'DATASETS_DIR',
+    flag: 'datasets-dir',
+    description: 'Batch datasets: each sub-folder of images is one dataset, named by the folder',
+    parse: parse.string(),
+    default: DEFAULT_DATASETS_DIR,
+  }),
+  batchConcurrency: setting({
+    env: 'BATCH_CONCURRENCY',
+    flag: 'batch-concurrency',
+    description:
+      'Images of a batch job in the queue or in flight at once (low-priority lane; also capped by its share of the queue)',
+    parse: positiveInt(256),
+    default: 2,
+  }),
+  batchImageTimeoutMs: setting({
+    env: 'BATCH_IMAGE_TIMEOUT_MS',
+    flag: 'batch-image-timeout-ms',
+    description: 'Deadline of one batch image, queue included (batch work waits behind interactive requests)',
+    parse: positiveInt(3_600_000),
+    default: 60_000,
+  }),
+  batchStallTimeoutMs: setting({
+    env: 'BATCH_STALL_TIMEOUT_MS',
+    flag: 'batch-stall-timeout-ms',
+    description: 'A running batch job that completes no image for this long (e.g. no replica serves its model) fails',
+    parse: positiveInt(),
+    default: 120_000,
   }),
   kubeApiUrl: setting<string | undefined>({
     env: 'KUBE_API_URL',

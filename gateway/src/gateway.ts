@@ -3,6 +3,9 @@ import { reachableListenUrl } from '../../common/http/listen-url.ts'
 import { kubernetesActuator } from './autoscale/actuators/kubernetes.ts'
 import { localActuator } from './autoscale/actuators/local.ts'
 import { type Actuator, Autoscaler } from './autoscale/autoscaler.ts'
+import { BatchJobs } from './batch/batch-jobs.ts'
+import { BatchStore } from './batch/batch-store.ts'
+import { DatasetCatalog } from './batch/datasets.ts'
 import type { GatewayConfig } from './config.ts'
 import type { Discovery } from './discovery/discovery.ts'
 import { DnsDiscovery, type Resolver } from './discovery/dns.ts'
@@ -31,6 +34,8 @@ export interface RunningGateway {
   autoscaler: Autoscaler
   /** Versions, the registry state and canaries. */
   models: ModelLifecycle
+  /** Batch evaluation jobs (durable in DATA_DIR): what `POST /batch` runs, and what a gate can call directly. */
+  batch: BatchJobs
   /** Stop admitting, let the queue drain (up to `timeoutMs`), answer what is left 503, close everything. */
   shutdown(timeoutMs: number): Promise<void>
 }
@@ -94,7 +99,7 @@ export async function startGateway(
       log: logger,
       forward: (job, replica, signal) => forwardToReplica(job, replica, signal, forwardOptions),
     },
-    { workers: config.workers },
+    { workers: config.workers, lowPriorityReservedSlots: config.lowPriorityReservedSlots },
   )
   const health = new HealthChecker(
     pool,
@@ -139,6 +144,16 @@ export async function startGateway(
   dispatcher.on('answered', (upstreamMs: number) => autoscaler?.recordServiceTime(upstreamMs))
   const autoscaleTimer = setInterval(() => autoscaler?.tick(Date.now()), config.autoscaleIntervalMs)
   const models = await startModelLifecycle(config, pool, metrics, logger, edges.random)
+  const datasets = new DatasetCatalog(config.datasetsDir)
+  const batchStore = new BatchStore(config.dataDir)
+  const batch = new BatchJobs(
+    { store: batchStore, datasets, dispatcher, queue, pool, log: logger },
+    {
+      concurrency: config.batchConcurrency,
+      imageTimeoutMs: config.batchImageTimeoutMs,
+      stallTimeoutMs: config.batchStallTimeoutMs,
+    },
+  )
   let shuttingDown = false
   const app = await buildGatewayServer({
     config,
@@ -152,6 +167,8 @@ export async function startGateway(
     models: models.router,
     onVersionOutcome: models.onVersionOutcome,
     liveVersions: models.liveVersions,
+    batch,
+    datasets,
   })
   await discovery.start((urls) => pool.setTargets(urls))
   health.start()
@@ -166,10 +183,13 @@ export async function startGateway(
     },
     'gateway listening',
   )
+  batch.start()
 
   const shutdown = async (timeoutMs: number) => {
     shuttingDown = true
     clearInterval(autoscaleTimer)
+    // Batch images still queued are withdrawn (a restarted gateway evaluates them), so they do not delay the drain.
+    await batch.stop()
     let timer: NodeJS.Timeout | undefined
     await Promise.race([dispatcher.drained(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
     clearTimeout(timer)
@@ -180,8 +200,9 @@ export async function startGateway(
     await health.stop()
     await discovery.stop()
     await pool.close()
+    batchStore.close()
   }
-  return { app, url, pool, queue, dispatcher, discovery, health, autoscaler, models, shutdown }
+  return { app, url, pool, queue, dispatcher, discovery, health, autoscaler, models, batch, shutdown }
 }
 
 async function createActuator(

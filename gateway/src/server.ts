@@ -2,6 +2,8 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { registerMetricsRoute } from '../../common/http/metrics-route.ts'
 import { createServiceApp } from '../../common/http/service-app.ts'
 import type { Autoscaler } from './autoscale/autoscaler.ts'
+import type { BatchJobs } from './batch/batch-jobs.ts'
+import type { DatasetCatalog } from './batch/datasets.ts'
 import type { GatewayConfig } from './config.ts'
 import type { Dispatcher } from './dispatch/dispatcher.ts'
 import { LiveStats } from './live-stats.ts'
@@ -11,6 +13,7 @@ import { replicaViewSchema } from './pool/replica-view.ts'
 import type { Job } from './queue/job.ts'
 import type { JobQueue } from './queue/job-queue.ts'
 import { autoscaleRoute } from './routes/autoscale.ts'
+import { batchRoutes } from './routes/batch.ts'
 import { type LiveVersion, liveRoute } from './routes/live.ts'
 import { predictRoutes, type VersionOutcomeReport } from './routes/predict.ts'
 import { statusRoutes } from './routes/status.ts'
@@ -29,6 +32,8 @@ export interface GatewayServerOptions {
   models: ModelRouter
   onVersionOutcome: (report: VersionOutcomeReport) => void
   liveVersions: () => LiveVersion[]
+  batch: BatchJobs
+  datasets: DatasetCatalog
 }
 
 /** The gateway's HTTP face. The body of a prediction is read once, as bytes, and forwarded untouched. */
@@ -88,6 +93,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     replicaSummary: () => ({ desired: autoscaler.desired }),
   })
   await app.register(autoscaleRoute, { autoscaler })
+  await app.register(batchRoutes, { batch: options.batch, datasets: options.datasets })
   await app.register(liveRoute, {
     stats: live,
     queue,

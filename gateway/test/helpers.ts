@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
@@ -6,20 +7,24 @@ import { testLogger } from '../../common/testing/silent-logger.ts'
 import { loadGatewayConfig } from '../src/config.ts'
 import { type GatewayEdges, type RunningGateway, startGateway } from '../src/gateway.ts'
 
+/** A fresh, empty data directory: each test gateway keeps its batch jobs apart from every other's. */
+export function freshDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'switchyard-data-'))
+}
+
 /**
- * A real gateway on 127.0.0.1 and a free port, with fast health checks so tests do not wait a second per probe.
- * `flags` as on the command line (they win over the defaults given here).
+ * A real gateway on 127.0.0.1 and a free port, with fast health checks so tests do not wait a second per probe,
+ * and a data directory of its own. `flags` as on the command line (they win over the defaults given here).
  */
 export function startTestGateway(flags: string[], edges: GatewayEdges = {}): Promise<RunningGateway> {
-  const config = loadGatewayConfig({
-    env: {},
-    argv: [
-      ...['--host', '127.0.0.1', '--port', '0', '--health-interval-ms', '50', '--health-timeout-ms', '1000'],
-      // A registry file nobody writes: the embedded default, whatever a developer keeps in the default one.
-      ...['--model-registry-file', join(tmpdir(), `switchyard-test-no-registry-${process.pid}`, 'models.json')],
-      ...flags,
-    ],
-  })
+  const defaults = ['--host', '127.0.0.1', '--port', '0', '--health-interval-ms', '50', '--health-timeout-ms', '1000']
+  // A registry file nobody writes: the embedded default, whatever a developer keeps in the default one.
+  const registry = [
+    '--model-registry-file',
+    join(tmpdir(), `switchyard-test-no-registry-${process.pid}`, 'models.json'),
+  ]
+  const dataDir = flags.includes('--data-dir') ? [] : ['--data-dir', freshDataDir()]
+  const config = loadGatewayConfig({ env: {}, argv: [...defaults, ...registry, ...dataDir, ...flags] })
   return startGateway(config, testLogger('gateway') as FastifyBaseLogger, edges)
 }
 

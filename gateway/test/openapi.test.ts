@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Ajv2020 } from 'ajv/dist/2020.js'
-import { call, type JsonResponse, postImage } from '../../common/testing/http.ts'
+import { call, type JsonResponse, postImage, postJson } from '../../common/testing/http.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
 import type { RunningGateway } from '../src/gateway.ts'
 import { routable, startTestGateway } from './helpers.ts'
@@ -98,12 +98,16 @@ describe('OpenAPI: every route documented, real answers match their documented s
     const routes = gateway.app.declaredRoutes.filter((route) => !route.hidden && route.method !== 'HEAD')
     for (const route of routes) {
       assert.ok(
-        contract.doc.paths[route.url]?.[route.method.toLowerCase()],
+        contract.doc.paths[route.url.replace(/:(\w+)/g, '{$1}')]?.[route.method.toLowerCase()],
         `${route.method} ${route.url} is documented`,
       )
     }
     assert.deepEqual(routes.map((route) => `${route.method} ${route.url}`).sort(), [
+      'DELETE /batch/:id',
       'GET /autoscale',
+      'GET /batch',
+      'GET /batch/:id',
+      'GET /datasets',
       'GET /healthz',
       'GET /live',
       'GET /metrics',
@@ -112,6 +116,7 @@ describe('OpenAPI: every route documented, real answers match their documented s
       'GET /readyz',
       'GET /replicas',
       'POST /add_to_queue',
+      'POST /batch',
       'POST /predict',
     ])
     for (const path of ['/queue', '/replicas', '/models', '/live', '/healthz', '/readyz', '/autoscale']) {
@@ -122,6 +127,18 @@ describe('OpenAPI: every route documented, real answers match their documented s
     contract.check('POST', '/predict', await postImage(`${gateway.url}/predict?model=nope`, image))
     contract.check('POST', '/predict', await postImage(`${gateway.url}/predict`, Buffer.from('not an image')))
     contract.check('POST', '/predict', await postImage(`${gateway.url}/predict`, image, { 'x-timeout-ms': '0' }))
+    const batch = await postJson(`${gateway.url}/batch`, {
+      model: 'darknet-tiny',
+      dataset: 'imagenet-sample',
+      limit: 2,
+    })
+    contract.check('POST', '/batch', batch)
+    contract.check('POST', '/batch', await postJson(`${gateway.url}/batch`, { model: 'darknet-tiny', dataset: 'nope' }))
+    await gateway.batch.wait(batch.body.id)
+    contract.check('GET', '/batch/{id}', await call(`${gateway.url}/batch/${batch.body.id}`))
+    contract.check('GET', '/batch', await call(`${gateway.url}/batch`))
+    contract.check('GET', '/datasets', await call(`${gateway.url}/datasets`))
+    contract.check('DELETE', '/batch/{id}', await call(`${gateway.url}/batch/${batch.body.id}`, { method: 'DELETE' }))
     assert.ok(contract.checkExamples() >= 1)
   })
 

@@ -47,9 +47,12 @@ describe('security basics', () => {
     )
   })
 
-  test('nothing mutates state but predictions: every other route is read-only, unknown methods are 404/405 JSON', async () => {
-    const writable = gateway.app.declaredRoutes.filter((r) => !['GET', 'HEAD'].includes(r.method)).map((r) => r.url)
-    assert.deepEqual(writable.sort(), ['/add_to_queue', '/predict'])
+  test('nothing mutates state but predictions and batch jobs: every other route is read-only, unknown methods are 404/405 JSON', async () => {
+    // Batch jobs only read images from named folders of DATASETS_DIR (a name is never a path: batch-jobs.test.ts).
+    const writable = gateway.app.declaredRoutes
+      .filter((r) => !['GET', 'HEAD'].includes(r.method))
+      .map((r) => `${r.method} ${r.url}`)
+    assert.deepEqual(writable.sort(), ['DELETE /batch/:id', 'POST /add_to_queue', 'POST /batch', 'POST /predict'])
     for (const [method, path] of [
       ['DELETE', '/replicas'],
       ['PUT', '/autoscale'],

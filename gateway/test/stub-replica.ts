@@ -41,6 +41,8 @@ export class StubReplica extends EventEmitter {
   unansweredProbes = 0
   readonly requests: StubRequest[] = []
   inflight = 0
+  /** While set, predictions wait for it before their service time starts (see holdAnswers). */
+  #held: Promise<void> | undefined
   #server: Server
   readonly #sockets = new Set<Socket>()
   #url = ''
@@ -83,6 +85,19 @@ export class StubReplica extends EventEmitter {
   /** Resolves when this stub has received `count` predictions in total. */
   async received(count: number): Promise<void> {
     while (this.requests.length < count) await once(this, 'request')
+  }
+
+  /**
+   * Predictions received from now on are not answered until the returned function is called: a test decides when
+   * a slot frees, instead of racing a service time.
+   */
+  holdAnswers(): () => void {
+    const { promise, resolve } = Promise.withResolvers<void>()
+    this.#held = promise
+    return () => {
+      if (this.#held === promise) this.#held = undefined
+      resolve()
+    }
   }
 
   /** Resolves when this stub has received `count` readiness probes in total. */
@@ -140,6 +155,7 @@ export class StubReplica extends EventEmitter {
       return
     }
     this.inflight++
+    if (this.#held) await this.#held
     await new Promise((resolve) => setTimeout(resolve, this.delayMs))
     this.inflight--
     const requestId = String(request.headers['x-request-id'] ?? 'none')

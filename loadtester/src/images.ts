@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MissingDataError } from '../../common/config.ts'
+import { isImageFileName, truthFromFileName } from '../../common/image-labels.ts'
 
 export interface LoadImage {
   name: string
@@ -13,30 +14,13 @@ export interface LoadImage {
 export const DEFAULT_IMAGES_DIR = fileURLToPath(new URL('../../../shared/images/imagenet-sample', import.meta.url))
 export const BUNDLED_IMAGES_DIR = fileURLToPath(new URL('../fixtures', import.meta.url))
 
-const IMAGE_FILE = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i
-const SYNSET_NAME = /^n\d{8}_(.+)\.[a-z]+$/i
-
-/** The label a file name carries, in the form models answer ("great white shark"), or undefined. */
-export function truthFromFileName(name: string): string | undefined {
-  const match = SYNSET_NAME.exec(basename(name))
-  return match ? match[1]!.replaceAll('_', ' ') : undefined
-}
-
-/** Two labels name the same class (case and `_` vs space do not matter). */
-export function sameLabel(a: string, b: string): boolean {
-  const norm = (s: string) => s.replaceAll('_', ' ').trim().toLowerCase()
-  return norm(a) === norm(b)
-}
-
 /** The images to send: every image file in `dir`, in name order; a MissingDataError when there are none. */
 export function loadImages(dir: string): LoadImage[] {
   const howToGet =
     '(--images DIR: a folder of JPEG/PNG files; by default ../shared/images/imagenet-sample beside the repository, ' +
     'else the few bundled in loadtester/fixtures)'
   if (!existsSync(dir)) throw new MissingDataError(`image directory ${dir} does not exist ${howToGet}`)
-  const names = readdirSync(dir)
-    .filter((n) => IMAGE_FILE.test(n))
-    .sort()
+  const names = readdirSync(dir).filter(isImageFileName).sort()
   if (names.length === 0) throw new MissingDataError(`no images in ${dir} ${howToGet}`)
   return names.map((name) => ({ name, bytes: readFileSync(join(dir, name)), truth: truthFromFileName(name) }))
 }

@@ -1,5 +1,5 @@
+import { sameLabel } from '../../common/image-labels.ts'
 import { percentileOfSorted } from '../../common/percentile.ts'
-import { sameLabel } from './images.ts'
 import { latencyMs, type ReplicaSample, type RequestRecord } from './request-record.ts'
 
 export interface Percentiles {

@@ -10,11 +10,14 @@ import type { JobQueue, QueueRoom } from '../queue/job-queue.ts'
 import type { RoutingPolicy, RoutingState } from '../routing/policies.ts'
 import { worthWaitingForFaster } from '../routing/wait-for-faster.ts'
 import type { AttemptResult } from './forward.ts'
+import { INTERACTIVE_WINDOW_MS, mayStartLowPriority } from './low-priority-reserve.ts'
 import type { RetryBudget } from './retry-budget.ts'
 
 export interface DispatcherOptions {
   /** Fixed number of workers, or 'auto': the total slots of the routable replicas. */
   workers: number | 'auto'
+  /** Replica slots low-priority jobs leave free for normal ones (see mayStartLowPriority); default 0. */
+  lowPriorityReservedSlots?: number
 }
 
 export interface DispatcherDeps {
@@ -59,6 +62,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   /** Per-replica metric series, bound once (a labelled lookup costs a hash per call). */
   readonly #series = new WeakMap<ReadonlyReplica, ReplicaSeries>()
   #busy = 0
+  /** When the last normal-priority job was accepted (performance.now() ms): is interactive traffic arriving? */
+  #lastNormalAt = Number.NEGATIVE_INFINITY
   #pumping = false
   #drainedWaiters: (() => void)[] = []
   readonly #watchers = {
@@ -96,7 +101,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   submit(job: Job): QueueRoom {
     const room = this.#deps.queue.push(job)
     if (room !== 'ok') return room
-    this.#deps.retryBudget.recordRequest(performance.now())
+    const now = performance.now()
+    this.#deps.retryBudget.recordRequest(now)
+    if (job.priority === 'normal') this.#lastNormalAt = now
     job.watch(this.#watchers)
     this.emit('queued', job)
     this.pump()
@@ -144,6 +151,13 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       metrics.rejected.inc({ reason: 'deadline' })
       this.#finish(job, { kind: 'error', code: 'deadline_exceeded', message: 'the deadline passed while queued' })
       return true
+    }
+    // The head is low-priority only when no normal job waits; it waits on while taking a slot would eat the reserve.
+    const reserve = this.#options.lowPriorityReservedSlots ?? 0
+    const interactiveActive = performance.now() - this.#lastNormalAt < INTERACTIVE_WINDOW_MS
+    if (job.priority === 'low' && !mayStartLowPriority(pool.totalSlots(), this.#busy, reserve, interactiveActive)) {
+      queue.pushFront(job)
+      return false
     }
     const candidates = pool.candidates(job.tried, job.model)
     const choice = policy.pick(candidates, this.#routing)

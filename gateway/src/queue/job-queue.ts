@@ -42,13 +42,19 @@ export class JobQueue<J extends Queued> {
     return this.#lanes[priority].length
   }
 
+  /** How many jobs of this priority the queue holds at most. */
+  capacity(priority: Priority): number {
+    const { maxCount, lowPriorityShare } = this.limits
+    return priority === 'low' ? Math.max(1, Math.floor(maxCount * lowPriorityShare)) : maxCount
+  }
+
   /** Whether a job of this priority and size would fit now. */
   room(priority: Priority, size: number): QueueRoom {
     const { maxCount, maxBytes, lowPriorityShare } = this.limits
     if (this.size + 1 > maxCount) return 'count'
     if (this.#bytes + size > maxBytes) return 'bytes'
     if (priority === 'low') {
-      if (this.#lanes.low.length + 1 > Math.max(1, Math.floor(maxCount * lowPriorityShare))) return 'count'
+      if (this.#lanes.low.length + 1 > this.capacity('low')) return 'count'
       if (this.#lowBytes + size > maxBytes * lowPriorityShare) return 'bytes'
     }
     return 'ok'

@@ -129,7 +129,8 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
           shuttingDown: options.isShuttingDown(),
           readyReplicas: pool.readyCount(model),
           queueRoom: queue.room(priority, Number(request.headers['content-length']) || 0),
-          queued: queue.size,
+          // Low-priority (batch) jobs wait behind a normal request, not ahead of it.
+          queued: priority === 'low' ? queue.size : queue.laneSize('normal'),
           replicas: pool.candidates(NOTHING_TRIED, model),
           measuredPace: pace.measured,
           recentPerSecond: pace.perSecond,

@@ -1,0 +1,21 @@
+import { basename } from 'node:path'
+
+const IMAGE_FILE = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i
+const SYNSET_NAME = /^n\d{8}_(.+)\.[a-z]+$/i
+
+/** The label a file name carries, in the form models answer ("great white shark"), or undefined. */
+export function truthFromFileName(name: string): string | undefined {
+  const match = SYNSET_NAME.exec(basename(name))
+  return match ? match[1]!.replaceAll('_', ' ') : undefined
+}
+
+/** Two labels name the same class (case and `_` vs space do not matter). */
+export function sameLabel(a: string, b: string): boolean {
+  const norm = (s: string) => s.replaceAll('_', ' ').trim().toLowerCase()
+  return norm(a) === norm(b)
+}
+
+/** A file name an image folder may hold (what the load tester sends and a batch dataset evaluates). */
+export function isImageFileName(name: string): boolean {
+  return IMAGE_FILE.test(name)
+}
