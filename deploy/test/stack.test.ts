@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
+import { freePort } from '../../common/testing/free-port.ts'
 import { call, postImage } from '../../common/testing/http.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { startStack } from '../stack/stack.ts'
@@ -14,15 +14,6 @@ const dashboard = JSON.parse(
   readFileSync(fileURLToPath(new URL('../grafana/dashboards/switchyard.json', import.meta.url)), 'utf8'),
 )
 const queries: string[] = dashboard.panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr))
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 async function query(prometheus: string, expr: string): Promise<unknown[]> {
   const response = await request(`${prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`)

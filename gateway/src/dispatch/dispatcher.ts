@@ -197,7 +197,9 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   #onAttemptEnd(entry: InFlight, result: AttemptResult): void {
     const wasRoutable = entry.replica.isRoutable()
+    const ejectionsBefore = entry.replica.outlier.ejections
     this.#handleResult(entry, result)
+    if (entry.replica.outlier.ejections > ejectionsBefore) this.#deps.metrics.ejections.inc()
     if (entry.replica.isRoutable() !== wasRoutable) {
       this.#deps.log.info({ replica: entry.replica.url, routable: !wasRoutable }, 'replica routability changed')
       this.#deps.pool.emit('change')
