@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
+import YAML from 'yaml'
 import { freePort } from '../../common/testing/free-port.ts'
 import { call, postImage } from '../../common/testing/http.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
@@ -22,7 +23,7 @@ async function query(prometheus: string, expr: string): Promise<unknown[]> {
   return body.data!.result
 }
 
-test('npm run stack: Prometheus scrapes the gateway and the replicas, and every dashboard query returns data', {
+test('npm run stack: Prometheus scrapes the gateway and the replicas, and every dashboard query returns data; the alert rules evaluate', {
   skip: hasPrometheus ? false : 'prometheus is not installed (apt-get install prometheus)',
 }, async () => {
   const stack = await startStack({
@@ -57,6 +58,23 @@ test('npm run stack: Prometheus scrapes the gateway and the replicas, and every 
     }
     assert.deepEqual(missing, [], 'dashboard queries without data')
     assert.deepEqual(upJobs, ['gateway', 'replica', 'replica'])
+    // The alert rules (deploy/prometheus/alerts.yml) are loaded and evaluate without error on the real metrics.
+    type Rule = { name: string; health: string; lastError?: string }
+    let rules: Rule[] = []
+    while (Date.now() < deadline) {
+      const response = await request(`${stack.prometheusUrl}/api/v1/rules`)
+      const body = (await response.body.json()) as { data: { groups: { rules: Rule[] }[] } }
+      rules = body.data.groups.flatMap((g) => g.rules)
+      if (rules.length > 0 && rules.every((r) => r.health !== 'unknown')) break
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    const alerts = YAML.parse(readFileSync(fileURLToPath(new URL('../prometheus/alerts.yml', import.meta.url)), 'utf8'))
+    assert.equal(rules.length, alerts.groups[0].rules.length)
+    assert.deepEqual(
+      rules.filter((r) => r.health !== 'ok'),
+      [],
+      'alert rules that failed to evaluate',
+    )
   } finally {
     sending = false
     await traffic
