@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 
 const K8S = fileURLToPath(new URL('../../k8s', import.meta.url))
-const OVERLAYS = ['base', 'overlays/hpa-70', 'overlays/hpa-90', 'overlays/keda', 'overlays/custom']
+const OVERLAYS = ['base', 'overlays/hpa-70', 'overlays/hpa-90', 'overlays/keda', 'overlays/custom', 'overlays/local']
 /** Applied on its own, beside one of the above, on clusters with the Prometheus Operator. */
 const MONITORING = 'monitoring'
 
@@ -123,6 +123,19 @@ describe('k8s/ manifests keep their promises', () => {
       const ports = deployment.spec.template.spec.containers[0].ports.map((p: { name: string }) => p.name)
       assert.ok(ports.includes(monitor.spec.podMetricsEndpoints[0].port), `${deployment.metadata.name} names its port`)
     }
+  })
+
+  test('local (kind, minikube): the custom autoscaler on the locally loaded switchyard:local, never pulled', () => {
+    const objects = render('overlays/local')
+    const custom = render('overlays/custom')
+    for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+      const container = deployment.spec.template.spec.containers[0]
+      assert.equal(container.image, 'switchyard:local')
+      assert.ok([undefined, 'IfNotPresent', 'Never'].includes(container.imagePullPolicy), 'a loaded image is used')
+    }
+    const withoutImages = (list: K8sObject[]) =>
+      JSON.stringify(list).replaceAll('switchyard:local', 'switchyard:latest')
+    assert.equal(withoutImages(objects), JSON.stringify(custom), 'the custom overlay otherwise')
   })
 
   test('keda: a ScaledObject on gateway_desired_replicas, one replica per unit', () => {
