@@ -29,6 +29,30 @@ export class ComposeProject {
     this.#service = service
   }
 
+  /**
+   * Containers, networks and image tags of earlier runs whose test process is gone (killed before its clean-up ran).
+   * Projects of live processes — another checkout running this test at the same time — are left alone.
+   */
+  static async removeAbandoned(): Promise<void> {
+    const abandoned = (name: string) => {
+      const pid = Number(/switchyard[-:]test-(\d+)/.exec(name)?.[1])
+      if (!Number.isInteger(pid) || pid === process.pid) return false
+      try {
+        process.kill(pid, 0)
+        return false
+      } catch {
+        return true
+      }
+    }
+    const list = async (args: string[]) => (await podman(args)).split('\n').filter((n) => n && abandoned(n))
+    const containers = await list(['ps', '--all', '--filter', 'name=^switchyard-test-', '--format', '{{.Names}}'])
+    if (containers.length > 0) await podman(['rm', '--force', '--time', '0', ...containers])
+    const networks = await list(['network', 'ls', '--format', '{{.Name}}'])
+    if (networks.length > 0) await podman(['network', 'rm', '--force', ...networks])
+    const images = await list(['images', '--format', '{{.Repository}}:{{.Tag}}', 'localhost/switchyard'])
+    if (images.length > 0) await podman(['rmi', '--force', ...images])
+  }
+
   static async start(options: ComposeProjectOptions): Promise<ComposeProject> {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-podman-'))
     const socket = join(dir, 'podman.sock')
