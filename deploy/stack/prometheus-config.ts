@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 
@@ -19,8 +19,11 @@ interface ScrapeConfig {
 export function localPrometheusConfig(dir: string, scrapeInterval?: string): { yaml: string; jobs: string[] } {
   const config = YAML.parse(readFileSync(COMPOSE_PROMETHEUS_CONFIG, 'utf8')) as {
     global: Record<string, string>
+    rule_files?: string[]
     scrape_configs: ScrapeConfig[]
   }
+  // The config is written elsewhere: its rule files (the alerts) are named by their absolute paths.
+  config.rule_files = (config.rule_files ?? []).map((file) => resolve(dirname(COMPOSE_PROMETHEUS_CONFIG), file))
   if (scrapeInterval)
     config.global = { ...config.global, scrape_interval: scrapeInterval, evaluation_interval: scrapeInterval }
   for (const job of config.scrape_configs) {

@@ -32,16 +32,50 @@ describe('docker-compose.yml', () => {
     const { replica, gateway, prometheus, grafana } = compose.services
     assert.equal(replica.deploy.replicas, 3)
     assert.deepEqual(replica.deploy.resources.limits, { cpus: '1', memory: '1G' })
-    assert.match(replica.healthcheck.test.join(' '), /8081\/readyz/)
-    assert.equal(replica.read_only, true)
-    assert.deepEqual(gateway.ports, ['8080:8080'])
+    assert.equal(replica.environment.PORT, '8081')
+    for (const service of [replica, gateway]) {
+      // The health check script reads PORT; no argument has a space (docker-compose 1.29 over podman splits on them).
+      assert.deepEqual(service.healthcheck.test, ['CMD', 'node', 'common/healthcheck-cli.ts', '--path', '/readyz'])
+      assert.equal(service.read_only, true)
+    }
+    assert.deepEqual(gateway.ports, ['$' + '{GATEWAY_PORT:-8080}:8080'], 'a compose variable, not a template string')
     assert.equal(gateway.environment.DISCOVERY, 'dns')
     assert.equal(gateway.environment.REPLICA_DNS_NAME, 'replica')
     assert.deepEqual(gateway.depends_on, { replica: { condition: 'service_healthy' } })
     assert.ok(gateway.volumes.includes(`gateway-data:${gateway.environment.DATA_DIR}`), 'batch jobs on a named volume')
     assert.ok('gateway-data' in compose.volumes)
-    assert.ok(prometheus.volumes.some((v: string) => v.startsWith('./deploy/prometheus/prometheus.yml:')))
+    assert.deepEqual(prometheus.volumes, ['./deploy/prometheus:/etc/prometheus:ro'], 'the config and its rule files')
     assert.ok(grafana.volumes.some((v: string) => v.startsWith('./deploy/grafana/dashboards:')))
+  })
+
+  test('images and published ports are variables with the upstream defaults (podman here, Docker elsewhere)', {
+    skip: hasDockerCompose ? false : 'docker-compose is not installed (apt-get install docker-compose)',
+  }, () => {
+    const resolved = (env: Record<string, string>) =>
+      YAML.parse(
+        execFileSync('docker-compose', ['-f', composeFile, 'config'], {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH, ...env },
+          encoding: 'utf8',
+        }),
+      ).services
+    const defaults = resolved({})
+    assert.equal(defaults.replica.image, 'switchyard:local')
+    assert.equal(defaults.replica.build.args.NODE_IMAGE, 'node:24-bookworm-slim')
+    assert.equal(defaults.prometheus.image, 'prom/prometheus:v2.53.1')
+    assert.equal(defaults.gateway.ports[0].published, 8080)
+    const custom = resolved({
+      SWITCHYARD_IMAGE: 'localhost/switchyard:x',
+      NODE_IMAGE: 'localhost/node:24',
+      PROMETHEUS_IMAGE: 'localhost/prometheus:y',
+      GRAFANA_IMAGE: 'localhost/grafana:z',
+      GATEWAY_PORT: '18080',
+    })
+    assert.equal(custom.gateway.image, 'localhost/switchyard:x')
+    assert.equal(custom.gateway.build.args.NODE_IMAGE, 'localhost/node:24')
+    assert.equal(custom.prometheus.image, 'localhost/prometheus:y')
+    assert.equal(custom.grafana.image, 'localhost/grafana:z')
+    assert.equal(custom.gateway.ports[0].published, 18080)
   })
 
   test('Prometheus scrapes both services through DNS; Grafana gets a datasource and the dashboard', () => {
@@ -83,7 +117,7 @@ describe('docker-compose.yml', () => {
     assert.match(dockerfile, /npm ci --omit=dev/)
     assert.match(dockerfile, /^USER node$/m)
     assert.match(dockerfile, /tini/)
-    assert.match(dockerfile, /^HEALTHCHECK /m)
+    assert.match(dockerfile, /^HEALTHCHECK .* CMD \["node", "common\/healthcheck-cli\.ts"\]$/m)
     assert.match(dockerfile, /ARG FETCH_PRETRAINED=0/)
     assert.match(readFileSync(join(ROOT, '.dockerignore'), 'utf8'), /^node_modules$/m)
   })

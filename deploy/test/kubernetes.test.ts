@@ -6,7 +6,9 @@ import YAML from 'yaml'
 import { validateRegistryState } from '../../common/model-registry/state.ts'
 
 const K8S = fileURLToPath(new URL('../../k8s', import.meta.url))
-const OVERLAYS = ['base', 'overlays/hpa-70', 'overlays/hpa-90', 'overlays/keda', 'overlays/custom']
+const OVERLAYS = ['base', 'overlays/hpa-70', 'overlays/hpa-90', 'overlays/keda', 'overlays/custom', 'overlays/local']
+/** Applied on its own, beside one of the above, on clusters with the Prometheus Operator. */
+const MONITORING = 'monitoring'
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are arbitrary Kubernetes objects
 type K8sObject = any
@@ -16,11 +18,16 @@ function render(overlay: string): K8sObject[] {
   return YAML.parseAllDocuments(yaml).map((doc) => doc.toJS())
 }
 
-/** The kubernetes-models class for an object (KEDA's come from @kubernetes-models/keda), which validates it. */
+/**
+ * The kubernetes-models class for an object (KEDA's from @kubernetes-models/keda, the Prometheus Operator's from
+ * @kubernetes-models/prometheus-operator), which validates it.
+ */
 async function modelFor(object: K8sObject) {
   const module = object.apiVersion.startsWith('keda.sh/')
     ? await import(`@kubernetes-models/keda/${object.apiVersion}`)
-    : await import(`kubernetes-models/${object.apiVersion}`)
+    : object.apiVersion.startsWith('monitoring.coreos.com/')
+      ? await import(`@kubernetes-models/prometheus-operator/${object.apiVersion}`)
+      : await import(`kubernetes-models/${object.apiVersion}`)
   const Model = module[object.kind]
   assert.ok(Model, `no schema for ${object.apiVersion} ${object.kind}`)
   return new Model(object)
@@ -39,10 +46,23 @@ describe('k8s/ renders with kustomize and every object validates against its sch
     })
   }
 
+  test(`${MONITORING}: a PodMonitor and the alerts as a PrometheusRule`, async () => {
+    const objects = render(MONITORING)
+    assert.deepEqual(objects.map((o) => o.kind).sort(), ['PodMonitor', 'PrometheusRule'])
+    for (const object of objects) {
+      const model = await modelFor(object)
+      assert.doesNotThrow(() => model.validate(), `${object.kind} ${object.metadata?.name}`)
+      assert.equal(object.metadata.namespace, 'switchyard')
+    }
+  })
+
   test('an invalid object is caught (the validation can fail)', async () => {
     const deployment = render('base').find((o) => o.kind === 'Deployment')
     deployment.spec.replicas = 'three'
     await assert.rejects(async () => (await modelFor(deployment)).validate(), /replicas must be integer/)
+    const rule = render(MONITORING).find((o) => o.kind === 'PrometheusRule')
+    delete rule.spec.groups[0].rules[0].expr
+    await assert.rejects(async () => (await modelFor(rule)).validate(), /expr/)
   })
 })
 
@@ -118,6 +138,31 @@ describe('k8s/ manifests keep their promises', () => {
       assert.equal(hpa.spec.scaleTargetRef.name, 'replica')
       assert.equal(hpa.spec.metrics[0].resource.target.averageUtilization, pct)
     }
+  })
+
+  test('monitoring: the PodMonitor scrapes both Deployments on their http port, job named as in compose', () => {
+    const monitor = render(MONITORING).find((o) => o.kind === 'PodMonitor')
+    assert.equal(monitor.spec.jobLabel, 'app.kubernetes.io/name')
+    assert.deepEqual(monitor.spec.selector.matchExpressions[0].values, ['gateway', 'replica'])
+    for (const deployment of deployments) {
+      const { labels } = deployment.spec.template.metadata
+      assert.ok(monitor.spec.selector.matchExpressions[0].values.includes(labels['app.kubernetes.io/name']))
+      const ports = deployment.spec.template.spec.containers[0].ports.map((p: { name: string }) => p.name)
+      assert.ok(ports.includes(monitor.spec.podMetricsEndpoints[0].port), `${deployment.metadata.name} names its port`)
+    }
+  })
+
+  test('local (kind, minikube): the custom autoscaler on the locally loaded switchyard:local, never pulled', () => {
+    const objects = render('overlays/local')
+    const custom = render('overlays/custom')
+    for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+      const container = deployment.spec.template.spec.containers[0]
+      assert.equal(container.image, 'switchyard:local')
+      assert.ok([undefined, 'IfNotPresent', 'Never'].includes(container.imagePullPolicy), 'a loaded image is used')
+    }
+    const withoutImages = (list: K8sObject[]) =>
+      JSON.stringify(list).replaceAll('switchyard:local', 'switchyard:latest')
+    assert.equal(withoutImages(objects), JSON.stringify(custom), 'the custom overlay otherwise')
   })
 
   test('keda: a ScaledObject on gateway_desired_replicas, one replica per unit', () => {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
+import YAML from 'yaml'
+import { freePort } from '../../common/testing/free-port.ts'
 import { call, postImage } from '../../common/testing/http.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { startStack } from '../stack/stack.ts'
@@ -15,15 +16,6 @@ const dashboard = JSON.parse(
 )
 const queries: string[] = dashboard.panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr))
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
 async function query(prometheus: string, expr: string): Promise<unknown[]> {
   const response = await request(`${prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`)
   const body = (await response.body.json()) as { status: string; data?: { result: unknown[] }; error?: string }
@@ -31,7 +23,7 @@ async function query(prometheus: string, expr: string): Promise<unknown[]> {
   return body.data!.result
 }
 
-test('npm run stack: Prometheus scrapes the gateway and the replicas, and every dashboard query returns data', {
+test('npm run stack: Prometheus scrapes the gateway and the replicas, and every dashboard query returns data; the alert rules evaluate', {
   skip: hasPrometheus ? false : 'prometheus is not installed (apt-get install prometheus)',
 }, async () => {
   const stack = await startStack({
@@ -66,6 +58,23 @@ test('npm run stack: Prometheus scrapes the gateway and the replicas, and every 
     }
     assert.deepEqual(missing, [], 'dashboard queries without data')
     assert.deepEqual(upJobs, ['gateway', 'replica', 'replica'])
+    // The alert rules (deploy/prometheus/alerts.yml) are loaded and evaluate without error on the real metrics.
+    type Rule = { name: string; health: string; lastError?: string }
+    let rules: Rule[] = []
+    while (Date.now() < deadline) {
+      const response = await request(`${stack.prometheusUrl}/api/v1/rules`)
+      const body = (await response.body.json()) as { data: { groups: { rules: Rule[] }[] } }
+      rules = body.data.groups.flatMap((g) => g.rules)
+      if (rules.length > 0 && rules.every((r) => r.health !== 'unknown')) break
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    const alerts = YAML.parse(readFileSync(fileURLToPath(new URL('../prometheus/alerts.yml', import.meta.url)), 'utf8'))
+    assert.equal(rules.length, alerts.groups[0].rules.length)
+    assert.deepEqual(
+      rules.filter((r) => r.health !== 'ok'),
+      [],
+      'alert rules that failed to evaluate',
+    )
   } finally {
     sending = false
     await traffic

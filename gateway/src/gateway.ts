@@ -83,6 +83,8 @@ export async function startGateway(
     queueBytes: () => queue.bytes,
     workersBusy: () => dispatcher?.busy ?? 0,
     pool,
+    queueLimit: config.queueMax,
+    sloSeconds: config.sloMs / 1000,
     autoscale: () => autoscaler?.status,
   })
   const forwardOptions = { graceMs: config.deadlineGraceMs }

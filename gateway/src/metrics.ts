@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { LATENCY_BUCKETS_SECONDS } from '../../common/metrics-buckets.ts'
 import type { AutoscaleStatus } from './autoscale/autoscaler.ts'
+import { isEjected } from './pool/outlier.ts'
 import type { ReplicaPool } from './pool/replica-pool.ts'
 
 export interface GatewayGaugeSources {
@@ -8,6 +9,10 @@ export interface GatewayGaugeSources {
   queueBytes: () => number
   workersBusy: () => number
   pool: ReplicaPool
+  /** QUEUE_MAX: requests the queue holds before answering 503 (alerts compare the queue size to it). */
+  queueLimit: number
+  /** SLO_MS in seconds (alerts compare the p99 latency to it). */
+  sloSeconds: number
   /** The autoscaler's latest status (undefined only while the gateway is being built). */
   autoscale: () => AutoscaleStatus | undefined
 }
@@ -37,9 +42,16 @@ export function createGatewayMetrics(sources: GatewayGaugeSources) {
       },
     })
   gauge('gateway_queue_size', 'Requests waiting in the gateway queue', sources.queueSize)
+  gauge('gateway_queue_limit', 'Requests the gateway queue holds before shedding (QUEUE_MAX)', () => sources.queueLimit)
+  gauge('gateway_slo_seconds', 'The latency objective (SLO_MS) in seconds', () => sources.sloSeconds)
   gauge('gateway_queue_bytes', 'Request bytes held by the gateway queue', sources.queueBytes)
   gauge('gateway_workers_busy', 'Requests in flight to replicas', sources.workersBusy)
   gauge('gateway_replicas_ready', 'Replicas ready for traffic', () => sources.pool.readyCount())
+  gauge(
+    'gateway_replicas_ejected',
+    'Replicas taken out of routing by outlier detection (consecutive failures), now',
+    () => sources.pool.all.filter((replica) => isEjected(replica.outlier)).length,
+  )
   gauge(
     'gateway_desired_replicas',
     'Replicas the autoscaling signal asks for (what KEDA or the actuator scales to)',
@@ -71,6 +83,13 @@ export function createGatewayMetrics(sources: GatewayGaugeSources) {
       for (const replica of sources.pool.all) this.set({ replica: replica.url }, replica.outstanding)
     },
   })
+  // A counter as well as the gauge: an ejection shorter than a scrape interval still shows as an increase.
+  const ejections = new Counter({
+    name: 'gateway_replica_ejections_total',
+    help: 'Times outlier detection ejected a replica from routing',
+    registers,
+  })
+  sources.pool.on('ejected', () => ejections.inc())
   const rejected = new Counter({
     name: 'gateway_rejected_total',
     help: 'Requests not answered with a prediction, by reason',

@@ -73,6 +73,10 @@ describe('gateway: replica failures', () => {
     const state = await replicaState(gateway, broken.url)
     assert.equal(state.ejections, 1)
     assert.notEqual(state.ejected_until, null)
+    // What the "replica ejected" alert (deploy/prometheus/alerts.yml) reads.
+    const text = (await call(`${gateway.url}/metrics`)).body as string
+    assert.equal(metric(text, 'gateway_replica_ejections_total'), 1)
+    assert.equal(metric(text, 'gateway_replicas_ejected'), 1)
   })
 
   test('a replica answering 503 (full) is retried on another one, and avoided while its report is fresh', async () => {

@@ -24,6 +24,8 @@ export interface ReplicaPoolEvents {
   removed: [replica: ReadonlyReplica]
   /** A replica became routable or stopped being so. */
   routability: [replica: ReadonlyReplica, routable: boolean, cause: RoutabilityCause]
+  /** Outlier detection ejected a replica (whether or not it was routable at that moment). */
+  ejected: [replica: ReadonlyReplica]
   /** Routing could decide differently now (membership, routability, a freed slot): time to look again. */
   change: []
 }
@@ -115,6 +117,7 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
     if (!own) return
     own.endAttempt()
     const wasRoutable = own.isRoutable()
+    const ejectionsBefore = own.outlier.ejections
     const now = Date.now()
     switch (report.outcome) {
       case 'success':
@@ -131,6 +134,7 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
       case 'none':
         break
     }
+    if (own.outlier.ejections > ejectionsBefore) this.emit('ejected', own)
     this.#announce(own, wasRoutable, report.outcome === 'shutting_down' ? 'shutting_down' : 'attempt')
     this.#removeDrained()
     this.emit('change')
