@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import YAML from 'yaml'
 import { createGatewayMetrics } from '../../gateway/src/metrics.ts'
-import type { ReplicaPool } from '../../gateway/src/pool/replica-pool.ts'
+import { ReplicaPool } from '../../gateway/src/pool/replica-pool.ts'
 import { ALERTS_FILE, PROMETHEUS_RULE_FILE, prometheusRuleYaml } from '../prometheus/prometheus-rule.ts'
 import { hasCommand, run } from './podman.ts'
 
@@ -50,7 +50,12 @@ describe('alert rules', () => {
   })
 
   test('every metric the alerts read is one the gateway exports', async () => {
-    const pool = { all: [], readyCount: () => 0 } as unknown as ReplicaPool
+    const pool = new ReplicaPool({
+      slotsPerReplica: 1,
+      connectTimeoutMs: 100,
+      outlier: { consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectionMs: 30_000 },
+      readiness: { failureThreshold: 3, successThreshold: 1 },
+    })
     const { registry } = createGatewayMetrics({
       queueSize: () => 0,
       queueBytes: () => 0,
