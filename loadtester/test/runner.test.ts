@@ -51,7 +51,10 @@ describe('open-loop runner against a stub on 127.0.0.1', () => {
     // Sent every 50 ms while each answer takes 400 ms: a closed-loop client would leave 400 ms gaps.
     assert.ok(Math.max(...gaps) < 400, `largest gap between arrivals ${Math.max(...gaps)} ms`)
     for (const record of result.records) {
-      assert.ok(record.answeredMs! - record.intendedMs >= 400, 'latency counts from the intended time')
+      // The stub's 400 ms timer runs on libuv's cached loop time, which can lag the real time by a millisecond or
+      // two when the timer is set, so an answer can come a little before 400 ms of our clock: allow 2 ms of that.
+      const latency = record.answeredMs! - record.intendedMs
+      assert.ok(latency >= 398, `latency counts from the intended time: ${latency.toFixed(2)} ms`)
     }
   })
 
