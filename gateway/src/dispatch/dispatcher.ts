@@ -286,7 +286,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   }
 
   #onPoolChange(): void {
-    if (this.#deps.pool.readyCount() === 0 && this.#deps.queue.size > 0) {
+    // Runs after every attempt (a freed slot is a change): the queue's size is the cheap test, the pool walk second.
+    if (this.#deps.queue.size > 0 && this.#deps.pool.readyCount() === 0) {
       const failed = this.failQueued('no_replica', 'no replica is ready')
       this.#deps.metrics.rejected.inc({ reason: 'no_replica' }, failed)
     }
