@@ -3,7 +3,9 @@ import { join } from 'node:path'
 
 /** cgroup v1: quotas in the cpu hierarchy, usage in cpuacct (mounted apart or together as cpu,cpuacct). */
 const ROOT = '/sys/fs/cgroup'
-const PARENT = 'switchyard-experiment'
+const TOP = 'switchyard-experiment'
+/** One subtree per experiment process: two checkouts (or a test beside a real run) never share a group. */
+const PARENT = join(TOP, String(process.pid))
 const hierarchy = (controller: 'cpu' | 'cpuacct') => {
   for (const name of [controller, 'cpu,cpuacct'])
     if (existsSync(join(ROOT, name, 'cgroup.procs'))) return join(ROOT, name)
@@ -73,15 +75,37 @@ export class CpuLimitedGroup {
   }
 }
 
-/** Groups left by an experiment that was killed: removed when empty, so names can be reused. */
+/** Groups left by experiments that were killed (their process is gone): removed when empty, so none pile up. */
 export function removeStaleGroups(): void {
   for (const controller of ['cpu', 'cpuacct'] as const) {
     const base = hierarchy(controller)
-    if (!base || !existsSync(join(base, PARENT))) continue
-    for (const name of readdirSync(join(base, PARENT), { withFileTypes: true })) {
-      if (!name.isDirectory()) continue
-      const dir = join(base, PARENT, name.name)
-      if (readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() === '') rmdirSync(dir)
+    if (!base || !existsSync(join(base, TOP))) continue
+    for (const owner of readdirSync(join(base, TOP), { withFileTypes: true })) {
+      if (!owner.isDirectory() || isAlive(Number(owner.name))) continue
+      const parent = join(base, TOP, owner.name)
+      for (const name of readdirSync(parent, { withFileTypes: true })) {
+        const dir = join(parent, name.name)
+        if (name.isDirectory()) removeIfEmpty(dir)
+      }
+      removeIfEmpty(parent)
     }
+  }
+}
+
+/** A group still holding processes or child groups stays (until they exit, or the next clean-up). */
+function removeIfEmpty(dir: string): void {
+  const children = readdirSync(dir, { withFileTypes: true })
+  if (children.some((entry) => entry.isDirectory())) return
+  if (readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '') return
+  rmdirSync(dir)
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
