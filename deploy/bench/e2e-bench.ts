@@ -456,6 +456,17 @@ const lines = [
     'replicas and load tester): what (c) would be if both had the machine to themselves — read it when "others" is not ' +
     'near 0; when the stack leaves cores idle, it overstates.',
 ]
+const othersMax = Math.max(...[...bounds, ...stacks].map((phase) => phase.cores.others))
+if (othersMax > 0.1 * CORES) {
+  lines.push(
+    '',
+    `Other processes took up to ${fmt(othersMax, 2)} of the ${CORES} cores during a phase (load average at the end ` +
+      `${loadavg()
+        .map((l) => fmt(l, 2))
+        .join(' / ')}): the machine was shared, so (c) compares phases that had different shares of it; the per ` +
+      'CPU-second column does not depend on that share.',
+  )
+}
 mkdirSync(join(ROOT, 'out/bench'), { recursive: true })
 writeFileSync(join(ROOT, 'out/bench/e2e.md'), `${lines.join('\n')}\n`)
 writeFileSync(
