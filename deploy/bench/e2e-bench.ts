@@ -454,7 +454,9 @@ const lines = [
   `Bound: ${fmt(bound)} img/s (${describeBound(best.layout)}), ${fmt(bound / best.cores.ours)} images per CPU-second. ` +
     'Target (c) ≥ 85 %. "(c) per CPU-second" divides each side by the CPU its own processes used (the stack: gateway, ' +
     'replicas and load tester): what (c) would be if both had the machine to themselves — read it when "others" is not ' +
-    'near 0; when the stack leaves cores idle, it overstates.',
+    "near 0; when the stack leaves cores idle, it overstates. With the in-flight cap, a stack's latency is about " +
+    "the cap over its goodput (Little's law), so more slots show more latency here by construction: latency under " +
+    'real traffic is for bench:overload and the load tester.',
 ]
 const othersMax = Math.max(...[...bounds, ...stacks].map((phase) => phase.cores.others))
 if (othersMax > 0.1 * CORES) {
