@@ -43,7 +43,11 @@ export async function calibrate(options: {
     drainDelayMs: 0,
   })
   const gateway = await spawnService('gateway', {
-    args: ['--discovery', 'static', '--replicas-file', join(options.dir, 'replicas.txt'), '--autoscaler', 'none'],
+    // One request per replica at a time, as the simulator this calibrates models it (slotsPerReplica 1).
+    args: [
+      ...['--discovery', 'static', '--replicas-file', join(options.dir, 'replicas.txt'), '--autoscaler', 'none'],
+      ...['--replica-slots', '1'],
+    ],
   })
   try {
     const bootMs: number[] = []

@@ -101,6 +101,9 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
       join(options.dir, 'replicas.txt'),
       '--autoscaler',
       'none',
+      // The simulator models one request per replica at a time (slotsPerReplica 1): the real run matches it.
+      '--replica-slots',
+      '1',
       '--min-replicas',
       '1',
       '--max-replicas',

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -24,6 +24,8 @@ export interface LoadPhaseOptions {
   seed: number
   /** More load-tester flags, e.g. ['--model', 'darknet-tiny']. */
   flags?: string[]
+  /** Called with the load tester's process as soon as it exists (e.g. to read its CPU time). */
+  onSpawn?: (child: ChildProcess) => void
 }
 
 /**
@@ -40,6 +42,7 @@ export async function runLoadPhase(options: LoadPhaseOptions): Promise<RequestRo
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
   })
+  options.onSpawn?.(child)
   const [code] = await once(child, 'exit')
   if (code !== 0) throw new Error(`the load tester exited with ${code}`)
   return readRequestsCsv(join(options.dir, 'requests.csv'))

@@ -71,9 +71,10 @@ export const gatewayConfigSpec = {
   slotsPerReplica: setting({
     env: 'REPLICA_SLOTS',
     flag: 'replica-slots',
-    description: 'Requests each replica is given at once (its concurrency)',
+    description:
+      'Requests each replica is given at once (its concurrency; 2 lets a replica preprocess the next image while its model runs — chosen by npm run bench:e2e)',
     parse: positiveInt(256),
-    default: 1,
+    default: 2,
   }),
   workers: setting<number | 'auto'>({
     env: 'WORKERS',

@@ -18,6 +18,9 @@ export function freshDataDir(): string {
  */
 export function startTestGateway(flags: string[], edges: GatewayEdges = {}): Promise<RunningGateway> {
   const defaults = ['--host', '127.0.0.1', '--port', '0', '--health-interval-ms', '50', '--health-timeout-ms', '1000']
+  // The routing, admission and queue tests reason about a replica holding one request at a time (late binding at its
+  // plainest); the default number of slots is chosen for throughput by bench:e2e, and a test wanting more says so.
+  defaults.push('--replica-slots', '1')
   // A registry file nobody writes: the embedded default, whatever a developer keeps in the default one.
   const registry = [
     '--model-registry-file',

@@ -66,6 +66,13 @@ export const replicaConfigSpec = {
     parse: parse.integer({ min: 1, max: 256 }),
     default: 1,
   }),
+  sharpConcurrency: setting({
+    env: 'SHARP_CONCURRENCY',
+    flag: 'sharp-concurrency',
+    description: 'libvips threads per image being preprocessed (sharp.concurrency)',
+    parse: parse.integer({ min: 1, max: 64 }),
+    default: 1,
+  }),
   maxBatchSize: setting({
     env: 'MAX_BATCH_SIZE',
     flag: 'max-batch-size',

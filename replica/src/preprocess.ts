@@ -28,10 +28,15 @@ export const IMAGENET_PREPROCESS: Omit<PreprocessSpec, 'maxInputPixels'> = {
   std: [0.229, 0.224, 0.225],
 }
 
-// libvips runs one thread per image; a replica is sized as one core and gets its parallelism from
-// overlapping requests, not from splitting one image.
+// libvips runs one thread per image unless the replica says otherwise (SHARP_CONCURRENCY): a replica gets its
+// parallelism from overlapping requests, not from splitting one image.
 sharp.concurrency(1)
 sharp.cache(false)
+
+/** libvips threads per image (sharp.concurrency), for the whole process. */
+export function setPreprocessThreads(threads: number): void {
+  sharp.concurrency(threads)
+}
 
 /**
  * Decodes an image and produces the network input as float32 (CHW or HWC): EXIF orientation applied, alpha

@@ -5,6 +5,7 @@ import type { ReplicaConfig } from './config.ts'
 import { InferenceEngine } from './model/inference-engine.ts'
 import { loadModelDefinitions, type ModelDefinition } from './model/registry.ts'
 import { Predictor } from './predictor.ts'
+import { setPreprocessThreads } from './preprocess.ts'
 import { buildReplicaServer, type ReplicaServer } from './server.ts'
 
 /** One model being served: its inference thread and the predictor (batching, labels) in front of it. */
@@ -40,6 +41,7 @@ export async function startReplica(
   logger: Logger,
   options: StartReplicaOptions = {},
 ): Promise<RunningReplica> {
+  setPreprocessThreads(config.sharpConcurrency)
   const definitions = await loadModelDefinitions(config, logger)
   const models: ServedModel[] = []
   for (const definition of definitions) models.push(await serveModel(definition, config, logger))
@@ -84,7 +86,11 @@ export async function startReplica(
   }
 }
 
-async function serveModel(definition: ModelDefinition, config: ReplicaConfig, logger: Logger): Promise<ServedModel> {
+export async function serveModel(
+  definition: ModelDefinition,
+  config: ReplicaConfig,
+  logger: Logger,
+): Promise<ServedModel> {
   const engine = await InferenceEngine.start(definition.bytes, config.intraOpThreads)
   let maxBatchSize = config.maxBatchSize
   if (engine.fixedBatchSize !== undefined) {

@@ -4,7 +4,14 @@ import fc from 'fast-check'
 import sharp from 'sharp'
 import { ServiceError } from '../../common/errors.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
-import { centreCrop, IMAGENET_PREPROCESS, imageToTensor, shorterSideTo } from '../src/preprocess.ts'
+import { loadReplicaConfig } from '../src/config.ts'
+import {
+  centreCrop,
+  IMAGENET_PREPROCESS,
+  imageToTensor,
+  setPreprocessThreads,
+  shorterSideTo,
+} from '../src/preprocess.ts'
 
 const spec = { ...IMAGENET_PREPROCESS, maxInputPixels: 40_000_000 }
 const { mean, std } = IMAGENET_PREPROCESS
@@ -152,5 +159,23 @@ describe('resize and crop geometry', () => {
     assert.deepEqual(shorterSideTo(500, 375, 256), { width: 341, height: 256 })
     assert.deepEqual(centreCrop(341, 256, 224), { left: 58, top: 16 })
     assert.deepEqual(shorterSideTo(375, 500, 256), { width: 256, height: 341 })
+  })
+})
+
+describe('SHARP_CONCURRENCY', () => {
+  test('more libvips threads per image give the same tensors; the setting refuses 0', async () => {
+    const images = someSampleImages(3, 331).map((image) => image.bytes())
+    const one = await Promise.all(images.map((bytes) => imageToTensor(bytes, spec)))
+    setPreprocessThreads(4)
+    try {
+      assert.equal(sharp.concurrency(), 4)
+      const four = await Promise.all(images.map((bytes) => imageToTensor(bytes, spec)))
+      for (const [i, tensor] of four.entries()) assert.deepEqual(tensor, one[i])
+    } finally {
+      setPreprocessThreads(1)
+    }
+    assert.equal(loadReplicaConfig({ env: { SHARP_CONCURRENCY: '2' }, argv: [] }).sharpConcurrency, 2)
+    assert.equal(loadReplicaConfig({ env: {}, argv: [] }).sharpConcurrency, 1)
+    assert.throws(() => loadReplicaConfig({ env: {}, argv: ['--sharp-concurrency', '0'] }), /sharp-concurrency/)
   })
 })
