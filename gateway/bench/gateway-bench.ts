@@ -70,7 +70,7 @@ const options = configFromCommandLine(
     }),
   },
   undefined,
-  "Switchyard's gateway against a bare Node proxy, nginx and HAProxy (when installed) in front of the same stub\n" +
+  "Switchyard's gateway against bare Node and Fastify proxies, nginx and HAProxy (when installed) in front of the same stub\n" +
     'replicas: added latency, throughput, an uneven pool at 80 % load, each run --runs times (best and every run\n' +
     'shown, with the ratios the targets name). Needs the sample images (../shared/images/imagenet-sample); writes\n' +
     'out/bench/gateway.json and the printed report to out/bench/gateway.txt.',
@@ -99,14 +99,18 @@ async function stopChild(child: ChildProcess) {
   await once(child, 'exit')
 }
 
-async function startBareNodeProxy(upstreams: string[], nodeArgs: string[] = []): Promise<RunningProxy> {
-  const entry = fileURLToPath(new URL('./bare-node-proxy.ts', import.meta.url))
+/** One of the bench's reference proxies (bare-node-proxy.ts, bare-fastify-proxy.ts), in its own process. */
+async function startReferenceProxy(file: string, upstreams: string[], nodeArgs: string[] = []): Promise<RunningProxy> {
+  const entry = fileURLToPath(new URL(file, import.meta.url))
   const child = spawn(process.execPath, [...nodeArgs, entry, JSON.stringify(upstreams)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const [message] = (await once(child, 'message')) as [{ url: string }]
-  return { url: message.url, stop: () => stopChild(child) }
+  return { url: message.url, stop: () => stopChild(child), pid: child.pid }
 }
+
+const startBareNodeProxy = (upstreams: string[], nodeArgs?: string[]) =>
+  startReferenceProxy('./bare-node-proxy.ts', upstreams, nodeArgs)
 
 async function startSwitchyard(
   upstreams: string[],
@@ -142,7 +146,7 @@ async function startSwitchyard(
     if (body.ready === upstreams.length) break
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-  return { url: gateway.url, stop: () => stopChild(gateway.child) }
+  return { url: gateway.url, stop: () => stopChild(gateway.child), pid: gateway.child.pid }
 }
 
 /** Open loop (the load tester): Poisson arrivals at `rate`/s for `seconds`; latency from the intended send time. */
@@ -203,6 +207,7 @@ const switchyard =
 const SWITCHYARD = 'switchyard least-outstanding'
 const BASELINE = 'switchyard (baseline)'
 const BARE = 'bare node proxy (reference)'
+const BARE_FASTIFY = 'bare fastify proxy (reference)'
 const NGINX = 'nginx least_conn'
 const everywhere: Part[] = [...PARTS]
 const contenders: Contender[] = [
@@ -211,6 +216,11 @@ const contenders: Contender[] = [
   { name: 'switchyard round-robin', start: switchyard('round-robin'), parts: ['uneven'] },
   { name: 'switchyard random', start: switchyard('random'), parts: ['uneven'] },
   { name: BARE, start: (u) => startBareNodeProxy(u), parts: ['latency', 'throughput'] },
+  {
+    name: BARE_FASTIFY,
+    start: (u) => startReferenceProxy('./bare-fastify-proxy.ts', u),
+    parts: ['latency', 'throughput'],
+  },
 ]
 const baseline = options.baselineGateway
 if (baseline) {
@@ -250,6 +260,8 @@ interface Added {
 interface Throughput {
   rps: number
   errors: number
+  /** The proxy process's CPU time (user + system) per request answered, µs: less swayed by a busy machine. */
+  cpuUsPerRequest?: number
 }
 type Uneven = Awaited<ReturnType<typeof openLoop>>
 const added = new Map<string, Added[]>()
@@ -294,11 +306,12 @@ if (options.parts.includes('throughput')) {
     say(`   run ${run + 1}:`)
     for (const contender of inRunOrder(taking('throughput'), run)) {
       const proxy = await contender.start(fleet.urls, 'throughput')
-      const { rps, errors } = await measureThroughput(proxy)
+      const { rps, errors, cpuUsPerRequest } = await measureThroughput(proxy)
       await proxy.stop()
-      const result = { rps, errors }
+      const result = { rps, errors, cpuUsPerRequest }
       record(throughput, contender.name, result)
-      say(`     ${contender.name.padEnd(38)} ${result.rps.toFixed(0)} req/s (${result.errors} errors)`)
+      const cpu = cpuUsPerRequest === undefined ? '' : `, ${cpuUsPerRequest.toFixed(0)} µs CPU/request`
+      say(`     ${contender.name.padEnd(38)} ${result.rps.toFixed(0)} req/s (${result.errors} errors${cpu})`)
     }
   }
   if (options.cpuProf) {
@@ -378,6 +391,11 @@ for (const contender of contenders) {
   }
   const rps = best(throughput.get(contender.name), (r) => r.rps, true)
   if (rps) cells.push(`${rps.best.toFixed(0)} [${rps.all.map((v) => v.toFixed(0)).join(', ')}] req/s`)
+  const cpu = best(
+    throughput.get(contender.name)?.filter((r) => r.cpuUsPerRequest !== undefined),
+    (r) => r.cpuUsPerRequest!,
+  )
+  if (cpu) cells.push(`${cpu.best.toFixed(0)} [${cpu.all.map((v) => v.toFixed(0)).join(', ')}] µs CPU/request`)
   const uneven = best(unevenRuns.get(contender.name), (r) => r.p99)
   if (uneven) cells.push(`uneven p99 ${fmt(uneven.best)} [${uneven.all.map(fmt).join(', ')}] ms`)
   if (cells.length > 0) say(`   ${contender.name.padEnd(38)} ${cells.join('; ')}`)
@@ -401,6 +419,11 @@ for (const gateway of gateways) {
     `   throughput ≥ 0.75 × the bare Node proxy's: ${fmt(rpsRatio)} × [${perRun(rpsOf(gateway), rpsOf(BARE))}]${verdict(rpsRatio, (v) => v >= 0.75)}` +
       ` (against nginx: ${fmt(ratio(max(rpsOf(gateway)), max(rpsOf(NGINX))))} ×; the bare proxy: ${fmt(ratio(max(rpsOf(BARE)), max(rpsOf(NGINX))))} ×)`,
   )
+  const cpuOf = (name: string) => throughput.get(name)?.map((r) => r.cpuUsPerRequest ?? Number.NaN)
+  say(
+    `   (CPU per request at full throughput, against the bare Node proxy's: ${fmt(ratio(min(cpuOf(gateway)), min(cpuOf(BARE))))} × [${perRun(cpuOf(gateway), cpuOf(BARE))}];` +
+      ` the bare Fastify proxy's against the bare Node proxy's: ${fmt(ratio(min(cpuOf(BARE_FASTIFY)), min(cpuOf(BARE))))} ×)`,
+  )
   const unevenRatio = ratio(min(unevenOf(gateway)), min(unevenOf(NGINX)))
   say(
     `   uneven p99 ≤ 0.8 × nginx least_conn's: ${fmt(unevenRatio)} × [${perRun(unevenOf(gateway), unevenOf(NGINX))}]${verdict(unevenRatio, (v) => v <= 0.8)}`,
@@ -423,6 +446,27 @@ console.log('\nwritten to out/bench/gateway.json and out/bench/gateway.txt')
 /** 1 s of warm-up, then 8 s measured; also how many requests were answered in all (for per-request costs). */
 async function measureThroughput(proxy: RunningProxy) {
   const warm = await closedLoop(proxy.url, 32, 1)
+  const cpuBefore = cpuSeconds(proxy.pid)
   const run = await closedLoop(proxy.url, 32, 8)
-  return { ...run, count: run.rps * 8, warmUp: warm.rps }
+  const cpuAfter = cpuSeconds(proxy.pid)
+  const count = run.rps * 8
+  const cpuUsPerRequest =
+    cpuBefore === undefined || cpuAfter === undefined || count === 0
+      ? undefined
+      : (1e6 * (cpuAfter - cpuBefore)) / count
+  return { ...run, count, warmUp: warm.rps, cpuUsPerRequest }
+}
+
+/** User + system CPU seconds a process has used (Linux /proc; undefined elsewhere or without a pid). */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces, so split after its closing parenthesis): utime is the
+    // 14th field of the line, stime the 15th, in clock ticks (USER_HZ, 100 on Linux).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return undefined
+  }
 }
