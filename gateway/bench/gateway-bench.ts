@@ -63,8 +63,8 @@ const options = configFromCommandLine(
       env: 'BENCH_CPU_PROF',
       flag: 'cpu-prof',
       description:
-        'Directory: after the throughput runs, one more (not counted) with the gateway under node --cpu-prof; ' +
-        'the profile is written there and its top frames by self time are printed',
+        'Directory: after the throughput runs, one more each (not counted) with the gateway and the bare Node proxy ' +
+        'under node --cpu-prof; the profiles are written there and their top frames by self time are printed',
       parse: parse.string(),
       default: undefined,
     }),
