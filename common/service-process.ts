@@ -30,6 +30,8 @@ export interface SpawnServiceOptions {
   onSpawn?: (child: ChildProcess) => void
   /** Another checkout's entry point for the same service (a benchmark's baseline); default: this checkout's. */
   entry?: string
+  /** Flags for Node itself, before the entry point (e.g. a benchmark's `--cpu-prof`). */
+  nodeArgs?: string[]
 }
 
 /**
@@ -43,7 +45,15 @@ export async function spawnService(
 ): Promise<ServiceProcess> {
   const child = spawn(
     process.execPath,
-    [options.entry ?? ENTRY_POINTS[service], '--host', '127.0.0.1', '--port', '0', ...(options.args ?? [])],
+    [
+      ...(options.nodeArgs ?? []),
+      options.entry ?? ENTRY_POINTS[service],
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      ...(options.args ?? []),
+    ],
     { env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: options.ownProcessGroup ?? false },
   )
   options.onSpawn?.(child)

@@ -7,12 +7,16 @@
  * 3. Uneven pool at 80 % load: 3 replicas at 20 ms and one 3× slower (60 ms), one request at a time each,
  *    open-loop Poisson arrivals; p50/p99/max per proxy and policy.
  *
+ * Each part runs --runs times (contenders in the opposite order every other run: the first one measures slower), and
+ * the summary shows every run and the best, with the ratios the targets name. --cpu-prof DIR profiles the gateway in
+ * one more throughput run and prints its top frames.
  * nginx and HAProxy come from Debian (`apt-get install nginx haproxy`); rows for a missing one are skipped.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Pool, request } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
@@ -21,7 +25,11 @@ import { spawnService } from '../../common/service-process.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
+import { type CpuProfile, formatSummary } from './cpu-profile-summary.ts'
 import { hasCommand, type RunningProxy, startHaproxy, startNginx } from './proxies.ts'
+
+const PARTS = ['latency', 'throughput', 'uneven'] as const
+type Part = (typeof PARTS)[number]
 
 const options = configFromCommandLine(
   'bench:gateway',
@@ -35,11 +43,37 @@ const options = configFromCommandLine(
       parse: parse.string(),
       default: undefined,
     }),
+    runs: setting({
+      env: 'BENCH_RUNS',
+      flag: 'runs',
+      description:
+        'Runs of each part; contenders go in the opposite order every other run (the first one measures slower). ' +
+        'The uneven pool runs every contender once, then only those its target compares, each further run',
+      parse: parse.integer({ min: 1, max: 10 }),
+      default: 3,
+    }),
+    parts: setting<Part[]>({
+      env: 'BENCH_PARTS',
+      flag: 'parts',
+      description: `Which parts to run, comma-separated: ${PARTS.join(', ')}`,
+      parse: parse.list(parse.oneOf(PARTS)),
+      default: [...PARTS],
+    }),
+    cpuProf: setting<string | undefined>({
+      env: 'BENCH_CPU_PROF',
+      flag: 'cpu-prof',
+      description:
+        'Directory: after the throughput runs, one more each (not counted) with the gateway and the bare Node proxy ' +
+        'under node --cpu-prof; the profiles are written there and their top frames by self time are printed',
+      parse: parse.string(),
+      default: undefined,
+    }),
   },
   undefined,
-  "Switchyard's gateway against nginx and HAProxy (when installed) in front of the same stub replicas: added latency,\n" +
-    'throughput, an uneven pool at 80 % load. Needs the sample images (../shared/images/imagenet-sample); writes\n' +
-    'out/bench/gateway.json.',
+  "Switchyard's gateway against bare Node and Fastify proxies, nginx and HAProxy (when installed) in front of the same stub\n" +
+    'replicas: added latency, throughput, an uneven pool at 80 % load, each run --runs times (best and every run\n' +
+    'shown, with the ratios the targets name). Needs the sample images (../shared/images/imagenet-sample); writes\n' +
+    'out/bench/gateway.json and the printed report to out/bench/gateway.txt.',
 )
 
 // 110 KB of real JPEG bytes (the size of a typical upload); stubs and proxies never decode them.
@@ -65,18 +99,29 @@ async function stopChild(child: ChildProcess) {
   await once(child, 'exit')
 }
 
-async function startBareNodeProxy(upstreams: string[]): Promise<RunningProxy> {
-  const entry = fileURLToPath(new URL('./bare-node-proxy.ts', import.meta.url))
-  const child = spawn(process.execPath, [entry, JSON.stringify(upstreams)], {
+/** One of the bench's reference proxies (bare-node-proxy.ts, bare-fastify-proxy.ts), in its own process. */
+async function startReferenceProxy(file: string, upstreams: string[], nodeArgs: string[] = []): Promise<RunningProxy> {
+  const entry = fileURLToPath(new URL(file, import.meta.url))
+  const child = spawn(process.execPath, [...nodeArgs, entry, JSON.stringify(upstreams)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const [message] = (await once(child, 'message')) as [{ url: string }]
-  return { url: message.url, stop: () => stopChild(child) }
+  return { url: message.url, stop: () => stopChild(child), pid: child.pid }
 }
 
-async function startSwitchyard(upstreams: string[], routing: string, slots = 1, entry?: string): Promise<RunningProxy> {
+const startBareNodeProxy = (upstreams: string[], nodeArgs?: string[]) =>
+  startReferenceProxy('./bare-node-proxy.ts', upstreams, nodeArgs)
+
+async function startSwitchyard(
+  upstreams: string[],
+  routing: string,
+  slots = 1,
+  entry?: string,
+  nodeArgs?: string[],
+): Promise<RunningProxy> {
   const gateway = await spawnService('gateway', {
     entry,
+    nodeArgs,
     args: [
       '--discovery',
       'static',
@@ -101,7 +146,7 @@ async function startSwitchyard(upstreams: string[], routing: string, slots = 1, 
     if (body.ready === upstreams.length) break
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-  return { url: gateway.url, stop: () => stopChild(gateway.child) }
+  return { url: gateway.url, stop: () => stopChild(gateway.child), pid: gateway.child.pid }
 }
 
 /** Open loop (the load tester): Poisson arrivals at `rate`/s for `seconds`; latency from the intended send time. */
@@ -148,34 +193,42 @@ async function closedLoop(url: string, clients: number, seconds: number) {
 
 type Contender = {
   name: string
-  start: (upstreams: string[]) => Promise<RunningProxy>
+  start: (upstreams: string[], part: Part) => Promise<RunningProxy>
   /** Which parts of the benchmark it runs in. */
-  parts: ('latency' | 'throughput' | 'uneven')[]
+  parts: Part[]
 }
 
-const everywhere: Contender['parts'] = ['latency', 'throughput', 'uneven']
+/** The gateway contenders: in the throughput part each gets 8 slots per stub, so it does not limit concurrency. */
+const switchyard =
+  (routing: string, slots = 1, entry?: string) =>
+  (upstreams: string[], part: Part) =>
+    startSwitchyard(upstreams, routing, part === 'throughput' ? 8 : slots, entry)
+
+const SWITCHYARD = 'switchyard least-outstanding'
+const BASELINE = 'switchyard (baseline)'
+const BARE = 'bare node proxy (reference)'
+const BARE_FASTIFY = 'bare fastify proxy (reference)'
+const NGINX = 'nginx least_conn'
+const everywhere: Part[] = [...PARTS]
 const contenders: Contender[] = [
-  { name: 'switchyard least-outstanding', start: (u) => startSwitchyard(u, 'least-outstanding'), parts: everywhere },
+  { name: SWITCHYARD, start: switchyard('least-outstanding'), parts: everywhere },
+  { name: 'switchyard least-outstanding, 2 slots', start: switchyard('least-outstanding', 2), parts: ['uneven'] },
+  { name: 'switchyard round-robin', start: switchyard('round-robin'), parts: ['uneven'] },
+  { name: 'switchyard random', start: switchyard('random'), parts: ['uneven'] },
+  { name: BARE, start: (u) => startBareNodeProxy(u), parts: ['latency', 'throughput'] },
   {
-    name: 'switchyard least-outstanding, 2 slots',
-    start: (u) => startSwitchyard(u, 'least-outstanding', 2),
-    parts: ['uneven'],
+    name: BARE_FASTIFY,
+    start: (u) => startReferenceProxy('./bare-fastify-proxy.ts', u),
+    parts: ['latency', 'throughput'],
   },
-  { name: 'switchyard round-robin', start: (u) => startSwitchyard(u, 'round-robin'), parts: ['uneven'] },
-  { name: 'switchyard random', start: (u) => startSwitchyard(u, 'random'), parts: ['uneven'] },
-  { name: 'bare node proxy (reference)', start: startBareNodeProxy, parts: ['latency', 'throughput'] },
 ]
 const baseline = options.baselineGateway
 if (baseline) {
-  contenders.splice(1, 0, {
-    name: 'switchyard (baseline)',
-    start: (u) => startSwitchyard(u, 'least-outstanding', 1, baseline),
-    parts: everywhere,
-  })
+  contenders.splice(1, 0, { name: BASELINE, start: switchyard('least-outstanding', 1, baseline), parts: everywhere })
 }
 if (hasCommand('nginx')) {
   contenders.push(
-    { name: 'nginx least_conn', start: (u) => startNginx(u, 'least_conn'), parts: everywhere },
+    { name: NGINX, start: (u) => startNginx(u, 'least_conn'), parts: everywhere },
     { name: 'nginx round-robin', start: (u) => startNginx(u, 'round-robin'), parts: ['uneven'] },
   )
 } else console.log('nginx not found (apt-get install nginx): its rows are skipped')
@@ -185,90 +238,241 @@ if (hasCommand('haproxy')) {
     { name: 'haproxy leastconn, maxconn 1', start: (u) => startHaproxy(u, 1), parts: ['uneven'] },
   )
 } else console.log('haproxy not found (apt-get install haproxy): its rows are skipped')
+/** The uneven pool's runs after the first: only what its target compares (30 s per contender and run). */
+const UNEVEN_REPEATED = new Set([SWITCHYARD, BASELINE, NGINX])
 
-const fmt = (n: number) => n.toFixed(2)
-const results: Record<string, Record<string, unknown>> = {}
-const resultFor = (name: string) => {
-  results[name] ??= {}
-  return results[name]
+const report: string[] = []
+const say = (line = '') => {
+  console.log(line)
+  report.push(line)
 }
-console.log(`gateway benchmark — ${cpus().length} cores, body ${BODY.length} bytes\n`)
+const fmt = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(2))
+const { runs } = options
+/** Run r (0-based) goes through the contenders forwards when r is even, backwards when odd. */
+const inRunOrder = <T>(list: T[], run: number) => (run % 2 === 0 ? list : [...list].reverse())
+const taking = (part: Part) => contenders.filter((c) => c.parts.includes(part))
+
+interface Added {
+  p50: number
+  p99: number
+  errors: number
+}
+interface Throughput {
+  rps: number
+  errors: number
+  /** The proxy process's CPU time (user + system) per request answered, µs: less swayed by a busy machine. */
+  cpuUsPerRequest?: number
+}
+type Uneven = Awaited<ReturnType<typeof openLoop>>
+const added = new Map<string, Added[]>()
+const throughput = new Map<string, Throughput[]>()
+const unevenRuns = new Map<string, Uneven[]>()
+const record = <T>(map: Map<string, T[]>, name: string, value: T) => map.set(name, [...(map.get(name) ?? []), value])
+
+const [load1, load5, load15] = loadavg()
+say(
+  `gateway benchmark — ${new Date().toISOString()}, ${cpus().length} cores, load average ${[load1, load5, load15].map((l) => l!.toFixed(2)).join(' ')}`,
+)
+say(`body ${BODY.length} bytes, ${runs} run(s) per part, parts: ${options.parts.join(', ')}`)
+say(`contenders: ${contenders.map((c) => c.name).join('; ')}\n`)
 
 // 1. Added latency at low load.
-{
+if (options.parts.includes('latency')) {
   const fleet = await startFleet([{ serviceMs: 5, mode: 'fifo' }])
-  const direct = await openLoop(fleet.urls[0]!, 40, 10)
-  console.log(`1. low load (40 req/s, one stub at 5 ms): direct p50 ${fmt(direct.p50)} ms, p99 ${fmt(direct.p99)} ms`)
-  for (const contender of contenders.filter((c) => c.parts.includes('latency'))) {
-    const proxy = await contender.start(fleet.urls)
-    const through = await openLoop(proxy.url, 40, 10)
-    await proxy.stop()
-    const added = { p50: through.p50 - direct.p50, p99: through.p99 - direct.p99, errors: through.errors }
-    resultFor(contender.name).addedLatency = added
-    console.log(`   ${contender.name.padEnd(32)} added p50 ${fmt(added.p50)} ms, p99 ${fmt(added.p99)} ms`)
+  say('1. added latency at low load (40 req/s for 10 s, one stub at 5 ms), through minus direct in the same run:')
+  for (let run = 0; run < runs; run++) {
+    const direct = await openLoop(fleet.urls[0]!, 40, 10)
+    say(`   run ${run + 1}: direct p50 ${fmt(direct.p50)} ms, p99 ${fmt(direct.p99)} ms`)
+    for (const contender of inRunOrder(taking('latency'), run)) {
+      const proxy = await contender.start(fleet.urls, 'latency')
+      const through = await openLoop(proxy.url, 40, 10)
+      await proxy.stop()
+      const result = { p50: through.p50 - direct.p50, p99: through.p99 - direct.p99, errors: through.errors }
+      record(added, contender.name, result)
+      say(
+        `     ${contender.name.padEnd(38)} added p50 ${fmt(result.p50)} ms, p99 ${fmt(result.p99)} ms, errors ${result.errors}`,
+      )
+    }
   }
   await stopChild(fleet.child)
 }
 
 // 2. Throughput with 110 KB bodies.
-{
+let profileSummary: string | undefined
+if (options.parts.includes('throughput')) {
   const fleet = await startFleet(Array.from({ length: 4 }, () => ({ serviceMs: 0, mode: 'parallel' as const })))
-  console.log('\n2. throughput, 110 KB bodies, 32 clients, 4 stubs answering at once:')
-  for (const contender of contenders.filter((c) => c.parts.includes('throughput'))) {
-    // The gateway gets 8 slots per stub here, so it is not the one limiting concurrency.
-    const proxy = contender.name.startsWith('switchyard')
-      ? await startSwitchyard(
-          fleet.urls,
-          'least-outstanding',
-          8,
-          contender.name.includes('baseline') ? baseline : undefined,
-        )
-      : await contender.start(fleet.urls)
-    await closedLoop(proxy.url, 32, 1)
-    const run = await closedLoop(proxy.url, 32, 8)
-    await proxy.stop()
-    resultFor(contender.name).throughput = run
-    console.log(`   ${contender.name.padEnd(32)} ${run.rps.toFixed(0)} req/s (${run.errors} errors)`)
+  say('\n2. throughput, 110 KB bodies, closed loop, 32 clients for 8 s (after 1 s warm-up), 4 stubs answering at once:')
+  for (let run = 0; run < runs; run++) {
+    say(`   run ${run + 1}:`)
+    for (const contender of inRunOrder(taking('throughput'), run)) {
+      const proxy = await contender.start(fleet.urls, 'throughput')
+      const { rps, errors, cpuUsPerRequest } = await measureThroughput(proxy)
+      await proxy.stop()
+      const result = { rps, errors, cpuUsPerRequest }
+      record(throughput, contender.name, result)
+      const cpu = cpuUsPerRequest === undefined ? '' : `, ${cpuUsPerRequest.toFixed(0)} µs CPU/request`
+      say(`     ${contender.name.padEnd(38)} ${result.rps.toFixed(0)} req/s (${result.errors} errors${cpu})`)
+    }
+  }
+  if (options.cpuProf) {
+    const dir = resolve(options.cpuProf)
+    mkdirSync(dir, { recursive: true })
+    // The bare proxy profiled the same way: what the runtime itself costs per request, beside the gateway.
+    const profiled: [string, (nodeArgs: string[]) => Promise<RunningProxy>][] = [
+      [SWITCHYARD, (nodeArgs) => startSwitchyard(fleet.urls, 'least-outstanding', 8, undefined, nodeArgs)],
+      [BARE, (nodeArgs) => startBareNodeProxy(fleet.urls, nodeArgs)],
+    ]
+    const summaries: string[] = []
+    for (const [contender, start] of profiled) {
+      const name = `${contender.split(' ')[0]}-throughput-${Date.now()}.cpuprofile`
+      const proxy = await start(['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`])
+      const result = await measureThroughput(proxy)
+      await proxy.stop()
+      const profile = JSON.parse(readFileSync(join(dir, name), 'utf8')) as CpuProfile
+      summaries.push(
+        `profiled run of ${contender} (under --cpu-prof, not counted above): ${result.rps.toFixed(0)} req/s\n` +
+          `${join(dir, name)} (start-up included)\n${formatSummary(profile, 15, result.warmUp + result.count)}`,
+      )
+      say(`\n   ${summaries.at(-1)!.split('\n').join('\n   ')}`)
+    }
+    profileSummary = summaries.join('\n\n')
   }
   await stopChild(fleet.child)
 }
 
 // 3. Uneven pool at 80 % load.
-{
+if (options.parts.includes('uneven')) {
   const specs = [20, 20, 20, 60].map((serviceMs) => ({ serviceMs, mode: 'fifo' as const }))
   const capacity = specs.reduce((sum, s) => sum + 1000 / s.serviceMs, 0)
   const rate = 0.8 * capacity
-  console.log(
+  say(
     `\n3. uneven pool (3 × 20 ms + 1 × 60 ms, one at a time each), ${rate.toFixed(0)} req/s = 80 % of capacity, 30 s Poisson:`,
   )
-  for (const contender of contenders.filter((c) => c.parts.includes('uneven'))) {
-    const fleet = await startFleet(specs)
-    const proxy = await contender.start(fleet.urls)
-    const run = await openLoop(proxy.url, rate, 30, 7)
-    await proxy.stop()
-    await stopChild(fleet.child)
-    resultFor(contender.name).unevenPool = run
-    console.log(
-      `   ${contender.name.padEnd(32)} p50 ${fmt(run.p50)} ms, p99 ${fmt(run.p99)} ms, max ${fmt(run.max)} ms, errors ${run.errors}`,
-    )
+  for (let run = 0; run < runs; run++) {
+    say(`   run ${run + 1}:`)
+    const these = taking('uneven').filter((c) => run === 0 || UNEVEN_REPEATED.has(c.name))
+    for (const contender of inRunOrder(these, run)) {
+      const fleet = await startFleet(specs)
+      const proxy = await contender.start(fleet.urls, 'uneven')
+      const result = await openLoop(proxy.url, rate, 30, 7 + run)
+      await proxy.stop()
+      await stopChild(fleet.child)
+      record(unevenRuns, contender.name, result)
+      say(
+        `     ${contender.name.padEnd(38)} p50 ${fmt(result.p50)} ms, p99 ${fmt(result.p99)} ms, max ${fmt(result.max)} ms, errors ${result.errors}`,
+      )
+    }
   }
 }
 
-const sy = results['switchyard least-outstanding']!
-const ratio = (a: number, b: number | undefined) => (b ? (a / b).toFixed(2) : 'n/a')
-const uneven = (name: string) => (results[name]?.unevenPool as { p99: number } | undefined)?.p99
-const rps = (name: string) => (results[name]?.throughput as { rps: number } | undefined)?.rps
-console.log('\ntargets:')
-console.log(`   added p50 ≤ 1 ms: ${fmt((sy.addedLatency as { p50: number }).p50)} ms`)
-console.log(
-  `   throughput ≥ 0.5 × nginx: ${ratio(rps('switchyard least-outstanding')!, rps('nginx least_conn'))} × (bare node proxy: ${ratio(rps('bare node proxy (reference)')!, rps('nginx least_conn'))} ×)`,
-)
-console.log(
-  `   uneven p99 ≤ 0.5 × round-robin: ${ratio(uneven('switchyard least-outstanding')!, uneven('switchyard round-robin'))} ×`,
-)
-console.log(
-  `   uneven p99 ≤ 0.8 × nginx least_conn: ${ratio(uneven('switchyard least-outstanding')!, uneven('nginx least_conn'))} ×`,
-)
+/** The best run by `key` (smallest, or largest with `largest`), and every run's value. */
+function best<T>(runsOf: T[] | undefined, key: (t: T) => number, largest = false) {
+  if (!runsOf?.length) return undefined
+  const values = runsOf.map(key)
+  return { best: largest ? Math.max(...values) : Math.min(...values), all: values }
+}
+/** a / b, or undefined when b is missing or not above 0 (a difference of two noisy p50s can be). */
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined || !(b > 0) ? undefined : a / b
+/** Side-by-side ratios run by run (same conditions), as text. */
+const perRun = (a: number[] | undefined, b: number[] | undefined) =>
+  a && b ? a.map((x, i) => fmt(ratio(x, b[i]))).join(', ') : 'n/a'
+const verdict = (value: number | undefined, ok: (v: number) => boolean) =>
+  value === undefined ? '' : ok(value) ? ' — met' : ' — NOT met'
+
+say('\nsummary (best of the runs; every run in brackets):')
+for (const contender of contenders) {
+  const cells: string[] = []
+  const p50 = best(added.get(contender.name), (r) => r.p50)
+  const p99 = best(added.get(contender.name), (r) => r.p99)
+  if (p50 && p99) {
+    cells.push(
+      `added p50 ${fmt(p50.best)} [${p50.all.map(fmt).join(', ')}] ms, p99 ${fmt(p99.best)} [${p99.all.map(fmt).join(', ')}] ms`,
+    )
+  }
+  const rps = best(throughput.get(contender.name), (r) => r.rps, true)
+  if (rps) cells.push(`${rps.best.toFixed(0)} [${rps.all.map((v) => v.toFixed(0)).join(', ')}] req/s`)
+  const cpu = best(
+    throughput.get(contender.name)?.filter((r) => r.cpuUsPerRequest !== undefined),
+    (r) => r.cpuUsPerRequest!,
+  )
+  if (cpu) cells.push(`${cpu.best.toFixed(0)} [${cpu.all.map((v) => v.toFixed(0)).join(', ')}] µs CPU/request`)
+  const uneven = best(unevenRuns.get(contender.name), (r) => r.p99)
+  if (uneven) cells.push(`uneven p99 ${fmt(uneven.best)} [${uneven.all.map(fmt).join(', ')}] ms`)
+  if (cells.length > 0) say(`   ${contender.name.padEnd(38)} ${cells.join('; ')}`)
+}
+
+const gateways = [SWITCHYARD, ...(baseline ? [BASELINE] : [])]
+say('\ntargets (best against best; run by run in brackets):')
+for (const gateway of gateways) {
+  if (gateways.length > 1) say(`   ${gateway}:`)
+  const addedOf = (name: string) => added.get(name)?.map((r) => r.p50)
+  const rpsOf = (name: string) => throughput.get(name)?.map((r) => r.rps)
+  const unevenOf = (name: string) => unevenRuns.get(name)?.map((r) => r.p99)
+  const min = (values: number[] | undefined) => (values?.length ? Math.min(...values) : undefined)
+  const max = (values: number[] | undefined) => (values?.length ? Math.max(...values) : undefined)
+  // A difference of two p50s: on a busy machine the bare proxy's can come out at or below 0, and a ratio to it means nothing.
+  const bareAdded = min(addedOf(BARE))
+  const addedRatio = bareAdded !== undefined && bareAdded > 0 ? ratio(min(addedOf(gateway)), bareAdded) : undefined
+  say(
+    `   added p50 ≤ 1.2 × the bare Node proxy's: ${fmt(addedRatio)} × [${perRun(addedOf(gateway), addedOf(BARE))}]${verdict(addedRatio, (v) => v <= 1.2)}` +
+      (bareAdded !== undefined && bareAdded <= 0
+        ? ' (the bare proxy added ≤ 0 ms: too noisy to compare, run it again)'
+        : ''),
+  )
+  const rpsRatio = ratio(max(rpsOf(gateway)), max(rpsOf(BARE)))
+  say(
+    `   throughput ≥ 0.75 × the bare Node proxy's: ${fmt(rpsRatio)} × [${perRun(rpsOf(gateway), rpsOf(BARE))}]${verdict(rpsRatio, (v) => v >= 0.75)}` +
+      ` (against nginx: ${fmt(ratio(max(rpsOf(gateway)), max(rpsOf(NGINX))))} ×; the bare proxy: ${fmt(ratio(max(rpsOf(BARE)), max(rpsOf(NGINX))))} ×)`,
+  )
+  const cpuOf = (name: string) => throughput.get(name)?.map((r) => r.cpuUsPerRequest ?? Number.NaN)
+  say(
+    `   (CPU per request at full throughput, against the bare Node proxy's: ${fmt(ratio(min(cpuOf(gateway)), min(cpuOf(BARE))))} × [${perRun(cpuOf(gateway), cpuOf(BARE))}];` +
+      ` the bare Fastify proxy's against the bare Node proxy's: ${fmt(ratio(min(cpuOf(BARE_FASTIFY)), min(cpuOf(BARE))))} ×)`,
+  )
+  const unevenRatio = ratio(min(unevenOf(gateway)), min(unevenOf(NGINX)))
+  say(
+    `   uneven p99 ≤ 0.8 × nginx least_conn's: ${fmt(unevenRatio)} × [${perRun(unevenOf(gateway), unevenOf(NGINX))}]${verdict(unevenRatio, (v) => v <= 0.8)}`,
+  )
+}
 mkdirSync('out/bench', { recursive: true })
-writeFileSync('out/bench/gateway.json', `${JSON.stringify(results, null, 2)}\n`)
-console.log('\nwritten to out/bench/gateway.json')
+const json = Object.fromEntries(
+  contenders.map((c) => [
+    c.name,
+    { addedLatency: added.get(c.name), throughput: throughput.get(c.name), unevenPool: unevenRuns.get(c.name) },
+  ]),
+)
+writeFileSync(
+  'out/bench/gateway.json',
+  `${JSON.stringify({ settings: { runs, parts: options.parts, load: [load1, load5, load15] }, results: json, profile: profileSummary }, null, 2)}\n`,
+)
+writeFileSync('out/bench/gateway.txt', `${report.join('\n')}\n`)
+console.log('\nwritten to out/bench/gateway.json and out/bench/gateway.txt')
+
+/** 1 s of warm-up, then 8 s measured; also how many requests were answered in all (for per-request costs). */
+async function measureThroughput(proxy: RunningProxy) {
+  const warm = await closedLoop(proxy.url, 32, 1)
+  const cpuBefore = cpuSeconds(proxy.pid)
+  const run = await closedLoop(proxy.url, 32, 8)
+  const cpuAfter = cpuSeconds(proxy.pid)
+  const count = run.rps * 8
+  const cpuUsPerRequest =
+    cpuBefore === undefined || cpuAfter === undefined || count === 0
+      ? undefined
+      : (1e6 * (cpuAfter - cpuBefore)) / count
+  return { ...run, count, warmUp: warm.rps, cpuUsPerRequest }
+}
+
+/** User + system CPU seconds a process has used (Linux /proc; undefined elsewhere or without a pid). */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces, so split after its closing parenthesis): utime is the
+    // 14th field of the line, stime the 15th, in clock ticks (USER_HZ, 100 on Linux).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return undefined
+  }
+}

@@ -11,6 +11,8 @@ import { join } from 'node:path'
 export interface RunningProxy {
   url: string
   stop(): Promise<void>
+  /** The one process doing the proxying, when there is one (not nginx: its worker is a grandchild). */
+  pid?: number
 }
 
 export function hasCommand(command: string): boolean {
@@ -98,7 +100,7 @@ ${upstreams.map((u, i) => `  server s${i} ${hostPort(u)}${limit}`).join('\n')}
 `,
   )
   const child = spawn('haproxy', ['-f', join(dir, 'haproxy.cfg')], { stdio: 'ignore' })
-  return ready(child, `http://127.0.0.1:${port}`)
+  return { ...(await ready(child, `http://127.0.0.1:${port}`)), pid: child.pid }
 }
 
 /** Resolves once the proxy accepts connections (polled: nginx and HAProxy do not announce it). */

@@ -99,4 +99,32 @@ describe('per-version outcome windows', () => {
     assert.deepEqual(windows.keys(30_000), [])
     assert.ok(Number.isNaN(windows.stats('other', 0).p95Ms))
   })
+
+  test('property: the window holds exactly the newest maxSamples outcomes within windowMs, however many came', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 30 }), ok: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 4000,
+        }),
+        fc.integer({ min: 1, max: 3000 }),
+        fc.integer({ min: 100, max: 20_000 }),
+        (events, maxSamples, windowMs) => {
+          const windows = new VersionOutcomes(windowMs, maxSamples)
+          const all: { at: number; ok: boolean }[] = []
+          let at = 0
+          for (const { gap, ok } of events) {
+            at += gap
+            all.push({ at, ok })
+            windows.record({ key: 'm@v1', at, ok, latencyMs: 1 })
+          }
+          const kept = all.slice(-maxSamples).filter((e) => e.at >= at - windowMs)
+          const { requests, errors } = windows.stats('m@v1', at)
+          assert.equal(requests, kept.length)
+          assert.equal(errors, kept.filter((e) => !e.ok).length)
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
 })

@@ -40,9 +40,11 @@ export class CanaryMonitor extends EventEmitter<{ rollback: [CanaryRollback] }> 
   /** Called after an outcome of `model` was recorded. */
   check(model: string, now = Date.now()): void {
     const state = this.#registry.state.models[model]
+    // Runs after every answer: without a canary (the usual case) it stops here, before the production lookup.
     const canary = activeCanary(state)
+    if (!canary) return
     const production = productionVersion(state)
-    if (!canary || !production) return
+    if (!production) return
     const key = modelVersionKey(model, canary.version)
     if (this.#stopping.has(key)) return
     const since = canary.since ? Date.parse(canary.since) : 0

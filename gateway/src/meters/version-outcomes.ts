@@ -24,7 +24,7 @@ export interface VersionWindowStats {
  * monitor compares and the live panel shows. Old samples are dropped as new ones arrive and when read.
  */
 export class VersionOutcomes {
-  readonly #samples = new Map<string, VersionOutcome[]>()
+  readonly #samples = new Map<string, Samples>()
   readonly #windowMs: number
   readonly #maxSamples: number
 
@@ -36,22 +36,24 @@ export class VersionOutcomes {
   record(outcome: VersionOutcome): void {
     let samples = this.#samples.get(outcome.key)
     if (!samples) {
-      samples = []
+      samples = { items: [], head: 0 }
       this.#samples.set(outcome.key, samples)
     }
-    samples.push(outcome)
+    samples.items.push(outcome)
     this.#prune(samples, outcome.at)
-    if (samples.length > this.#maxSamples) samples.splice(0, samples.length - this.#maxSamples)
+    const over = samples.items.length - samples.head - this.#maxSamples
+    if (over > 0) this.#drop(samples, over)
   }
 
   /** The window ending at `now`, from `since` (epoch ms) if that is later: a canary counts from its start. */
   stats(key: string, now: number, since = 0): VersionWindowStats {
-    const samples = this.#samples.get(key) ?? []
+    const samples = this.#samples.get(key) ?? { items: [], head: 0 }
     this.#prune(samples, now)
     let requests = 0
     let errors = 0
     const latencies: number[] = []
-    for (const sample of samples) {
+    for (let i = samples.head; i < samples.items.length; i++) {
+      const sample = samples.items[i]!
       if (sample.at < since) continue
       requests++
       if (!sample.ok) errors++
@@ -66,15 +68,33 @@ export class VersionOutcomes {
     const keys: string[] = []
     for (const [key, samples] of this.#samples) {
       this.#prune(samples, now)
-      if (samples.length > 0) keys.push(key)
+      if (samples.items.length > samples.head) keys.push(key)
     }
     return keys
   }
 
-  #prune(samples: VersionOutcome[], now: number): void {
+  #prune(samples: Samples, now: number): void {
     const cutoff = now - this.#windowMs
     let drop = 0
-    while (drop < samples.length && samples[drop]!.at < cutoff) drop++
-    if (drop > 0) samples.splice(0, drop)
+    while (samples.head + drop < samples.items.length && samples.items[samples.head + drop]!.at < cutoff) drop++
+    if (drop > 0) this.#drop(samples, drop)
   }
+
+  /**
+   * Drops the oldest `count` samples by moving the head: splicing the front off on every request moved the whole
+   * window (up to maxSamples entries) each time. The dead prefix is cut once it is half the array (amortised O(1)).
+   */
+  #drop(samples: Samples, count: number): void {
+    samples.head += count
+    if (samples.head >= 1024 && samples.head * 2 >= samples.items.length) {
+      samples.items.splice(0, samples.head)
+      samples.head = 0
+    }
+  }
+}
+
+/** One version's samples, oldest first, from `head` on (those before it have left the window). */
+interface Samples {
+  items: VersionOutcome[]
+  head: number
 }

@@ -172,33 +172,41 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
     return job
   }
 
-  /** The replica's prediction, plus where and how long it waited: `queue_size`, `replica`, gateway timings. */
-  const gatewayAnswer = (answer: UpstreamAnswer, job: Job, elapsedMs: number) => {
-    const prediction = JSON.parse(answer.body.toString('utf8'))
-    const { total: replicaTotal, ...replicaTimings } = prediction.timing_ms ?? {}
-    return {
-      ...prediction,
-      replica: answer.replica,
-      replica_id: prediction.replica,
-      queue_size: queue.size,
-      timing_ms: {
-        ...replicaTimings,
-        replica_total: replicaTotal,
-        gateway_queue: round(job.queueMs),
-        upstream: round(answer.upstreamMs),
-        total: round(elapsedMs),
-      },
-    }
+  /**
+   * The replica's prediction, plus where and how long it waited: `queue_size`, `replica`, gateway timings. Built in
+   * the object just parsed (it is this request's own), rather than copied into a new one.
+   */
+  const gatewayAnswer = (prediction: ReplicaPrediction, answer: UpstreamAnswer, job: Job, elapsedMs: number) => {
+    const replicaTimings = prediction.timing_ms
+    const timings = typeof replicaTimings === 'object' && replicaTimings !== null ? replicaTimings : {}
+    const replicaTotal = timings.total
+    prediction.replica_id = prediction.replica
+    prediction.replica = answer.replica
+    prediction.queue_size = queue.size
+    timings.replica_total = replicaTotal
+    timings.gateway_queue = round(job.queueMs)
+    timings.upstream = round(answer.upstreamMs)
+    timings.total = round(elapsedMs)
+    prediction.timing_ms = timings
+    return prediction
   }
 
   app.addHook('onRequest', (request, _reply, done) => done(admit(request)))
+  /** The `{status}` label of each status code, made once (this runs for every request). */
+  const statusLabels = new Map<number, { status: string }>()
   app.addHook('onResponse', (_request, reply, done) => {
     done()
-    options.onAnswered(reply.statusCode, reply.elapsedTime)
-    const status = String(reply.statusCode)
-    metrics.requests.inc({ status })
-    metrics.requestSeconds.observe({ status }, reply.elapsedTime / 1000)
-    if (reply.statusCode === 413) metrics.rejected.inc({ reason: 'too_large' })
+    const { statusCode } = reply
+    const elapsedMs = reply.elapsedTime
+    options.onAnswered(statusCode, elapsedMs)
+    let labels = statusLabels.get(statusCode)
+    if (!labels) {
+      labels = { status: String(statusCode) }
+      statusLabels.set(statusCode, labels)
+    }
+    metrics.requests.inc(labels)
+    metrics.requestSeconds.observe(labels, elapsedMs / 1000)
+    if (statusCode === 413) metrics.rejected.inc({ reason: 'too_large' })
   })
 
   for (const url of ['/predict', '/add_to_queue']) {
@@ -213,7 +221,10 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         const job = enqueue(request, reply, body)
         const outcome = await job.outcome
         request.logFields = { attempts: job.attempts, gateway_queue_ms: round(job.queueMs), model: job.model }
-        reportVersionOutcome(job, outcome, options.onVersionOutcome)
+        // Parsed once, for the version it names and for the answer.
+        const prediction =
+          outcome.kind === 'answer' && outcome.answer.status === 200 ? parsePrediction(outcome.answer.body) : undefined
+        reportVersionOutcome(job, outcome, prediction, options.onVersionOutcome)
         if (outcome.kind === 'error') {
           return sendError(request, reply, new ServiceError(outcome.code, outcome.message, outcome.retryAfterSeconds))
         }
@@ -225,7 +236,9 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
             .type('application/json; charset=utf-8')
             .send(outcome.answer.body)
         }
-        return reply.send(gatewayAnswer(outcome.answer, job, reply.elapsedTime))
+        // A 200 that is not JSON is the replica's bug: a 500 (internal), as a parse failure always was here.
+        if (!prediction) throw new Error('the replica answered 200 with a body that is not a JSON object')
+        return reply.send(gatewayAnswer(prediction, outcome.answer, job, reply.elapsedTime))
       },
     })
   }
@@ -236,11 +249,16 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
  * model learns it only there); a failure is the version's when it reached a replica (a 5xx, no answer, every replica
  * failing), not when the gateway shed it or the client left.
  */
-function reportVersionOutcome(job: Job, outcome: JobOutcome, report: (r: VersionOutcomeReport) => void): void {
+function reportVersionOutcome(
+  job: Job,
+  outcome: JobOutcome,
+  prediction: ReplicaPrediction | undefined,
+  report: (r: VersionOutcomeReport) => void,
+): void {
   const chosen = job.model?.includes('@') ? parseModelSelector(job.model) : undefined
   if (outcome.kind === 'answer') {
     const { status, upstreamMs } = outcome.answer
-    const ran = status === 200 ? modelOfAnswer(outcome.answer.body) : undefined
+    const ran = prediction ? modelOf(prediction) : undefined
     const version = ran ?? (chosen?.version === undefined ? undefined : { name: chosen.name, version: chosen.version })
     if (!version) return
     report({ model: version.name, version: version.version, status, failed: status >= 500, upstreamMs })
@@ -252,15 +270,30 @@ function reportVersionOutcome(job: Job, outcome: JobOutcome, report: (r: Version
   report({ model: chosen.name, version: chosen.version, status: ERROR_STATUS[outcome.code], failed: reachedReplica })
 }
 
-function modelOfAnswer(body: Buffer): { name: string; version: string } | undefined {
+/** A replica's 200 answer as far as the gateway reads it; the rest passes through. */
+interface ReplicaPrediction {
+  model?: { name?: unknown; version?: unknown }
+  replica?: unknown
+  timing_ms?: Record<string, unknown>
+  [field: string]: unknown
+}
+
+function parsePrediction(body: Buffer): ReplicaPrediction | undefined {
   try {
-    const { model } = JSON.parse(body.toString('utf8')) as { model?: { name?: unknown; version?: unknown } }
-    return typeof model?.name === 'string' && typeof model.version === 'string'
-      ? { name: model.name, version: model.version }
+    const parsed: unknown = JSON.parse(body.toString('utf8'))
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as ReplicaPrediction)
       : undefined
   } catch {
     return undefined
   }
+}
+
+function modelOf(prediction: ReplicaPrediction): { name: string; version: string } | undefined {
+  const { model } = prediction
+  return typeof model?.name === 'string' && typeof model.version === 'string'
+    ? { name: model.name, version: model.version }
+    : undefined
 }
 
 /** Checked here, not by the schema: admission runs on arrival, before validation. */

@@ -44,26 +44,36 @@ const hasFreeSlot = (c: Candidate) => c.outstanding + c.externalLoad < c.slots
  */
 export function pickLeastOutstanding(candidates: readonly Candidate[], state: RoutingState): Candidate | undefined {
   if (candidates.length === 0) return undefined
-  const free = candidates.filter(hasFreeSlot)
-  const pool = free.length > 0 ? free : candidates
-  if (pool.length > FULL_SCAN_LIMIT) {
-    const a = pool[Math.floor(state.random() * pool.length)]!
-    let b = pool[Math.floor(state.random() * (pool.length - 1))]!
-    if (b === a) b = pool[pool.length - 1]!
-    return expectedCost(b) < expectedCost(a) ? b : a
-  }
-  let best: Candidate[] = []
-  let bestCost = Number.POSITIVE_INFINITY
-  for (const candidate of pool) {
-    const cost = expectedCost(candidate)
-    if (cost < bestCost) {
-      best = [candidate]
-      bestCost = cost
-    } else if (cost === bestCost) {
-      best.push(candidate)
+  // Runs for every request: the pool is scanned in place (no filtered copies) unless it is large.
+  const anyFree = candidates.some(hasFreeSlot)
+  const inPool = (c: Candidate) => !anyFree || hasFreeSlot(c)
+  if (candidates.length > FULL_SCAN_LIMIT) {
+    const pool = anyFree ? candidates.filter(hasFreeSlot) : candidates
+    if (pool.length > FULL_SCAN_LIMIT) {
+      const a = pool[Math.floor(state.random() * pool.length)]!
+      let b = pool[Math.floor(state.random() * (pool.length - 1))]!
+      if (b === a) b = pool[pool.length - 1]!
+      return expectedCost(b) < expectedCost(a) ? b : a
     }
   }
-  return best[Math.floor(state.random() * best.length)]
+  let bestCost = Number.POSITIVE_INFINITY
+  let ties = 0
+  for (const candidate of candidates) {
+    if (!inPool(candidate)) continue
+    const cost = expectedCost(candidate)
+    if (cost < bestCost) {
+      bestCost = cost
+      ties = 1
+    } else if (cost === bestCost) {
+      ties++
+    }
+  }
+  // One draw among the cheapest, in candidate order.
+  let pick = Math.floor(state.random() * ties)
+  for (const candidate of candidates) {
+    if (inPool(candidate) && expectedCost(candidate) === bestCost && pick-- === 0) return candidate
+  }
+  return undefined
 }
 
 export function expectedCost(c: Candidate): number {

@@ -57,9 +57,25 @@ export async function startModelLifecycle(
     },
     logger,
   )
+  // Label objects and keys per version (and status), made once: this runs for every answered request.
+  const versions = new Map<string, VersionLabels>()
+  const labelsOf = (model: string, version: string): VersionLabels => {
+    const id = `${model}\n${version}`
+    let labels = versions.get(id)
+    if (!labels) {
+      labels = { labels: { model, version }, key: modelVersionKey(model, version), byStatus: new Map() }
+      versions.set(id, labels)
+    }
+    return labels
+  }
   const onVersionOutcome = (report: VersionOutcomeReport) => {
-    const labels = { model: report.model, version: report.version }
-    metrics.modelRequests.inc({ ...labels, status: String(report.status) })
+    const { labels, key, byStatus } = labelsOf(report.model, report.version)
+    let withStatus = byStatus.get(report.status)
+    if (!withStatus) {
+      withStatus = { ...labels, status: String(report.status) }
+      byStatus.set(report.status, withStatus)
+    }
+    metrics.modelRequests.inc(withStatus)
     if (report.failed) metrics.modelErrors.inc(labels)
     const ok = report.status === 200
     if (ok && report.upstreamMs !== undefined) metrics.modelSeconds.observe(labels, report.upstreamMs / 1000)
@@ -67,7 +83,7 @@ export async function startModelLifecycle(
     if (!ok && !report.failed) return
     const now = Date.now()
     outcomes.record({
-      key: modelVersionKey(report.model, report.version),
+      key,
       at: now,
       ok,
       ...(ok && { latencyMs: report.upstreamMs }),
@@ -97,4 +113,11 @@ export async function startModelLifecycle(
     )
   }
   return { registry, router, outcomes, canary, onVersionOutcome, liveVersions, close: () => registry.close() }
+}
+
+interface VersionLabels {
+  labels: { model: string; version: string }
+  /** `NAME@VERSION`. */
+  key: string
+  byStatus: Map<number, { model: string; version: string; status: string }>
 }
