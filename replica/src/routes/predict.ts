@@ -23,6 +23,8 @@ interface PredictRouteOptions {
   metrics: ReplicaMetrics
   replicaId: string
   maxQueue: number
+  /** Requests held at once (admitted, unanswered) before refusing with replica_full. */
+  maxInflight: number
   queued: () => number
 }
 
@@ -47,7 +49,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
   app,
   options,
 ) => {
-  const { state, models, metrics, replicaId, maxQueue, queued } = options
+  const { state, models, metrics, replicaId, maxQueue, maxInflight, queued } = options
   const { byName, byVersion } = predictorsBySelector(models)
   const [defaultModel] = models as [Predictor]
   app.decorateRequest('deadline', Number.POSITIVE_INFINITY)
@@ -69,7 +71,11 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         404: errorResponse,
         413: errorResponse,
         415: errorResponse,
-        503: errorResponse,
+        503: {
+          ...errorResponse,
+          description:
+            'code `replica_full`: it already holds MAX_INFLIGHT requests (from every gateway together); refused at once, before the body is read, with its count in X-Replica-Inflight, so a gateway tries another replica or waits. `queue_full`: more than MAX_QUEUE wait beyond the running batch. `shutting_down`: it is draining. Each with Retry-After.',
+        },
         504: errorResponse,
       },
     },
@@ -86,6 +92,13 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         )
       }
       request.predictor = predictor
+      // The cheapest refusal there is (no body read, no model work): a gateway takes it as "not free" and learns
+      // the count from X-Replica-Inflight, so several gateways never pile work onto one replica's queue.
+      if (state.inflight >= maxInflight) {
+        metrics.requests.inc({ status: '503', code: 'replica_full', model: predictor.model.name })
+        const seconds = (state.inflight * predictor.msPerImage) / 1000
+        throw new ServiceError('replica_full', `replica is full (${state.inflight} requests in flight)`, seconds)
+      }
       if (queued() >= maxQueue) {
         const seconds = ((queued() + 1) * predictor.msPerImage) / 1000
         metrics.requests.inc({ status: '503', code: 'queue_full', model: predictor.model.name })
