@@ -44,8 +44,8 @@ export class StubReplica extends EventEmitter {
   readonly requests: StubRequest[] = []
   inflight = 0
   maxInflight: number
-  /** Predictions refused as full. */
-  refusals = 0
+  /** When each prediction refused as full arrived (performance.now() ms). */
+  readonly refusedAt: number[] = []
   /** While set, predictions wait for it before their service time starts (see holdAnswers). */
   #held: Promise<void> | undefined
   #server: Server
@@ -106,6 +106,11 @@ export class StubReplica extends EventEmitter {
     }
   }
 
+  /** Resolves when this stub has refused `count` predictions as full, in total. */
+  async refused(count: number): Promise<void> {
+    while (this.refusedAt.length < count) await once(this, 'refused')
+  }
+
   /** Resolves when this stub has received `count` readiness probes in total. */
   async probed(count: number): Promise<void> {
     while (this.probes < count) await once(this, 'probe')
@@ -152,7 +157,7 @@ export class StubReplica extends EventEmitter {
       return
     }
     if (this.inflight >= this.maxInflight) {
-      this.refusals++
+      this.refusedAt.push(performance.now())
       this.emit('refused')
       const requestId = String(request.headers['x-request-id'] ?? 'none')
       response

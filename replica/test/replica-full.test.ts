@@ -25,7 +25,9 @@ async function readHead(socket: Socket): Promise<{ status: number; headers: Map<
   let raw = ''
   while (!raw.includes('\r\n\r\n')) raw += String((await once(socket, 'data'))[0])
   const [statusLine, ...lines] = raw.slice(0, raw.indexOf('\r\n\r\n')).split('\r\n')
-  const headers = new Map(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]))
+  const headers = new Map(
+    lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+  )
   return { status: Number(statusLine!.split(' ')[1]), headers, raw }
 }
 
