@@ -37,6 +37,8 @@ function startStub(spec: StubSpec): Promise<string> {
   let busy = false
   /** Admitted and not yet answered (bodies still arriving included), as a real replica counts. */
   let held = 0
+  /** When the request in service started (performance.now() ms). */
+  let servingSince = 0
   const next = () => {
     const run = waiting.shift()
     if (run) run()
@@ -60,6 +62,14 @@ function startStub(spec: StubSpec): Promise<string> {
         'content-type': 'application/json',
         'content-length': refusal.length,
         'x-replica-inflight': String(held),
+        // As a real replica does: when the request in service (and those waiting) will be done.
+        'x-replica-free-in-ms': String(
+          Math.round(
+            busy
+              ? Math.max(0, servingSince + spec.serviceMs - performance.now()) + waiting.length * spec.serviceMs
+              : spec.serviceMs,
+          ),
+        ),
         'retry-after': '1',
       })
       response.end(refusal)
@@ -72,11 +82,13 @@ function startStub(spec: StubSpec): Promise<string> {
         setTimeout(() => respond(request, response), spec.serviceMs)
         return
       }
-      const serve = () =>
+      const serve = () => {
+        servingSince = performance.now()
         setTimeout(() => {
           respond(request, response)
           next()
         }, spec.serviceMs)
+      }
       if (busy) waiting.push(serve)
       else {
         busy = true

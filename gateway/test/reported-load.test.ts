@@ -65,6 +65,24 @@ describe('reported load (what "free" means with several gateways)', () => {
     )
   })
 
+  test('a refusal saying when a place frees (X-Replica-Free-In-Ms) holds until then, within the bounds', () => {
+    fc.assert(
+      fc.property(
+        count,
+        slots,
+        latency,
+        now,
+        fc.double({ min: -10, max: 10_000, noNaN: true }),
+        (n, s, ms, t, freeIn) => {
+          const report = reportFromRefusal(n, s, ms, t, freeIn)
+          assert.equal(report.until - t, Math.min(MAX_HOLD_MS, Math.max(MIN_HOLD_MS, freeIn)))
+          assert.equal(isFree(0, s, report, report.until - 0.5), false)
+        },
+      ),
+    )
+    assert.equal(reportFromRefusal(1, 1, 20, 0, Number.NaN).until, holdMs(1, 1, 20), 'a malformed hint is ignored')
+  })
+
   test('a report holds between the bounds, and longer the more the replica holds beyond its slots', () => {
     fc.assert(
       fc.property(count, count, slots, latency, (a, b, s, ms) => {

@@ -45,6 +45,8 @@ describe('a full replica refuses at once (MAX_INFLIGHT)', () => {
       assert.equal(head.status, 503)
       assert.equal(head.headers.get('x-replica-inflight'), '1')
       assert.match(head.headers.get('retry-after') ?? '', /^[1-9]\d*$/)
+      // Nothing runs yet (the holder's body is still arriving): a place frees in about one image's time.
+      assert.match(head.headers.get('x-replica-free-in-ms') ?? '', /^\d+$/)
       assert.match(head.raw, /"code":"replica_full"/)
       // The holder is answered once its body arrives, and the place is free again.
       holder.write(image.subarray(image.length >> 1))

@@ -236,7 +236,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       case 'aborted':
         return { outcome: 'none' }
       case 'full':
-        return this.#onReplicaFull(job, replica, result.reportedInflight)
+        return this.#onReplicaFull(job, replica, result.reportedInflight, result.freeInMs)
       case 'failed': {
         log.warn({ request_id: job.id, replica: replica.url, reason: result.reason }, result.message)
         const code = result.reason === 'no_answer' ? 'deadline_exceeded' : 'upstream_failed'
@@ -280,14 +280,19 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
    * was, without spending the retry budget or marking the replica tried. The pool holds the replica full until it
    * answers again or the refusal expires, so a job every replica refused waits for a 'change' instead of spinning.
    */
-  #onReplicaFull(job: Job, replica: ReadonlyReplica, inflight: number | undefined): AttemptReport {
+  #onReplicaFull(
+    job: Job,
+    replica: ReadonlyReplica,
+    inflight: number | undefined,
+    freeInMs: number | undefined,
+  ): AttemptReport {
     this.#deps.metrics.replicaFull.inc()
     this.#deps.log.debug({ request_id: job.id, replica: replica.url, inflight }, 'replica full: re-queued')
     if (!job.settled) {
       job.requeue()
       this.#deps.queue.pushFront(job)
     }
-    return { outcome: 'full', inflight }
+    return { outcome: 'full', inflight, freeInMs }
   }
 
   #onDeadline(job: Job): void {

@@ -37,8 +37,8 @@ export type AttemptReport =
   | { outcome: Exclude<AttemptOutcome, 'success'> }
   /** It answered that it is shutting down. */
   | { outcome: 'shutting_down' }
-  /** It refused the request as full (503 replica_full), reporting its in-flight count when it said. */
-  | { outcome: 'full'; inflight: number | undefined }
+  /** It refused the request as full (503 replica_full), with its in-flight count and when a place frees, if it said. */
+  | { outcome: 'full'; inflight: number | undefined; freeInMs: number | undefined }
   /** Nothing to learn about the replica (its queue was full, or the client left). */
   | { outcome: 'none' }
 
@@ -138,7 +138,7 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
         break
       case 'full':
         // Not a failure: it is busy with other gateways' work. Not free until it answers us again or this expires.
-        this.#changeAtExpiry(own, own.recordRefusal(report.inflight, now), now)
+        this.#changeAtExpiry(own, own.recordRefusal(report.inflight, report.freeInMs, now), now)
         break
       case 'none':
         break

@@ -221,9 +221,9 @@ export class Replica {
     return this.#report
   }
 
-  /** It answered 503 replica_full (with its X-Replica-Inflight when it said): full until the report expires. */
-  recordRefusal(inflight: number | undefined, now: number): ReportedLoad {
-    this.#report = reportFromRefusal(inflight, this.slots, this.#latencyMs, now)
+  /** It answered 503 replica_full (with its X-Replica-Inflight and -Free-In-Ms when it said): full until the report expires. */
+  recordRefusal(inflight: number | undefined, freeInMs: number | undefined, now: number): ReportedLoad {
+    this.#report = reportFromRefusal(inflight, this.slots, this.#latencyMs, now, freeInMs)
     return this.#report
   }
 

@@ -47,16 +47,23 @@ export function reportFromAnswer(
 
 /**
  * The report in a refusal (503 replica_full): the replica holds `inflight` (undefined when it did not say) and no
- * more fit; the refused request was never counted. It is full for us at least until the report expires.
+ * more fit; the refused request was never counted. It is full for us until the report expires: when the replica said
+ * a place frees (X-Replica-Free-In-Ms), then — so a waiting job is neither sent back early nor leaves it idle —
+ * else after `holdMs`.
  */
 export function reportFromRefusal(
   inflight: number | undefined,
   slots: number,
   latencyMs: number | undefined,
   now: number,
+  freeInMs?: number,
 ): ReportedLoad {
   const floor = Math.max(inflight ?? 0, slots)
-  return { floor, refused: true, until: now + holdMs(floor, slots, latencyMs) }
+  const hold =
+    freeInMs === undefined || !Number.isFinite(freeInMs)
+      ? holdMs(floor, slots, latencyMs)
+      : Math.min(MAX_HOLD_MS, Math.max(MIN_HOLD_MS, freeInMs))
+  return { floor, refused: true, until: now + hold }
 }
 
 /** Whether a report still counts at `now`. */

@@ -97,6 +97,8 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
       if (state.inflight >= maxInflight) {
         metrics.requests.inc({ status: '503', code: 'replica_full', model: predictor.model.name })
         const seconds = (state.inflight * predictor.msPerImage) / 1000
+        // When a place should free: a gateway retries then, rather than guessing (and leaving the replica idle).
+        reply.header('x-replica-free-in-ms', String(Math.round(expectedFreeInMs(predictor, performance.now()))))
         throw new ServiceError('replica_full', `replica is full (${state.inflight} requests in flight)`, seconds)
       }
       if (queued() >= maxQueue) {
@@ -170,6 +172,16 @@ export function predictorsBySelector(models: readonly Predictor[]): {
     }
   }
   return { byName, byVersion }
+}
+
+/**
+ * How long until a request here is answered and its place frees: the running batch's expected end (msPerImage per
+ * image), or one image's time when none runs yet (requests still being read or preprocessed).
+ */
+export function expectedFreeInMs(predictor: Predictor, now: number): number {
+  const { running, runningSince } = predictor.batcher
+  if (running === 0) return predictor.msPerImage
+  return Math.max(0, runningSince + running * predictor.msPerImage - now)
 }
 
 function round(ms: number): number {
