@@ -86,14 +86,15 @@ describe('two gateways over one replica pool', () => {
       stayed.records.filter((r) => r.status !== 200),
       [],
     )
-    // ...and keeps serving with the first one gone.
-    const later = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        call(`${staying.url}/predict`, { body: images[0]!.bytes, headers: { 'content-type': 'image/jpeg' } }),
-      ),
-    )
+    // ...and keeps serving with the first one gone (one after another, with a budget its admission cannot refuse on a
+    // busy machine: what is asserted is that it serves, not how fast).
+    const later: number[] = []
+    for (let i = 0; i < 20; i++) {
+      const headers = { 'content-type': 'image/jpeg', 'x-timeout-ms': '20000' }
+      later.push((await call(`${staying.url}/predict`, { body: images[0]!.bytes, headers })).status)
+    }
     assert.deepEqual(
-      later.map((r) => r.status),
+      later,
       later.map(() => 200),
     )
     staying.child.kill('SIGTERM')
