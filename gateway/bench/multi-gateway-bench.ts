@@ -78,6 +78,7 @@ interface Setup {
 const SETUPS: Setup[] = [
   { name: '1 gateway', gateways: 1, maxInflight: 1 },
   { name: '2 gateways', gateways: 2, maxInflight: 1 },
+  { name: '2 gateways, holds 2', gateways: 2, maxInflight: 2 },
   { name: '2 gateways, no refusal', gateways: 2, maxInflight: undefined },
 ]
 
@@ -232,11 +233,13 @@ const ratios = (name: string) =>
   Array.from({ length: options.runs }, (_, i) => byRun(i + 1, name).p99 / byRun(i + 1, '1 gateway').p99)
 const twoRatios = ratios('2 gateways')
 const noRefusalRatios = ratios('2 gateways, no refusal')
+const holdsTwoRatios = ratios('2 gateways, holds 2')
 const errors = outcomes.filter((o) => o.setup === '2 gateways').reduce((sum, o) => sum + o.errors, 0)
 const met = twoRatios.every((r) => r <= 1.25) && errors === 0
 const summary = [
   '',
   `p99(2 gateways) / p99(1 gateway) per run: ${twoRatios.map((r) => `${fmt(r, 2)}×`).join(', ')}; ` +
+    `holding 2: ${holdsTwoRatios.map((r) => `${fmt(r, 2)}×`).join(', ')}; ` +
     `without the refusal: ${noRefusalRatios.map((r) => `${fmt(r, 2)}×`).join(', ')}`,
   `target ≤ 1.25× and 0 errors in every run: ${met ? 'met' : 'NOT met'} (2-gateway errors: ${errors})`,
 ]
@@ -245,6 +248,6 @@ mkdirSync(options.out, { recursive: true })
 writeFileSync(join(options.out, 'gateways.md'), `${[...header, ...table, ...summary].join('\n')}\n`)
 writeFileSync(
   join(options.out, 'gateways.json'),
-  `${JSON.stringify({ started, loadAverage: loadavg(), rate: RATE, seconds: options.seconds, outcomes, twoRatios, noRefusalRatios, met }, null, 2)}\n`,
+  `${JSON.stringify({ started, loadAverage: loadavg(), rate: RATE, seconds: options.seconds, outcomes, twoRatios, holdsTwoRatios, noRefusalRatios, met }, null, 2)}\n`,
 )
 console.log(`\nwritten to ${join(options.out, 'gateways.md')} and gateways.json`)
