@@ -22,6 +22,7 @@ export const ERROR_STATUS = {
   internal: 500,
   upstream_failed: 502,
   queue_full: 503,
+  replica_full: 503,
   not_ready: 503,
   shutting_down: 503,
   no_replica: 503,

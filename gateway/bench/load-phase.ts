@@ -19,6 +19,8 @@ export interface LoadPhaseOptions {
   /** Requests per second, constant over the phase. */
   rate: number
   seconds: number
+  /** Requests in each second instead of `rate` every second (e.g. a fractional rate split between targets). */
+  workload?: number[]
   /** Where the load tester writes its workload and report. */
   dir: string
   seed: number
@@ -35,7 +37,8 @@ export interface LoadPhaseOptions {
 export async function runLoadPhase(options: LoadPhaseOptions): Promise<RequestRow[]> {
   mkdirSync(options.dir, { recursive: true })
   const workload = join(options.dir, 'workload.txt')
-  writeFileSync(workload, `${Array.from({ length: options.seconds }, () => options.rate).join('\n')}\n`)
+  const counts = options.workload ?? Array.from({ length: options.seconds }, () => options.rate)
+  writeFileSync(workload, `${counts.join('\n')}\n`)
   const flags = ['--target', options.target, '--workload', workload, '--out', options.dir]
   flags.push('--progress', 'false', '--seed', String(options.seed), ...(options.flags ?? []))
   const child = spawn(process.execPath, [join(ROOT, 'loadtester/src/main.ts'), ...flags], {

@@ -134,6 +134,11 @@ export function createGatewayMetrics(sources: GatewayGaugeSources) {
       registers,
     }),
     retries: new Counter({ name: 'gateway_retries_total', help: 'Attempts retried on another replica', registers }),
+    replicaFull: new Counter({
+      name: 'gateway_replica_full_total',
+      help: 'Attempts a replica refused as full (503 replica_full: other gateways hold it); re-queued, not retries',
+      registers,
+    }),
     modelRequests: new Counter({
       name: 'gateway_model_requests_total',
       help: 'Prediction requests per model version (the version that ran, or was chosen), by HTTP status',

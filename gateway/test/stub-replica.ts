@@ -14,6 +14,8 @@ export interface StubReplicaOptions {
   probeDelayMs?: number
   host?: string
   port?: number
+  /** Predictions it holds at once; one more is refused at once, body unread, with 503 replica_full (a real replica's MAX_INFLIGHT). */
+  maxInflight?: number
   /** Model versions it advertises on /readyz and names in answers (default: none advertised, answers name stub 1). */
   models?: { name: string; version: string }[]
 }
@@ -41,6 +43,9 @@ export class StubReplica extends EventEmitter {
   unansweredProbes = 0
   readonly requests: StubRequest[] = []
   inflight = 0
+  maxInflight: number
+  /** When each prediction refused as full arrived (performance.now() ms). */
+  readonly refusedAt: number[] = []
   /** While set, predictions wait for it before their service time starts (see holdAnswers). */
   #held: Promise<void> | undefined
   #server: Server
@@ -55,6 +60,7 @@ export class StubReplica extends EventEmitter {
     this.ready = options.ready ?? true
     this.probeDelayMs = options.probeDelayMs ?? 0
     this.models = options.models
+    this.maxInflight = options.maxInflight ?? Number.POSITIVE_INFINITY
     this.#server = createServer((request, response) => void this.#handle(request, response))
     this.#server.on('connection', (socket) => {
       this.#sockets.add(socket)
@@ -98,6 +104,11 @@ export class StubReplica extends EventEmitter {
       if (this.#held === promise) this.#held = undefined
       resolve()
     }
+  }
+
+  /** Resolves when this stub has refused `count` predictions as full, in total. */
+  async refused(count: number): Promise<void> {
+    while (this.refusedAt.length < count) await once(this, 'refused')
   }
 
   /** Resolves when this stub has received `count` readiness probes in total. */
@@ -145,19 +156,37 @@ export class StubReplica extends EventEmitter {
       response.end(JSON.stringify({ ready: this.ready, inflight: this.inflight, queue: 0, ...(models && { models }) }))
       return
     }
+    if (this.inflight >= this.maxInflight) {
+      this.refusedAt.push(performance.now())
+      this.emit('refused')
+      const requestId = String(request.headers['x-request-id'] ?? 'none')
+      response
+        .writeHead(503, {
+          'content-type': 'application/json',
+          'x-replica-inflight': String(this.inflight),
+          'retry-after': '1',
+        })
+        .end(JSON.stringify({ error: 'replica is full', code: 'replica_full', request_id: requestId }))
+      return
+    }
+    // Counted from admission, as a real replica counts (its answer's X-Replica-Inflight includes itself).
+    this.inflight++
     let bytes = 0
     for await (const chunk of request) bytes += (chunk as Buffer).length
     this.requests.push({ at: performance.now(), headers: request.headers, bytes })
     this.emit('request', request)
     if (this.mode === 'hang') return
     if (this.mode === 'reset') {
+      this.inflight--
       request.socket.destroy()
       return
     }
-    this.inflight++
     if (this.#held) await this.#held
     await new Promise((resolve) => setTimeout(resolve, this.delayMs))
-    this.inflight--
+    response.once('close', () => {
+      this.inflight--
+      this.emit('freed')
+    })
     const requestId = String(request.headers['x-request-id'] ?? 'none')
     const headers = {
       'content-type': 'application/json',

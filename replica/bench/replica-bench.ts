@@ -139,7 +139,9 @@ let defaultRate = 0
 let defaultUrl = ''
 let stopDefault: (() => void) | undefined
 for (const setting of settings) {
-  const replica = await spawnReplica({ args: [...setting.args, '--max-queue', '256', '--log-level', 'warn'] })
+  const replica = await spawnReplica({
+    args: [...setting.args, '--max-queue', '256', '--max-inflight', '256', '--log-level', 'warn'],
+  })
   const rate = await saturation(replica.url, 12, 240)
   http[setting.name] = { imagesPerSecond: rate, ofOneCoreBound: rate / bound, ofOverlapBound: rate / overlapBound }
   console.log(

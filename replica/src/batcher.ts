@@ -35,6 +35,7 @@ export class MicroBatcher<In, Out> {
   readonly #options: Required<BatcherOptions<In, Out>>
   readonly #waiting: Pending<In, Out>[] = []
   #running = 0
+  #runningSince = 0
   #timer: NodeJS.Timeout | undefined
   #onIdle: (() => void)[] = []
 
@@ -51,6 +52,11 @@ export class MicroBatcher<In, Out> {
   /** Requests inside the batch that is running now. */
   get running(): number {
     return this.#running
+  }
+
+  /** When the running batch started (the `now` clock); meaningless while nothing runs. */
+  get runningSince(): number {
+    return this.#runningSince
   }
 
   /**
@@ -112,6 +118,7 @@ export class MicroBatcher<In, Out> {
     }
     if (batch.length === 0) return this.#settle()
     this.#running = batch.length
+    this.#runningSince = startedAt
     try {
       const outputs = await runBatch(batch.map((p) => p.input))
       const inferenceMs = now() - startedAt

@@ -94,6 +94,14 @@ export const replicaConfigSpec = {
     parse: parse.integer({ min: 0, max: 100_000 }),
     default: 16,
   }),
+  maxInflight: setting({
+    env: 'MAX_INFLIGHT',
+    flag: 'max-inflight',
+    description:
+      'Requests it holds at once, from all gateways together; one more is refused at once, before its body is read, with 503 replica_full (default 8: a running batch and the next one forming, above what one gateway sends with its default REPLICA_SLOTS 1)',
+    parse: parse.integer({ min: 1, max: 100_000 }),
+    default: 8,
+  }),
   maxInputPixels: setting({
     env: 'MAX_INPUT_PIXELS',
     flag: 'max-input-pixels',

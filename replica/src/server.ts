@@ -12,7 +12,7 @@ import { predictRoutes } from './routes/predict.ts'
 export interface ReplicaServerOptions {
   config: Pick<
     ReplicaConfig,
-    'replicaId' | 'maxBodyBytes' | 'maxQueue' | 'bodyTimeoutMs' | 'maxBatchSize' | 'maxInputPixels'
+    'replicaId' | 'maxBodyBytes' | 'maxQueue' | 'maxInflight' | 'bodyTimeoutMs' | 'maxBatchSize' | 'maxInputPixels'
   >
   /** One predictor per model served, the default model first. */
   models: readonly Predictor[]
@@ -70,6 +70,7 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
     metrics,
     replicaId: config.replicaId,
     maxQueue: config.maxQueue,
+    maxInflight: config.maxInflight,
     queued,
   })
   await app.register(healthRoutes, {

@@ -58,7 +58,7 @@ describe('replica lifecycle', () => {
   })
 
   test('requests whose deadline passes while queued get 504 and cost no inference', async () => {
-    const replica = await startTestReplica(['--max-batch-size', '1', '--max-queue', '64'])
+    const replica = await startTestReplica(['--max-batch-size', '1', '--max-queue', '64', '--max-inflight', '64'])
     try {
       const responses = await Promise.all(
         images.map((image) => postImage(`${replica.url}/predict`, image, { 'x-timeout-ms': '80' })),

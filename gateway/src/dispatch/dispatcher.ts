@@ -184,6 +184,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         queue.pushFront(job)
         return false
       }
+    } else if (replica.refusing(Date.now())) {
+      // Sending at once (a fixed worker count, a load-oblivious policy) must not spin on a replica that just refused.
+      queue.pushFront(job)
+      return false
     }
     this.#start(job, replica)
     return true
@@ -199,8 +203,10 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     void this.#deps
       .forward(job, replica, job.clientGone)
       .then((result) => {
-        // Recorded while this attempt still counts in our outstanding, so the pool can tell other gateways' load.
-        if (result.reportedInflight !== undefined) pool.recordLoadReport(replica, result.reportedInflight)
+        // A refusal's report is recorded with the attempt's end (see #onAttemptEnd); an answer's, here.
+        if (result.reportedInflight !== undefined && result.kind !== 'full') {
+          pool.recordLoadReport(replica, result.reportedInflight)
+        }
         return this.#onAttemptEnd(job, replica, result)
       })
       .catch((error): AttemptReport => {
@@ -229,6 +235,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       }
       case 'aborted':
         return { outcome: 'none' }
+      case 'full':
+        return this.#onReplicaFull(job, replica, result.reportedInflight, result.freeInMs)
       case 'failed': {
         log.warn({ request_id: job.id, replica: replica.url, reason: result.reason }, result.message)
         const code = result.reason === 'no_answer' ? 'deadline_exceeded' : 'upstream_failed'
@@ -265,6 +273,26 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         }
       }
     }
+  }
+
+  /**
+   * The replica was not free after all (other gateways' work): the job goes back to the head of its lane, where it
+   * was, without spending the retry budget or marking the replica tried. The pool holds the replica full until it
+   * answers again or the refusal expires, so a job every replica refused waits for a 'change' instead of spinning.
+   */
+  #onReplicaFull(
+    job: Job,
+    replica: ReadonlyReplica,
+    inflight: number | undefined,
+    freeInMs: number | undefined,
+  ): AttemptReport {
+    this.#deps.metrics.replicaFull.inc()
+    this.#deps.log.debug({ request_id: job.id, replica: replica.url, inflight }, 'replica full: re-queued')
+    if (!job.settled) {
+      job.requeue()
+      this.#deps.queue.pushFront(job)
+    }
+    return { outcome: 'full', inflight, freeInMs }
   }
 
   #onDeadline(job: Job): void {

@@ -13,6 +13,8 @@ type AttemptEnd =
   | { kind: 'answer'; status: number; body: Buffer; upstreamMs: number }
   /** Nothing was or could be done there; another replica may succeed (connection refused or reset, a 503). */
   | { kind: 'retryable'; reason: 'refused' | 'reset' | 'busy' | 'shutting_down'; message: string; retryAfter?: number }
+  /** It refused at once as full (503 replica_full): busy with other gateways' work; the job was not started. */
+  | { kind: 'full'; freeInMs?: number }
   /** The replica failed this request (5xx, or no answer in time); not retried. */
   | { kind: 'failed'; reason: 'server_error' | 'no_answer'; message: string }
   /** We gave up: the client left. */
@@ -53,6 +55,10 @@ export async function forwardToReplica(
     const status = response.statusCode
     if (status === 503) {
       const code = errorCodeOf(body)
+      if (code === 'replica_full') {
+        const freeIn = Number(response.headers['x-replica-free-in-ms'] ?? Number.NaN)
+        return { kind: 'full', reportedInflight, ...(Number.isFinite(freeIn) && { freeInMs: freeIn }) }
+      }
       const retryAfter = Number(response.headers['retry-after']) || undefined
       const reason = code === 'queue_full' ? 'busy' : 'shutting_down'
       const message = `replica answered 503 ${code ?? ''}`.trim()

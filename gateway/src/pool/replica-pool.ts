@@ -5,6 +5,7 @@ import type { AttemptOutcome, OutlierPolicy } from './outlier.ts'
 import type { ProbeResult, ReadinessThresholds } from './readiness.ts'
 import { type ModelVersionRef, type ReadonlyReplica, Replica } from './replica.ts'
 import type { ReplicaView } from './replica-view.ts'
+import type { ReportedLoad } from './reported-load.ts'
 
 export interface ReplicaPoolOptions {
   slotsPerReplica: number
@@ -36,7 +37,9 @@ export type AttemptReport =
   | { outcome: Exclude<AttemptOutcome, 'success'> }
   /** It answered that it is shutting down. */
   | { outcome: 'shutting_down' }
-  /** Nothing to learn about the replica (it was full, or the client left). */
+  /** It refused the request as full (503 replica_full), with its in-flight count and when a place frees, if it said. */
+  | { outcome: 'full'; inflight: number | undefined; freeInMs: number | undefined }
+  /** Nothing to learn about the replica (its queue was full, or the client left). */
   | { outcome: 'none' }
 
 /**
@@ -48,6 +51,8 @@ export type AttemptReport =
 export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
   readonly #replicas = new Map<string, Replica>()
   readonly #options: ReplicaPoolOptions
+  /** Per replica: says 'change' when a report that made it not free expires (nothing else would). */
+  readonly #expiryTimers = new Map<Replica, NodeJS.Timeout>()
 
   constructor(options: ReplicaPoolOptions) {
     super()
@@ -131,6 +136,10 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
       case 'shutting_down':
         own.markNotReady()
         break
+      case 'full':
+        // Not a failure: it is busy with other gateways' work. Not free until it answers us again or this expires.
+        this.#changeAtExpiry(own, own.recordRefusal(report.inflight, report.freeInMs, now), now)
+        break
       case 'none':
         break
     }
@@ -142,7 +151,10 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
 
   /** The replica's own report of its load (X-Replica-Inflight), made while our attempt was still counted. */
   recordLoadReport(replica: ReadonlyReplica, inflight: number): void {
-    this.#own(replica)?.recordLoadReport(inflight, Date.now())
+    const own = this.#own(replica)
+    if (!own) return
+    const now = Date.now()
+    this.#changeAtExpiry(own, own.recordLoadReport(inflight, now), now)
   }
 
   /** A readiness probe's result, and the models the replica listed if it did. */
@@ -214,6 +226,8 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.#expiryTimers.values()) clearTimeout(timer)
+    this.#expiryTimers.clear()
     await Promise.all([...this.#replicas.values()].map((r) => r.close()))
     this.#replicas.clear()
   }
@@ -232,10 +246,31 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
     return true
   }
 
+  /**
+   * A report that leaves the replica no free slot holds jobs back; when it expires nothing else may happen (no
+   * answer is due from it), so say 'change' then: a job every replica refused waits for this, not in a spin.
+   */
+  #changeAtExpiry(replica: Replica, report: ReportedLoad, now: number): void {
+    if (!report.refused && report.floor < replica.slots) return
+    clearTimeout(this.#expiryTimers.get(replica))
+    const timer = setTimeout(
+      () => {
+        this.#expiryTimers.delete(replica)
+        this.emit('change')
+      },
+      // The report counts while now < until; a millisecond more so the clock has passed it when this runs.
+      report.until - now + 1,
+    )
+    timer.unref()
+    this.#expiryTimers.set(replica, timer)
+  }
+
   #removeDrained(): void {
     for (const replica of this.#replicas.values()) {
       if (replica.draining && replica.outstanding === 0) {
         this.#replicas.delete(replica.url)
+        clearTimeout(this.#expiryTimers.get(replica))
+        this.#expiryTimers.delete(replica)
         void replica.close()
         this.emit('removed', replica)
       }

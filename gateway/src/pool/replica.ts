@@ -19,6 +19,7 @@ import {
   type ReadinessThresholds,
 } from './readiness.ts'
 import type { ReplicaView } from './replica-view.ts'
+import { isCurrent, loadSeen, type ReportedLoad, reportFromAnswer, reportFromRefusal } from './reported-load.ts'
 
 /** What the pool's mutators change: the pool alone calls them (see `ReadonlyReplica`). */
 type PoolOnly =
@@ -30,6 +31,7 @@ type PoolOnly =
   | 'recordOutcome'
   | 'recordLatency'
   | 'recordLoadReport'
+  | 'recordRefusal'
   | 'close'
 
 /** A replica as everyone but its pool holds it: everything to read, nothing to change. */
@@ -41,15 +43,6 @@ export interface ModelVersionRef {
   version: string
 }
 
-/** A replica's own report of its load, from the X-Replica-* headers of its last answer. */
-interface LoadReport {
-  inflight: number
-  /** Our outstanding count when the report was made, to tell our load from other gateways'. */
-  ours: number
-  at: number
-}
-
-const REPORT_FRESH_MS = 1000
 const LATENCY_TAU_MS = 10_000
 
 /**
@@ -73,7 +66,7 @@ export class Replica {
   #failures = 0
   #models: readonly string[] = []
   #versions: readonly string[] = []
-  #report: LoadReport | undefined
+  #report: ReportedLoad | undefined
 
   constructor(url: string, slots: number, connectTimeoutMs: number) {
     this.url = url
@@ -136,11 +129,14 @@ export class Replica {
     return this.#readiness.ready && !this.#draining && !isEjected(this.#outlier)
   }
 
-  /** Load the replica reported beyond our own requests (other gateways), while the report is fresh. */
+  /** Load the replica reported beyond our own requests (other gateways), while the report counts. */
   externalLoad(now: number): number {
-    const report = this.#report
-    if (!report || now - report.at > REPORT_FRESH_MS) return 0
-    return Math.max(0, report.inflight - report.ours)
+    return loadSeen(this.#outstanding, this.slots, this.#report, now) - this.#outstanding
+  }
+
+  /** It refused a request as full, and the refusal still counts: wait for a 'change' rather than send again. */
+  refusing(now: number): boolean {
+    return this.#report?.refused === true && isCurrent(this.#report, now)
   }
 
   toCandidate(now: number, defaultLatencyMs: number): Candidate {
@@ -219,9 +215,16 @@ export class Replica {
     this.#latencyAt = now
   }
 
-  recordLoadReport(inflight: number, now: number): void {
-    // The answer being reported is still counted in our outstanding at this point.
-    this.#report = { inflight, ours: this.#outstanding, at: now }
+  /** Its answer's X-Replica-Inflight: replaces what it said before. Returns the report. */
+  recordLoadReport(inflight: number, now: number): ReportedLoad {
+    this.#report = reportFromAnswer(inflight, this.slots, this.#latencyMs, now)
+    return this.#report
+  }
+
+  /** It answered 503 replica_full (with its X-Replica-Inflight and -Free-In-Ms when it said): full until the report expires. */
+  recordRefusal(inflight: number | undefined, freeInMs: number | undefined, now: number): ReportedLoad {
+    this.#report = reportFromRefusal(inflight, this.slots, this.#latencyMs, now, freeInMs)
+    return this.#report
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,8 @@ interface PredictRouteOptions {
   metrics: ReplicaMetrics
   replicaId: string
   maxQueue: number
+  /** Requests held at once (admitted, unanswered) before refusing with replica_full. */
+  maxInflight: number
   queued: () => number
 }
 
@@ -47,7 +49,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
   app,
   options,
 ) => {
-  const { state, models, metrics, replicaId, maxQueue, queued } = options
+  const { state, models, metrics, replicaId, maxQueue, maxInflight, queued } = options
   const { byName, byVersion } = predictorsBySelector(models)
   const [defaultModel] = models as [Predictor]
   app.decorateRequest('deadline', Number.POSITIVE_INFINITY)
@@ -69,7 +71,11 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         404: errorResponse,
         413: errorResponse,
         415: errorResponse,
-        503: errorResponse,
+        503: {
+          ...errorResponse,
+          description:
+            'code `replica_full`: it already holds MAX_INFLIGHT requests (from every gateway together); refused at once, before the body is read, with its count in X-Replica-Inflight, so a gateway tries another replica or waits. `queue_full`: more than MAX_QUEUE wait beyond the running batch. `shutting_down`: it is draining. Each with Retry-After.',
+        },
         504: errorResponse,
       },
     },
@@ -86,6 +92,15 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         )
       }
       request.predictor = predictor
+      // The cheapest refusal there is (no body read, no model work): a gateway takes it as "not free" and learns
+      // the count from X-Replica-Inflight, so several gateways never pile work onto one replica's queue.
+      if (state.inflight >= maxInflight) {
+        metrics.requests.inc({ status: '503', code: 'replica_full', model: predictor.model.name })
+        const seconds = (state.inflight * predictor.msPerImage) / 1000
+        // When a place should free: a gateway retries then, rather than guessing (and leaving the replica idle).
+        reply.header('x-replica-free-in-ms', String(Math.round(expectedFreeInMs(predictor, performance.now()))))
+        throw new ServiceError('replica_full', `replica is full (${state.inflight} requests in flight)`, seconds)
+      }
       if (queued() >= maxQueue) {
         const seconds = ((queued() + 1) * predictor.msPerImage) / 1000
         metrics.requests.inc({ status: '503', code: 'queue_full', model: predictor.model.name })
@@ -157,6 +172,16 @@ export function predictorsBySelector(models: readonly Predictor[]): {
     }
   }
   return { byName, byVersion }
+}
+
+/**
+ * How long until a request here is answered and its place frees: the running batch's expected end (msPerImage per
+ * image), or one image's time when none runs yet (requests still being read or preprocessed).
+ */
+export function expectedFreeInMs(predictor: Predictor, now: number): number {
+  const { running, runningSince } = predictor.batcher
+  if (running === 0) return predictor.msPerImage
+  return Math.max(0, runningSince + running * predictor.msPerImage - now)
 }
 
 function round(ms: number): number {
