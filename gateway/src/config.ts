@@ -552,6 +552,12 @@ export function loadGatewayConfig(source: ConfigSource): GatewayConfig {
       `KUBE_LEASE_RETRY_PERIOD_S (${config.leaseRetryPeriodS}) must be below KUBE_LEASE_RENEW_DEADLINE_S (${config.leaseRenewDeadlineS}): a leader renews several times per deadline`,
     )
   }
+  if (config.autoscaler === 'local' && (config.peerDnsName || config.peers.length > 0)) {
+    throw new ConfigError(
+      'peers',
+      "AUTOSCALER=local scales this gateway's own replica processes: other gateways' demand is not theirs to serve (drop PEERS/PEER_DNS_NAME)",
+    )
+  }
   if (config.peerDnsName && config.peers.length > 0) {
     throw new ConfigError('peers', 'PEERS and PEER_DNS_NAME are two ways to name the other gateways: give one')
   }

@@ -294,4 +294,8 @@ test('gateway config: lease timings must let a leader stop before another may st
   )
   assert.throws(() => load('--kube-lease-retry-period-s', '10'), /below KUBE_LEASE_RENEW_DEADLINE_S/)
   assert.throws(() => load('--peers', 'http://g:8080', '--peer-dns-name', 'gateways'), /give one/)
+  assert.throws(
+    () => loadGatewayConfig({ env: {}, argv: ['--discovery', 'local', '--peers', 'http://g:8080'] }),
+    /AUTOSCALER=local/,
+  )
 })
