@@ -1,9 +1,19 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import { validateRegistryState } from '../../common/model-registry/state.ts'
+import { kubernetesActuator } from '../../gateway/src/autoscale/actuators/kubernetes.ts'
+import { kubernetesClient } from '../../gateway/src/autoscale/kubernetes-api.ts'
+import { LeaseElector } from '../../gateway/src/autoscale/lease-elector.ts'
+import { loadGatewayConfig } from '../../gateway/src/config.ts'
 
 const K8S = fileURLToPath(new URL('../../k8s', import.meta.url))
 const OVERLAYS = ['base', 'overlays/hpa-70', 'overlays/hpa-90', 'overlays/keda', 'overlays/custom', 'overlays/local']
@@ -41,7 +51,8 @@ describe('k8s/ renders with kustomize and every object validates against its sch
       for (const object of objects) {
         const model = await modelFor(object)
         assert.doesNotThrow(() => model.validate(), `${object.kind} ${object.metadata?.name}`)
-        assert.equal(object.metadata.namespace ?? 'switchyard', 'switchyard')
+        // Every namespaced object in switchyard, the overlays' own too (an HPA or a Role elsewhere acts on nothing).
+        if (object.kind !== 'Namespace') assert.equal(object.metadata.namespace, 'switchyard', `${object.kind}`)
       }
     })
   }
@@ -60,6 +71,9 @@ describe('k8s/ renders with kustomize and every object validates against its sch
     const deployment = render('base').find((o) => o.kind === 'Deployment')
     deployment.spec.replicas = 'three'
     await assert.rejects(async () => (await modelFor(deployment)).validate(), /replicas must be integer/)
+    const statefulSet = render('base').find((o) => o.kind === 'StatefulSet')
+    statefulSet.spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable = 7
+    await assert.rejects(async () => (await modelFor(statefulSet)).validate(), /whenUnsatisfiable/)
     const rule = render(MONITORING).find((o) => o.kind === 'PrometheusRule')
     delete rule.spec.groups[0].rules[0].expr
     await assert.rejects(async () => (await modelFor(rule)).validate(), /expr/)
@@ -68,9 +82,15 @@ describe('k8s/ renders with kustomize and every object validates against its sch
 
 describe('k8s/ manifests keep their promises', () => {
   const base = render('base')
-  const deployments = base.filter((o) => o.kind === 'Deployment')
+  // The replicas' Deployment and the gateways' StatefulSet.
+  const deployments = base.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+  const config = base.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'switchyard').data
+  const gatewaySet = base.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'gateway')
+  const podLabels = gatewaySet.spec.template.metadata.labels
+  const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+    Object.entries(selector).every(([key, value]) => labels[key] === value)
 
-  test('every Deployment: non-root, read-only root filesystem, no privilege escalation, probes, limits, grace ≥ drain', () => {
+  test('every workload: non-root, read-only root filesystem, no privilege escalation, probes, limits, grace ≥ drain', () => {
     assert.deepEqual(deployments.map((d) => d.metadata.name).sort(), ['gateway', 'replica'])
     for (const deployment of deployments) {
       const pod = deployment.spec.template.spec
@@ -93,18 +113,64 @@ describe('k8s/ manifests keep their promises', () => {
     }
   })
 
-  test('the gateway keeps batch jobs on a persistent volume at DATA_DIR, one pod at a time', () => {
-    const gateway = deployments.find((d) => d.metadata.name === 'gateway')
-    const pod = gateway.spec.template.spec
+  test('two gateways: a disruption budget over them, never both on one node, rolled one at a time, drained in the grace period', () => {
+    assert.equal(gatewaySet.spec.replicas, 2)
+    const budgets = base.filter(
+      (o) => o.kind === 'PodDisruptionBudget' && selects(o.spec.selector.matchLabels, podLabels),
+    )
+    assert.equal(budgets.length, 1, 'exactly one PodDisruptionBudget selects the gateway pods')
+    assert.equal(budgets[0].spec.maxUnavailable, 1)
+    const replicaLabels = deployments.find((d) => d.metadata.name === 'replica').spec.template.metadata.labels
+    assert.ok(!selects(budgets[0].spec.selector.matchLabels, replicaLabels), 'and not the replicas')
+    assert.ok(selects(gatewaySet.spec.selector.matchLabels, podLabels))
+    const pod = gatewaySet.spec.template.spec
+    const byNode = pod.topologySpreadConstraints.find((c: K8sObject) => c.topologyKey === 'kubernetes.io/hostname')
+    assert.deepEqual([byNode.maxSkew, byNode.whenUnsatisfiable], [1, 'DoNotSchedule'])
+    assert.ok(selects(byNode.labelSelector.matchLabels, podLabels))
+    // A StatefulSet rolls one pod at a time and waits for it to be ready: the other one serves meanwhile.
+    assert.equal(gatewaySet.spec.updateStrategy.type, 'RollingUpdate')
+    assert.equal(gatewaySet.spec.updateStrategy.rollingUpdate?.maxUnavailable ?? 1, 1)
+    const container = pod.containers[0]
+    const preStopS = Number(container.lifecycle.preStop.exec.command.at(-1))
+    const drainS = Number(config.SHUTDOWN_TIMEOUT_MS) / 1000
+    assert.ok(
+      pod.terminationGracePeriodSeconds >= preStopS + drainS + 5,
+      `grace ${pod.terminationGracePeriodSeconds} s ≥ preStop ${preStopS} s + drain ${drainS} s + closing`,
+    )
+    assert.ok(Number(config.DEFAULT_TIMEOUT_MS) / 1000 <= drainS, 'a queued request times out within the drain')
+    assert.equal(container.readinessProbe.httpGet.path, '/readyz')
+  })
+
+  test('every gateway finds the others (headless Service, not-ready ones too) and knows itself by its pod name', () => {
+    const peers = base.find((o) => o.kind === 'Service' && o.metadata.name === gatewaySet.spec.serviceName)
+    assert.equal(peers.spec.clusterIP, 'None')
+    assert.equal(peers.spec.publishNotReadyAddresses, true, 'a draining gateway still has a queue that needs replicas')
+    assert.ok(selects(peers.spec.selector, podLabels))
+    assert.equal(config.PEER_DNS_NAME, `${peers.metadata.name}.switchyard.svc.cluster.local`)
+    const env = gatewaySet.spec.template.spec.containers[0].env
+    const port = gatewaySet.spec.template.spec.containers[0].ports.find((p: K8sObject) => p.name === 'http')
+    assert.equal(peers.spec.ports[0].port, port.containerPort, 'PEER_PORT defaults to PORT')
+    assert.deepEqual(env.find((e: K8sObject) => e.name === 'GATEWAY_ID').valueFrom, {
+      fieldRef: { fieldPath: 'metadata.name' },
+    })
+  })
+
+  test('each gateway keeps its batch jobs on its own volume at DATA_DIR; batch clients reach gateway-0 and its volume', () => {
+    const pod = gatewaySet.spec.template.spec
     const env = Object.fromEntries(pod.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]))
     const mount = pod.containers[0].volumeMounts.find((m: { mountPath: string }) => m.mountPath === env.DATA_DIR)
-    const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name)
-    const claim = base.find(
-      (o) => o.kind === 'PersistentVolumeClaim' && o.metadata.name === volume.persistentVolumeClaim.claimName,
-    )
-    assert.ok(claim, 'the claim is part of the base')
-    assert.equal(gateway.spec.strategy.type, 'Recreate')
+    assert.ok(!pod.volumes.some((v: { name: string }) => v.name === mount.name), 'not a volume shared by the pods')
+    const claim = gatewaySet.spec.volumeClaimTemplates.find((c: K8sObject) => c.metadata.name === mount.name)
+    assert.deepEqual(claim.spec.accessModes, ['ReadWriteOnce'])
+    assert.ok(!base.some((o) => o.kind === 'PersistentVolumeClaim'), 'no claim two gateways would share')
     assert.equal(pod.securityContext.fsGroup, pod.securityContext.runAsGroup)
+    const batch = base.find((o) => o.kind === 'Service' && o.metadata.name === 'gateway-batch')
+    const gateway0 = { ...podLabels, 'statefulset.kubernetes.io/pod-name': `${gatewaySet.metadata.name}-0` }
+    const gateway1 = { ...podLabels, 'statefulset.kubernetes.io/pod-name': `${gatewaySet.metadata.name}-1` }
+    assert.ok(selects(batch.spec.selector, gateway0))
+    assert.ok(!selects(batch.spec.selector, gateway1), 'only the one pod')
+    const predictions = base.find((o) => o.kind === 'Service' && o.metadata.name === 'gateway')
+    assert.ok(selects(predictions.spec.selector, gateway0) && selects(predictions.spec.selector, gateway1))
   })
 
   test('replicas: 1 CPU / 1 GiB with requests = limits, behind a headless Service, with a disruption budget', () => {
@@ -113,14 +179,14 @@ describe('k8s/ manifests keep their promises', () => {
     assert.deepEqual(replica.resources.limits, replica.resources.requests)
     const service = base.find((o) => o.kind === 'Service' && o.metadata.name === 'replica')
     assert.equal(service.spec.clusterIP, 'None')
-    assert.ok(base.find((o) => o.kind === 'PodDisruptionBudget'))
-    const config = base.find((o) => o.kind === 'ConfigMap').data
+    const replicaLabels = deployments.find((d) => d.metadata.name === 'replica').spec.template.metadata.labels
+    assert.ok(base.some((o) => o.kind === 'PodDisruptionBudget' && selects(o.spec.selector.matchLabels, replicaLabels)))
     assert.equal(config.DISCOVERY, 'dns')
     assert.equal(config.REPLICA_DNS_NAME, 'replica.switchyard.svc.cluster.local')
   })
 
   test('the gateway reads the model registry from a ConfigMap mounted as a folder (so updates reach it), a valid state', () => {
-    const gateway = deployments.find((d) => d.metadata.name === 'gateway').spec.template.spec
+    const gateway = gatewaySet.spec.template.spec
     const container = gateway.containers[0]
     const file = container.env.find((e: { name: string }) => e.name === 'MODEL_REGISTRY_FILE').value
     const mount = container.volumeMounts.find((m: { name: string }) => m.name === 'model-registry')
@@ -155,7 +221,7 @@ describe('k8s/ manifests keep their promises', () => {
   test('local (kind, minikube): the custom autoscaler on the locally loaded switchyard:local, never pulled', () => {
     const objects = render('overlays/local')
     const custom = render('overlays/custom')
-    for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+    for (const deployment of objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
       const container = deployment.spec.template.spec.containers[0]
       assert.equal(container.image, 'switchyard:local')
       assert.ok([undefined, 'IfNotPresent', 'Never'].includes(container.imagePullPolicy), 'a loaded image is used')
@@ -175,25 +241,116 @@ describe('k8s/ manifests keep their promises', () => {
     assert.equal(trigger.metricType, 'AverageValue')
   })
 
-  test('custom: the gateway scales the Deployment itself, allowed exactly that by RBAC', () => {
+  test('custom: the gateways elect a leader with a Lease and it scales the Deployment; RBAC grants what that code calls', async () => {
     const objects = render('overlays/custom')
-    const gateway = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'gateway').spec.template.spec
+    const gateway = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'gateway').spec.template.spec
     assert.equal(gateway.serviceAccountName, 'gateway')
+    assert.equal(gateway.automountServiceAccountToken, true)
+    const fieldValues: Record<string, string> = { 'metadata.namespace': 'switchyard', 'metadata.name': 'gateway-0' }
     const env = Object.fromEntries(
-      gateway.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]),
+      gateway.containers[0].env.map((e: K8sObject) => [e.name, e.value ?? fieldValues[e.valueFrom.fieldRef.fieldPath]]),
     )
     assert.equal(env.AUTOSCALER, 'kubernetes')
     assert.equal(env.KUBE_DEPLOYMENT, 'replica')
-    const role = objects.find((o) => o.kind === 'Role')
-    assert.deepEqual(role.rules, [
-      {
-        apiGroups: ['apps'],
-        resources: ['deployments/scale'],
-        resourceNames: ['replica'],
-        verbs: ['get', 'patch', 'update'],
-      },
-    ])
+    const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'switchyard').data
     const binding = objects.find((o) => o.kind === 'RoleBinding')
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'gateway', namespace: 'switchyard' }])
+    const role = objects.find((o) => o.kind === 'Role' && o.metadata.name === binding.roleRef.name)
+    assert.equal(role.metadata.namespace, 'switchyard')
+
+    // An API server that authorises every request against the rendered Role, as RBAC would.
+    const denied: string[] = []
+    const allowed = (method: string, url: string) => {
+      const match = url.match(/^\/apis\/([^/]+)\/[^/]+\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/)
+      if (!match || match[2] !== role.metadata.namespace) return false
+      const [, group, , resource, name, subresource] = match
+      const verb = { GET: 'get', POST: 'create', PUT: 'update', PATCH: 'patch' }[method]
+      const full = subresource ? `${resource}/${subresource}` : resource
+      return role.rules.some(
+        (rule: K8sObject) =>
+          rule.apiGroups.includes(group) &&
+          rule.resources.includes(full) &&
+          rule.verbs.includes(verb) &&
+          (!rule.resourceNames || (name !== undefined && rule.resourceNames.includes(name))),
+      )
+    }
+    let lease: K8sObject | undefined
+    let replicas = 3
+    const api = createServer(async (request, response) => {
+      let text = ''
+      for await (const chunk of request) text += chunk
+      const send = (status: number, body: unknown) =>
+        response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+      if (!allowed(request.method!, request.url!)) {
+        denied.push(`${request.method} ${request.url}`)
+        return send(403, { kind: 'Status', reason: 'Forbidden' })
+      }
+      const body = text ? JSON.parse(text) : undefined
+      if (request.url!.endsWith('/scale')) {
+        if (request.method === 'PATCH') replicas = body.spec.replicas
+        return send(200, { kind: 'Scale', spec: { replicas } })
+      }
+      if (request.method === 'GET') return lease ? send(200, lease) : send(404, { kind: 'Status' })
+      const version = Number(lease?.metadata.resourceVersion ?? 0) + 1
+      lease = { ...body, metadata: { ...body.metadata, resourceVersion: String(version) } }
+      return send(request.method === 'POST' ? 201 : 200, lease)
+    })
+    api.listen(0, '127.0.0.1')
+    await once(api, 'listening')
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-rbac-'))
+    await writeFile(join(dir, 'token'), 'token')
+    try {
+      const config = loadGatewayConfig({
+        env: {
+          ...configMap,
+          ...env,
+          KUBE_API_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+          KUBE_TOKEN_FILE: join(dir, 'token'),
+        },
+        argv: [],
+      })
+      const connection = { apiUrl: config.kubeApiUrl!, tokenFile: config.kubeTokenFile, caFile: config.kubeCaFile }
+      const call = await kubernetesClient(connection)
+      const elector = new LeaseElector(call, {
+        namespace: config.kubeNamespace,
+        name: config.leaseName,
+        identity: config.gatewayId,
+        leaseDurationS: config.leaseDurationS,
+        renewDeadlineS: config.leaseRenewDeadlineS,
+        retryPeriodS: config.leaseRetryPeriodS,
+      })
+      const errors: unknown[] = []
+      elector.on('error', (error) => errors.push(error))
+      const actuator = await kubernetesActuator({
+        ...connection,
+        namespace: config.kubeNamespace,
+        deployment: config.kubeDeployment,
+      })
+      await elector.step() // read (none), create
+      await elector.step() // read, renew
+      assert.equal(elector.isLeader(), true)
+      assert.equal(lease.spec.holderIdentity, 'gateway-0')
+      assert.equal(await actuator.current(), 3)
+      await actuator.apply(5)
+      assert.equal(replicas, 5)
+      await elector.stop() // release
+      assert.equal(lease.spec.holderIdentity, '')
+      assert.deepEqual(errors, [])
+      assert.deepEqual(denied, [])
+      // The check can fail: what the Role does not grant is refused.
+      assert.equal((await call('GET', `/apis/coordination.k8s.io/v1/namespaces/switchyard/leases/other`)).status, 403)
+      assert.equal(
+        (await call('PATCH', '/apis/apps/v1/namespaces/switchyard/deployments/gateway/scale', {})).status,
+        403,
+      )
+    } finally {
+      api.close()
+    }
+  })
+
+  test('keda: every gateway shows the count for the whole pool, so the largest of them is what the pool needs', () => {
+    const scaled = render('overlays/keda').find((o) => o.kind === 'ScaledObject')
+    assert.match(scaled.spec.triggers[0].metadata.query, /^max\(gateway_desired_replicas/)
+    assert.ok(render('overlays/keda').find((o) => o.kind === 'ConfigMap' && o.data?.PEER_DNS_NAME))
   })
 })

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
 import { registryFileSetting } from '../../common/model-registry/settings.ts'
@@ -445,10 +445,71 @@ export const gatewayConfigSpec = {
     parse: parse.string(),
     default: undefined,
   }),
+  gatewayId: setting({
+    env: 'GATEWAY_ID',
+    flag: 'gateway-id',
+    description:
+      'This gateway among several: its Lease holder identity and how peers tell it apart (default: the host name, a pod name in Kubernetes)',
+    parse: parse.string(),
+    default: () => hostname(),
+  }),
+  peerDnsName: setting<string | undefined>({
+    env: 'PEER_DNS_NAME',
+    flag: 'peer-dns-name',
+    description:
+      'Other gateways over the same replicas: a DNS name with an address per gateway (a headless Service); the autoscaler sizes for their demand too',
+    parse: parse.string(),
+    default: undefined,
+  }),
+  peerPort: setting<number | undefined>({
+    env: 'PEER_PORT',
+    flag: 'peer-port',
+    description: 'Port the gateways behind PEER_DNS_NAME listen on (default: PORT)',
+    parse: parse.integer({ min: 1, max: 65535 }),
+    default: undefined,
+  }),
+  peers: setting({
+    env: 'PEERS',
+    flag: 'peers',
+    description: 'Other gateways over the same replicas, as comma-separated URLs (instead of PEER_DNS_NAME)',
+    parse: parse.list(parse.httpUrl()),
+    default: [] as string[],
+  }),
+  leaseName: setting<string | undefined>({
+    env: 'KUBE_LEASE_NAME',
+    flag: 'kube-lease-name',
+    description:
+      'kubernetes: the Lease whose holder alone scales the Deployment (default: <KUBE_DEPLOYMENT>-autoscaler)',
+    parse: parse.string(),
+    default: undefined,
+  }),
+  leaseDurationS: setting({
+    env: 'KUBE_LEASE_DURATION_S',
+    flag: 'kube-lease-duration-s',
+    description: 'kubernetes: a leader that stops renewing is replaced after this long',
+    parse: parse.integer({ min: 2, max: 3600 }),
+    default: 15,
+  }),
+  leaseRenewDeadlineS: setting({
+    env: 'KUBE_LEASE_RENEW_DEADLINE_S',
+    flag: 'kube-lease-renew-deadline-s',
+    description: 'kubernetes: a leader that has not renewed for this long stops scaling (below the lease duration)',
+    parse: parse.integer({ min: 1, max: 3600 }),
+    default: 10,
+  }),
+  leaseRetryPeriodS: setting({
+    env: 'KUBE_LEASE_RETRY_PERIOD_S',
+    flag: 'kube-lease-retry-period-s',
+    description: 'kubernetes: how often each gateway tries to acquire or renew the Lease',
+    parse: parse.integer({ min: 1, max: 3600 }),
+    default: 2,
+  }),
 }
 
-export type GatewayConfig = Omit<ConfigOf<typeof gatewayConfigSpec>, 'autoscaler'> & {
+export type GatewayConfig = Omit<ConfigOf<typeof gatewayConfigSpec>, 'autoscaler' | 'peerPort' | 'leaseName'> & {
   readonly autoscaler: 'none' | 'local' | 'kubernetes'
+  readonly peerPort: number
+  readonly leaseName: string
 }
 
 export function loadGatewayConfig(source: ConfigSource): GatewayConfig {
@@ -460,6 +521,8 @@ export function loadGatewayConfig(source: ConfigSource): GatewayConfig {
   const kubeApiUrl = parsed.kubeApiUrl ?? inCluster
   const config = Object.freeze({
     ...parsed,
+    peerPort: parsed.peerPort ?? parsed.port,
+    leaseName: parsed.leaseName ?? `${parsed.kubeDeployment}-autoscaler`,
     autoscaler: parsed.autoscaler ?? (parsed.discovery === 'local' ? 'local' : 'none'),
     kubeApiUrl,
     kubeCaFile:
@@ -477,6 +540,27 @@ export function loadGatewayConfig(source: ConfigSource): GatewayConfig {
   }
   if (config.autoscaler === 'kubernetes' && !config.kubeApiUrl) {
     throw new ConfigError('kubeApiUrl', 'AUTOSCALER=kubernetes needs KUBE_API_URL (or to run in a pod)')
+  }
+  if (config.leaseRenewDeadlineS >= config.leaseDurationS) {
+    throw new ConfigError(
+      'leaseRenewDeadlineS',
+      `KUBE_LEASE_RENEW_DEADLINE_S (${config.leaseRenewDeadlineS}) must be below KUBE_LEASE_DURATION_S (${config.leaseDurationS}): a leader must stop before another may start`,
+    )
+  }
+  if (config.leaseRetryPeriodS >= config.leaseRenewDeadlineS) {
+    throw new ConfigError(
+      'leaseRetryPeriodS',
+      `KUBE_LEASE_RETRY_PERIOD_S (${config.leaseRetryPeriodS}) must be below KUBE_LEASE_RENEW_DEADLINE_S (${config.leaseRenewDeadlineS}): a leader renews several times per deadline`,
+    )
+  }
+  if (config.autoscaler === 'local' && (config.peerDnsName || config.peers.length > 0)) {
+    throw new ConfigError(
+      'peers',
+      "AUTOSCALER=local scales this gateway's own replica processes: other gateways' demand is not theirs to serve (drop PEERS/PEER_DNS_NAME)",
+    )
+  }
+  if (config.peerDnsName && config.peers.length > 0) {
+    throw new ConfigError('peers', 'PEERS and PEER_DNS_NAME are two ways to name the other gateways: give one')
   }
   if (config.minReplicas > config.maxReplicas) {
     throw new ConfigError(

@@ -1,8 +1,10 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { reachableListenUrl } from '../../common/http/listen-url.ts'
-import { kubernetesActuator } from './autoscale/actuators/kubernetes.ts'
+import { type KubernetesActuator, kubernetesActuator } from './autoscale/actuators/kubernetes.ts'
 import { localActuator } from './autoscale/actuators/local.ts'
 import { type Actuator, Autoscaler } from './autoscale/autoscaler.ts'
+import { gatewayCluster } from './autoscale/gateway-cluster.ts'
+import { kubernetesClient } from './autoscale/kubernetes-api.ts'
 import { BatchJobs } from './batch/batch-jobs.ts'
 import { BatchStore } from './batch/batch-store.ts'
 import { DatasetCatalog } from './batch/datasets.ts'
@@ -112,6 +114,9 @@ export async function startGateway(
   pool.on('added', (replica) => void health.probe(replica))
 
   const discovery = createDiscovery(config, logger, edges)
+  const actuator = await createActuator(config, discovery, pool)
+  const kube = config.autoscaler === 'kubernetes' ? await kubernetesClient(kubeConnection(config)) : undefined
+  const cluster = gatewayCluster(config, kube, logger, edges.resolve)
   autoscaler = new Autoscaler(
     {
       targetUtilization: config.targetUtilization,
@@ -131,10 +136,11 @@ export async function startGateway(
       slotsPerReplica: config.slotsPerReplica,
       initialServiceTimeS: 0.05,
     },
-    await createActuator(config, discovery, pool),
+    actuator,
     () => ({ backlog: queue.size, readyReplicas: pool.readyCount() }),
     Date.now(),
-    config.discovery === 'local' ? config.localReplicas : 0,
+    config.discovery === 'local' ? config.localReplicas : await currentScale(actuator, logger),
+    cluster.cluster,
   )
   autoscaler.on('error', (error) => logger.error({ err: error }, 'scaling failed'))
   autoscaler.on('decision', (status) => {
@@ -144,7 +150,11 @@ export async function startGateway(
   })
   let lastDesired = autoscaler.desired
   dispatcher.on('answered', (upstreamMs: number) => autoscaler?.recordServiceTime(upstreamMs))
-  const autoscaleTimer = setInterval(() => autoscaler?.tick(Date.now()), config.autoscaleIntervalMs)
+  const autoscaleTimer = setInterval(() => {
+    cluster.refresh()
+    autoscaler?.tick(Date.now())
+  }, config.autoscaleIntervalMs)
+  cluster.start()
   const models = await startModelLifecycle(config, pool, metrics, logger, edges.random)
   const datasets = new DatasetCatalog(config.datasetsDir)
   const batchStore = new BatchStore(config.dataDir)
@@ -190,6 +200,8 @@ export async function startGateway(
   const shutdown = async (timeoutMs: number) => {
     shuttingDown = true
     clearInterval(autoscaleTimer)
+    // Another gateway takes over scaling at once rather than after the lease expires.
+    await cluster.stop()
     // Batch images still queued are withdrawn (a restarted gateway evaluates them), so they do not delay the drain.
     await batch.stop()
     let timer: NodeJS.Timeout | undefined
@@ -219,12 +231,28 @@ async function createActuator(
       return localActuator(discovery as LocalReplicas, pool)
     case 'kubernetes':
       return kubernetesActuator({
-        apiUrl: config.kubeApiUrl!,
+        ...kubeConnection(config),
         namespace: config.kubeNamespace,
         deployment: config.kubeDeployment,
-        tokenFile: config.kubeTokenFile,
-        caFile: config.kubeCaFile,
       })
+  }
+}
+
+function kubeConnection(config: GatewayConfig) {
+  return { apiUrl: config.kubeApiUrl!, tokenFile: config.kubeTokenFile, caFile: config.kubeCaFile }
+}
+
+/**
+ * The replica Deployment's size when this gateway starts: its first scale-down window counts it as a recent
+ * recommendation, so a gateway that restarts (a rolling update) does not shrink a pool it has not measured yet.
+ */
+async function currentScale(actuator: Actuator | undefined, logger: FastifyBaseLogger): Promise<number> {
+  if (actuator?.name !== 'kubernetes') return 0
+  try {
+    return await (actuator as KubernetesActuator).current()
+  } catch (error) {
+    logger.warn({ err: error }, 'could not read the replica Deployment scale; starting from none')
+    return 0
   }
 }
 

@@ -181,10 +181,22 @@ describe('the signal and the kubernetes actuator, through a gateway', () => {
 
   test('GET /autoscale and gateway_desired_replicas; the Deployment scale is PATCHed with the service-account token', async () => {
     const patches: { path: string; auth: string | undefined; type: string | undefined; body: unknown }[] = []
+    let lease: { metadata: { resourceVersion: string }; spec: unknown } | undefined
     const api = createServer((request, response) => {
       let body = ''
       request.on('data', (chunk) => (body += chunk))
       request.on('end', () => {
+        const json = (status: number, value: unknown) =>
+          response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value))
+        // The Lease this gateway must hold before it writes (the only gateway: it wins at once).
+        if (request.url!.startsWith('/apis/coordination.k8s.io/v1/namespaces/ml/leases')) {
+          if (request.method === 'GET') return lease ? json(200, lease) : json(404, { kind: 'Status' })
+          const version = String(Number(lease?.metadata.resourceVersion ?? 0) + 1)
+          lease = { ...JSON.parse(body), metadata: { resourceVersion: version } }
+          return json(request.method === 'POST' ? 201 : 200, lease)
+        }
+        // The size it starts from.
+        if (request.method === 'GET') return json(200, { kind: 'Scale', spec: { replicas: 1 } })
         patches.push({
           path: request.url!,
           auth: request.headers.authorization,
@@ -229,6 +241,9 @@ describe('the signal and the kubernetes actuator, through a gateway', () => {
     const status = (await call(`${gateway.url}/autoscale`)).body
     assert.ok(status.desired > 1, JSON.stringify(status))
     assert.equal(status.actuator, 'kubernetes')
+    assert.equal(status.leader, true)
+    assert.equal(status.peers, 0)
+    assert.deepEqual(status.local_inputs, status.inputs, 'alone, the pool is its own share')
     assert.equal(typeof status.inputs.arrivalRateShort, 'number')
     const text = (await call(`${gateway.url}/metrics`)).body as string
     assert.ok(metric(text, 'gateway_desired_replicas') > 1)

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import PQueue from 'p-queue'
 import { SlidingWindowCounter } from '../meters/sliding-window.ts'
+import { combineDemand } from './combine-demand.ts'
 import {
   arrivalTrend,
   burstRate,
@@ -45,10 +46,36 @@ export interface Actuator {
   apply(replicas: number): Promise<void>
 }
 
+/**
+ * The other gateways over the same replica pool. Every gateway sizes for the whole pool's demand (its own plus its
+ * peers', see combine-demand.ts), so every one shows the same desired count and keeps the same scale-down history
+ * (a new leader continues where the old one stopped); only the one that `leads` hands it to the actuator.
+ */
+export interface GatewayCluster {
+  /** This gateway's identity (its pod name). */
+  identity: string
+  /** The peers' own measured inputs that count now. */
+  peers(now: number): ScalingInputs[]
+  /** Whether this gateway may actuate now (holds the Lease). */
+  leads(now: number): boolean
+}
+
+/** One gateway alone: no peers, and it always leads. */
+export const SINGLE_GATEWAY: GatewayCluster = { identity: 'gateway', peers: () => [], leads: () => true }
+
 export interface AutoscaleStatus {
   desired: number
   decision: ScalingDecision
+  /** What the decision was computed from: the whole pool's demand (this gateway's and its peers'). */
   inputs: ScalingInputs
+  /** What this gateway measured of its own share (what its peers add up). */
+  local_inputs: ScalingInputs
+  /** This gateway's identity. */
+  gateway: string
+  /** Peers whose demand counted. */
+  peers: number
+  /** Whether this gateway is the one that actuates. */
+  leader: boolean
   policy: AutoscalerOptions
   actuator: Actuator['name'] | 'none'
   updated_at: string
@@ -80,6 +107,9 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
   #status: AutoscaleStatus | undefined
   /** Changes for the actuator, one at a time (see `tick`). */
   readonly #changes = new PQueue({ concurrency: 1 })
+  readonly #cluster: GatewayCluster
+  /** The count last handed to the actuator (undefined: none that stands, so the next leading tick writes). */
+  #applied: number | undefined
 
   readonly actuator: Actuator | undefined
   /** The backlog and ready replicas right now (the gateway's queue and pool). */
@@ -91,8 +121,10 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     readLoad: () => { backlog: number; readyReplicas: number },
     now: number,
     initialReplicas: number,
+    cluster: GatewayCluster = SINGLE_GATEWAY,
   ) {
     super()
+    this.#cluster = cluster
     this.actuator = actuator
     this.readLoad = readLoad
     this.options = options
@@ -108,6 +140,9 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     // The replicas we start with count as a recent recommendation, so nothing scales down in the first window.
     this.#history = [{ at: now, replicas: initialReplicas }]
     this.#status = this.#decide(now)
+    // Leading from the start (alone), it stands by its first decision (the replicas it started with); one that is
+    // not yet leading writes its count on its first tick as the leader.
+    this.#applied = this.#status.leader ? this.#status.desired : undefined
   }
 
   recordArrival(now: number): void {
@@ -133,17 +168,24 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     return this.status.desired
   }
 
-  /** One decision: measure, decide, stabilise, actuate. */
+  /** One decision: measure, decide, stabilise, actuate (when this gateway leads). */
   tick(now: number): AutoscaleStatus {
-    const previous = this.#status?.desired
     const status = this.#decide(now)
     this.#status = status
-    if (this.actuator && previous !== status.desired) {
+    if (!status.leader) this.#applied = undefined
+    else if (this.actuator && this.#applied !== status.desired) {
       const actuator = this.actuator
+      const desired = status.desired
+      this.#applied = desired
       // One change at a time, in order: scaling down waits for drains, and a later decision must not overtake it.
       // A change still waiting its turn is stale once a newer one comes: only the newest waits.
       this.#changes.clear()
-      const change = () => actuator.apply(status.desired).catch((error) => this.emit('error', error))
+      const change = () =>
+        actuator.apply(desired).catch((error) => {
+          // Not applied: the next tick tries again (a PATCH lost to a blip must not wait for the next change).
+          if (this.#applied === desired) this.#applied = undefined
+          this.emit('error', error)
+        })
       // The queue rejects a change it cleared before it ran: superseded, not failed.
       this.#changes.add(change).catch(() => {})
     }
@@ -158,7 +200,7 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     // A trend needs a whole window behind it: two halves of which one is empty are not a rise.
     const trendReady = now - this.#startedAt >= this.options.trendWindowS * 1000
     const recent = this.#trendRecent.total(now)
-    const inputs: ScalingInputs = {
+    const local: ScalingInputs = {
       arrivalRateShort: burstRate(this.#short.total(now), span(this.options.shortWindowS), this.options.burstNoiseZ),
       arrivalRateLong: this.#long.total(now) / span(this.options.longWindowS),
       serviceTimeS: this.#serviceTimeS,
@@ -171,6 +213,8 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
         : undefined,
       startupS: this.#startup.estimateS,
     }
+    const peers = this.#cluster.peers(now)
+    const inputs = combineDemand(local, peers)
     const decision = desiredReplicas(inputs, this.options)
     const stable = stabilize(
       this.#history,
@@ -180,11 +224,15 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
       HISTORY_MS,
     )
     this.#history = stable.history
-    this.#startup = updateStartupEstimate(this.#startup, now, stable.replicas, readyReplicas)
+    this.#startup = updateStartupEstimate(this.#startup, now, stable.replicas, inputs.readyReplicas)
     const status: AutoscaleStatus = {
       desired: stable.replicas,
       decision,
       inputs,
+      local_inputs: local,
+      gateway: this.#cluster.identity,
+      peers: peers.length,
+      leader: this.#cluster.leads(now),
       policy: this.options,
       actuator: this.actuator?.name ?? 'none',
       updated_at: new Date().toISOString(),

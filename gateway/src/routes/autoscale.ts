@@ -3,6 +3,23 @@ import type { Autoscaler } from '../autoscale/autoscaler.ts'
 
 const number = { type: 'number' } as const
 
+/** What the policy is computed from (ScalingInputs). */
+const inputsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    arrivalRateShort: number,
+    arrivalRateLong: number,
+    serviceTimeS: number,
+    serviceTimeCv2: { ...number, description: 'squared coefficient of variation of the service time' },
+    backlog: number,
+    slotsPerReplica: number,
+    readyReplicas: number,
+    arrivalTrend: { ...number, description: 'rise of arrivals beyond noise, req/s per second' },
+    startupS: { ...number, description: 'start-up measured from ask to ready (the configured one before)' },
+  },
+} as const
+
 /** `GET /autoscale`: the scaling signal and what it was computed from. */
 export const autoscaleRoute: FastifyPluginAsyncJsonSchemaToTs<{ Options: { autoscaler: Autoscaler } }> = async (
   app,
@@ -29,20 +46,16 @@ export const autoscaleRoute: FastifyPluginAsyncJsonSchemaToTs<{ Options: { autos
               },
             },
             inputs: {
-              type: 'object',
-              additionalProperties: false,
-              properties: {
-                arrivalRateShort: number,
-                arrivalRateLong: number,
-                serviceTimeS: number,
-                serviceTimeCv2: { ...number, description: 'squared coefficient of variation of the service time' },
-                backlog: number,
-                slotsPerReplica: number,
-                readyReplicas: number,
-                arrivalTrend: { ...number, description: 'rise of arrivals beyond noise, req/s per second' },
-                startupS: { ...number, description: 'start-up measured from ask to ready (the configured one before)' },
-              },
+              ...inputsSchema,
+              description: 'the demand of the whole pool: that of this gateway and of its peers, added up',
             },
+            local_inputs: {
+              ...inputsSchema,
+              description: 'what this gateway measured of its own share (what peers add up)',
+            },
+            gateway: { type: 'string', description: 'the identity of this gateway (its pod name in Kubernetes)' },
+            peers: { type: 'integer', description: 'other gateways whose demand counted' },
+            leader: { type: 'boolean', description: 'whether this gateway actuates (holds the Lease; always, alone)' },
             policy: { type: 'object', additionalProperties: true },
           },
         },
