@@ -2,35 +2,15 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { call, errorCode } from '../../common/testing/http.ts'
 import type { RunningGateway } from '../src/gateway.ts'
-import { routable, startTestGateway } from './helpers.ts'
-import { StubReplica, type StubReplicaOptions } from './stub-replica.ts'
+import { stubPoolFixture } from './helpers.ts'
 
 const image = Buffer.alloc(2048, 7)
 const post = (gateway: RunningGateway, headers: Record<string, string> = {}, path = '/predict') =>
   call(`${gateway.url}${path}`, { body: image, headers: { 'content-type': 'image/jpeg', ...headers } })
 
 describe('gateway: answers, routing, late binding', () => {
-  const cleanup: (() => Promise<void>)[] = []
-  after(async () => {
-    for (const fn of cleanup.reverse()) await fn()
-  })
-  const stubs = async (...options: StubReplicaOptions[]) => {
-    const list = await Promise.all(options.map((o) => StubReplica.start(o)))
-    for (const stub of list) cleanup.push(() => stub.close())
-    return list
-  }
-  const gatewayFor = async (replicas: StubReplica[], flags: string[] = []) => {
-    const gateway = await startTestGateway([
-      '--discovery',
-      'static',
-      '--replicas',
-      replicas.map((r) => r.url).join(','),
-      ...flags,
-    ])
-    cleanup.push(() => gateway.shutdown(1000))
-    await routable(gateway, replicas.length)
-    return gateway
-  }
+  const { stubs, gatewayFor, closeAll } = stubPoolFixture()
+  after(closeAll)
 
   test('POST /predict passes the replica answer on, with queue_size, replica, gateway timings and X-Queue-Size', async () => {
     const [stub] = await stubs({ name: 'one' })

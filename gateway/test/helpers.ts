@@ -6,6 +6,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { testLogger } from '../../common/testing/silent-logger.ts'
 import { loadGatewayConfig } from '../src/config.ts'
 import { type GatewayEdges, type RunningGateway, startGateway } from '../src/gateway.ts'
+import { StubReplica, type StubReplicaOptions } from './stub-replica.ts'
 
 /** A fresh, empty data directory: each test gateway keeps its batch jobs apart from every other's. */
 export function freshDataDir(): string {
@@ -61,4 +62,30 @@ export function jobsAccepted(gateway: RunningGateway, count: number): Promise<vo
     }
     gateway.dispatcher.on('queued', onQueued)
   })
+}
+
+/**
+ * Stub replicas and gateways over them (static discovery), each closed by `closeAll` in reverse order of start:
+ * the fixture of the tests about the gateway's own routing. `gatewayFor` resolves once every stub is routable.
+ */
+export function stubPoolFixture() {
+  const cleanup: (() => Promise<void>)[] = []
+  return {
+    async stubs(...options: StubReplicaOptions[]): Promise<StubReplica[]> {
+      const list = await Promise.all(options.map((o) => StubReplica.start(o)))
+      for (const stub of list) cleanup.push(() => stub.close())
+      return list
+    },
+    async gatewayFor(replicas: StubReplica[], flags: string[] = []): Promise<RunningGateway> {
+      const urls = replicas.map((r) => r.url).join(',')
+      const gateway = await startTestGateway(['--discovery', 'static', '--replicas', urls, ...flags])
+      cleanup.push(() => gateway.shutdown(1000))
+      await routable(gateway, replicas.length)
+      return gateway
+    },
+    async closeAll(): Promise<void> {
+      for (const fn of cleanup.reverse()) await fn()
+      cleanup.length = 0
+    },
+  }
 }

@@ -4,8 +4,7 @@ import { call } from '../../common/testing/http.ts'
 import { metric } from '../../common/testing/prometheus-sample.ts'
 import type { RunningGateway } from '../src/gateway.ts'
 import { ASSUMED_LATENCY_MS } from '../src/pool/reported-load.ts'
-import { routable, startTestGateway } from './helpers.ts'
-import { StubReplica, type StubReplicaOptions } from './stub-replica.ts'
+import { stubPoolFixture } from './helpers.ts'
 
 const image = Buffer.alloc(2048, 7)
 const post = (url: string, headers: Record<string, string> = {}) =>
@@ -17,23 +16,8 @@ const gatewayMetric = async (gateway: RunningGateway, sample: string) =>
   metric((await call(`${gateway.url}/metrics`)).body as string, sample)
 
 describe("gateway: a replica full with other gateways' work (503 replica_full)", () => {
-  const cleanup: (() => Promise<void>)[] = []
-  after(async () => {
-    for (const fn of cleanup.reverse()) await fn()
-  })
-  const stubs = async (...options: StubReplicaOptions[]) => {
-    const list = await Promise.all(options.map((o) => StubReplica.start(o)))
-    for (const stub of list) cleanup.push(() => stub.close())
-    return list
-  }
-  const gatewayFor = async (replicas: StubReplica[], flags: string[] = []) => {
-    const gateway = await startTestGateway([
-      ...['--discovery', 'static', '--replicas', replicas.map((r) => r.url).join(','), ...flags],
-    ])
-    cleanup.push(() => gateway.shutdown(1000))
-    await routable(gateway, replicas.length)
-    return gateway
-  }
+  const { stubs, gatewayFor, closeAll } = stubPoolFixture()
+  after(closeAll)
 
   for (const flags of [[], ['--workers', '4'], ['--routing', 'round-robin']]) {
     test(`a job every replica refuses waits for a slot, not in a spin, and is served without a retry (${flags.join(' ') || 'defaults'})`, async () => {
