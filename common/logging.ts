@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from 'pino'
 import { isColorSupported, prettyFactory } from 'pino-pretty'
+import { batchedStdout, directStdout, type LogStream } from './log-stream.ts'
 
 /**
  * The logger of every Switchyard entry point. Lines are pino JSON (what log collectors want) unless the format says
@@ -9,7 +10,8 @@ import { isColorSupported, prettyFactory } from 'pino-pretty'
  *     14:02:07.479 INFO  replica/local-0: request completed request_id=8f3c… model=resnet18 status=200
  *
  * (time, level, service and replica id, message, then the scalar fields as key=value; objects and errors with
- * their stack follow on indented lines). Rendering is synchronous, so nothing is lost when the process exits.
+ * their stack follow on indented lines). Rendering is synchronous; JSON lines are written in batches (see
+ * log-stream.ts), flushed when the process exits, so nothing is lost then either.
  */
 
 /** The `logFormat` setting (LOG_FORMAT, --log-format; see service-settings.ts). */
@@ -36,9 +38,18 @@ export function resolveLogFormat(format: LogFormat, isTTY: boolean | undefined):
   return format === 'auto' ? (isTTY === true ? 'pretty' : 'json') : format
 }
 
+/**
+ * Standard output for a service's lines: JSON lines (a log collector reading a pipe or file) in batches, pretty lines
+ * (people at a terminal) one by one. An entry point that prints other lines too (relayed ones) writes them here, so
+ * they keep their order among its own.
+ */
+export function stdoutFor(output: LogOutput): LogStream {
+  return resolveLogFormat(output.format, output.isTTY) === 'json' ? batchedStdout() : directStdout()
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const pinoOptions = { level: options.level, base: { service: options.service, ...options.base } }
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: true })
+  const destination = options.destination ?? stdoutFor(options)
   if (resolveLogFormat(options.format, options.isTTY) === 'json') return pino(pinoOptions, destination)
   const render = prettyRenderer(colorizeFor(options))
   return pino(pinoOptions, { write: (line: string) => destination.write(render(line)) })

@@ -193,3 +193,59 @@ describe('the gateway entry point', () => {
     }
   })
 })
+
+describe('JSON lines to a pipe (batched)', () => {
+  const logging = new URL('../logging.ts', import.meta.url).href
+
+  /** Runs a script that logs with the default destination (stdout, a pipe: JSON, batched); its stdout lines, exit code. */
+  async function run(body: string) {
+    const script = `import { createLogger } from ${JSON.stringify(logging)}
+const logger = createLogger({ service: 'test', level: 'info', format: 'auto', isTTY: false })
+${body}`
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    const exited = once(child, 'exit')
+    const lines: string[] = []
+    for await (const line of createInterface({ input: child.stdout })) lines.push(line)
+    const [code] = await exited
+    return { lines, code }
+  }
+
+  const numbered = (lines: string[]) => lines.map((line) => (JSON.parse(line) as { n: number }).n)
+  const upTo = (count: number) => Array.from({ length: count }, (_, n) => n)
+
+  test('every line logged just before process.exit is written, whole and in order', async () => {
+    const { lines, code } = await run('for (let n = 0; n < 2000; n++) logger.info({ n }, "line")\nprocess.exit(3)')
+    assert.equal(code, 3)
+    assert.deepEqual(numbered(lines), upTo(2000))
+  })
+
+  test('the lines before an uncaught error are written too', async () => {
+    const { lines, code } = await run(
+      'for (let n = 0; n < 50; n++) logger.info({ n }, "line")\nthrow new Error("boom")',
+    )
+    assert.equal(code, 1)
+    assert.deepEqual(numbered(lines), upTo(50))
+  })
+
+  test('a line is written soon while the process goes on (it does not wait for more lines or the exit)', async (t) => {
+    const script = `import { createLogger } from ${JSON.stringify(logging)}
+const logger = createLogger({ service: 'test', level: 'info', format: 'json', isTTY: false })
+logger.info({ n: 0 }, 'line')
+setInterval(() => {}, 60_000)`
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    const exited = once(child, 'exit')
+    try {
+      const lines = createInterface({ input: child.stdout })
+      // (the test's signal ends the wait if the line never comes, so the child is still killed)
+      const [first] = (await once(lines, 'line', { signal: t.signal })) as [string]
+      assert.equal((JSON.parse(first) as { n: number }).n, 0)
+    } finally {
+      child.kill('SIGKILL')
+      await exited
+    }
+  })
+})

@@ -11,6 +11,8 @@
  * the summary shows every run and the best, with the ratios the targets name. --cpu-prof DIR profiles the gateway in
  * one more throughput run and prints its top frames.
  * nginx and HAProxy come from Debian (`apt-get install nginx haproxy`); rows for a missing one are skipped.
+ * The gateway runs with its default logging (an access-log line per request, read from its stdout by this process);
+ * nginx logs access to a file; HAProxy and the bare reference proxies log nothing.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -131,8 +133,6 @@ async function startSwitchyard(
       routing,
       '--replica-slots',
       String(slots),
-      '--log-level',
-      'warn',
       '--queue-max',
       '10000',
       '--queue-max-bytes',

@@ -1,6 +1,8 @@
 /**
  * nginx and HAProxy as the benchmark's reference reverse proxies, started on 127.0.0.1 with generated configs
  * (one worker / one thread each, like the single-threaded gateway). Debian packages: nginx, haproxy.
+ * nginx writes its default access-log line per request (to a file in its temporary directory), as the gateway, run with
+ * its default logging, writes one to stdout; HAProxy logs nothing (its logs need a syslog target).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -49,7 +51,7 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
 http {
-  access_log off;
+  access_log ${dir}/access.log;
   client_max_body_size 20m;
   client_body_buffer_size 1m;
   client_body_temp_path ${dir}/body;

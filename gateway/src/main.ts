@@ -1,18 +1,25 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { configFromCommandLine } from '../../common/command-line.ts'
 import { exitGracefully } from '../../common/graceful-exit.ts'
-import { createLogger, relayedLineFormatter } from '../../common/logging.ts'
+import { createLogger, relayedLineFormatter, stdoutFor } from '../../common/logging.ts'
 import { gatewayConfigSpec, loadGatewayConfig } from './config.ts'
 import { startGateway } from './gateway.ts'
 
 const config = configFromCommandLine('gateway', gatewayConfigSpec, loadGatewayConfig)
 
 const logOutput = { format: config.logFormat, isTTY: process.stdout.isTTY }
-const logger = createLogger({ service: 'gateway', level: config.logLevel, ...logOutput }) as FastifyBaseLogger
+const stdout = stdoutFor(logOutput)
+const logger = createLogger({
+  service: 'gateway',
+  level: config.logLevel,
+  ...logOutput,
+  destination: stdout,
+}) as FastifyBaseLogger
 const formatRelayedLine = relayedLineFormatter(logOutput)
 const gateway = await startGateway(config, logger, {
-  // Local replicas print JSON lines like ours; relay them (rendered like ours) so one terminal shows the whole stack.
-  onReplicaLog: (line) => process.stdout.write(formatRelayedLine(line)),
+  // Local replicas print JSON lines like ours; relay them (rendered like ours, into the same batches, so whole and in
+  // order) so one terminal shows the whole stack.
+  onReplicaLog: (line) => stdout.write(formatRelayedLine(line)),
 })
 process.on('SIGHUP', () => void gateway.discovery.refresh())
 // A parent that spawned us with an IPC channel (benchmarks, tests) learns the URL this way.
