@@ -33,3 +33,6 @@ exitGracefully({
   drain: () => gateway.shutdown(config.shutdownTimeoutMs),
   beforeForcedExit: () => gateway.discovery.terminateNow?.(),
 })
+// A parent that spawned us (the experiment, a benchmark) and died without stopping us: its IPC channel closes. Drain
+// and stop, as a replica does, instead of serving nobody for ever.
+process.once('disconnect', () => process.emit('SIGTERM'))
