@@ -229,6 +229,32 @@ ${body}`
     assert.deepEqual(numbered(lines), upTo(50))
   })
 
+  test('a process whose stdout reader is gone still exits (its lines are dropped, not retried for ever)', async (t) => {
+    // The parent reads one line, then closes its end, as a gateway that dies leaves its replicas' stdout.
+    const script = `import { createLogger } from ${JSON.stringify(logging)}
+const logger = createLogger({ service: 'test', level: 'info', format: 'json', isTTY: false })
+logger.info({ n: 0 }, 'line')
+process.stdin.once('data', () => {
+  // Fewer bytes than a batch: the first write to the closed pipe is the flush on the way out.
+  logger.info({ n: 1 }, 'line after the reader left')
+  process.exit(4)
+})`
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    })
+    const exited = once(child, 'exit')
+    try {
+      await once(createInterface({ input: child.stdout }), 'line', { signal: t.signal })
+      child.stdout.destroy()
+      child.stdin.write('go\n')
+      const [code] = (await once(child, 'exit', { signal: t.signal })) as [number]
+      assert.equal(code, 4)
+    } finally {
+      child.kill('SIGKILL')
+      await exited
+    }
+  })
+
   test('a line is written soon while the process goes on (it does not wait for more lines or the exit)', async (t) => {
     const script = `import { createLogger } from ${JSON.stringify(logging)}
 const logger = createLogger({ service: 'test', level: 'info', format: 'json', isTTY: false })
