@@ -11,7 +11,7 @@ export interface LogStream {
 export interface BatchedStdoutOptions {
   /** A line waits at most this long before it is written. */
   flushAfterMs?: number
-  /** Lines waiting are written at once when they reach this many bytes (below sonic-boom's 16 KiB write size). */
+  /** Lines waiting are written at once when they reach about this many bytes (counted in characters: JSON is ASCII). */
   batchBytes?: number
   /** File descriptor to write to; stdout by default (tests use a file). */
   fd?: number
