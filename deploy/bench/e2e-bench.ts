@@ -24,12 +24,12 @@ import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { type ServiceProcess, spawnService } from '../../common/service-process.ts'
+import { type CpuSample, childPids, coresBetween, sampleCpu } from '../../common/testing/process-cpu.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
 import { runLoadPhase } from '../../gateway/bench/load-phase.ts'
 import { loadGatewayConfig } from '../../gateway/src/config.ts'
 import { loadReplicaConfig } from '../../replica/src/config.ts'
 import type { PipelineDone, PipelineGo, PipelineSetup } from './pipeline-process.ts'
-import { type CpuSample, childPids, coresBetween, sampleCpu } from './process-cpu.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const OUT = join(ROOT, 'out/bench/e2e')

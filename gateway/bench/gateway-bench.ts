@@ -24,6 +24,7 @@ import { Pool, request } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { spawnService } from '../../common/service-process.ts'
+import { processCpuSeconds } from '../../common/testing/process-cpu.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
@@ -465,14 +466,5 @@ async function measureThroughput(proxy: RunningProxy) {
 
 /** User + system CPU seconds a process has used (Linux /proc; undefined elsewhere or without a pid). */
 function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name (which may hold spaces, so split after its closing parenthesis): utime is the
-    // 14th field of the line, stime the 15th, in clock ticks (USER_HZ, 100 on Linux).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return undefined
-  }
+  return pid === undefined ? undefined : processCpuSeconds(pid)
 }
