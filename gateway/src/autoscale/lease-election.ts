@@ -60,17 +60,17 @@ export function electionStep(
   leaseDurationS: number,
 ): ElectionStep {
   const stamp = microTime(now)
-  if (!observation)
-    return {
-      action: 'acquire',
-      spec: {
-        holderIdentity: identity,
-        leaseDurationSeconds: leaseDurationS,
-        acquireTime: stamp,
-        renewTime: stamp,
-        leaseTransitions: 0,
-      },
-    }
+  const acquire = (leaseTransitions: number): ElectionStep => ({
+    action: 'acquire',
+    spec: {
+      holderIdentity: identity,
+      leaseDurationSeconds: leaseDurationS,
+      acquireTime: stamp,
+      renewTime: stamp,
+      leaseTransitions,
+    },
+  })
+  if (!observation) return acquire(0)
   const { spec } = observation
   const holder = spec.holderIdentity ?? ''
   if (holder === identity)
@@ -79,17 +79,8 @@ export function electionStep(
       spec: { ...spec, leaseDurationSeconds: leaseDurationS, renewTime: stamp, acquireTime: spec.acquireTime ?? stamp },
     }
   if (holder !== '' && !expired(observation, now)) return { action: 'follow', holder }
-  return {
-    action: 'acquire',
-    spec: {
-      holderIdentity: identity,
-      leaseDurationSeconds: leaseDurationS,
-      acquireTime: stamp,
-      renewTime: stamp,
-      // A released lease was last held by someone (client-go counts a change of holder, not a release).
-      leaseTransitions: (spec.leaseTransitions ?? 0) + 1,
-    },
-  }
+  // A released lease was last held by someone (client-go counts a change of holder, not a release).
+  return acquire((spec.leaseTransitions ?? 0) + 1)
 }
 
 /** A lease unchanged for its whole duration since we first saw it (a missing duration counts as expired at once). */
