@@ -8,27 +8,11 @@ import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { call, errorCode } from '../../common/testing/http.ts'
 import { metric } from '../../common/testing/prometheus-sample.ts'
-import { type Actuator, Autoscaler, type AutoscalerOptions } from '../src/autoscale/autoscaler.ts'
-import { routable, startTestGateway } from './helpers.ts'
+import { type Actuator, Autoscaler } from '../src/autoscale/autoscaler.ts'
+import { routable, startTestGateway, testAutoscalerOptions } from './helpers.ts'
 import { StubReplica } from './stub-replica.ts'
 
-const options: AutoscalerOptions = {
-  targetUtilization: 0.7,
-  drainTimeS: 0.5,
-  startupS: 0,
-  minReplicas: 1,
-  maxReplicas: 10,
-  panicThreshold: 2,
-  shortWindowS: 6,
-  burstNoiseZ: 0,
-  trendGain: 0,
-  trendWindowS: 10,
-  longWindowS: 60,
-  scaleDownStabilizationS: 30,
-  scaleDownStartups: 0,
-  slotsPerReplica: 1,
-  initialServiceTimeS: 0.1,
-}
+const options = testAutoscalerOptions
 
 function recordingActuator() {
   const applied: number[] = []

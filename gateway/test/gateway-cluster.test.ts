@@ -17,6 +17,7 @@ import { LeaseElector } from '../src/autoscale/lease-elector.ts'
 import { PeerDemand } from '../src/autoscale/peer-demand.ts'
 import { loadGatewayConfig } from '../src/config.ts'
 import { autoscaleRoute } from '../src/routes/autoscale.ts'
+import { testAutoscalerOptions } from './helpers.ts'
 
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/ml/leases'
 const SCALE = '/apis/apps/v1/namespaces/ml/deployments/resnet/scale'
@@ -81,23 +82,8 @@ async function fakeKubernetes(initialReplicas: number) {
   }
 }
 
-const policy: AutoscalerOptions = {
-  targetUtilization: 0.7,
-  drainTimeS: 0.5,
-  startupS: 0,
-  minReplicas: 1,
-  maxReplicas: 50,
-  panicThreshold: 100,
-  shortWindowS: 6,
-  burstNoiseZ: 0,
-  trendGain: 0,
-  trendWindowS: 10,
-  longWindowS: 60,
-  scaleDownStabilizationS: 30,
-  scaleDownStartups: 0,
-  slotsPerReplica: 1,
-  initialServiceTimeS: 0.1,
-}
+// Room to size for both gateways' demand, and no panic freeze in the way of the scale checked.
+const policy: AutoscalerOptions = { ...testAutoscalerOptions, maxReplicas: 50, panicThreshold: 100 }
 const LEASE = { leaseDurationS: 15, renewDeadlineS: 10, retryPeriodS: 2 }
 
 describe('several gateways over one replica Deployment (a fake Kubernetes API on 127.0.0.1)', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import { testLogger } from '../../common/testing/silent-logger.ts'
+import type { AutoscalerOptions } from '../src/autoscale/autoscaler.ts'
 import { loadGatewayConfig } from '../src/config.ts'
 import { type GatewayEdges, type RunningGateway, startGateway } from '../src/gateway.ts'
 import { StubReplica, type StubReplicaOptions } from './stub-replica.ts'
@@ -88,4 +89,26 @@ export function stubPoolFixture() {
       cleanup.length = 0
     },
   }
+}
+
+/**
+ * Autoscaler settings for tests that feed it arrivals and time by hand: no start-up, no trend or noise terms, one
+ * slot per replica, a 0.1 s service time until measured. Tests change what they are about with a spread.
+ */
+export const testAutoscalerOptions: AutoscalerOptions = {
+  targetUtilization: 0.7,
+  drainTimeS: 0.5,
+  startupS: 0,
+  minReplicas: 1,
+  maxReplicas: 10,
+  panicThreshold: 2,
+  shortWindowS: 6,
+  burstNoiseZ: 0,
+  trendGain: 0,
+  trendWindowS: 10,
+  longWindowS: 60,
+  scaleDownStabilizationS: 30,
+  scaleDownStartups: 0,
+  slotsPerReplica: 1,
+  initialServiceTimeS: 0.1,
 }
