@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -135,5 +138,23 @@ describe('a local cluster of CPU-limited replicas', { skip: noCgroups }, () => {
       await rm(dir, { recursive: true, force: true })
     }
     assert.ok(cluster.records()[0]!.goneAt !== undefined)
+  })
+
+  test("each run's groups live under its own pid: a dead run's are removed, a live run's are left alone", async () => {
+    // A pid that is certainly gone: a process that has exited (and been reaped).
+    const gone = spawn(process.execPath, ['-e', ''])
+    await once(gone, 'exit')
+    const base = '/sys/fs/cgroup/cpu/switchyard-experiment'
+    const dead = join(base, String(gone.pid), 'replica-0')
+    const live = join(base, String(process.pid), 'replica-test-live')
+    mkdirSync(dead, { recursive: true })
+    mkdirSync(live, { recursive: true })
+    try {
+      removeStaleGroups()
+      assert.equal(existsSync(join(base, String(gone.pid))), false, "the dead run's subtree is removed")
+      assert.equal(existsSync(live), true, "the running experiment's group stays")
+    } finally {
+      if (existsSync(live)) rmdirSync(live)
+    }
   })
 })
