@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { HEALTHY, isEjected, readmit, recordOutcome } from '../src/pool/outlier.ts'
@@ -123,6 +124,21 @@ describe('ReplicaPool', () => {
       pool.all.map((r) => r.url),
       ['http://127.0.0.1:1'],
     )
+    await pool.close()
+  })
+
+  test('a load report below capacity still says change when it expires (late binding may be waiting on it)', async () => {
+    // Four slots, three reported by the last answer: not full, but a job may wait for this replica to free (it is
+    // the faster one). Once the answers are in, only the report's expiry can wake that job.
+    const pool = new ReplicaPool({ ...poolOptions, slotsPerReplica: 4 })
+    pool.setTargets(['http://127.0.0.1:1'])
+    const replica = pool.get('http://127.0.0.1:1')!
+    pool.recordProbe(replica, 'ready')
+    pool.beginAttempt(replica)
+    pool.recordLoadReport(replica, 4)
+    pool.endAttempt(replica, { outcome: 'success', upstreamMs: 20 })
+    await once(pool, 'change')
+    assert.equal(replica.externalLoad(Date.now()), 0, 'the report had expired when the pool said so')
     await pool.close()
   })
 

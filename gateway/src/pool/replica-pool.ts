@@ -247,11 +247,13 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
   }
 
   /**
-   * A report that leaves the replica no free slot holds jobs back; when it expires nothing else may happen (no
-   * answer is due from it), so say 'change' then: a job every replica refused waits for this, not in a spin.
+   * A report that adds load can hold jobs back: a full replica is skipped, and late binding may wait for a faster
+   * replica whose reported load says it will free soon. When the report expires nothing else may happen (no answer
+   * is due from it, e.g. the last job after a burst), so say 'change' then: a job waiting on it is looked at again,
+   * never stranded until its deadline, nor re-sent in a spin. A report of nothing holds nothing back.
    */
   #changeAtExpiry(replica: Replica, report: ReportedLoad, now: number): void {
-    if (!report.refused && report.floor < replica.slots) return
+    if (!report.refused && report.floor === 0) return
     clearTimeout(this.#expiryTimers.get(replica))
     const timer = setTimeout(
       () => {
