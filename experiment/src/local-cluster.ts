@@ -159,7 +159,20 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
       'log',
       `${pod.name}: pending for ${this.options.provisioningMs} ms (stand-in for scheduling and image pull)`,
     )
-    pod.timer = setTimeout(() => void this.#start(pod), this.options.provisioningMs)
+    this.#startAfterProvisioning(pod)
+  }
+
+  /**
+   * Node's timers count whole milliseconds of the loop's clock, so one can fire up to a millisecond before its delay
+   * has passed by performance.now() (a CI run started a pod after 299.x ms of 300): wait out the rest.
+   */
+  #startAfterProvisioning(pod: Pod): void {
+    const remainingMs = pod.createdAt + this.options.provisioningMs - this.now()
+    if (remainingMs > 0) {
+      pod.timer = setTimeout(() => this.#startAfterProvisioning(pod), Math.ceil(remainingMs))
+      return
+    }
+    void this.#start(pod)
   }
 
   async #start(pod: Pod): Promise<void> {

@@ -255,16 +255,20 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
   #changeAtExpiry(replica: Replica, report: ReportedLoad, now: number): void {
     if (!report.refused && report.floor === 0) return
     clearTimeout(this.#expiryTimers.get(replica))
-    const timer = setTimeout(
-      () => {
+    // The report counts while now < until. Timers run on the loop's monotonic millisecond clock, not on Date.now(),
+    // so one can fire before `until` by our clock (a truncated millisecond, a wall-clock step): then the report still
+    // counts, 'change' would change nothing, and nothing would wake a waiting job again. Re-arm for the rest instead.
+    const arm = (delayMs: number): void => {
+      const timer = setTimeout(() => {
+        const left = report.until - Date.now()
+        if (left >= 0) return arm(left + 1)
         this.#expiryTimers.delete(replica)
         this.emit('change')
-      },
-      // The report counts while now < until; a millisecond more so the clock has passed it when this runs.
-      report.until - now + 1,
-    )
-    timer.unref()
-    this.#expiryTimers.set(replica, timer)
+      }, delayMs)
+      timer.unref()
+      this.#expiryTimers.set(replica, timer)
+    }
+    arm(report.until - now + 1)
   }
 
   #removeDrained(): void {
