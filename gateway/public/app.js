@@ -218,15 +218,19 @@ function renderLive(live) {
       ? 'draining'
       : replica.ejected
         ? 'ejected'
-        : replica.routable
-          ? 'ready'
-          : replica.ready
-            ? 'not routable'
-            : 'not ready'
+        : replica.refusing
+          ? 'full (other gateways)'
+          : replica.routable
+            ? 'ready'
+            : replica.ready
+              ? 'not routable'
+              : 'not ready'
+    // With several gateways the replica's own report says what this gateway's count cannot.
+    const reported = replica.reported_inflight === null ? '' : ` (holds ≥ ${replica.reported_inflight})`
     const cells = [
       replica.url,
       state,
-      `${replica.outstanding} / ${replica.slots}`,
+      `${replica.outstanding} / ${replica.slots}${reported}`,
       ms(replica.ewma_latency_ms),
       replica.models.join(', '),
     ]
@@ -234,7 +238,7 @@ function renderLive(live) {
       const cell = document.createElement(i === 0 ? 'th' : 'td')
       if (i === 0) cell.scope = 'row'
       cell.textContent = text
-      if (i === 1) cell.className = state === 'ready' ? 'state-ready' : 'state-down'
+      if (i === 1) cell.className = state === 'ready' || replica.refusing ? 'state-ready' : 'state-down'
       row.append(cell)
     }
     return row

@@ -142,6 +142,25 @@ describe('ReplicaPool', () => {
     await pool.close()
   })
 
+  test("the replica's view shows what it reported and its refusal while they count, and nothing after", async () => {
+    const pool = new ReplicaPool({ ...poolOptions, slotsPerReplica: 2 })
+    pool.setTargets(['http://127.0.0.1:1'])
+    const replica = pool.get('http://127.0.0.1:1')!
+    pool.recordProbe(replica, 'ready')
+    const before = Date.now()
+    assert.deepEqual(pick(replica.snapshot(before)), { reported_inflight: null, refusing: false })
+    pool.beginAttempt(replica)
+    pool.endAttempt(replica, { outcome: 'full', inflight: 5, freeInMs: 40 })
+    assert.deepEqual(pick(replica.snapshot(before)), { reported_inflight: 5, refusing: true })
+    assert.deepEqual(pick(replica.snapshot(before + 60_000)), { reported_inflight: null, refusing: false })
+    // An answer replaces the refusal: the replica counted the request it answered, so it holds one less.
+    pool.beginAttempt(replica)
+    pool.recordLoadReport(replica, 3)
+    pool.endAttempt(replica, { outcome: 'success', upstreamMs: 20 })
+    assert.deepEqual(pick(replica.snapshot(before)), { reported_inflight: 2, refusing: false })
+    await pool.close()
+  })
+
   test('the pool announces every routability change once, with its cause; freed slots say change', () => {
     const pool = new ReplicaPool(poolOptions)
     pool.setTargets(['http://127.0.0.1:1'])
@@ -172,3 +191,7 @@ describe('ReplicaPool', () => {
     void pool.close()
   })
 })
+
+function pick({ reported_inflight, refusing }: { reported_inflight: number | null; refusing: boolean }) {
+  return { reported_inflight, refusing }
+}

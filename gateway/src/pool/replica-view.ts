@@ -14,6 +14,8 @@ export const replicaViewSchema = {
     'ejected',
     'draining',
     'outstanding',
+    'reported_inflight',
+    'refusing',
     'slots',
     'ewma_latency_ms',
     'dispatched',
@@ -31,6 +33,17 @@ export const replicaViewSchema = {
     ejected: { type: 'boolean', description: 'taken out after failed requests, until a probe re-admits it' },
     draining: { type: 'boolean', description: 'leaving: gets no new work' },
     outstanding: { type: 'integer', description: 'requests this gateway has in flight to it' },
+    reported_inflight: {
+      type: ['integer', 'null'],
+      description:
+        'requests it holds at least, all gateways together, by its last report (X-Replica-Inflight), while that ' +
+        'report counts; null when none does',
+    },
+    refusing: {
+      type: 'boolean',
+      description:
+        'it refused a request as full (503 replica_full) and the refusal still counts: sent nothing until then',
+    },
     slots: { type: 'integer' },
     ewma_latency_ms: { type: ['number', 'null'], description: 'peak-EWMA of upstream latency' },
     dispatched: { type: 'integer' },

@@ -159,6 +159,8 @@ export class Replica {
       ejected: isEjected(this.#outlier),
       draining: this.#draining,
       outstanding: this.#outstanding,
+      reported_inflight: isCurrent(this.#report, now) ? this.#report.floor : null,
+      refusing: this.refusing(now),
       slots: this.slots,
       ewma_latency_ms: this.#latencyMs === undefined ? null : Math.round(this.#latencyMs * 10) / 10,
       dispatched: this.#dispatched,
