@@ -57,6 +57,11 @@ export function createGatewayMetrics(sources: GatewayGaugeSources) {
     'Replicas the autoscaling signal asks for (what KEDA or the actuator scales to)',
     () => sources.autoscale()?.desired ?? 0,
   )
+  gauge(
+    'gateway_autoscaler_leader',
+    'Whether this gateway writes the replica count (1 while it holds the Lease; always 1 without an election)',
+    () => (sources.autoscale()?.leader ? 1 : 0),
+  )
   new Gauge({
     name: 'gateway_arrival_rate',
     help: 'Prediction requests arriving per second, over the short and long autoscaling windows',

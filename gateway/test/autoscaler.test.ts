@@ -231,6 +231,7 @@ describe('the signal and the kubernetes actuator, through a gateway', () => {
     assert.equal(typeof status.inputs.arrivalRateShort, 'number')
     const text = (await call(`${gateway.url}/metrics`)).body as string
     assert.ok(metric(text, 'gateway_desired_replicas') > 1)
+    assert.equal(metric(text, 'gateway_autoscaler_leader'), 1, 'alone with the actuator, it leads')
     assert.equal(patches[0]!.path, '/apis/apps/v1/namespaces/ml/deployments/resnet/scale')
     assert.equal(patches[0]!.auth, 'Bearer secret-token')
     assert.equal(patches[0]!.type, 'application/merge-patch+json')
