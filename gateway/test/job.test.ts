@@ -31,10 +31,12 @@ describe('Job: owns its lifecycle', () => {
     t.mock.timers.enable({ apis: ['setTimeout'] })
     const onDeadline = mock.fn()
     const onClientGone = mock.fn()
-    const late = newJob(performance.now() + 100).job
-    late.watch({ onDeadline, onClientGone })
-    const settled = newJob(performance.now() + 100).job
-    settled.watch({ onDeadline, onClientGone })
+    // One clock reading for the deadlines and the timers: only the mocked timers move time in this test.
+    const now = performance.now()
+    const late = newJob(now + 100).job
+    late.watch({ onDeadline, onClientGone }, now)
+    const settled = newJob(now + 100).job
+    settled.watch({ onDeadline, onClientGone }, now)
     settled.settle({ kind: 'error', code: 'client_closed', message: 'gone' })
     t.mock.timers.tick(99)
     assert.equal(onDeadline.mock.callCount(), 0)

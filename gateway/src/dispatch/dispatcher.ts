@@ -104,7 +104,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const now = performance.now()
     this.#deps.retryBudget.recordRequest(now)
     if (job.priority === 'normal') this.#lastNormalAt = now
-    job.watch(this.#watchers)
+    job.watch(this.#watchers, now)
     this.emit('queued', job)
     this.pump()
     return 'ok'

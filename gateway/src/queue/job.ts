@@ -86,9 +86,12 @@ export class Job {
     return this.deadline - now
   }
 
-  /** Starts the deadline timer and the client-gone listener; each calls back only while the job is unsettled. */
-  watch(watchers: JobWatchers): void {
-    this.#timer = setTimeout(() => this.#settled || watchers.onDeadline(this), Math.max(0, this.timeLeft()))
+  /**
+   * Starts the deadline timer (from `now`, the caller's clock reading) and the client-gone listener; each calls back
+   * only while the job is unsettled.
+   */
+  watch(watchers: JobWatchers, now = performance.now()): void {
+    this.#timer = setTimeout(() => this.#settled || watchers.onDeadline(this), Math.max(0, this.timeLeft(now)))
     this.#onAbort = () => this.#settled || watchers.onClientGone(this)
     this.clientGone.addEventListener('abort', this.#onAbort, { once: true })
   }
