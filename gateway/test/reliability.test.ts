@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { after, before, describe, test } from 'node:test'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
@@ -19,6 +20,8 @@ const SLO_MS = 500
 /**
  * The gateway answers 504 at a request's deadline, so every 200 leaves it in time; what this process measures adds
  * its own lag in reading the answer (it runs the load tester, the gateway and its timers on the same event loop).
+ * That lag is at least these, and at least the longest the event loop was late during the run: a process paused
+ * for 150 ms (a busy CI machine) delays every answer in flight by that much, which is not the gateway's doing.
  */
 const CLIENT_LAG_MS = { p99: 50, max: 250 }
 /** Far below every run here (10 runs: 71–92 % of the closed-loop capacity; see the CI issue's closing note). */
@@ -89,6 +92,8 @@ describe('reliability under load (the load tester against the real stack)', () =
     const rssBefore = metric(String((await call(`${gateway.url}/metrics`)).body), 'process_resident_memory_bytes')
     let maxQueue = 0
     let maxBytes = 0
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+    loopDelay.enable()
     const result = await runLoad({
       ...openLoop(gateway.url, Math.round(capacity * 2), SECONDS),
       // Clients that want an answer within the SLO say so: the gateway refuses at once what it cannot serve in time.
@@ -98,6 +103,9 @@ describe('reliability under load (the load tester against the real stack)', () =
         maxBytes = Math.max(maxBytes, gateway.queue.bytes)
       },
     })
+    loopDelay.disable()
+    const stallMs = loopDelay.max / 1e6
+    const lagMs = { p99: Math.max(CLIENT_LAG_MS.p99, stallMs), max: Math.max(CLIENT_LAG_MS.max, stallMs) }
     const rssAfter = metric(String((await call(`${gateway.url}/metrics`)).body), 'process_resident_memory_bytes')
     const summary = summarize(result.records, [], SLO_MS, result.durationS)
     const ok = result.records.filter((r) => r.status === 200)
@@ -105,7 +113,7 @@ describe('reliability under load (the load tester against the real stack)', () =
     const latencies = ok.map((r) => r.answeredMs! - r.sentMs!).sort((a, b) => a - b)
     const p99 = latencies[Math.floor(latencies.length * 0.99)] ?? 0
     const goodput = steadyGoodput(result, SECONDS)
-    const context = `goodput ${goodput.toFixed(1)} req/s, closed-loop capacity ${capacity.toFixed(1)} req/s, ${JSON.stringify(summary.by_status)}, queue max ${maxQueue}`
+    const context = `goodput ${goodput.toFixed(1)} req/s, closed-loop capacity ${capacity.toFixed(1)} req/s, ${JSON.stringify(summary.by_status)}, queue max ${maxQueue}, event loop late by up to ${Math.round(stallMs)} ms`
     t.diagnostic(`${context}, p99 ${Math.round(p99)} ms, RSS +${Math.round((rssAfter - rssBefore) / 2 ** 20)} MB`)
     assert.ok(maxQueue <= gateway.queue.limits.maxCount && maxBytes <= gateway.queue.limits.maxBytes)
     assert.ok(
@@ -133,11 +141,11 @@ describe('reliability under load (the load tester against the real stack)', () =
     // which must stay rare, and no accepted request is answered 200 after its deadline.
     assert.ok((summary.by_status['504'] ?? 0) <= 0.01 * result.records.length, `accepted but late: ${context}`)
     assert.deepEqual(
-      ok.filter((r) => r.answeredMs! - r.sentMs! > SLO_MS + CLIENT_LAG_MS.max).length,
+      ok.filter((r) => r.answeredMs! - r.sentMs! > SLO_MS + lagMs.max).length,
       0,
       `no 200 after its deadline: ${context}`,
     )
-    assert.ok(p99 <= SLO_MS + CLIENT_LAG_MS.p99, `p99 of answered requests ${Math.round(p99)} ms; ${context}`)
+    assert.ok(p99 <= SLO_MS + lagMs.p99, `p99 of answered requests ${Math.round(p99)} ms; ${context}`)
     // Not a benchmark: a floor far below what every run here gives (the spread is in the closing note of the CI
     // issue), so that only an admission that turns away servable work — not a noisy machine — fails it.
     assert.ok(goodput >= GOODPUT_FLOOR * capacity, `goodput below ${GOODPUT_FLOOR} × capacity: ${context}`)
