@@ -47,7 +47,9 @@ describe('gateway: answers, routing, late binding', () => {
   })
 
   test('late binding: the queue holds the jobs, each replica gets one at a time, and the fast replica gets more', async () => {
-    const [fast, slow] = await stubs({ name: 'fast', delayMs: 10 }, { name: 'slow', delayMs: 80 })
+    // 20× apart: routing learns latency by peak-EWMA, which one late answer raises at once, so only a pause of this
+    // process longer than the difference (190 ms) could make the fast replica look the slower.
+    const [fast, slow] = await stubs({ name: 'fast', delayMs: 10 }, { name: 'slow', delayMs: 200 })
     const gateway = await gatewayFor([fast!, slow!])
     let maxInflight = 0
     for (const stub of [fast!, slow!]) stub.on('request', () => (maxInflight = Math.max(maxInflight, stub.inflight)))
