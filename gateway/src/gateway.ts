@@ -49,6 +49,11 @@ export interface GatewayEdges {
   onReplicaLog?: (line: string) => void
   /** Uniform draws in [0, 1) for the canary split (tests inject a seeded one). */
   random?: () => number
+  /**
+   * How long a normal request keeps the low-lane reserve on (default INTERACTIVE_WINDOW_MS): a test widens it so
+   * that a slow machine does not end "interactive traffic" in the middle of a check of the reserve.
+   */
+  interactiveWindowMs?: number
 }
 
 /** Wires discovery → pool → health checks, queue → dispatcher → replicas, and the HTTP server; then listens. */
@@ -103,7 +108,11 @@ export async function startGateway(
       log: logger,
       forward: (job, replica, signal) => forwardToReplica(job, replica, signal, forwardOptions),
     },
-    { workers: config.workers, lowPriorityReservedSlots: config.lowPriorityReservedSlots },
+    {
+      workers: config.workers,
+      lowPriorityReservedSlots: config.lowPriorityReservedSlots,
+      interactiveWindowMs: edges.interactiveWindowMs,
+    },
   )
   const health = new HealthChecker(
     pool,

@@ -87,10 +87,15 @@ describe('the low-lane reserve', () => {
     const root = mkdtempSync(join(tmpdir(), 'switchyard-datasets-'))
     mkdirSync(join(root, 'tiny'))
     for (let i = 0; i < 8; i++) writeFileSync(join(root, 'tiny', `n${String(i).padStart(8, '0')}_stub.jpg`), `img ${i}`)
-    const gateway = await startTestGateway([
-      ...['--discovery', 'static', '--replicas', stubs.map((s) => s.url).join(','), '--autoscaler', 'none'],
-      ...['--datasets-dir', root, '--batch-concurrency', '2', '--low-priority-reserved-slots', '1'],
-    ])
+    // The reserve applies for 1 s after an interactive request; the batch's start (dataset, SQLite) and the checks
+    // below may take longer than that on a slow machine, and batch work would then rightly take both slots.
+    const gateway = await startTestGateway(
+      [
+        ...['--discovery', 'static', '--replicas', stubs.map((s) => s.url).join(','), '--autoscaler', 'none'],
+        ...['--datasets-dir', root, '--batch-concurrency', '2', '--low-priority-reserved-slots', '1'],
+      ],
+      { interactiveWindowMs: 60_000 },
+    )
     try {
       await routable(gateway, 2)
       const received = () => stubs.reduce((sum, stub) => sum + stub.requests.length, 0)

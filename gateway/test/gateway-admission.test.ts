@@ -33,7 +33,9 @@ describe('gateway: admission, deadlines, client aborts', () => {
   }
 
   test('a full queue (count) answers 503 queue_full with Retry-After; accepted requests are all answered', async () => {
-    const { stub, gateway } = await setup({ delayMs: 150 }, ['--queue-max', '2'])
+    const { stub, gateway } = await setup({}, ['--queue-max', '2'])
+    // The first request stays in service until the checks are done: a service time would race a slow machine.
+    const release = stub.holdAnswers()
     const first = post(gateway)
     await stub.received(1)
     const arrived = jobsAccepted(gateway, 2)
@@ -45,6 +47,7 @@ describe('gateway: admission, deadlines, client aborts', () => {
     assert.equal(errorCode(refused), 'queue_full')
     assert.match(String(refused.headers['retry-after']), /^[1-9]\d*$/)
     assert.equal(refused.headers['x-queue-size'], '2')
+    release()
     const answers = await Promise.all([first, ...queued])
     assert.deepEqual(
       answers.map((a) => a.status),
@@ -59,7 +62,9 @@ describe('gateway: admission, deadlines, client aborts', () => {
   })
 
   test('the byte bound refuses too, before reading the body', async () => {
-    const { stub, gateway } = await setup({ delayMs: 150 }, ['--queue-max-bytes', String(5000)])
+    const { stub, gateway } = await setup({}, ['--queue-max-bytes', String(5000)])
+    // Held in service, so both queued bodies are still queued when the third arrives.
+    const release = stub.holdAnswers()
     const first = post(gateway)
     await stub.received(1)
     const arrived = jobsAccepted(gateway, 2)
@@ -68,6 +73,7 @@ describe('gateway: admission, deadlines, client aborts', () => {
     const refused = await post(gateway)
     assert.equal(refused.status, 503)
     assert.equal(errorCode(refused), 'queue_full')
+    release()
     assert.deepEqual(
       (await Promise.all([first, ...queued])).map((a) => a.status),
       [200, 200, 200],
@@ -75,13 +81,17 @@ describe('gateway: admission, deadlines, client aborts', () => {
   })
 
   test('a job whose deadline passes in the queue gets 504 and is never sent upstream', async () => {
-    const { stub, gateway } = await setup({ delayMs: 250 })
+    const { stub, gateway } = await setup({})
+    // The first is held in service until the second has expired: a service time a slow machine can outlast would
+    // free the slot, and the second would be sent.
+    const release = stub.holdAnswers()
     const first = post(gateway)
     await stub.received(1)
-    // 120 ms looks feasible on admission (the replica's latency is not known yet), then expires behind the 250 ms one.
+    // 120 ms looks feasible on admission (the replica's latency is not known yet), then expires behind the held one.
     const expired = await post(gateway, { 'x-timeout-ms': '120' })
     assert.equal(expired.status, 504)
     assert.equal(errorCode(expired), 'deadline_exceeded')
+    release()
     assert.equal((await first).status, 200)
     assert.equal(stub.requests.length, 1, 'the expired job never reached the replica')
     assert.equal(metric(await metricsOf(gateway), 'gateway_rejected_total{reason="deadline"}'), 1)
@@ -93,6 +103,8 @@ describe('gateway: admission, deadlines, client aborts', () => {
       assert.equal((await post(gateway)).status, 200, 'two answers teach the gateway the replica takes ~100 ms')
     }
     const settled: string[] = []
+    // Held until the refusal: the two requests queued ahead must still be queued when it is decided.
+    const release = stub.holdAnswers()
     const busy = [post(gateway), post(gateway), post(gateway)].map((p) => p.finally(() => settled.push('busy')))
     await stub.received(3)
     const hopeless = await post(gateway, { 'x-timeout-ms': '150' }).finally(() => settled.push('hopeless'))
@@ -103,6 +115,7 @@ describe('gateway: admission, deadlines, client aborts', () => {
       settled.filter((x) => x === 'busy').length < 3,
       `refused while the last request ahead was still being served (${settled})`,
     )
+    release()
     assert.deepEqual(
       (await Promise.all(busy)).map((a) => a.status),
       [200, 200, 200],
@@ -126,6 +139,8 @@ describe('gateway: admission, deadlines, client aborts', () => {
   test('a request without X-Timeout-Ms is admitted by the SLO (500 ms), not by its 10 s deadline; its own deadline wins', async () => {
     const { stub, gateway } = await setup({ delayMs: 100 })
     for (let i = 0; i < 2; i++) assert.equal((await post(gateway)).status, 200)
+    // Held until the refusal, so none of the six ahead has been served when it is decided.
+    const release = stub.holdAnswers()
     const arrived = jobsAccepted(gateway, 6)
     const queued = Array.from({ length: 6 }, () => post(gateway))
     await arrived
@@ -135,6 +150,7 @@ describe('gateway: admission, deadlines, client aborts', () => {
     assert.equal(errorCode(plain), 'queue_full')
     assert.match(plain.body.error, /SLO/)
     assert.ok(Number(plain.headers['retry-after']) >= 1)
+    release()
     const patient = await post(gateway, { 'x-timeout-ms': '10000' })
     assert.equal(patient.status, 200)
     assert.deepEqual(new Set((await Promise.all(queued)).map((a) => a.status)), new Set([200]))
@@ -151,16 +167,22 @@ describe('gateway: admission, deadlines, client aborts', () => {
   })
 
   test('a client that disconnects has its job removed from the queue', async () => {
-    const { stub, gateway } = await setup({ delayMs: 250 })
+    const { stub, gateway } = await setup({})
+    // The first holds the slot until the abandoned job has left the queue: were the slot freed first, it would be sent.
+    const release = stub.holdAnswers()
     const first = post(gateway)
     await stub.received(1)
     const controller = new AbortController()
     const arrived = jobsAccepted(gateway, 1)
     const abandoned = post(gateway, WAITING, controller.signal).catch((error: Error) => error)
-    await arrived
+    const [job] = await arrived
     assert.equal(gateway.queue.size, 1)
     controller.abort()
     assert.ok((await abandoned) instanceof Error)
+    // The client sees its own abort at once; the gateway, when the closed connection reaches it.
+    const outcome = await job!.outcome
+    assert.ok(outcome.kind === 'error' && outcome.code === 'client_closed', JSON.stringify(outcome))
+    release()
     assert.equal((await first).status, 200)
     assert.equal(gateway.queue.size, 0)
     assert.equal(stub.requests.length, 1, 'the abandoned job never reached the replica')
@@ -185,12 +207,15 @@ describe('gateway: admission, deadlines, client aborts', () => {
 
   test('GET /queue and /metrics report sizes, workers and counts', async () => {
     const { stub, gateway } = await setup({ delayMs: 100 })
+    // Held so the snapshot below sees one in service and one queued; the 100 ms service time is what the EWMA checks.
+    const release = stub.holdAnswers()
     const first = post(gateway)
     await stub.received(1)
     const arrived = jobsAccepted(gateway, 1)
     const second = post(gateway)
     await arrived
     const queue = (await call(`${gateway.url}/queue`)).body
+    release()
     assert.equal(queue.size, 1)
     assert.equal(queue.bytes, image.length)
     assert.equal(queue.workers, 1)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { call, errorCode } from '../../common/testing/http.ts'
 import type { RunningGateway } from '../src/gateway.ts'
-import { stubPoolFixture } from './helpers.ts'
+import { jobsAccepted, stubPoolFixture } from './helpers.ts'
 
 const image = Buffer.alloc(2048, 7)
 const post = (gateway: RunningGateway, headers: Record<string, string> = {}, path = '/predict') =>
@@ -75,13 +75,19 @@ describe('gateway: answers, routing, late binding', () => {
   })
 
   test('low priority waits while normal requests are queued', async () => {
-    const [stub] = await stubs({ delayMs: 30 })
+    const [stub] = await stubs({})
     const gateway = await gatewayFor([stub!])
     const order: string[] = []
+    // The blocker keeps the one slot until all four are queued: otherwise a slow machine may not queue the normal
+    // requests before the slot frees, and the low one goes out first with nothing to wait for.
+    const release = stub!.holdAnswers()
     const blocker = post(gateway)
     await stub!.received(1)
+    const queued = jobsAccepted(gateway, 4)
     const low = post(gateway, { 'x-priority': 'low', 'x-request-id': 'low' }).then(() => order.push('low'))
     const normals = [1, 2, 3].map((i) => post(gateway, { 'x-request-id': `n${i}` }).then(() => order.push(`n${i}`)))
+    await queued
+    release()
     await Promise.all([blocker, low, ...normals])
     assert.equal(order.at(-1), 'low')
     assert.equal((await post(gateway, { 'x-priority': 'urgent' })).status, 400)

@@ -7,6 +7,7 @@ import { testLogger } from '../../common/testing/silent-logger.ts'
 import type { AutoscalerOptions } from '../src/autoscale/autoscaler.ts'
 import { loadGatewayConfig } from '../src/config.ts'
 import { type GatewayEdges, type RunningGateway, startGateway } from '../src/gateway.ts'
+import type { Job } from '../src/queue/job.ts'
 import { StubReplica, type StubReplicaOptions } from './stub-replica.ts'
 
 /** A fresh, empty data directory: each test gateway keeps its batch jobs apart from every other's. */
@@ -52,14 +53,14 @@ export async function routable(gateway: RunningGateway, count: number): Promise<
   }
 }
 
-/** Resolves once the gateway has accepted `count` more jobs into its queue. */
-export function jobsAccepted(gateway: RunningGateway, count: number): Promise<void> {
+/** Resolves once the gateway has accepted `count` more jobs into its queue, with those jobs (to await their outcome). */
+export function jobsAccepted(gateway: RunningGateway, count: number): Promise<Job[]> {
   return new Promise((resolve) => {
-    let seen = 0
-    const onQueued = () => {
-      if (++seen < count) return
+    const jobs: Job[] = []
+    const onQueued = (job: Job) => {
+      if (jobs.push(job) < count) return
       gateway.dispatcher.off('queued', onQueued)
-      resolve()
+      resolve(jobs)
     }
     gateway.dispatcher.on('queued', onQueued)
   })

@@ -39,7 +39,10 @@ export class StubReplica extends EventEmitter {
   probeDelayMs: number
   models: { name: string; version: string }[] | undefined
   probes = 0
-  /** The next this many probes get no answer at all (then probeDelayMs applies again). */
+  /**
+   * The next this many probes get no answer at all, their connection cut (then probeDelayMs applies again): a miss
+   * the prober sees at once, whatever its timeout. A probe that hangs is probeDelayMs = Infinity.
+   */
   unansweredProbes = 0
   readonly requests: StubRequest[] = []
   inflight = 0
@@ -147,6 +150,7 @@ export class StubReplica extends EventEmitter {
       this.emit('probe')
       if (this.unansweredProbes > 0) {
         this.unansweredProbes--
+        request.socket.destroy()
         return
       }
       if (this.probeDelayMs === Number.POSITIVE_INFINITY) return

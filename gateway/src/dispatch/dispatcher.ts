@@ -18,6 +18,8 @@ export interface DispatcherOptions {
   workers: number | 'auto'
   /** Replica slots low-priority jobs leave free for normal ones (see mayStartLowPriority); default 0. */
   lowPriorityReservedSlots?: number
+  /** How recent a normal job must be for that reserve to apply, ms; default INTERACTIVE_WINDOW_MS. */
+  interactiveWindowMs?: number
 }
 
 export interface DispatcherDeps {
@@ -154,7 +156,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     }
     // The head is low-priority only when no normal job waits; it waits on while taking a slot would eat the reserve.
     const reserve = this.#options.lowPriorityReservedSlots ?? 0
-    const interactiveActive = performance.now() - this.#lastNormalAt < INTERACTIVE_WINDOW_MS
+    const windowMs = this.#options.interactiveWindowMs ?? INTERACTIVE_WINDOW_MS
+    const interactiveActive = performance.now() - this.#lastNormalAt < windowMs
     if (job.priority === 'low' && !mayStartLowPriority(pool.totalSlots(), this.#busy, reserve, interactiveActive)) {
       queue.pushFront(job)
       return false
