@@ -1,5 +1,6 @@
 import { ServiceError } from '../../common/errors.ts'
-import { MicroBatcher } from './batcher.ts'
+import { type BatchResult, MicroBatcher } from './batcher.ts'
+import { FloatBuffers } from './model/float-buffers.ts'
 import type { ModelInfo } from './model/provision.ts'
 import { topKSoftmax } from './postprocess.ts'
 import { imageToTensor, type PreprocessSpec } from './preprocess.ts'
@@ -31,6 +32,8 @@ export class Predictor {
   readonly model: ModelInfo
   /** Mean inference time per image (EWMA), for Retry-After estimates. */
   msPerImage = 25
+  /** Image tensors: each request's is given back once its batch has copied it (or it never ran). */
+  readonly #tensors = new FloatBuffers()
 
   constructor(options: PredictorOptions) {
     this.#options = options
@@ -45,12 +48,19 @@ export class Predictor {
   /** `deadline` is on the performance.now() clock; `signal` aborts when the client goes away. */
   async predict(image: Uint8Array, deadline: number, signal?: AbortSignal): Promise<Prediction> {
     const started = performance.now()
-    const tensor = await imageToTensor(image, this.#options.preprocess)
+    const tensor = await imageToTensor(image, this.#options.preprocess, (length) => this.#tensors.take(length))
     const preprocessed = performance.now()
-    if (preprocessed >= deadline) {
-      throw new ServiceError('deadline_exceeded', 'the request deadline passed during preprocessing')
+    let result: BatchResult<Float32Array>
+    try {
+      if (preprocessed >= deadline) {
+        throw new ServiceError('deadline_exceeded', 'the request deadline passed during preprocessing')
+      }
+      // Settled means done with the tensor: a batch copies its inputs when it starts, and one that never started
+      // never will.
+      result = await this.batcher.submit(tensor, deadline, signal)
+    } finally {
+      this.#tensors.give(tensor)
     }
-    const result = await this.batcher.submit(tensor, deadline, signal)
     this.msPerImage = 0.8 * this.msPerImage + 0.2 * (result.inferenceMs / result.batchSize)
     const top5 = topKSoftmax(result.output, 5).map((score) => ({
       label: this.#options.labels[score.class_index] ?? `class ${score.class_index}`,

@@ -44,7 +44,11 @@ export function setPreprocessThreads(threads: number): void {
  * (torchvision's `Resize`) and centre-cropped to `inputSize` (torchvision's `CenterCrop` offsets), or stretched to
  * `inputSize` square; each channel normalised as (v · scale − mean) / std.
  */
-export async function imageToTensor(bytes: Uint8Array, spec: PreprocessSpec): Promise<Float32Array> {
+export async function imageToTensor(
+  bytes: Uint8Array,
+  spec: PreprocessSpec,
+  allocate: (length: number) => Float32Array<ArrayBuffer> = (length) => new Float32Array(length),
+): Promise<Float32Array<ArrayBuffer>> {
   const options = { limitInputPixels: spec.maxInputPixels, failOn: 'warning' as const }
   let width: number
   let height: number
@@ -83,7 +87,7 @@ export async function imageToTensor(bytes: Uint8Array, spec: PreprocessSpec): Pr
     throw decodeError(error)
   }
   const crop = centreCrop(resized.width, resized.height, spec.inputSize)
-  return cropAndNormalise(pixels, resized.width, crop, spec)
+  return cropAndNormalise(pixels, resized.width, crop, spec, allocate(3 * spec.inputSize * spec.inputSize))
 }
 
 /** Wider or taller images are refused: no photo needs it, and resizing them would cost unbounded memory. */
@@ -110,17 +114,19 @@ function roundHalfToEven(x: number): number {
 
 /**
  * Cuts the `inputSize` square at `crop` out of interleaved RGB bytes (HWC, `width` pixels per row) and lays it
- * out as normalised float32, planar (CHW) or interleaved (HWC), through one lookup table per channel.
+ * out as normalised float32, planar (CHW) or interleaved (HWC), through one lookup table per channel, into `out`
+ * (every element written).
  */
 export function cropAndNormalise(
   rgb: Uint8Array,
   width: number,
   crop: { left: number; top: number },
   spec: Pick<PreprocessSpec, 'mean' | 'std' | 'scale' | 'inputSize' | 'layout'>,
-): Float32Array {
+  out: Float32Array<ArrayBuffer> = new Float32Array(3 * spec.inputSize * spec.inputSize),
+): Float32Array<ArrayBuffer> {
   const size = spec.inputSize
   const plane = size * size
-  const out = new Float32Array(3 * plane)
+  if (out.length !== 3 * plane) throw new RangeError(`the output holds ${out.length} floats, not ${3 * plane}`)
   // Where channel c of pixel p goes: p + c·plane (CHW) or 3p + c (HWC).
   const [pixelStride, channelStride] = spec.layout === 'NCHW' ? [1, plane] : [3, 1]
   for (let c = 0; c < 3; c++) {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { Worker } from 'node:worker_threads'
+import { FloatBuffers } from './float-buffers.ts'
 import type { WorkerReply, WorkerRequest } from './inference-protocol.ts'
 
 export interface ModelSignature {
@@ -24,6 +25,8 @@ export class InferenceEngine extends EventEmitter {
   readonly signature: ModelSignature
   readonly #worker: Worker
   readonly #pending = new Map<number, PendingRun>()
+  /** Batch buffers: transferred to the worker with a run, transferred back with its result. */
+  readonly #batchBuffers = new FloatBuffers()
   #nextId = 0
   #closed = false
 
@@ -70,7 +73,7 @@ export class InferenceEngine extends EventEmitter {
     if (this.#closed) return Promise.reject(new Error('inference engine is closed'))
     const [, ...itemShape] = this.signature.inputShape
     const itemLength = inputs[0]!.length
-    const data = new Float32Array(itemLength * inputs.length)
+    const data = this.#batchBuffers.take(itemLength * inputs.length)
     for (const [i, input] of inputs.entries()) data.set(input, i * itemLength)
     const shape = [inputs.length, ...itemShape.map((d) => (typeof d === 'number' ? d : -1))]
     const id = this.#nextId++
@@ -95,6 +98,7 @@ export class InferenceEngine extends EventEmitter {
       pending.reject(new Error(`inference failed: ${reply.message}`))
       return
     }
+    this.#batchBuffers.give(new Float32Array(reply.input))
     const all = new Float32Array(reply.logits)
     const rowLength = all.length / pending.batchSize
     pending.resolve(

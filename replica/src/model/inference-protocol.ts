@@ -11,5 +11,6 @@ export type WorkerReply =
       outputName: string
       outputShape: (number | string)[]
     }
-  | { type: 'result'; id: number; logits: ArrayBuffer; dims: number[] }
+  /** `input` is the request's batch buffer, handed back for the next batch. */
+  | { type: 'result'; id: number; logits: ArrayBuffer; dims: number[]; input: ArrayBuffer }
   | { type: 'error'; id: number; message: string }

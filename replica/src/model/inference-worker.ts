@@ -38,9 +38,13 @@ port.on('message', async (message: WorkerRequest) => {
     const output = results[session.outputNames[0]!]!
     const logits = output.data as Float32Array
     const copy = logits.slice()
-    reply({ type: 'result', id: message.id, logits: copy.buffer, dims: [...output.dims] }, [copy.buffer])
     tensor.dispose()
     output.dispose()
+    // The run is over, so nothing here reads the input any more: it goes back to the main thread for reuse.
+    reply({ type: 'result', id: message.id, logits: copy.buffer, dims: [...output.dims], input: message.data }, [
+      copy.buffer,
+      message.data,
+    ])
   } catch (error) {
     reply({ type: 'error', id: message.type === 'run' ? message.id : -1, message: (error as Error).message })
   }
