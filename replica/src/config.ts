@@ -98,7 +98,7 @@ export const replicaConfigSpec = {
     env: 'MAX_INFLIGHT',
     flag: 'max-inflight',
     description:
-      'Requests it holds at once, from all gateways together; one more is refused at once, before its body is read, with 503 replica_full (default 8: a running batch and the next one forming, above what one gateway sends with its default REPLICA_SLOTS 1)',
+      'Requests it holds at once, from all gateways together; one more is refused at once, before its body is read, with 503 replica_full (default 8: a running batch and the next one forming, above what one gateway sends with its default REPLICA_SLOTS 2)',
     parse: parse.integer({ min: 1, max: 100_000 }),
     default: 8,
   }),
