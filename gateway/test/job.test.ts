@@ -31,8 +31,9 @@ describe('Job: owns its lifecycle', () => {
     t.mock.timers.enable({ apis: ['setTimeout'] })
     const onDeadline = mock.fn()
     const onClientGone = mock.fn()
-    // One clock reading for the deadlines and the timers: only the mocked timers move time in this test.
-    const now = performance.now()
+    // One clock reading for the deadlines and the timers (only the mocked timers move time in this test), and a whole
+    // one: (now + 100) − now is not exactly 100 for every fractional now, and the tick(100) below must reach it.
+    const now = Math.floor(performance.now())
     const late = newJob(now + 100).job
     late.watch({ onDeadline, onClientGone }, now)
     const settled = newJob(now + 100).job

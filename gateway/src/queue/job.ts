@@ -91,9 +91,7 @@ export class Job {
    * only while the job is unsettled.
    */
   watch(watchers: JobWatchers, now = performance.now()): void {
-    // Whole milliseconds: Node keeps one timer list per distinct delay, and a fractional delay made one per job.
-    const delayMs = Math.max(0, Math.ceil(this.timeLeft(now)))
-    this.#timer = setTimeout(() => this.#settled || watchers.onDeadline(this), delayMs)
+    this.#timer = setTimeout(() => this.#settled || watchers.onDeadline(this), Math.max(0, this.timeLeft(now)))
     this.#onAbort = () => this.#settled || watchers.onClientGone(this)
     this.clientGone.addEventListener('abort', this.#onAbort, { once: true })
   }
