@@ -61,15 +61,16 @@ describe('npm run gate on two real versions of darknet-tiny', () => {
 
   test('8-bit weights pass, pruned weights fail on accuracy; the verdict is recorded and promote honours it', async () => {
     // The accuracy rule is what this test is about: two evaluations of the same compute run one after the other on a
-    // shared 2-core machine differ in p95 by more than 10 % (one run here: 117 vs 148 ms), so the test allows +100 %
-    // and the default +10 % stays the unit tests' (gate-rules.test.ts) and the user's.
-    const pass = await gate('--candidate', 'v2-int8', '--max-p95-increase', '1')
+    // shared 2-core machine differ in p95 by more than 10 % (one run here: 117 vs 148 ms), and a busy CI machine can
+    // double one of them, so the latency rule is set out of reach here (+10,000 %, the setting's largest); it is the
+    // unit tests' (gate-rules.test.ts), and the default +10 % the user's.
+    const pass = await gate('--candidate', 'v2-int8', '--max-p95-increase', '100')
     assert.equal(pass.code, 0, pass.stdout + pass.stderr)
     assert.match(pass.stdout, /top-1 accuracy drop ≤ 1 point\(s\) \| 67\.50 % +\| 67\.00 % +\| ≥ 66\.50 % +\| PASS/)
     assert.match(pass.stdout, /darknet-tiny v2-int8: PASS/)
 
     // The baseline's stored results are reused; only the candidate is evaluated now.
-    const fail = await gate('--candidate', 'v3-pruned30', '--reuse', 'true', '--max-p95-increase', '1')
+    const fail = await gate('--candidate', 'v3-pruned30', '--reuse', 'true', '--max-p95-increase', '100')
     assert.equal(fail.code, 1, fail.stdout + fail.stderr)
     assert.match(fail.stdout, /top-1 accuracy drop ≤ 1 point\(s\) \| 67\.50 % +\| 39\.50 % +\| ≥ 66\.50 % +\| FAIL/)
     assert.match(fail.stdout, /\(stored\)/)
