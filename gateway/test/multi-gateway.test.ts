@@ -64,9 +64,10 @@ describe('two gateways over one replica pool', () => {
     assert.ok(signalledAt !== undefined)
     const signalAtMs = signalledAt - left.startMs
 
-    // Sent before the signal: answered — 200, or (had it not read the request yet) a clean 503 with Retry-After.
-    // Never a reset, a timeout or a lost request.
-    const before = left.records.filter((r) => r.sentMs !== undefined && r.sentMs < signalAtMs)
+    // Sent well before the signal: answered — 200, or a clean 503 with Retry-After. Never a reset, a timeout or a lost
+    // request. (Within the last 50 ms, as in ctrl-c.test.ts, a request may still be unread in its socket when the
+    // gateway closes idle keep-alive connections: that is HTTP's own race, and those count with the ones after.)
+    const before = left.records.filter((r) => r.sentMs !== undefined && r.sentMs < signalAtMs - 50)
     assert.ok(before.filter((r) => r.status === 200).length >= 20, `${before.length} sent before the signal`)
     assert.deepEqual(
       before.filter((r) => r.status !== 200 && !(r.status === 503 && r.retryAfterS !== undefined)),
@@ -74,7 +75,7 @@ describe('two gateways over one replica pool', () => {
     )
     // Sent after it: a 200 (read before the signal was handled), a 503 with Retry-After while it drains, or not
     // connected once its port is closed — never another status, never a timeout.
-    const afterSignal = left.records.filter((r) => r.sentMs === undefined || r.sentMs >= signalAtMs)
+    const afterSignal = left.records.filter((r) => r.sentMs === undefined || r.sentMs >= signalAtMs - 50)
     const clean = (r: (typeof afterSignal)[number]) =>
       r.status === 200 || (r.status === 503 && r.retryAfterS !== undefined) || r.status === 'error'
     assert.deepEqual(
