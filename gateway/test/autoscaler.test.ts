@@ -188,7 +188,7 @@ describe('the signal and the kubernetes actuator, through a gateway', () => {
           body: JSON.parse(body),
         })
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"kind":"Scale"}')
-        api.emit('patched')
+        api.emit('patched', patches.at(-1))
       })
     })
     api.listen(0, '127.0.0.1')
@@ -213,15 +213,23 @@ describe('the signal and the kubernetes actuator, through a gateway', () => {
     cleanup.push(() => gateway.shutdown(1000))
     await routable(gateway, 1)
     // 40 requests at once onto one replica serving 100 ms each: a queue that must be drained within the SLO. The
-    // clients say they will wait (4 s of queue), so admission accepts them all.
-    const patched = once(api, 'patched')
+    // clients say they will wait (4 s of queue), so admission accepts them all. Waited for: the PATCH that scales up
+    // (a gateway that wins the Lease before the burst has reached it first writes the 1 it wants then).
+    const scaledUp = new Promise<void>((resolve) => {
+      const onPatch = (patch: (typeof patches)[number]) => {
+        if ((patch.body as { spec: { replicas: number } }).spec.replicas <= 1) return
+        api.off('patched', onPatch)
+        resolve()
+      }
+      api.on('patched', onPatch)
+    })
     const answers = Array.from({ length: 40 }, () =>
       call(`${gateway.url}/predict`, {
         body: Buffer.alloc(100, 1),
         headers: { 'content-type': 'image/jpeg', 'x-timeout-ms': '20000' },
       }),
     )
-    await patched
+    await scaledUp
     const status = (await call(`${gateway.url}/autoscale`)).body
     assert.ok(status.desired > 1, JSON.stringify(status))
     assert.equal(status.actuator, 'kubernetes')
@@ -232,13 +240,13 @@ describe('the signal and the kubernetes actuator, through a gateway', () => {
     const text = (await call(`${gateway.url}/metrics`)).body as string
     assert.ok(metric(text, 'gateway_desired_replicas') > 1)
     assert.equal(metric(text, 'gateway_autoscaler_leader'), 1, 'alone with the actuator, it leads')
-    assert.equal(patches[0]!.path, '/apis/apps/v1/namespaces/ml/deployments/resnet/scale')
-    assert.equal(patches[0]!.auth, 'Bearer secret-token')
-    assert.equal(patches[0]!.type, 'application/merge-patch+json')
-    assert.deepEqual(patches[0]!.body, {
-      spec: { replicas: (patches[0]!.body as { spec: { replicas: number } }).spec.replicas },
+    const scaleUp = patches.find((p) => (p.body as { spec: { replicas: number } }).spec.replicas > 1)!
+    assert.equal(scaleUp.path, '/apis/apps/v1/namespaces/ml/deployments/resnet/scale')
+    assert.equal(scaleUp.auth, 'Bearer secret-token')
+    assert.equal(scaleUp.type, 'application/merge-patch+json')
+    assert.deepEqual(scaleUp.body, {
+      spec: { replicas: (scaleUp.body as { spec: { replicas: number } }).spec.replicas },
     })
-    assert.ok((patches[0]!.body as { spec: { replicas: number } }).spec.replicas > 1)
     const statuses = (await Promise.all(answers)).map((a) => (a.status === 200 ? 200 : `${a.status} ${errorCode(a)}`))
     assert.ok(
       statuses.every((s) => s === 200),
