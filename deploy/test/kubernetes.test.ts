@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import { validateRegistryState } from '../../common/model-registry/state.ts'
 import { kubernetesActuator } from '../../gateway/src/autoscale/actuators/kubernetes.ts'
+import { leaseElectorOptions } from '../../gateway/src/autoscale/gateway-cluster.ts'
 import { kubernetesClient } from '../../gateway/src/autoscale/kubernetes-api.ts'
 import { LeaseElector } from '../../gateway/src/autoscale/lease-elector.ts'
 import { loadGatewayConfig } from '../../gateway/src/config.ts'
@@ -311,14 +312,7 @@ describe('k8s/ manifests keep their promises', () => {
       })
       const connection = { apiUrl: config.kubeApiUrl!, tokenFile: config.kubeTokenFile, caFile: config.kubeCaFile }
       const call = await kubernetesClient(connection)
-      const elector = new LeaseElector(call, {
-        namespace: config.kubeNamespace,
-        name: config.leaseName,
-        identity: config.gatewayId,
-        leaseDurationS: config.leaseDurationS,
-        renewDeadlineS: config.leaseRenewDeadlineS,
-        retryPeriodS: config.leaseRetryPeriodS,
-      })
+      const elector = new LeaseElector(call, leaseElectorOptions(config))
       const errors: unknown[] = []
       elector.on('error', (error) => errors.push(error))
       const actuator = await kubernetesActuator({

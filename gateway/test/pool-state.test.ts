@@ -130,10 +130,7 @@ describe('ReplicaPool', () => {
   test('a load report below capacity still says change when it expires (late binding may be waiting on it)', async () => {
     // Four slots, three reported by the last answer: not full, but a job may wait for this replica to free (it is
     // the faster one). Once the answers are in, only the report's expiry can wake that job.
-    const pool = new ReplicaPool({ ...poolOptions, slotsPerReplica: 4 })
-    pool.setTargets(['http://127.0.0.1:1'])
-    const replica = pool.get('http://127.0.0.1:1')!
-    pool.recordProbe(replica, 'ready')
+    const { pool, replica } = poolOfOneReady(4)
     pool.beginAttempt(replica)
     pool.recordLoadReport(replica, 4)
     pool.endAttempt(replica, { outcome: 'success', upstreamMs: 20 })
@@ -143,10 +140,7 @@ describe('ReplicaPool', () => {
   })
 
   test("the replica's view shows what it reported and its refusal while they count, and nothing after", async () => {
-    const pool = new ReplicaPool({ ...poolOptions, slotsPerReplica: 2 })
-    pool.setTargets(['http://127.0.0.1:1'])
-    const replica = pool.get('http://127.0.0.1:1')!
-    pool.recordProbe(replica, 'ready')
+    const { pool, replica } = poolOfOneReady(2)
     const before = Date.now()
     assert.deepEqual(pick(replica.snapshot(before)), { reported_inflight: null, refusing: false })
     pool.beginAttempt(replica)
@@ -194,4 +188,13 @@ describe('ReplicaPool', () => {
 
 function pick({ reported_inflight, refusing }: { reported_inflight: number | null; refusing: boolean }) {
   return { reported_inflight, refusing }
+}
+
+/** A pool of one ready replica with `slotsPerReplica` slots. */
+function poolOfOneReady(slotsPerReplica: number) {
+  const pool = new ReplicaPool({ ...poolOptions, slotsPerReplica })
+  pool.setTargets(['http://127.0.0.1:1'])
+  const replica = pool.get('http://127.0.0.1:1')!
+  pool.recordProbe(replica, 'ready')
+  return { pool, replica }
 }

@@ -3,7 +3,7 @@ import type { GatewayConfig } from '../config.ts'
 import { addressToUrl, type Resolver, systemResolver } from '../discovery/dns.ts'
 import type { GatewayCluster } from './autoscaler.ts'
 import type { KubernetesRequest } from './kubernetes-api.ts'
-import { LeaseElector } from './lease-elector.ts'
+import { LeaseElector, type LeaseElectorOptions } from './lease-elector.ts'
 import { PeerDemand } from './peer-demand.ts'
 
 export interface RunningCluster {
@@ -41,16 +41,7 @@ export function gatewayCluster(
       maxAgeMs: Math.max(3000, 5 * config.autoscaleIntervalMs),
       timeoutMs: Math.min(2000, Math.max(250, config.autoscaleIntervalMs)),
     })
-  const elector =
-    kube &&
-    new LeaseElector(kube, {
-      namespace: config.kubeNamespace,
-      name: config.leaseName,
-      identity: config.gatewayId,
-      leaseDurationS: config.leaseDurationS,
-      renewDeadlineS: config.leaseRenewDeadlineS,
-      retryPeriodS: config.leaseRetryPeriodS,
-    })
+  const elector = kube && new LeaseElector(kube, leaseElectorOptions(config))
   elector?.on('error', (error) => log.warn({ err: error, lease: config.leaseName }, 'leader election round failed'))
   elector?.on('leading', (leading) =>
     log.info(
@@ -65,6 +56,18 @@ export function gatewayCluster(
     stop: async () => {
       await elector?.stop()
     },
+  }
+}
+
+/** The Lease this gateway competes for, and how, as its configuration says. */
+export function leaseElectorOptions(config: GatewayConfig): LeaseElectorOptions {
+  return {
+    namespace: config.kubeNamespace,
+    name: config.leaseName,
+    identity: config.gatewayId,
+    leaseDurationS: config.leaseDurationS,
+    renewDeadlineS: config.leaseRenewDeadlineS,
+    retryPeriodS: config.leaseRetryPeriodS,
   }
 }
 
