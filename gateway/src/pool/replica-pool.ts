@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { parseModelSelector } from '../../../common/http/model-selection.ts'
+import { type TimerAt, timerAt } from '../../../common/timer-at.ts'
 import type { Candidate } from '../routing/policies.ts'
 import type { AttemptOutcome, OutlierPolicy } from './outlier.ts'
 import type { ProbeResult, ReadinessThresholds } from './readiness.ts'
@@ -52,7 +53,7 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
   readonly #replicas = new Map<string, Replica>()
   readonly #options: ReplicaPoolOptions
   /** Per replica: says 'change' when a report that made it not free expires (nothing else would). */
-  readonly #expiryTimers = new Map<Replica, NodeJS.Timeout>()
+  readonly #expiryTimers = new Map<Replica, TimerAt>()
 
   constructor(options: ReplicaPoolOptions) {
     super()
@@ -138,7 +139,7 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
         break
       case 'full':
         // Not a failure: it is busy with other gateways' work. Not free until it answers us again or this expires.
-        this.#changeAtExpiry(own, own.recordRefusal(report.inflight, report.freeInMs, now), now)
+        this.#changeAtExpiry(own, own.recordRefusal(report.inflight, report.freeInMs, now))
         break
       case 'none':
         break
@@ -154,7 +155,7 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
     const own = this.#own(replica)
     if (!own) return
     const now = Date.now()
-    this.#changeAtExpiry(own, own.recordLoadReport(inflight, now), now)
+    this.#changeAtExpiry(own, own.recordLoadReport(inflight, now))
   }
 
   /** A readiness probe's result, and the models the replica listed if it did. */
@@ -226,7 +227,7 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
   }
 
   async close(): Promise<void> {
-    for (const timer of this.#expiryTimers.values()) clearTimeout(timer)
+    for (const expiry of this.#expiryTimers.values()) expiry.cancel()
     this.#expiryTimers.clear()
     await Promise.all([...this.#replicas.values()].map((r) => r.close()))
     this.#replicas.clear()
@@ -252,30 +253,28 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
    * is due from it, e.g. the last job after a burst), so say 'change' then: a job waiting on it is looked at again,
    * never stranded until its deadline, nor re-sent in a spin. A report of nothing holds nothing back.
    */
-  #changeAtExpiry(replica: Replica, report: ReportedLoad, now: number): void {
+  #changeAtExpiry(replica: Replica, report: ReportedLoad): void {
     if (!report.refused && report.floor === 0) return
-    clearTimeout(this.#expiryTimers.get(replica))
-    // The report counts while now < until. Timers run on the loop's monotonic millisecond clock, not on Date.now(),
-    // so one can fire before `until` by our clock (a truncated millisecond, a wall-clock step): then the report still
-    // counts, 'change' would change nothing, and nothing would wake a waiting job again. Re-arm for the rest instead.
-    const arm = (delayMs: number): void => {
-      const timer = setTimeout(() => {
-        const left = report.until - Date.now()
-        if (left >= 0) return arm(left + 1)
+    this.#expiryTimers.get(replica)?.cancel()
+    // The report counts while Date.now() < until: timerAt waits for that clock, not the loop's (see there), so the
+    // 'change' it says is a real one and a waiting job is never left with nothing to wake it.
+    const expiry = timerAt(
+      report.until,
+      Date.now,
+      () => {
         this.#expiryTimers.delete(replica)
         this.emit('change')
-      }, delayMs)
-      timer.unref()
-      this.#expiryTimers.set(replica, timer)
-    }
-    arm(report.until - now + 1)
+      },
+      { unref: true },
+    )
+    this.#expiryTimers.set(replica, expiry)
   }
 
   #removeDrained(): void {
     for (const replica of this.#replicas.values()) {
       if (replica.draining && replica.outstanding === 0) {
         this.#replicas.delete(replica.url)
-        clearTimeout(this.#expiryTimers.get(replica))
+        this.#expiryTimers.get(replica)?.cancel()
         this.#expiryTimers.delete(replica)
         void replica.close()
         this.emit('removed', replica)
