@@ -86,11 +86,8 @@ describe('gateway: an upload burst is refused before its bodies are read', () =>
   const BODY = 40_000
 
   test('bodies arriving at once are held to QUEUE_MAX_BYTES: the rest are answered 503 from their Content-Length, their bodies unsent', async () => {
-    const [stub] = await fixture.stubs({})
-    const gateway = await fixture.gatewayFor(
-      [stub!],
-      ['--queue-max-bytes', '100000', '--max-receiving-bytes', '100000'],
-    )
+    const stub = (await fixture.stubs({}))[0]!
+    const gateway = await fixture.gatewayFor([stub], ['--queue-max-bytes', '100000', '--max-receiving-bytes', '100000'])
     const limits = gateway.queue.limits
     // The accounting is checked at every change, not only at the end.
     const checks: string[] = []
@@ -129,8 +126,8 @@ describe('gateway: an upload burst is refused before its bodies are read', () =>
   })
 
   test('a body larger than the gateway could ever take is 413 from its Content-Length alone', async () => {
-    const [stub] = await fixture.stubs({})
-    const gateway = await fixture.gatewayFor([stub!], ['--queue-max-bytes', '100000', '--max-receiving-bytes', '50000'])
+    const stub = (await fixture.stubs({}))[0]!
+    const gateway = await fixture.gatewayFor([stub], ['--queue-max-bytes', '100000', '--max-receiving-bytes', '50000'])
     // Within MAX_BODY_BYTES (10 MiB) but beyond what may be received at once: no retry could help.
     const tooBig = upload(gateway, { 'content-length': 60_000 })
     const answer = await tooBig.answer
@@ -145,9 +142,9 @@ describe('gateway: an upload burst is refused before its bodies are read', () =>
   })
 
   test('a chunked body is counted as it arrives: past what may be received at once it is refused mid-body, connection closed', async () => {
-    const [stub] = await fixture.stubs({})
+    const stub = (await fixture.stubs({}))[0]!
     const gateway = await fixture.gatewayFor(
-      [stub!],
+      [stub],
       ['--queue-max-bytes', '1000000', '--max-receiving-bytes', '100000'],
     )
     // Another upload holds 60 kB of the 100 kB while its body is on its way.
