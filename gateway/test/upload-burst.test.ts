@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { after, describe, test } from 'node:test'
 import type { RunningGateway } from '../src/gateway.ts'
@@ -175,5 +176,27 @@ describe('gateway: an upload burst is refused before its bodies are read', () =>
     assert.equal(stub.requests.length, 2)
     assert.equal(gateway.queue.reserved, 0)
     for (const u of [holder, chunked, tooBig, small]) u.destroy()
+  })
+
+  test('MAX_CONNECTIONS: a connection beyond it is closed as it opens; the held ones are served', async () => {
+    const stub = (await fixture.stubs({}))[0]!
+    const gateway = await fixture.gatewayFor([stub], ['--max-connections', '2'])
+    const { port } = new URL(gateway.url)
+    const open = async () => {
+      const socket = connect(Number(port), '127.0.0.1')
+      socket.on('error', () => {})
+      await once(socket, 'connect')
+      return socket
+    }
+    // Opened one after the other, so the server accepts them in this order.
+    const held = [await open(), await open()]
+    const third = await open()
+    await once(third, 'close')
+    for (const socket of held) {
+      socket.write('GET /healthz HTTP/1.1\r\nhost: gateway\r\n\r\n')
+      const [data] = (await once(socket, 'data')) as [Buffer]
+      assert.match(data.toString('utf8'), /^HTTP\/1\.1 200 /)
+      socket.destroy()
+    }
   })
 })
