@@ -68,13 +68,20 @@ const MiB = 1024 * 1024
 printCpu()
 
 // Two one-at-a-time stub replicas with a 50 ms service time: the queue fills, the gateway must shed.
-const fleet = fork(join(HERE, 'stub-fleet.ts'), [JSON.stringify([0, 1].map(() => ({ serviceMs: 50, mode: 'fifo' })))])
+const REPLICAS = 2
+const SLOTS = 2
+const fleet = fork(join(HERE, 'stub-fleet.ts'), [
+  JSON.stringify(Array.from({ length: REPLICAS }, () => ({ serviceMs: 50, mode: 'fifo' }))),
+])
 const [fleetReady] = (await once(fleet, 'message')) as [{ urls: string[] }]
 
 const logs = { probeMissed: 0, unroutable: 0 }
 const gateway = await spawnService('gateway', {
   ...(config.baseline && { entry: join(config.baseline, 'gateway/src/main.ts') }),
-  args: ['--discovery', 'static', '--replicas', fleetReady.urls.join(','), '--autoscaler', 'none'],
+  args: [
+    ...['--discovery', 'static', '--replicas', fleetReady.urls.join(','), '--autoscaler', 'none'],
+    ...['--replica-slots', String(SLOTS)],
+  ],
   env: { ...process.env, LOG_FORMAT: 'json' },
   onLog: (line) => {
     if (line.includes('readiness probe got no answer')) logs.probeMissed++
@@ -112,7 +119,9 @@ const outcomeOf = async (send: () => Promise<Awaited<ReturnType<typeof request>>
     const text = await response.body.text()
     if (response.statusCode === 200) return '200'
     const code = /"code":"(\w+)"/.exec(text)?.[1] ?? '?'
-    return `${response.statusCode} ${code}`
+    // Which bound a queue_full refusal was about: bodies arriving at once, the SLO, or the queue itself.
+    const why = text.includes('receiving') ? ' (receiving)' : text.includes('SLO') ? ' (SLO)' : ''
+    return `${response.statusCode} ${code}${why}`
   } catch (error) {
     return `no answer (${(error as { code?: string }).code ?? (error as Error).message})`
   }
@@ -171,8 +180,13 @@ console.log(`\ngateway: ${config.baseline ?? 'this checkout'}; its body bounds: 
 console.log(
   `burst: ${config.uploads} concurrent uploads of ${config.uploadMiB} MiB (${chunkedEvery > 0 ? `1 in ${chunkedEvery} chunked` : 'all with Content-Length'}), over in ${burstSeconds.toFixed(1)} s`,
 )
+// What the configuration lets bodies take: queued and arriving (QUEUE_MAX_BYTES), plus one per replica slot in flight.
+const boundOf = (key: string) => Number(new RegExp(`${key}=(\\d+)`).exec(gatewayHelp)?.[1])
+const bodiesBound = boundOf('QUEUE_MAX_BYTES') + REPLICAS * SLOTS * boundOf('MAX_BODY_BYTES')
 console.log(
-  `peak gateway RSS ${mib(rssPeak)} (VmHWM; sampled VmRSS peak ${mib(rssPeakSampled)}, ${mib(rssBefore)} before the burst)`,
+  `peak gateway RSS ${mib(rssPeak)} (VmHWM; sampled VmRSS peak ${mib(rssPeakSampled)}); ${mib(rssBefore)} before the burst + ` +
+    `bodies bound ${mib(bodiesBound)} (QUEUE_MAX_BYTES + ${REPLICAS * SLOTS} in flight × MAX_BODY_BYTES) = ${mib(rssBefore + bodiesBound)}: ` +
+    `peak at ${((rssPeak / (rssBefore + bodiesBound)) * 100).toFixed(0)} % of it`,
 )
 console.log(`uploads: ${JSON.stringify(burstCounts)}`)
 console.log(
