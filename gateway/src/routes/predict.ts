@@ -128,10 +128,10 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
    * grows past it), not a 503 that a retry could not cure.
    */
   const largestBody = Math.min(options.maxBodyBytes, queue.limits.maxBytes, queue.limits.maxReceivingBytes)
-  const tooLarge = (bytes: number) =>
+  const tooLarge = (bytes: number, soFar: boolean) =>
     new ServiceError(
       'payload_too_large',
-      `the body (${bytes} bytes${bytes > largestBody ? '' : ' so far'}) is larger than the ${largestBody} bytes the gateway accepts`,
+      `the body (${soFar ? 'over ' : ''}${bytes} bytes) is larger than the ${largestBody} bytes the gateway accepts`,
     )
 
   /**
@@ -145,7 +145,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
     try {
       const contentLength = request.headers['content-length']
       const declaredLength = contentLength === undefined ? undefined : Number(contentLength)
-      if (declaredLength !== undefined && declaredLength > largestBody) return tooLarge(declaredLength)
+      if (declaredLength !== undefined && declaredLength > largestBody) return tooLarge(declaredLength, false)
       const budget = requestBudget(timeLeftFromHeaders(request.headers), options)
       const priority = parsePriority(request.headers['x-priority'])
       // NAME@VERSION from here on: the canary split is drawn once, at admission.
@@ -188,7 +188,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
   /** Reserves the next chunk of a chunked body, or refuses the body (it is not read further). */
   const reserveMore = (request: FastifyRequest, bytes: number): ServiceError | undefined => {
     const { reservation } = request.admitted!
-    if (reservation.bytes + bytes > largestBody) return tooLarge(reservation.bytes + bytes)
+    if (reservation.bytes + bytes > largestBody) return tooLarge(reservation.bytes + bytes, true)
     const room: QueueRoom = queue.grow(reservation, bytes)
     if (room === 'ok') return undefined
     return refused(room === 'receiving' ? receivingFull() : queueFull(queue.size, dispatcher.pace().perSecond))
