@@ -14,6 +14,8 @@ export interface ServiceAppOptions {
   bodyLimit: number
   /** Time allowed to receive a whole request (headers and body). */
   requestTimeoutMs: number
+  /** Connections held at once; one more is closed as it opens (Node's server.maxConnections). Default: no limit. */
+  maxConnections?: number
 }
 
 /**
@@ -28,15 +30,18 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
     bodyLimit: options.bodyLimit,
     // Node checks request timeouts on a timer (every 30 s by default): a slow-loris body would be cut up to 30 s
     // late. Checking often makes the body timeout mean what it says.
-    serverFactory: (handler) =>
-      createServer(
+    serverFactory: (handler) => {
+      const server = createServer(
         {
           requestTimeout: options.requestTimeoutMs,
           connectionsCheckingInterval: Math.min(1000, Math.max(100, options.requestTimeoutMs / 4)),
           keepAliveTimeout: 72_000,
         },
         handler,
-      ),
+      )
+      if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections
+      return server
+    },
     return503OnClosing: true,
     clientErrorHandler: answerClientError,
   })

@@ -14,7 +14,7 @@
  * The gateway runs with its default logging (an access-log line per request, read from its stdout by this process);
  * nginx logs access to a file; HAProxy and the bare reference proxies log nothing.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
@@ -138,6 +138,11 @@ async function startSwitchyard(
       '10000',
       '--queue-max-bytes',
       String(1e9),
+      // The load tester may hold 4096 requests at once: the byte and connection bounds stay out of its way too
+      // (in a baseline checkout that has them).
+      ...(knowsFlag(entry, '--max-connections')
+        ? ['--max-receiving-bytes', String(1e9), '--max-connections', '100000']
+        : []),
     ],
   })
   // Wait until every stub has passed its readiness probe.
@@ -474,4 +479,10 @@ async function measureThroughput(proxy: RunningProxy) {
 /** User + system CPU seconds a process has used (Linux /proc; undefined elsewhere or without a pid). */
 function cpuSeconds(pid: number | undefined): number | undefined {
   return pid === undefined ? undefined : processCpuSeconds(pid)
+}
+
+/** Whether the gateway at `entry` (default: this checkout's) takes a command-line flag, from its --help. */
+function knowsFlag(entry: string | undefined, flag: string): boolean {
+  const main = entry ?? fileURLToPath(new URL('../src/main.ts', import.meta.url))
+  return execFileSync(process.execPath, [main, '--help'], { encoding: 'utf8' }).includes(flag)
 }

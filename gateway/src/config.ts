@@ -100,9 +100,25 @@ export const gatewayConfigSpec = {
   queueMaxBytes: setting({
     env: 'QUEUE_MAX_BYTES',
     flag: 'queue-max-bytes',
-    description: 'Request bytes the gateway queue holds before answering 503',
+    description:
+      'Request bytes the gateway queue holds, bodies still arriving included (reserved at admission from Content-Length), before answering 503',
     parse: positiveInt(),
     default: 64 * 1024 * 1024,
+  }),
+  maxReceivingBytes: setting({
+    env: 'MAX_RECEIVING_BYTES',
+    flag: 'max-receiving-bytes',
+    description:
+      'Bytes of request bodies being received at once (counted from Content-Length, or as chunked bodies arrive); beyond it 503 before the body is read',
+    parse: positiveInt(),
+    default: 32 * 1024 * 1024,
+  }),
+  maxConnections: setting({
+    env: 'MAX_CONNECTIONS',
+    flag: 'max-connections',
+    description: 'Client connections held at once; one more is closed as it opens',
+    parse: positiveInt(1_000_000),
+    default: 4096,
   }),
   lowPriorityShare: setting({
     env: 'LOW_PRIORITY_SHARE',

@@ -81,6 +81,7 @@ export async function startGateway(
   const queue = new JobQueue<Job>({
     maxCount: config.queueMax,
     maxBytes: config.queueMaxBytes,
+    maxReceivingBytes: config.maxReceivingBytes,
     lowPriorityShare: config.lowPriorityShare,
   })
   let dispatcher: Dispatcher | undefined

@@ -26,6 +26,7 @@ export const REJECTION_REASONS = [
   'no_replica',
   'shutting_down',
   'client_closed',
+  'receiving_full',
 ] as const
 
 export function createGatewayMetrics(sources: GatewayGaugeSources) {

@@ -21,7 +21,10 @@ import type { ModelRouter } from './versions/model-router.ts'
 import { registerWebPage } from './web-page.ts'
 
 export interface GatewayServerOptions {
-  config: Pick<GatewayConfig, 'maxBodyBytes' | 'bodyTimeoutMs' | 'defaultTimeoutMs' | 'discovery' | 'sloMs'>
+  config: Pick<
+    GatewayConfig,
+    'maxBodyBytes' | 'maxConnections' | 'bodyTimeoutMs' | 'defaultTimeoutMs' | 'discovery' | 'sloMs'
+  >
   queue: JobQueue<Job>
   dispatcher: Dispatcher
   pool: ReplicaPool
@@ -47,13 +50,10 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
       '+ Retry-After, drops expired requests with 504, retries on replica failure.',
     bodyLimit: config.maxBodyBytes,
     requestTimeoutMs: config.bodyTimeoutMs,
+    maxConnections: config.maxConnections,
   })
-  // The gateway does not parse uploads (replicas do): every accepted type is read as raw bytes.
+  // Each route reads the bodies it takes: uploads within their reservation (predict), JSON (batch).
   app.removeAllContentTypeParsers()
-  const asBuffer = { parseAs: 'buffer' as const }
-  for (const type of ['multipart/form-data', 'application/octet-stream', /^image\/[\w.+-]+$/]) {
-    app.addContentTypeParser(type, asBuffer, (_request, body, done) => done(null, body))
-  }
   app.addSchema(replicaViewSchema)
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-queue-size', String(queue.size))
@@ -75,6 +75,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     dispatcher,
     pool,
     metrics,
+    maxBodyBytes: config.maxBodyBytes,
     defaultTimeoutMs: config.defaultTimeoutMs,
     sloMs: config.sloMs,
     isShuttingDown,

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { RetryBudget } from '../src/dispatch/retry-budget.ts'
 import type { Priority } from '../src/queue/job.ts'
-import { JobQueue } from '../src/queue/job-queue.ts'
+import { type ByteReservation, JobQueue } from '../src/queue/job-queue.ts'
 
 interface Item {
   id: number
@@ -34,7 +34,7 @@ describe('JobQueue', () => {
         fc.integer({ min: 10, max: 200 }),
         fc.array(operation, { maxLength: 80 }),
         (maxCount, maxBytes, operations) => {
-          const queue = new JobQueue<Item>({ maxCount, maxBytes, lowPriorityShare: 0.5 })
+          const queue = new JobQueue<Item>({ maxCount, maxBytes, maxReceivingBytes: maxBytes, lowPriorityShare: 0.5 })
           const model: Record<Priority, Item[]> = { normal: [], low: [] }
           let id = 0
           let pushedFront = 0
@@ -78,8 +78,88 @@ describe('JobQueue', () => {
     )
   })
 
+  test('model check: bodies being received plus bodies queued never exceed the byte bound; receiving within its own', () => {
+    const priority = fc.constantFrom<Priority>('normal', 'low')
+    const operation = fc.oneof(
+      // A body announced with its length (Content-Length), reserved whole at admission.
+      fc.record({ op: fc.constant('reserve' as const), priority, size: fc.integer({ min: 0, max: 60 }) }),
+      // A chunked body: its reservation grows as chunks arrive.
+      fc.record({ op: fc.constant('grow' as const), index: fc.nat(), more: fc.integer({ min: 1, max: 30 }) }),
+      // The request failed (refused mid-body, client gone, timeout): its reservation is given back.
+      fc.record({ op: fc.constant('release' as const), index: fc.nat() }),
+      // The body has arrived: its job enters the queue in the bytes its reservation held.
+      fc.record({ op: fc.constant('enqueue' as const), index: fc.nat() }),
+      // A job with no reservation (a batch image read from disk).
+      fc.record({ op: fc.constant('push' as const), priority, size: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ op: fc.constant('shift' as const) }),
+    )
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 10, max: 200 }),
+        fc.integer({ min: 0, max: 200 }),
+        fc.array(operation, { maxLength: 100 }),
+        (maxCount, maxBytes, maxReceivingBytes, operations) => {
+          const queue = new JobQueue<Item>({ maxCount, maxBytes, maxReceivingBytes, lowPriorityShare: 0.5 })
+          const live: ByteReservation[] = []
+          const pick = (index: number) => live[index % Math.max(1, live.length)]
+          let id = 0
+          for (const step of operations) {
+            if (step.op === 'reserve') {
+              const before = queue.reserved
+              const reservation = queue.reserve(step.priority, step.size)
+              if (typeof reservation === 'string') {
+                assert.equal(queue.reserved, before, 'a refusal reserves nothing')
+                const fits =
+                  queue.size + 1 <= maxCount &&
+                  queue.bytes + before + step.size <= maxBytes &&
+                  before + step.size <= maxReceivingBytes
+                assert.ok(!fits || step.priority === 'low', `refused (${reservation}) although it fits`)
+              } else {
+                assert.equal(reservation.bytes, step.size)
+                live.push(reservation)
+              }
+            } else if (step.op === 'grow') {
+              const reservation = pick(step.index)
+              if (reservation) {
+                const [before, total] = [reservation.bytes, queue.reserved]
+                const room = queue.grow(reservation, step.more)
+                assert.equal(reservation.bytes, room === 'ok' ? before + step.more : before)
+                assert.equal(queue.reserved, room === 'ok' ? total + step.more : total)
+              }
+            } else if (step.op === 'release' || step.op === 'enqueue') {
+              const reservation = pick(step.index)
+              if (reservation) {
+                live.splice(live.indexOf(reservation), 1)
+                queue.release(reservation)
+                queue.release(reservation)
+                assert.equal(reservation.released, true)
+                if (step.op === 'enqueue') {
+                  const item = { id: id++, priority: reservation.priority, size: reservation.bytes, enqueuedAt: id }
+                  // The bytes were held for it: only the count bound can refuse it now.
+                  assert.ok(['ok', 'count'].includes(queue.push(item)))
+                }
+              }
+            } else if (step.op === 'push') {
+              queue.push({ id: id++, priority: step.priority, size: step.size, enqueuedAt: id })
+            } else {
+              queue.shift()
+            }
+            assert.equal(
+              queue.reserved,
+              live.reduce((sum, r) => sum + r.bytes, 0),
+            )
+            assert.ok(queue.bytes + queue.reserved <= maxBytes, `${queue.bytes} queued + ${queue.reserved} receiving`)
+            assert.ok(queue.reserved <= maxReceivingBytes)
+          }
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
   test('oldest() looks across both lanes', () => {
-    const queue = new JobQueue<Item>({ maxCount: 10, maxBytes: 100, lowPriorityShare: 1 })
+    const queue = new JobQueue<Item>({ maxCount: 10, maxBytes: 100, maxReceivingBytes: 100, lowPriorityShare: 1 })
     queue.push({ id: 1, priority: 'low', size: 1, enqueuedAt: 5 })
     queue.push({ id: 2, priority: 'normal', size: 1, enqueuedAt: 9 })
     assert.equal(queue.oldest()?.id, 1)

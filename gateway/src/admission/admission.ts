@@ -54,8 +54,11 @@ export type RefusalCode = 'shutting_down' | 'no_replica' | 'queue_full'
 
 export interface Refusal {
   code: RefusalCode
-  /** The metric's reason label: the code, or `would_miss_deadline` for a queue_full refusal on time. */
-  reason: RefusalCode | 'would_miss_deadline'
+  /**
+   * The metric's reason label: the code, or `would_miss_deadline` for a queue_full refusal on time, or
+   * `receiving_full` for one because too many bodies are arriving at once.
+   */
+  reason: RefusalCode | 'would_miss_deadline' | 'receiving_full'
   message: string
   retryAfterSeconds: number
 }
@@ -76,6 +79,7 @@ export function admissionRefusal(
   if (load.readyReplicas === 0) {
     return refusal('no_replica', model ? `no replica serving ${model} is ready` : 'no replica is ready', 1)
   }
+  if (load.queueRoom === 'receiving') return receivingFull()
   if (load.queueRoom !== 'ok') return queueFull(load.queued, load.recentPerSecond)
   const wait = wouldMissDeadline(budget, load)
   if (wait === undefined) return undefined
@@ -117,6 +121,17 @@ export function queueFull(queued: number, recentPerSecond: number): Refusal {
     `the gateway queue is full (${queued} waiting)`,
     retryAfterSeconds(queued + 1, recentPerSecond),
   )
+}
+
+/**
+ * The refusal of a body when MAX_RECEIVING_BYTES of others are still arriving: uploads in progress end within
+ * seconds (they are admitted only with room in the queue), so retrying in one is worth it.
+ */
+export function receivingFull(): Refusal {
+  return {
+    ...refusal('queue_full', 'the gateway is receiving as many request bodies as it may at once; retry shortly', 1),
+    reason: 'receiving_full',
+  }
 }
 
 /** Seconds until `queued` jobs would be served at `perSecond`, at least 1, at most 30 (2 when nothing was served). */

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { request } from 'undici'
 import type { ReplicaReadiness } from '../../../common/readiness-schema.ts'
+import { probeDeadline } from './probe-deadline.ts'
 import type { ProbeResult } from './readiness.ts'
 import type { ModelVersionRef, ReadonlyReplica } from './replica.ts'
 import type { ReplicaPool } from './replica-pool.ts'
@@ -68,12 +69,14 @@ export class HealthChecker {
 
   /** What the probe found, and the models the replica says it serves (the default first) when it says so. */
   async #check(replica: ReadonlyReplica): Promise<{ result: ProbeResult; models?: ModelVersionRef[] }> {
+    // The deadline alone times the probe out (undici's own timers would fire before a stalled loop reads the answer).
+    const deadline = probeDeadline(this.#options.timeoutMs)
     try {
       const response = await request(`${replica.url}/readyz`, {
         dispatcher: replica.probeClient,
-        signal: AbortSignal.timeout(this.#options.timeoutMs),
-        headersTimeout: this.#options.timeoutMs,
-        bodyTimeout: this.#options.timeoutMs,
+        signal: deadline.signal,
+        headersTimeout: 0,
+        bodyTimeout: 0,
       })
       // Read as the replica's schema says, but checked: a replica of another version may say something else.
       const body = (await response.body.json().catch(() => undefined)) as Partial<ReplicaReadiness> | undefined
@@ -87,6 +90,8 @@ export class HealthChecker {
       return { result: response.statusCode === 200 ? 'ready' : 'answered_not_ready', ...(models && { models }) }
     } catch (error) {
       return { result: (error as { code?: unknown }).code === 'ECONNREFUSED' ? 'answered_not_ready' : 'no_answer' }
+    } finally {
+      deadline.clear()
     }
   }
 }

@@ -11,14 +11,16 @@ import {
   queueFull,
   type Refusal,
   type RequestBudget,
+  receivingFull,
   requestBudget,
 } from '../admission/admission.ts'
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
 import type { GatewayMetrics } from '../metrics.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
 import { Job, type JobOutcome, type Priority, type UpstreamAnswer } from '../queue/job.ts'
-import type { JobQueue } from '../queue/job-queue.ts'
+import type { ByteReservation, JobQueue, QueueRoom } from '../queue/job-queue.ts'
 import type { ModelRouter } from '../versions/model-router.ts'
+import { readUpload } from './read-upload.ts'
 
 /** How one request to a model version ended: per-version metrics and the canary's sliding window. */
 export interface VersionOutcomeReport {
@@ -36,6 +38,8 @@ export interface PredictRoutesOptions extends AdmissionSettings {
   dispatcher: Dispatcher
   pool: ReplicaPool
   metrics: GatewayMetrics
+  /** Largest body accepted (MAX_BODY_BYTES). */
+  maxBodyBytes: number
   isShuttingDown: () => boolean
   /** Every prediction request, refused or not: demand, for the autoscaler. */
   onArrival: () => void
@@ -97,7 +101,14 @@ interface Admitted {
   deadline: number
   priority: Priority
   model: string | undefined
+  /** Its Content-Length; undefined for a chunked body. */
+  declaredLength: number | undefined
+  /** The queue bytes its body holds while it arrives, released when its job enters the queue or the request ends. */
+  reservation: ByteReservation
 }
+
+/** Types read as raw bytes: the gateway does not parse uploads (replicas do). */
+const UPLOAD_TYPES = ['multipart/form-data', 'application/octet-stream', /^image\/[\w.+-]+$/]
 
 const NOTHING_TRIED: ReadonlySet<string> = new Set()
 
@@ -112,11 +123,29 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
   const { queue, dispatcher, pool, metrics } = options
   app.decorateRequest('admitted', null)
 
-  /** Admission runs on arrival: a full or replica-less gateway refuses a 10 MB upload without reading it. */
-  const admit = (request: FastifyRequest): ServiceError | undefined => {
+  /**
+   * The largest body that could ever be admitted: beyond it, a 413 from its Content-Length (or as a chunked body
+   * grows past it), not a 503 that a retry could not cure.
+   */
+  const largestBody = Math.min(options.maxBodyBytes, queue.limits.maxBytes, queue.limits.maxReceivingBytes)
+  const tooLarge = (bytes: number, soFar: boolean) =>
+    new ServiceError(
+      'payload_too_large',
+      `the body (${soFar ? 'over ' : ''}${bytes} bytes) is larger than the ${largestBody} bytes the gateway accepts`,
+    )
+
+  /**
+   * Admission runs on arrival: a full or replica-less gateway refuses a 10 MB upload without reading it. An admitted
+   * request's body bytes are reserved in the queue here, so that uploads arriving at once cannot all be admitted
+   * against the same room and then read in full only to be refused.
+   */
+  const admit = (request: FastifyRequest, reply: FastifyReply): ServiceError | undefined => {
     options.onArrival()
     const arrivedAt = performance.now()
     try {
+      const contentLength = request.headers['content-length']
+      const declaredLength = contentLength === undefined ? undefined : Number(contentLength)
+      if (declaredLength !== undefined && declaredLength > largestBody) return tooLarge(declaredLength, false)
       const budget = requestBudget(timeLeftFromHeaders(request.headers), options)
       const priority = parsePriority(request.headers['x-priority'])
       // NAME@VERSION from here on: the canary split is drawn once, at admission.
@@ -128,7 +157,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         {
           shuttingDown: options.isShuttingDown(),
           readyReplicas: pool.readyCount(model),
-          queueRoom: queue.room(priority, Number(request.headers['content-length']) || 0),
+          queueRoom: queue.roomToReceive(priority, declaredLength ?? 0),
           // Low-priority (batch) jobs wait behind a normal request, not ahead of it.
           queued: priority === 'low' ? queue.size : queue.laneSize('normal'),
           replicas: pool.candidates(NOTHING_TRIED, model),
@@ -138,11 +167,40 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         options,
       )
       if (refusal) return refused(refusal)
-      request.admitted = { budget, deadline: arrivedAt + budget.timeoutMs, priority, model }
+      const reservation = queue.reserve(priority, declaredLength ?? 0)
+      // Checked just above, and nothing ran since: a refusal here is a bug, not a full queue.
+      if (typeof reservation === 'string') throw new Error(`the queue refused a reservation it had room for`)
+      reply.raw.once('close', () => queue.release(reservation))
+      request.admitted = {
+        budget,
+        deadline: arrivedAt + budget.timeoutMs,
+        priority,
+        model,
+        declaredLength,
+        reservation,
+      }
       return undefined
     } catch (error) {
       return error as ServiceError
     }
+  }
+
+  /** Reserves the next chunk of a chunked body, or refuses the body (it is not read further). */
+  const reserveMore = (request: FastifyRequest, bytes: number): ServiceError | undefined => {
+    const { reservation } = request.admitted!
+    if (reservation.bytes + bytes > largestBody) return tooLarge(reservation.bytes + bytes, true)
+    const room: QueueRoom = queue.grow(reservation, bytes)
+    if (room === 'ok') return undefined
+    return refused(room === 'receiving' ? receivingFull() : queueFull(queue.size, dispatcher.pace().perSecond))
+  }
+
+  for (const type of UPLOAD_TYPES) {
+    app.addContentTypeParser(type, (request, payload, done) => {
+      readUpload(payload, request.admitted?.declaredLength, (bytes) => reserveMore(request, bytes)).then(
+        (body) => done(null, body),
+        (error: Error) => done(error, undefined),
+      )
+    })
   }
 
   const refused = (refusal: Refusal): ServiceError => {
@@ -156,6 +214,8 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) clientGone.abort()
     })
+    // Its bytes pass from reserved to queued in one step (submit queues it synchronously): no one can take them between.
+    queue.release(admitted.reservation)
     const job = new Job({
       id: request.id,
       body,
@@ -191,7 +251,13 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
     return prediction
   }
 
-  app.addHook('onRequest', (request, _reply, done) => done(admit(request)))
+  app.addHook('onRequest', (request, reply, done) => done(admit(request, reply)))
+  // An answer sent before the body was read in full (a refusal) closes the connection: the rest of the body is not
+  // read (nor parsed as a next request), and the client learns at once that it need not send it.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!request.raw.complete) reply.header('connection', 'close')
+    done(null, payload)
+  })
   /** The `{status}` label of each status code, made once (this runs for every request). */
   const statusLabels = new Map<number, { status: string }>()
   app.addHook('onResponse', (_request, reply, done) => {
