@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { AccessControlOptions } from '../../common/auth/access-control.ts'
 import { registerMetricsRoute } from '../../common/http/metrics-route.ts'
 import { createServiceApp } from '../../common/http/service-app.ts'
 import type { Autoscaler } from './autoscale/autoscaler.ts'
@@ -21,7 +22,10 @@ import type { ModelRouter } from './versions/model-router.ts'
 import { registerWebPage } from './web-page.ts'
 
 export interface GatewayServerOptions {
-  config: Pick<GatewayConfig, 'maxBodyBytes' | 'bodyTimeoutMs' | 'defaultTimeoutMs' | 'discovery' | 'sloMs'>
+  config: Pick<
+    GatewayConfig,
+    'maxBodyBytes' | 'bodyTimeoutMs' | 'defaultTimeoutMs' | 'discovery' | 'sloMs' | 'metricsPort'
+  >
   queue: JobQueue<Job>
   dispatcher: Dispatcher
   pool: ReplicaPool
@@ -34,6 +38,8 @@ export interface GatewayServerOptions {
   liveVersions: () => LiveVersion[]
   batch: BatchJobs
   datasets: DatasetCatalog
+  /** Tokens and whether predictions need one (default: nothing enforced). */
+  access?: AccessControlOptions
 }
 
 /** The gateway's HTTP face. The body of a prediction is read once, as bytes, and forwarded untouched. */
@@ -47,6 +53,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
       '+ Retry-After, drops expired requests with 504, retries on replica failure.',
     bodyLimit: config.maxBodyBytes,
     requestTimeoutMs: config.bodyTimeoutMs,
+    access: options.access,
   })
   // The gateway does not parse uploads (replicas do): every accepted type is read as raw bytes.
   app.removeAllContentTypeParsers()
@@ -103,6 +110,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     versions: options.liveVersions,
   })
   await registerWebPage(app)
-  registerMetricsRoute(app, metrics.registry)
+  // With METRICS_PORT, /metrics is served there alone (common/http/metrics-listener.ts), not here.
+  if (config.metricsPort === undefined) registerMetricsRoute(app, metrics.registry)
   return app
 }
