@@ -152,9 +152,10 @@ export class BatchStore {
 
   /** Every finished job with when it ended (what retention looks at). */
   finishedJobs(): { id: string; finishedAt: string }[] {
-    return this.#db
-      .prepare("SELECT id, finished_at AS finishedAt FROM batch_jobs WHERE status NOT IN ('queued', 'running')")
-      .all() as { id: string; finishedAt: string }[]
+    const rows = this.#db
+      .prepare("SELECT id, finished_at FROM batch_jobs WHERE status NOT IN ('queued', 'running')")
+      .all() as { id: string; finished_at: string }[]
+    return rows.map((row) => ({ id: row.id, finishedAt: row.finished_at }))
   }
 
   /** Deletes finished jobs and their per-image outcomes (never a queued or running one). Returns how many went. */
