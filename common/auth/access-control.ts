@@ -44,6 +44,16 @@ export function installAccessControl(app: FastifyInstance, options: AccessContro
       presented: token === undefined ? undefined : (holder?.role ?? null),
     })
     if (decision === 'allow') return
+    // Refusals are worth a line each (someone probing, a client with a stale token); never the token itself.
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        status: decision === 'unauthorized' ? 401 : 403,
+        holder: holder?.name,
+      },
+      'access refused',
+    )
     if (decision === 'unauthorized') {
       reply.header('www-authenticate', token === undefined ? CHALLENGE : `${CHALLENGE}, error="invalid_token"`)
       const message =
