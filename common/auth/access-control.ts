@@ -31,6 +31,18 @@ const CHALLENGE = 'Bearer realm="switchyard"'
  */
 export function installAccessControl(app: FastifyInstance, options: AccessControlOptions): void {
   app.decorateRequest('holder', null)
+  // The OpenAPI document says which routes take a token, and that they may answer 401 and 403 (predictions: optional).
+  app.addHook('onRoute', (route) => {
+    const role = (route.config as { role?: RequiredRole } | undefined)?.role
+    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined
+    if (role === 'open' || !schema || schema.hide) return
+    const refused = { $ref: 'ErrorBody#' }
+    route.schema = {
+      ...schema,
+      security: role === 'predict' ? [{}, { bearer: [] }] : [{ bearer: [] }],
+      ...(schema.response && { response: { 401: refused, 403: refused, ...schema.response } }),
+    } as typeof route.schema
+  })
   app.addHook('onRequest', async (request, reply) => {
     // Unknown URLs answer 404 whatever the token.
     if (request.is404) return

@@ -125,6 +125,13 @@ describe('access control: a real gateway with a tokens file', () => {
     }
     assert.ok(checked.includes('GET /docs'), checked.join(', '))
     assert.ok(checked.includes('DELETE /batch/:id'), checked.join(', '))
+    // The OpenAPI document says so: a bearer scheme, required here, optional for predictions, none for probes.
+    const doc = (await call(`${gateway.url}/openapi.json`, { headers: auth(TOKENS.admin) })).body
+    assert.equal(doc.components.securitySchemes.bearer.scheme, 'bearer')
+    assert.deepEqual(doc.paths['/replicas'].get.security, [{ bearer: [] }])
+    assert.ok(doc.paths['/replicas'].get.responses['401'] && doc.paths['/replicas'].get.responses['403'])
+    assert.deepEqual(doc.paths['/predict'].post.security, [{}, { bearer: [] }])
+    assert.equal(doc.paths['/healthz'].get.security, undefined)
   })
 
   test('batch jobs: a quota per token (429), and each batch token sees and cancels only its own', async () => {
