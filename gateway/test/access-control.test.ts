@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { call, errorCode, postImage, postJson } from '../../common/testing/http.ts'
 import { PeerDemand } from '../src/autoscale/peer-demand.ts'
+import { type BatchClientError, runBatchJobOverHttp } from '../src/batch/batch-client.ts'
 import type { RunningGateway } from '../src/gateway.ts'
 import { WEB_PAGE_CSP } from '../src/web-page.ts'
 import { routable, startTestGateway } from './helpers.ts'
@@ -166,6 +167,13 @@ describe('access control: a real gateway with a tokens file', () => {
     } finally {
       release()
     }
+  })
+
+  test('a command that runs batch jobs over HTTP (the gate) presents its token; without one it gets the 401', async () => {
+    const spec = { model: 'stub', dataset: 'tiny' }
+    const job = await runBatchJobOverHttp(gateway.url, spec, { token: TOKENS.bob, pollMs: 20 })
+    assert.equal(job.status, 'succeeded')
+    await assert.rejects(runBatchJobOverHttp(gateway.url, spec), (error: BatchClientError) => error.status === 401)
   })
 
   test('rotation: a rewritten tokens file applies without a restart (old token refused, new one accepted)', async () => {
