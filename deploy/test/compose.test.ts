@@ -134,6 +134,8 @@ describe('docker-compose.yml', () => {
     assert.match(dockerfile, /tini/)
     assert.match(dockerfile, /^HEALTHCHECK .* CMD \["node", "common\/healthcheck-cli\.ts"\]$/m)
     assert.match(dockerfile, /ARG FETCH_PRETRAINED=0/)
+    // Outside a container the services listen on 127.0.0.1; the image listens on every interface of its own.
+    assert.match(dockerfile, /^ENV .*\bHOST=0\.0\.0\.0\b/m)
     assert.match(readFileSync(join(ROOT, '.dockerignore'), 'utf8'), /^node_modules$/m)
   })
 })

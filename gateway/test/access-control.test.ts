@@ -223,6 +223,36 @@ describe('access control: a real gateway with a tokens file', () => {
   })
 })
 
+describe('access control: two gateways', () => {
+  test('a gateway with PEER_TOKEN_FILE counts its peer; one without a token counts nobody', async () => {
+    const replica = await StubReplica.start()
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-peers-'))
+    writeFileSync(join(dir, 'tokens'), TOKENS_TEXT)
+    writeFileSync(join(dir, 'peer-token'), `${TOKENS.admin}\n`)
+    const common = ['--discovery', 'static', '--replicas', replica.url, '--autoscaler', 'none']
+    const a = await startTestGateway([...common, '--tokens-file', join(dir, 'tokens')])
+    const peerFlags = ['--peers', a.url, '--autoscale-interval-ms', '50', '--gateway-id']
+    const withToken = await startTestGateway([
+      ...common,
+      ...peerFlags,
+      'b',
+      '--peer-token-file',
+      join(dir, 'peer-token'),
+    ])
+    const without = await startTestGateway([...common, ...peerFlags, 'c'])
+    try {
+      // Decisions come every 50 ms; each one after a peer round reflects what that round fetched.
+      while (withToken.autoscaler.status?.peers !== 1) await once(withToken.autoscaler, 'decision')
+      let rounds = 0
+      while (rounds++ < 10) await once(without.autoscaler, 'decision')
+      assert.equal(without.autoscaler.status.peers, 0)
+    } finally {
+      await Promise.all([a, withToken, without].map((g) => g.shutdown(2000)))
+      await replica.close()
+    }
+  })
+})
+
 describe('access control: other settings', () => {
   test('PREDICT_AUTH: predictions (and the live panel) need a predict token; METRICS_PORT serves /metrics alone, openly', async () => {
     const replica = await StubReplica.start()
