@@ -264,7 +264,8 @@ describe('access control: other settings', () => {
     ])
     try {
       await routable(gateway, 1)
-      const anonymous = await postImage(`${gateway.url}/predict`, Buffer.from('img'))
+      // Refused from its headers, whatever its body (a megabyte here); the requests after it are served.
+      const anonymous = await postImage(`${gateway.url}/predict`, Buffer.alloc(1024 * 1024, 1))
       assert.equal(anonymous.status, 401)
       assert.equal(replica.requests.length, 0, 'refused before anything reached a replica')
       assert.equal((await call(`${gateway.url}/live`)).status, 401)
