@@ -3,6 +3,8 @@ import crypto from 'node:crypto'
 import { syncBuiltinESMExports } from 'node:module'
 import { describe, mock, test } from 'node:test'
 import fc from 'fast-check'
+import { loadGatewayConfig } from '../../gateway/src/config.ts'
+import { loadReplicaConfig } from '../../replica/src/config.ts'
 import { isLoopback, openAccessWarning } from '../auth/open-warning.ts'
 import { decideAccess, type RequiredRole, ROLES, type Role, roleAllows } from '../auth/roles.ts'
 import { bearerToken, TokenSet } from '../auth/token-set.ts'
@@ -191,6 +193,18 @@ describe('the access decision', () => {
 describe('listening defaults', () => {
   test('HOST defaults to 127.0.0.1 for every service (containers set 0.0.0.0 themselves)', () => {
     assert.equal(serviceSettings(8080, 'x').host.default, '127.0.0.1')
+    assert.equal(loadGatewayConfig({ env: {}, argv: [] }).host, '127.0.0.1')
+    assert.equal(loadReplicaConfig({ env: {}, argv: [] }).host, '127.0.0.1')
+  })
+
+  test('settings: "none" turns a tokens file or metrics port from the environment off (how local replicas are started)', () => {
+    const env = { TOKENS_FILE: '/etc/tokens', METRICS_PORT: '9464' }
+    const inherited = loadReplicaConfig({ env, argv: [] })
+    assert.deepEqual([inherited.tokensFile, inherited.metricsPort, inherited.predictAuth], ['/etc/tokens', 9464, true])
+    const local = loadReplicaConfig({ env, argv: ['--tokens-file', 'none', '--metrics-port', 'none'] })
+    assert.deepEqual([local.tokensFile, local.metricsPort], [undefined, undefined])
+    assert.equal(loadGatewayConfig({ env: {}, argv: [] }).predictAuth, false, 'predictions open on a gateway')
+    assert.throws(() => loadGatewayConfig({ env: { METRICS_PORT: 'x' }, argv: [] }), /METRICS_PORT/)
   })
 
   test('no tokens file: a warning when reachable beyond this machine, silence on loopback or with tokens', () => {

@@ -35,6 +35,7 @@ const batchJobSchema = {
     started_at: { type: ['string', 'null'] },
     finished_at: { type: ['string', 'null'] },
     runs: { type: 'integer', description: 'times a gateway started it: more than 1 after a resume' },
+    owner: { type: 'string', description: 'the name of the token that submitted it (anonymous without tokens)' },
     progress: {
       type: 'object',
       properties: {
@@ -105,6 +106,7 @@ export const batchRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: BatchRoute
       started_at: job.startedAt,
       finished_at: job.finishedAt,
       runs: job.runs,
+      owner: job.owner,
       progress: { total, done, errors, fraction: total > 0 ? done / total : 1 },
       ...(job.error ? { error: job.error } : {}),
       ...(job.results ? { results: job.results } : {}),
