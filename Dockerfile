@@ -2,7 +2,7 @@
 # One image for both services: the command picks the gateway (default) or a replica.
 #   docker build -t switchyard .                                  # offline ResNet18 graph, built at start-up
 #   docker build -t switchyard --build-arg FETCH_PRETRAINED=1 .   # bake in the pretrained model (sha256-checked)
-#   docker run -p 8080:8080 switchyard                            # gateway (needs replicas: see docker-compose.yml)
+#   docker run -p 127.0.0.1:8080:8080 switchyard                            # gateway (needs replicas: see docker-compose.yml)
 #   docker run -e PORT=8081 switchyard replica/src/main.ts        # a replica
 # With podman, build with `--format docker`: the OCI format (podman's default) has no HEALTHCHECK and drops it.
 ARG NODE_IMAGE=node:24-bookworm-slim
@@ -33,7 +33,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends tini && \
     apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log
 WORKDIR /app
 # A read-only root filesystem is fine: Node strips the TypeScript types in memory, models live in /models.
-ENV NODE_ENV=production MODEL_CACHE_DIR=/models PORT=8080
+# Outside a container the services listen on 127.0.0.1 by default; in one, every interface (the port is published).
+ENV NODE_ENV=production MODEL_CACHE_DIR=/models PORT=8080 HOST=0.0.0.0
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY common ./common

@@ -63,6 +63,16 @@ export function dataOrExit<T>(read: () => T): T {
   }
 }
 
+/** dataOrExit for a start-up that is asynchronous (a service reading its tokens file before it listens). */
+export async function dataOrExitAsync<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read()
+  } catch (error) {
+    if (error instanceof MissingDataError) exitMissingData(error)
+    throw error
+  }
+}
+
 function exitMissingData(error: MissingDataError): never {
   console.error(error.message)
   process.exit(1)

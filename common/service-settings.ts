@@ -9,9 +9,10 @@ export function serviceSettings(defaultPort: number, shutdownMeaning: string) {
     host: setting({
       env: 'HOST',
       flag: 'host',
-      description: 'Interface to listen on',
+      description:
+        'Interface to listen on: this machine only by default; 0.0.0.0 (every interface) is what the container image, compose and the Kubernetes manifests set',
       parse: parse.string(),
-      default: '0.0.0.0',
+      default: '127.0.0.1',
     }),
     port: setting({
       env: 'PORT',

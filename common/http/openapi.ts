@@ -32,6 +32,16 @@ export async function installOpenApi(app: FastifyInstance, info: { title: string
     openapi: {
       openapi: '3.1.0',
       info: { ...info, version: '0.1.0' },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'A token of the TOKENS_FILE (roles admin ⊃ batch ⊃ predict); needed only when the service has one',
+          },
+        },
+      },
     },
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import { type AccessControlOptions, installAccessControl } from '../auth/access-control.ts'
 import { errorBodySchema } from '../errors.ts'
 import { installAccessLog } from './access-log.ts'
 import { answerClientError } from './client-error.ts'
@@ -16,11 +17,14 @@ export interface ServiceAppOptions {
   requestTimeoutMs: number
   /** Connections held at once; one more is closed as it opens (Node's server.maxConnections). Default: no limit. */
   maxConnections?: number
+  /** Who may call what (every route declares its role; see common/auth/roles.ts). Default: nothing enforced. */
+  access?: AccessControlOptions
 }
 
 /**
  * A Fastify instance with what every Switchyard service shares: safe request ids echoed as `X-Request-Id`,
- * `{error, code, request_id}` errors, one access-log line per request, and the OpenAPI document at `/docs`.
+ * `{error, code, request_id}` errors, one access-log line per request, access control (a role per route), and the
+ * OpenAPI document at `/docs`.
  */
 export async function createServiceApp(options: ServiceAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -49,8 +53,11 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
   installErrorHandling(app)
   // Only routes that ask for it (`config: { accessLog: true }`) are logged: health checks and scrapes would drown the rest.
   installAccessLog(app)
+  installAccessControl(app, options.access ?? { tokens: undefined, predictNeedsToken: false })
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
+    // No response of ours is meant to be sniffed into another type (an error body rendered as HTML, say).
+    reply.header('x-content-type-options', 'nosniff')
     done(null, payload)
   })
   await installOpenApi(app, { title: options.title, description: options.description })

@@ -11,6 +11,13 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const composeFile = join(ROOT, 'docker-compose.yml')
 const hasDockerCompose = spawnSync('sh', ['-c', 'command -v docker-compose']).status === 0
 
+/** A resolved port: docker-compose 1.29 prints `127.0.0.1:8080:8080/tcp`, Compose v2 an object. */
+function publishedPort(port: string | { host_ip?: string; published: string | number }) {
+  if (typeof port !== 'string') return { host_ip: port.host_ip, published: Number(port.published) }
+  const match = /^(?:([\d.]+):)?(\d+):\d+/.exec(port)
+  return { host_ip: match?.[1], published: Number(match?.[2]) }
+}
+
 describe('docker-compose.yml', () => {
   test('docker-compose config accepts it, and refuses a broken copy', {
     skip: hasDockerCompose ? false : 'docker-compose is not installed (apt-get install docker-compose)',
@@ -38,7 +45,15 @@ describe('docker-compose.yml', () => {
       assert.deepEqual(service.healthcheck.test, ['CMD', 'node', 'common/healthcheck-cli.ts', '--path', '/readyz'])
       assert.equal(service.read_only, true)
     }
-    assert.deepEqual(gateway.ports, ['$' + '{GATEWAY_PORT:-8080}:8080'], 'a compose variable, not a template string')
+    // This machine only (loopback), and every interface inside the containers (their own network namespace).
+    assert.deepEqual(
+      gateway.ports,
+      ['127.0.0.1:$' + '{GATEWAY_PORT:-8080}:8080'],
+      'a compose variable, not a template string',
+    )
+    for (const service of [prometheus, grafana]) assert.match(service.ports[0], /^127\.0\.0\.1:/)
+    assert.equal(gateway.environment.HOST, '0.0.0.0')
+    assert.equal(replica.environment.HOST, '0.0.0.0')
     assert.equal(gateway.environment.DISCOVERY, 'dns')
     assert.equal(gateway.environment.REPLICA_DNS_NAME, 'replica')
     assert.deepEqual(gateway.depends_on, { replica: { condition: 'service_healthy' } })
@@ -63,7 +78,7 @@ describe('docker-compose.yml', () => {
     assert.equal(defaults.replica.image, 'switchyard:local')
     assert.equal(defaults.replica.build.args.NODE_IMAGE, 'node:24-bookworm-slim')
     assert.equal(defaults.prometheus.image, 'prom/prometheus:v2.53.1')
-    assert.equal(defaults.gateway.ports[0].published, 8080)
+    assert.deepEqual(publishedPort(defaults.gateway.ports[0]), { host_ip: '127.0.0.1', published: 8080 })
     const custom = resolved({
       SWITCHYARD_IMAGE: 'localhost/switchyard:x',
       NODE_IMAGE: 'localhost/node:24',
@@ -75,7 +90,7 @@ describe('docker-compose.yml', () => {
     assert.equal(custom.gateway.build.args.NODE_IMAGE, 'localhost/node:24')
     assert.equal(custom.prometheus.image, 'localhost/prometheus:y')
     assert.equal(custom.grafana.image, 'localhost/grafana:z')
-    assert.equal(custom.gateway.ports[0].published, 18080)
+    assert.deepEqual(publishedPort(custom.gateway.ports[0]), { host_ip: '127.0.0.1', published: 18080 })
   })
 
   test('Prometheus scrapes both services through DNS; Grafana gets a datasource and the dashboard', () => {
@@ -119,6 +134,8 @@ describe('docker-compose.yml', () => {
     assert.match(dockerfile, /tini/)
     assert.match(dockerfile, /^HEALTHCHECK .* CMD \["node", "common\/healthcheck-cli\.ts"\]$/m)
     assert.match(dockerfile, /ARG FETCH_PRETRAINED=0/)
+    // Outside a container the services listen on 127.0.0.1; the image listens on every interface of its own.
+    assert.match(dockerfile, /^ENV .*\bHOST=0\.0\.0\.0\b/m)
     assert.match(readFileSync(join(ROOT, '.dockerignore'), 'utf8'), /^node_modules$/m)
   })
 })

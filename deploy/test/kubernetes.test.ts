@@ -207,7 +207,52 @@ describe('k8s/ manifests keep their promises', () => {
     }
   })
 
-  test('monitoring: the PodMonitor scrapes both Deployments on their http port, job named as in compose', () => {
+  test('NetworkPolicies: nothing in by default; replicas from gateways and Prometheus only; gateways from gateways and labelled client namespaces, /metrics from Prometheus only', () => {
+    const policies = base.filter((o) => o.kind === 'NetworkPolicy')
+    const replicaSet = deployments.find((d) => d.metadata.name === 'replica')
+    const replicaLabels = replicaSet.spec.template.metadata.labels
+    const deny = policies.find((p) => Object.keys(p.spec.podSelector).length === 0)
+    assert.ok(deny, 'a default-deny policy over every pod')
+    assert.deepEqual(deny.spec.policyTypes, ['Ingress'])
+    assert.equal(deny.spec.ingress, undefined, 'it allows nothing')
+    // Every (port, source) a pod with these labels accepts, as plain strings.
+    const allowed = (labels: Record<string, string>) =>
+      policies
+        .filter((p) => selects(p.spec.podSelector.matchLabels ?? {}, labels))
+        .flatMap((p) => p.spec.ingress ?? [])
+        .flatMap((rule: { from: K8sObject[]; ports: { port: string }[] }) =>
+          rule.ports.flatMap((port) =>
+            rule.from.map((from) => {
+              const pods = from.podSelector?.matchLabels
+              const namespaces = from.namespaceSelector?.matchLabels
+              if (pods && !namespaces && selects(pods, podLabels)) return `${port.port} <- gateways`
+              if (pods?.['app.kubernetes.io/name'] === 'prometheus' && namespaces) return `${port.port} <- prometheus`
+              if (namespaces?.['switchyard.io/client'] === 'true' && !pods) return `${port.port} <- client namespaces`
+              return `${port.port} <- ${JSON.stringify(from)}`
+            }),
+          ),
+        )
+        .sort()
+    assert.deepEqual(allowed(replicaLabels), ['http <- gateways', 'metrics <- prometheus'])
+    assert.deepEqual(allowed(podLabels), ['http <- client namespaces', 'http <- gateways', 'metrics <- prometheus'])
+    // The ports named are the containers' own, and /metrics is served alone on the metrics one (no token needed).
+    for (const workload of deployments) {
+      const ports = workload.spec.template.spec.containers[0].ports
+      const metrics = ports.find((p: { name: string }) => p.name === 'metrics')
+      assert.ok(ports.some((p: { name: string }) => p.name === 'http'))
+      assert.equal(String(metrics?.containerPort), config.METRICS_PORT, workload.metadata.name)
+      assert.equal(workload.spec.template.metadata.annotations['prometheus.io/port'], config.METRICS_PORT)
+    }
+    // In a pod, every interface (outside a container the services default to 127.0.0.1).
+    assert.equal(config.HOST, '0.0.0.0')
+    // The Services peers and batch clients use lead to pods these policies cover.
+    for (const name of ['gateway-peers', 'gateway-batch', 'gateway']) {
+      const service = base.find((o) => o.kind === 'Service' && o.metadata.name === name)
+      assert.ok(selects(service.spec.selector, { ...podLabels, 'statefulset.kubernetes.io/pod-name': 'gateway-0' }))
+    }
+  })
+
+  test('monitoring: the PodMonitor scrapes both Deployments on their metrics port, job named as in compose', () => {
     const monitor = render(MONITORING).find((o) => o.kind === 'PodMonitor')
     assert.equal(monitor.spec.jobLabel, 'app.kubernetes.io/name')
     assert.deepEqual(monitor.spec.selector.matchExpressions[0].values, ['gateway', 'replica'])

@@ -1,5 +1,6 @@
 import { availableParallelism, hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { authSettings } from '../../common/auth/settings.ts'
 import { ConfigError, type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
 import { registryFileSetting } from '../../common/model-registry/settings.ts'
 import { serviceSettings } from '../../common/service-settings.ts'
@@ -12,6 +13,23 @@ const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data', import.meta.url))
 
 export const gatewayConfigSpec = {
   ...serviceSettings(8080, 'the queue may take to drain'),
+  ...authSettings({ predictAuth: false, meaning: '(default: predictions, like the web page, stay open)' }),
+  peerTokenFile: setting<string | undefined>({
+    env: 'PEER_TOKEN_FILE',
+    flag: 'peer-token-file',
+    description:
+      "A file holding the token this gateway presents to its peers' GET /autoscale (an admin token of their TOKENS_FILE); re-read when it changes",
+    parse: parse.string(),
+    default: undefined,
+  }),
+  replicaTokenFile: setting<string | undefined>({
+    env: 'REPLICA_TOKEN_FILE',
+    flag: 'replica-token-file',
+    description:
+      "A file holding the token this gateway presents to replicas (one of the replicas' TOKENS_FILE, role predict or above); re-read when it changes",
+    parse: parse.string(),
+    default: undefined,
+  }),
   discovery: setting({
     env: 'DISCOVERY',
     flag: 'discovery',
@@ -425,6 +443,28 @@ export const gatewayConfigSpec = {
     description: 'A running batch job that completes no image for this long (e.g. no replica serves its model) fails',
     parse: positiveInt(),
     default: 120_000,
+  }),
+  batchMaxActiveJobs: setting({
+    env: 'BATCH_MAX_ACTIVE_JOBS',
+    flag: 'batch-max-active-jobs',
+    description:
+      'Batch jobs queued or running at once per token (all clients together without TOKENS_FILE); one more is 429 too_many_jobs',
+    parse: positiveInt(100_000),
+    default: 8,
+  }),
+  batchKeepFinished: setting({
+    env: 'BATCH_KEEP_FINISHED',
+    flag: 'batch-keep-finished',
+    description: 'Finished batch jobs kept (the newest); older ones are deleted with their results',
+    parse: positiveInt(10_000_000),
+    default: 1000,
+  }),
+  batchKeepFinishedS: setting({
+    env: 'BATCH_KEEP_FINISHED_S',
+    flag: 'batch-keep-finished-s',
+    description: 'Finished batch jobs are deleted, with their results, this many seconds after they ended',
+    parse: positiveInt(10 * 365 * 86_400),
+    default: 30 * 86_400,
   }),
   kubeApiUrl: setting<string | undefined>({
     env: 'KUBE_API_URL',

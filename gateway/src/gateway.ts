@@ -1,5 +1,10 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { openAccessWarning } from '../../common/auth/open-warning.ts'
+import type { TokenSet } from '../../common/auth/token-set.ts'
+import { openSecretFile, openTokenStore } from '../../common/auth/token-store.ts'
+import type { WatchedFile } from '../../common/auth/watched-file.ts'
 import { reachableListenUrl } from '../../common/http/listen-url.ts'
+import { listenForMetrics, type MetricsListener } from '../../common/http/metrics-listener.ts'
 import { type KubernetesActuator, kubernetesActuator } from './autoscale/actuators/kubernetes.ts'
 import { localActuator } from './autoscale/actuators/local.ts'
 import { type Actuator, Autoscaler } from './autoscale/autoscaler.ts'
@@ -38,6 +43,12 @@ export interface RunningGateway {
   models: ModelLifecycle
   /** Batch evaluation jobs (durable in DATA_DIR): what `POST /batch` runs, and what a gate can call directly. */
   batch: BatchJobs
+  /** The tokens file (TOKENS_FILE), watched; undefined without one. */
+  tokens: WatchedFile<TokenSet> | undefined
+  /** Where GET /metrics is served alone (METRICS_PORT), if it is. */
+  metricsUrl: string | undefined
+  /** Re-read every file that can change under a running gateway (SIGHUP): replicas, tokens. */
+  reload(): Promise<void>
   /** Stop admitting, let the queue drain (up to `timeoutMs`), answer what is left 503, close everything. */
   shutdown(timeoutMs: number): Promise<void>
 }
@@ -62,6 +73,13 @@ export async function startGateway(
   logger: FastifyBaseLogger,
   edges: GatewayEdges = {},
 ): Promise<RunningGateway> {
+  // Credentials first: a tokens file that cannot be read stops the gateway before it spawns or serves anything.
+  const tokens = config.tokensFile ? openTokenStore(config.tokensFile, logger) : undefined
+  const peerToken = config.peerTokenFile ? openSecretFile('PEER_TOKEN_FILE', config.peerTokenFile, logger) : undefined
+  const replicaToken = config.replicaTokenFile
+    ? openSecretFile('REPLICA_TOKEN_FILE', config.replicaTokenFile, logger)
+    : undefined
+  tokens?.on('reloaded', (set) => logger.info({ tokens: set.size }, 'tokens file re-read'))
   const pool = new ReplicaPool({
     slotsPerReplica: config.slotsPerReplica,
     connectTimeoutMs: config.connectTimeoutMs,
@@ -95,7 +113,10 @@ export async function startGateway(
     sloSeconds: config.sloMs / 1000,
     autoscale: () => autoscaler?.status,
   })
-  const forwardOptions = { graceMs: config.deadlineGraceMs }
+  const forwardOptions = {
+    graceMs: config.deadlineGraceMs,
+    authorization: replicaToken && (() => `Bearer ${replicaToken.value}`),
+  }
   dispatcher = new Dispatcher(
     {
       queue,
@@ -126,7 +147,7 @@ export async function startGateway(
   const discovery = createDiscovery(config, logger, edges)
   const actuator = await createActuator(config, discovery, pool)
   const kube = config.autoscaler === 'kubernetes' ? await kubernetesClient(kubeConnection(config)) : undefined
-  const cluster = gatewayCluster(config, kube, logger, edges.resolve)
+  const cluster = gatewayCluster(config, kube, logger, edges.resolve, peerToken && (() => peerToken.value))
   autoscaler = new Autoscaler(
     {
       targetUtilization: config.targetUtilization,
@@ -174,6 +195,8 @@ export async function startGateway(
       concurrency: config.batchConcurrency,
       imageTimeoutMs: config.batchImageTimeoutMs,
       stallTimeoutMs: config.batchStallTimeoutMs,
+      maxActiveJobs: config.batchMaxActiveJobs,
+      retention: { keep: config.batchKeepFinished, maxAgeMs: config.batchKeepFinishedS * 1000 },
     },
   )
   let shuttingDown = false
@@ -191,10 +214,17 @@ export async function startGateway(
     liveVersions: models.liveVersions,
     batch,
     datasets,
+    access: { tokens: tokens && (() => tokens.value), predictNeedsToken: config.predictAuth },
   })
   await discovery.start((urls) => pool.setTargets(urls))
   health.start()
   const url = reachableListenUrl(await app.listen({ host: config.host, port: config.port }))
+  let metricsListener: MetricsListener | undefined
+  if (config.metricsPort !== undefined)
+    metricsListener = await listenForMetrics(metrics.registry, config.host, config.metricsPort)
+  const metricsUrl = metricsListener?.url
+  const warning = openAccessWarning(config.host, tokens !== undefined)
+  if (warning) logger.warn(warning)
   logger.info(
     {
       url,
@@ -202,6 +232,9 @@ export async function startGateway(
       routing: config.routing,
       model_registry: config.modelRegistryFile,
       registered_models: Object.keys(models.registry.state.models).length,
+      tokens: tokens?.value.size ?? 0,
+      predict_auth: tokens !== undefined && config.predictAuth,
+      ...(metricsUrl && { metrics: `${metricsUrl}/metrics` }),
     },
     'gateway listening',
   )
@@ -220,13 +253,33 @@ export async function startGateway(
     const left = dispatcher.failQueued('shutting_down', 'the gateway shut down before this request was sent')
     if (left > 0) logger.warn({ requests: left }, 'answered 503 to requests still queued at shutdown')
     await app.close()
+    await metricsListener?.close()
+    for (const file of [tokens, peerToken, replicaToken]) file?.close()
     await models.close()
     await health.stop()
     await discovery.stop()
     await pool.close()
     batchStore.close()
   }
-  return { app, url, pool, queue, dispatcher, discovery, health, autoscaler, models, batch, shutdown }
+  const reload = async () => {
+    await Promise.all([discovery.refresh(), tokens?.refresh(), peerToken?.refresh(), replicaToken?.refresh()])
+  }
+  return {
+    app,
+    url,
+    pool,
+    queue,
+    dispatcher,
+    discovery,
+    health,
+    autoscaler,
+    models,
+    batch,
+    tokens,
+    metricsUrl,
+    reload,
+    shutdown,
+  }
 }
 
 async function createActuator(

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { configFromCommandLine } from '../../common/command-line.ts'
+import { configFromCommandLine, dataOrExitAsync } from '../../common/command-line.ts'
 import { exitGracefully } from '../../common/graceful-exit.ts'
 import { createLogger, relayedLineFormatter, stdoutFor } from '../../common/logging.ts'
 import { gatewayConfigSpec, loadGatewayConfig } from './config.ts'
@@ -16,12 +16,15 @@ const logger = createLogger({
   destination: stdout,
 }) as FastifyBaseLogger
 const formatRelayedLine = relayedLineFormatter(logOutput)
-const gateway = await startGateway(config, logger, {
-  // Local replicas print JSON lines like ours; relay them (rendered like ours, into the same batches, so whole and in
-  // order) so one terminal shows the whole stack.
-  onReplicaLog: (line) => stdout.write(formatRelayedLine(line)),
-})
-process.on('SIGHUP', () => void gateway.discovery.refresh())
+const gateway = await dataOrExitAsync(() =>
+  startGateway(config, logger, {
+    // Local replicas print JSON lines like ours; relay them (rendered like ours, into the same batches, so whole and in
+    // order) so one terminal shows the whole stack.
+    onReplicaLog: (line) => stdout.write(formatRelayedLine(line)),
+  }),
+)
+// Replicas file and tokens files: re-read without a restart.
+process.on('SIGHUP', () => void gateway.reload())
 // A parent that spawned us with an IPC channel (benchmarks, tests) learns the URL this way.
 process.send?.({ type: 'ready', url: gateway.url })
 process.channel?.unref()

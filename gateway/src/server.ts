@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { AccessControlOptions } from '../../common/auth/access-control.ts'
 import { registerMetricsRoute } from '../../common/http/metrics-route.ts'
 import { createServiceApp } from '../../common/http/service-app.ts'
 import type { Autoscaler } from './autoscale/autoscaler.ts'
@@ -23,7 +24,7 @@ import { registerWebPage } from './web-page.ts'
 export interface GatewayServerOptions {
   config: Pick<
     GatewayConfig,
-    'maxBodyBytes' | 'maxConnections' | 'bodyTimeoutMs' | 'defaultTimeoutMs' | 'discovery' | 'sloMs'
+    'maxBodyBytes' | 'maxConnections' | 'bodyTimeoutMs' | 'defaultTimeoutMs' | 'discovery' | 'sloMs' | 'metricsPort'
   >
   queue: JobQueue<Job>
   dispatcher: Dispatcher
@@ -37,6 +38,8 @@ export interface GatewayServerOptions {
   liveVersions: () => LiveVersion[]
   batch: BatchJobs
   datasets: DatasetCatalog
+  /** Tokens and whether predictions need one (default: nothing enforced). */
+  access?: AccessControlOptions
 }
 
 /** The gateway's HTTP face. The body of a prediction is read once, as bytes, and forwarded untouched. */
@@ -51,6 +54,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     bodyLimit: config.maxBodyBytes,
     requestTimeoutMs: config.bodyTimeoutMs,
     maxConnections: config.maxConnections,
+    access: options.access,
   })
   // Each route reads the bodies it takes: uploads within their reservation (predict), JSON (batch).
   app.removeAllContentTypeParsers()
@@ -104,6 +108,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     versions: options.liveVersions,
   })
   await registerWebPage(app)
-  registerMetricsRoute(app, metrics.registry)
+  // With METRICS_PORT, /metrics is served there alone (common/http/metrics-listener.ts), not here.
+  if (config.metricsPort === undefined) registerMetricsRoute(app, metrics.registry)
   return app
 }

@@ -4,8 +4,9 @@
  * recorded in the registry state (so `npm run models -- promote` refuses a failed candidate), and the exit code is
  * 0 (pass) or 1 (fail, or the evaluation could not be made).
  */
-import { configFromCommandLine } from '../../common/command-line.ts'
-import { ConfigError, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
+import { readFileSync } from 'node:fs'
+import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
+import { ConfigError, type ConfigSource, MissingDataError, parse, parseConfig, setting } from '../../common/config.ts'
 import { registryFileSetting } from '../../common/model-registry/settings.ts'
 import { BatchClientError } from '../src/batch/batch-client.ts'
 import { DEFAULT_GATE_THRESHOLDS } from '../src/gate/gate-rules.ts'
@@ -67,6 +68,13 @@ const gateSpec = {
     parse: parse.boolean(),
     default: false,
   }),
+  tokenFile: setting<string | undefined>({
+    env: 'GATE_TOKEN_FILE',
+    flag: 'token-file',
+    description: 'A file holding a batch (or admin) token, for a gateway with a TOKENS_FILE',
+    parse: parse.string(),
+    default: undefined,
+  }),
   modelRegistryFile: registryFileSetting(),
 }
 
@@ -89,6 +97,14 @@ const config = configFromCommandLine(
     'most 1 point lower and its p95 latency at most 10 % higher; records the verdict for `npm run models -- promote`.',
 )
 
+function readToken(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch (error) {
+    throw new MissingDataError(`GATE_TOKEN_FILE ${file}: ${(error as Error).message}`)
+  }
+}
+
 const progress = new Map<string, number>()
 try {
   const outcome = await runGate({
@@ -101,6 +117,7 @@ try {
     thresholds: { maxAccuracyDrop: config.maxAccuracyDrop, maxP95Increase: config.maxP95Increase },
     reuse: config.reuse,
     registryFile: config.modelRegistryFile,
+    token: config.tokenFile === undefined ? undefined : dataOrExit(() => readToken(config.tokenFile!)),
     onProgress: (version, job) => {
       const percent = Math.floor(job.progress.fraction * 10) * 10
       if (percent === progress.get(version)) return

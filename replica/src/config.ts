@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { authSettings } from '../../common/auth/settings.ts'
 import { type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
 import { serviceSettings } from '../../common/service-settings.ts'
 
@@ -9,6 +10,10 @@ const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../../shared/models', impor
 
 export const replicaConfigSpec = {
   ...serviceSettings(8081, 'in-flight requests may take to finish'),
+  ...authSettings({
+    predictAuth: true,
+    meaning: "(default: yes, a replica's clients are gateways, which present REPLICA_TOKEN_FILE)",
+  }),
   replicaId: setting({
     env: 'REPLICA_ID',
     flag: 'replica-id',

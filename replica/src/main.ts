@@ -1,4 +1,4 @@
-import { configFromCommandLine } from '../../common/command-line.ts'
+import { configFromCommandLine, dataOrExitAsync } from '../../common/command-line.ts'
 import { exitGracefully } from '../../common/graceful-exit.ts'
 import { createLogger } from '../../common/logging.ts'
 import { loadReplicaConfig, replicaConfigSpec } from './config.ts'
@@ -13,7 +13,9 @@ const logger = createLogger({
   isTTY: process.stdout.isTTY,
   base: { replica: config.replicaId },
 })
-const replica = await startReplica(config, logger)
+const replica = await dataOrExitAsync(() => startReplica(config, logger))
+// The tokens file: re-read without a restart (it is also watched).
+process.on('SIGHUP', () => void replica.tokens?.refresh())
 // A parent that spawned us with an IPC channel (the gateway's local discovery, tests) learns the URL this way.
 process.send?.({ type: 'ready', url: replica.url })
 process.channel?.unref()

@@ -1,6 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Logger } from 'pino'
+import { openAccessWarning } from '../../common/auth/open-warning.ts'
+import type { TokenSet } from '../../common/auth/token-set.ts'
+import { openTokenStore } from '../../common/auth/token-store.ts'
+import type { WatchedFile } from '../../common/auth/watched-file.ts'
 import { reachableListenUrl } from '../../common/http/listen-url.ts'
+import { listenForMetrics } from '../../common/http/metrics-listener.ts'
 import type { ReplicaConfig } from './config.ts'
 import { InferenceEngine } from './model/inference-engine.ts'
 import { loadModelDefinitions, type ModelDefinition } from './model/registry.ts'
@@ -24,6 +29,10 @@ export interface RunningReplica extends ReplicaServer {
   models: ServedModel[]
   /** The address the server listens on, e.g. http://127.0.0.1:41233 */
   url: string
+  /** The tokens file (TOKENS_FILE), watched; undefined without one. */
+  tokens: WatchedFile<TokenSet> | undefined
+  /** Where GET /metrics is served alone (METRICS_PORT), if it is. */
+  metricsUrl: string | undefined
   /** Runs the warm-up inferences, then reports ready (startReplica does this unless told not to). */
   warmUp(): Promise<void>
   /** Readiness off, refuse new work, wait for in-flight requests (up to `timeoutMs`), then close everything. */
@@ -41,6 +50,9 @@ export async function startReplica(
   logger: Logger,
   options: StartReplicaOptions = {},
 ): Promise<RunningReplica> {
+  // Credentials first: a tokens file that cannot be read stops the replica before it loads any model.
+  const tokens = config.tokensFile ? openTokenStore(config.tokensFile, logger) : undefined
+  tokens?.on('reloaded', (set) => logger.info({ tokens: set.size }, 'tokens file re-read'))
   setPreprocessThreads(config.sharpConcurrency)
   const definitions = await loadModelDefinitions(config, logger)
   const models: ServedModel[] = []
@@ -49,8 +61,16 @@ export async function startReplica(
     config,
     models: models.map((m) => m.predictor),
     logger: logger as FastifyBaseLogger,
+    access: { tokens: tokens && (() => tokens.value), predictNeedsToken: config.predictAuth },
   })
   const url = await server.app.listen({ host: config.host, port: config.port })
+  const metricsListener =
+    config.metricsPort === undefined
+      ? undefined
+      : await listenForMetrics(server.metrics.registry, config.host, config.metricsPort)
+  const metricsUrl = metricsListener?.url
+  const warning = openAccessWarning(config.host, tokens !== undefined)
+  if (warning) logger.warn(warning)
 
   // The first runs allocate the session's buffers; readiness waits for them so no client pays for it.
   const warmUp = async () => {
@@ -72,6 +92,8 @@ export async function startReplica(
     const drained = waitFor(() => server.state.inflight === 0, timeoutMs)
     if (!(await drained)) logger.warn({ inflight: server.state.inflight }, 'shutdown timeout with requests in flight')
     await server.app.close()
+    await metricsListener?.close()
+    tokens?.close()
     await Promise.all(models.map((m) => m.engine.close()))
   }
   const [main] = models as [ServedModel]
@@ -81,6 +103,8 @@ export async function startReplica(
     predictor: main.predictor,
     models,
     url: reachableListenUrl(url),
+    tokens,
+    metricsUrl,
     warmUp,
     shutdown,
   }

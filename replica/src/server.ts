@@ -1,9 +1,10 @@
 import multipart from '@fastify/multipart'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { AccessControlOptions } from '../../common/auth/access-control.ts'
 import { registerMetricsRoute } from '../../common/http/metrics-route.ts'
 import { createServiceApp } from '../../common/http/service-app.ts'
 import type { ReplicaConfig } from './config.ts'
-import { createReplicaMetrics } from './metrics.ts'
+import { createReplicaMetrics, type ReplicaMetrics } from './metrics.ts'
 import type { Predictor } from './predictor.ts'
 import { initialReplicaState, type ReplicaState } from './replica-state.ts'
 import { healthRoutes } from './routes/health.ts'
@@ -12,16 +13,26 @@ import { predictRoutes } from './routes/predict.ts'
 export interface ReplicaServerOptions {
   config: Pick<
     ReplicaConfig,
-    'replicaId' | 'maxBodyBytes' | 'maxQueue' | 'maxInflight' | 'bodyTimeoutMs' | 'maxBatchSize' | 'maxInputPixels'
+    | 'replicaId'
+    | 'maxBodyBytes'
+    | 'maxQueue'
+    | 'maxInflight'
+    | 'bodyTimeoutMs'
+    | 'maxBatchSize'
+    | 'maxInputPixels'
+    | 'metricsPort'
   >
   /** One predictor per model served, the default model first. */
   models: readonly Predictor[]
   logger: FastifyBaseLogger
+  /** Tokens (a gateway presents one) and whether predictions need one (default: nothing enforced). */
+  access?: AccessControlOptions
 }
 
 export interface ReplicaServer {
   app: FastifyInstance
   state: ReplicaState
+  metrics: ReplicaMetrics
 }
 
 /** The replica's HTTP face: predict, health, readiness, metrics, with load reported on every answer. */
@@ -42,6 +53,7 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
       'Image classification (ResNet18 by default, other models by name) with micro-batching; reports its own load on every answer.',
     bodyLimit: config.maxBodyBytes,
     requestTimeoutMs: config.bodyTimeoutMs,
+    access: options.access,
   })
   await app.register(multipart, {
     limits: {
@@ -79,6 +91,7 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
     replicaId: config.replicaId,
     queued,
   })
-  registerMetricsRoute(app, metrics.registry)
-  return { app, state }
+  // With METRICS_PORT, /metrics is served there alone (the replica starts that listener), not here.
+  if (config.metricsPort === undefined) registerMetricsRoute(app, metrics.registry)
+  return { app, state, metrics }
 }

@@ -25,6 +25,7 @@ export function gatewayCluster(
   kube: KubernetesRequest | undefined,
   log: FastifyBaseLogger,
   resolve: Resolver = systemResolver,
+  peerToken?: () => string | undefined,
 ): RunningCluster {
   const { peerDnsName, peerPort, peers: staticPeers } = config
   const list = peerDnsName
@@ -40,6 +41,14 @@ export function gatewayCluster(
       // A peer missing a few ticks in a row has gone (or is too busy to say): its share stops counting.
       maxAgeMs: Math.max(3000, 5 * config.autoscaleIntervalMs),
       timeoutMs: Math.min(2000, Math.max(250, config.autoscaleIntervalMs)),
+      token: peerToken,
+      onAuthChange: (url, refused) =>
+        refused === undefined
+          ? log.info({ peer: url }, 'peer accepts our token again')
+          : log.warn(
+              { peer: url, status: refused },
+              "peer refused our token: its demand does not count (check PEER_TOKEN_FILE against the peer's TOKENS_FILE)",
+            ),
     })
   const elector = kube && new LeaseElector(kube, leaseElectorOptions(config))
   elector?.on('error', (error) => log.warn({ err: error, lease: config.leaseName }, 'leader election round failed'))

@@ -11,6 +11,10 @@ export interface PeerDemandOptions {
   maxAgeMs: number
   /** Each peer's GET /autoscale must answer within this. */
   timeoutMs: number
+  /** The token presented to peers (PEER_TOKEN_FILE, as it reads now): their /autoscale needs an admin token. */
+  token?: () => string | undefined
+  /** Told each time a peer refuses the token (401/403) or accepts it again: a wrong token must not go unnoticed. */
+  onAuthChange?: (url: string, refused: number | undefined) => void
 }
 
 const INPUT_FIELDS = [
@@ -47,6 +51,7 @@ export class PeerDemand {
   #reports: PeerReport[] = []
   #refreshing: Promise<void> | undefined
   #asked = false
+  readonly #refused = new Map<string, number>()
 
   constructor(options: PeerDemandOptions, clock: () => number = Date.now) {
     this.options = options
@@ -89,8 +94,18 @@ export class PeerDemand {
 
   async #fetch(url: string): Promise<PeerReport | undefined> {
     try {
-      const response = await request(`${url}/autoscale`, { signal: AbortSignal.timeout(this.options.timeoutMs) })
+      const token = this.options.token?.()
+      const response = await request(`${url}/autoscale`, {
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+        ...(token !== undefined && { headers: { authorization: `Bearer ${token}` } }),
+      })
       const body = (await response.body.json()) as { gateway?: unknown; local_inputs?: unknown }
+      const refused = response.statusCode === 401 || response.statusCode === 403 ? response.statusCode : undefined
+      if (refused !== this.#refused.get(url)) {
+        if (refused === undefined) this.#refused.delete(url)
+        else this.#refused.set(url, refused)
+        this.options.onAuthChange?.(url, refused)
+      }
       if (response.statusCode !== 200 || typeof body.gateway !== 'string') return undefined
       const inputs = parsePeerInputs(body.local_inputs)
       return inputs && { gateway: body.gateway, inputs, at: this.#clock() }

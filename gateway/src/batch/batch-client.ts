@@ -39,13 +39,20 @@ export async function runBatchJobOverHttp(
     pollMs = 500,
     signal,
     onProgress,
-  }: { pollMs?: number; signal?: AbortSignal; onProgress?: (job: BatchJobView) => void } = {},
+    token,
+  }: {
+    pollMs?: number
+    signal?: AbortSignal
+    onProgress?: (job: BatchJobView) => void
+    /** A batch (or admin) token, for a gateway with a TOKENS_FILE. */
+    token?: string
+  } = {},
 ): Promise<BatchJobView> {
-  let job = await callJson('POST', `${gatewayUrl}/batch`, spec, signal)
+  let job = await callJson('POST', `${gatewayUrl}/batch`, spec, signal, token)
   while (job.status === 'queued' || job.status === 'running') {
     onProgress?.(job)
     await delay(pollMs, undefined, { signal })
-    job = await callJson('GET', `${gatewayUrl}/batch/${job.id}`, undefined, signal)
+    job = await callJson('GET', `${gatewayUrl}/batch/${job.id}`, undefined, signal, token)
   }
   return job
 }
@@ -55,15 +62,25 @@ async function callJson(
   url: string,
   body: unknown,
   signal: AbortSignal | undefined,
+  token: string | undefined,
 ): Promise<BatchJobView> {
   const response = await request(url, {
     method,
     signal,
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    headers: {
+      ...authorization(token),
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+    },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
   })
   const answer = (await response.body.json()) as BatchJobView & { error?: unknown; code?: string }
   if (response.statusCode >= 400) {
     throw new BatchClientError(response.statusCode, answer.code, `${method} ${url}: ${String(answer.error)}`)
   }
   return answer
+}
+
+/** The `Authorization` header for a token, or none. */
+export function authorization(token: string | undefined): { authorization?: string } {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` }
 }

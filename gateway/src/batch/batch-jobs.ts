@@ -12,6 +12,7 @@ import type { ReplicaPool } from '../pool/replica-pool.ts'
 import { Job, type JobOutcome } from '../queue/job.ts'
 import type { JobQueue } from '../queue/job-queue.ts'
 import { aggregateBatchResults, type ItemResult } from './batch-results.ts'
+import { jobsToPrune, quotaRefusal, type RetentionPolicy } from './batch-retention.ts'
 import { type BatchJobRecord, type BatchStore, FINISHED } from './batch-store.ts'
 import type { DatasetCatalog } from './datasets.ts'
 
@@ -30,7 +31,16 @@ export interface BatchSettings {
   imageTimeoutMs: number
   /** A running job that completes no image for this long fails. */
   stallTimeoutMs: number
+  /** Jobs queued or running at once per owner; one more is 429 too_many_jobs. */
+  maxActiveJobs: number
+  /** Which finished jobs are deleted, and when. */
+  retention: RetentionPolicy
 }
+
+/** The owner of jobs submitted without a token (no tokens file, or in-process: a gate). */
+export const ANONYMOUS = 'anonymous'
+/** How often finished jobs are checked against their maximum age (also after each job ends). */
+const PRUNE_INTERVAL_MS = 10 * 60_000
 
 export interface BatchJobsDeps {
   store: BatchStore
@@ -76,6 +86,7 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
   #running: Running | undefined
   #started = false
   #stopped = false
+  #pruneTimer: NodeJS.Timeout | undefined
 
   constructor(deps: BatchJobsDeps, settings: BatchSettings) {
     super()
@@ -86,7 +97,23 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
   /** Starts running jobs: first any that a previous gateway left unfinished. */
   start(): void {
     this.#started = true
+    this.prune()
+    this.#pruneTimer = setInterval(
+      () => this.prune(),
+      Math.min(PRUNE_INTERVAL_MS, this.#settings.retention.maxAgeMs),
+    ).unref()
     this.#next()
+  }
+
+  /** Deletes the finished jobs retention no longer keeps (BATCH_KEEP_FINISHED, BATCH_KEEP_FINISHED_S). */
+  prune(nowMs = Date.now()): number {
+    const finished = this.#deps.store
+      .finishedJobs()
+      .map((job) => ({ id: job.id, finishedAtMs: Date.parse(job.finishedAt) }))
+    const ids = jobsToPrune(finished, nowMs, this.#settings.retention)
+    const deleted = this.#deps.store.deleteFinished(ids)
+    if (deleted > 0) this.#deps.log.info({ deleted }, 'deleted finished batch jobs past retention')
+    return deleted
   }
 
   /**
@@ -95,6 +122,7 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
    */
   async stop(): Promise<void> {
     this.#stopped = true
+    clearInterval(this.#pruneTimer)
     const running = this.#running
     if (!running) return
     running.abort.abort('stopped')
@@ -102,7 +130,7 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
   }
 
   /** Checks the request and queues the job; a ServiceError (404 unknown dataset or model, 400) when it cannot run. */
-  async submit(spec: BatchSpec): Promise<BatchJobRecord> {
+  async submit(spec: BatchSpec, owner = ANONYMOUS): Promise<BatchJobRecord> {
     const dataset = await this.#deps.datasets.find(spec.dataset)
     if (!dataset) {
       throw new ServiceError('unknown_dataset', `no dataset named '${spec.dataset}'; see GET /datasets`)
@@ -115,6 +143,9 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
     if (pool.readyCount() > 0 && pool.readyCount(spec.model) === 0) {
       throw new ServiceError('unknown_model', `no ready replica serves a model named '${spec.model}'; see GET /models`)
     }
+    // Counted and inserted with no await in between: concurrent submissions cannot all slip under the quota.
+    const refusal = quotaRefusal(this.#deps.store.activeCount(owner), this.#settings.maxActiveJobs)
+    if (refusal) throw new ServiceError('too_many_jobs', refusal)
     const id = randomUUID()
     const images = dataset.images.slice(0, spec.limit ?? dataset.images.length)
     this.#deps.store.insert({
@@ -124,6 +155,7 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
       limit: spec.limit ?? null,
       images,
       createdAt: new Date().toISOString(),
+      owner,
     })
     this.#deps.log.info({ batch: id, model: spec.model, dataset: spec.dataset, images: images.length }, 'batch queued')
     this.#next()
@@ -134,8 +166,9 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
     return this.#deps.store.get(id)
   }
 
-  list(max = 100): BatchJobRecord[] {
-    return this.#deps.store.list(max)
+  /** The newest jobs first: all, or one owner's. */
+  list(owner?: string, max = 100): BatchJobRecord[] {
+    return this.#deps.store.list(max, owner)
   }
 
   /** Cancels a queued or running job; 404 when unknown, 409 when it already ended. */
@@ -328,6 +361,14 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
     const fields = outcome.status === 'failed' ? { code: outcome.code, reason: outcome.message } : {}
     this.#deps.log.info({ batch: id, status: outcome.status, ...fields }, 'batch finished')
     this.emit('finished', id)
+    // After the event: whoever waits for this job reads it before retention may delete it.
+    queueMicrotask(() => {
+      try {
+        this.prune()
+      } catch (error) {
+        this.#deps.log.warn({ err: error }, 'could not delete finished batch jobs past retention')
+      }
+    })
   }
 }
 

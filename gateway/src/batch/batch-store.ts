@@ -25,6 +25,8 @@ export interface BatchJobRecord {
   runs: number
   /** Running time over all runs, ms. */
   runningMs: number
+  /** Who submitted it: the name of its token (`anonymous` without tokens). */
+  owner: string
 }
 
 export interface BatchProgress {
@@ -47,6 +49,7 @@ interface JobRow {
   results: string | null
   runs: number
   running_ms: number
+  owner: string
 }
 
 interface ItemRow {
@@ -76,7 +79,8 @@ CREATE TABLE IF NOT EXISTS batch_jobs (
   error_message TEXT,
   results TEXT,
   runs INTEGER NOT NULL DEFAULT 0,
-  running_ms REAL NOT NULL DEFAULT 0
+  running_ms REAL NOT NULL DEFAULT 0,
+  owner TEXT NOT NULL DEFAULT 'anonymous'
 );
 CREATE TABLE IF NOT EXISTS batch_items (
   job_id TEXT NOT NULL,
@@ -111,14 +115,70 @@ export class BatchStore {
     // Another gateway on the same data directory (a restart that overlaps the old process) waits for the lock.
     this.#db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;')
     this.#db.exec(SCHEMA)
+    // A store written before jobs had owners: its jobs become the anonymous client's.
+    const columns = this.#db.prepare('PRAGMA table_info(batch_jobs)').all() as { name: string }[]
+    if (!columns.some((c) => c.name === 'owner'))
+      this.#db.exec("ALTER TABLE batch_jobs ADD COLUMN owner TEXT NOT NULL DEFAULT 'anonymous'")
+    this.#db.exec('CREATE INDEX IF NOT EXISTS batch_jobs_owner_status ON batch_jobs (owner, status)')
   }
 
-  insert(job: Pick<BatchJobRecord, 'id' | 'model' | 'dataset' | 'limit' | 'images' | 'createdAt'>): void {
+  /** Queues a job (owned by `anonymous` unless an owner is given). */
+  insert(
+    job: Pick<BatchJobRecord, 'id' | 'model' | 'dataset' | 'limit' | 'images' | 'createdAt'> & { owner?: string },
+  ): void {
     this.#db
       .prepare(
-        'INSERT INTO batch_jobs (id, model, dataset, image_limit, images, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO batch_jobs (id, model, dataset, image_limit, images, status, created_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(job.id, job.model, job.dataset, job.limit, JSON.stringify(job.images), 'queued', job.createdAt)
+      .run(
+        job.id,
+        job.model,
+        job.dataset,
+        job.limit,
+        JSON.stringify(job.images),
+        'queued',
+        job.createdAt,
+        job.owner ?? 'anonymous',
+      )
+  }
+
+  /** Queued and running jobs of one owner (what its quota counts). */
+  activeCount(owner: string): number {
+    const row = this.#db
+      .prepare("SELECT COUNT(*) AS n FROM batch_jobs WHERE owner = ? AND status IN ('queued', 'running')")
+      .get(owner) as { n: number }
+    return row.n
+  }
+
+  /** Every finished job with when it ended (what retention looks at). */
+  finishedJobs(): { id: string; finishedAt: string }[] {
+    const rows = this.#db
+      .prepare("SELECT id, finished_at FROM batch_jobs WHERE status NOT IN ('queued', 'running')")
+      .all() as { id: string; finished_at: string }[]
+    return rows.map((row) => ({ id: row.id, finishedAt: row.finished_at }))
+  }
+
+  /** Deletes finished jobs and their per-image outcomes (never a queued or running one). Returns how many went. */
+  deleteFinished(ids: readonly string[]): number {
+    if (ids.length === 0) return 0
+    const items = this.#db.prepare('DELETE FROM batch_items WHERE job_id = ?')
+    const job = this.#db.prepare("DELETE FROM batch_jobs WHERE id = ? AND status NOT IN ('queued', 'running')")
+    let deleted = 0
+    this.#db.exec('BEGIN IMMEDIATE')
+    try {
+      for (const id of ids) {
+        const { changes } = job.run(id)
+        if (changes === 1) {
+          items.run(id)
+          deleted++
+        }
+      }
+      this.#db.exec('COMMIT')
+      return deleted
+    } catch (error) {
+      this.#db.exec('ROLLBACK')
+      throw error
+    }
   }
 
   get(id: string): BatchJobRecord | undefined {
@@ -126,9 +186,13 @@ export class BatchStore {
     return row && toRecord(row)
   }
 
-  /** The newest jobs first. */
-  list(max: number): BatchJobRecord[] {
-    const rows = this.#db.prepare('SELECT * FROM batch_jobs ORDER BY seq DESC LIMIT ?').all(max) as unknown as JobRow[]
+  /** The newest jobs first (of one owner, when given). */
+  list(max: number, owner?: string): BatchJobRecord[] {
+    const rows = (owner === undefined
+      ? this.#db.prepare('SELECT * FROM batch_jobs ORDER BY seq DESC LIMIT ?').all(max)
+      : this.#db
+          .prepare('SELECT * FROM batch_jobs WHERE owner = ? ORDER BY seq DESC LIMIT ?')
+          .all(owner, max)) as unknown as JobRow[]
     return rows.map(toRecord)
   }
 
@@ -257,5 +321,6 @@ function toRecord(row: JobRow): BatchJobRecord {
     results: row.results ? (JSON.parse(row.results) as BatchResults) : null,
     runs: row.runs,
     runningMs: row.running_ms,
+    owner: row.owner,
   }
 }

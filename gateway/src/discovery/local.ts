@@ -94,7 +94,20 @@ export class LocalReplicas implements Discovery {
         // Out of the terminal's process group: Ctrl-C is for the gateway, which drains and then stops its replicas.
         ownProcessGroup: true,
         // JSON into the pipe whatever LOG_FORMAT says; the gateway renders it with its own lines (onLog).
-        args: ['--replica-id', managed.id, '--log-format', 'json', ...this.#options.args],
+        // Not the gateway's own credentials nor its metrics port, should they be in the environment it passes on: local
+        // replicas listen on 127.0.0.1 and take only this gateway's requests (no configuration), and each would try to
+        // bind that one port.
+        args: [
+          '--replica-id',
+          managed.id,
+          '--log-format',
+          'json',
+          '--tokens-file',
+          'none',
+          '--metrics-port',
+          'none',
+          ...this.#options.args,
+        ],
         onLog: this.#options.onLog,
       })
       if (managed.stopping || this.#stopped) {

@@ -23,6 +23,8 @@ type AttemptEnd =
 export interface ForwardOptions {
   /** How long past the deadline a replica may take to send its own 504 before it counts as hung. */
   graceMs: number
+  /** The `Authorization` header replicas are sent (REPLICA_TOKEN_FILE, read as it is now), if any. */
+  authorization?: () => string | undefined
 }
 
 /**
@@ -43,7 +45,12 @@ export async function forwardToReplica(
       path: job.model === undefined ? '/predict' : `/predict?model=${encodeURIComponent(job.model)}`,
       method: 'POST',
       body: job.body,
-      headers: { 'content-type': job.contentType, 'x-request-id': job.id, 'x-timeout-ms': String(remaining) },
+      headers: {
+        'content-type': job.contentType,
+        'x-request-id': job.id,
+        'x-timeout-ms': String(remaining),
+        ...bearer(options.authorization?.()),
+      },
       signal,
       headersTimeout: patience,
       bodyTimeout: patience,
@@ -95,4 +102,8 @@ function errorCodeOf(body: Buffer): string | undefined {
   } catch {
     return undefined
   }
+}
+
+function bearer(header: string | undefined): { authorization?: string } {
+  return header === undefined ? {} : { authorization: header }
 }

@@ -1,6 +1,6 @@
 import { request } from 'undici'
 import { recordGateVerdict } from '../../../common/model-registry/state-file.ts'
-import { type BatchJobView, runBatchJobOverHttp } from '../batch/batch-client.ts'
+import { authorization, type BatchJobView, runBatchJobOverHttp } from '../batch/batch-client.ts'
 import type { BatchResults } from '../batch/batch-results.ts'
 import { type GateThresholds, type GateVerdict, gateVerdict } from './gate-rules.ts'
 
@@ -20,6 +20,8 @@ export interface GateRequest {
   /** Where the verdict is recorded (the registry state `promote` reads); undefined = not recorded. */
   registryFile: string | undefined
   onProgress?: (version: string, job: BatchJobView) => void
+  /** A batch or admin token, for a gateway with a TOKENS_FILE. */
+  token?: string
 }
 
 export interface GateOutcome extends GateVerdict {
@@ -45,7 +47,7 @@ export async function runGate(gate: GateRequest): Promise<GateOutcome> {
     dataset: gate.dataset,
     ...(gate.limit !== undefined && { limit: gate.limit }),
   })
-  const stored = gate.reuse ? await storedJobs(gate.gatewayUrl) : []
+  const stored = gate.reuse ? await storedJobs(gate.gatewayUrl, gate.token) : []
   const reusedVersions: string[] = []
   // Each version's newest stored result when asked to reuse one, else a job run now: the baseline first.
   const evaluate = async (version: string) => {
@@ -60,7 +62,10 @@ export async function runGate(gate: GateRequest): Promise<GateOutcome> {
       reusedVersions.push(version)
       return found
     }
-    return runBatchJobOverHttp(gate.gatewayUrl, spec(version), { onProgress: (job) => gate.onProgress?.(version, job) })
+    return runBatchJobOverHttp(gate.gatewayUrl, spec(version), {
+      onProgress: (job) => gate.onProgress?.(version, job),
+      token: gate.token,
+    })
   }
   const baseline = await evaluate(gate.baseline)
   const candidate = await evaluate(gate.candidate)
@@ -87,8 +92,8 @@ function succeeded(job: BatchJobView): BatchJobView & { results: BatchResults } 
 }
 
 /** The gateway's stored batch jobs, newest first. */
-async function storedJobs(gatewayUrl: string): Promise<BatchJobView[]> {
-  const response = await request(`${gatewayUrl}/batch`)
+async function storedJobs(gatewayUrl: string, token: string | undefined): Promise<BatchJobView[]> {
+  const response = await request(`${gatewayUrl}/batch`, { headers: authorization(token) })
   if (response.statusCode !== 200) throw new GateError(`GET ${gatewayUrl}/batch answered ${response.statusCode}`)
   return ((await response.body.json()) as { jobs: BatchJobView[] }).jobs
 }

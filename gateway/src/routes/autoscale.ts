@@ -25,7 +25,9 @@ export const autoscaleRoute: FastifyPluginAsyncJsonSchemaToTs<{ Options: { autos
   app,
   { autoscaler },
 ) => {
+  // Peers read it (PEER_TOKEN_FILE): only a holder of an admin token can feed another gateway's scaling.
   app.get('/autoscale', {
+    config: { role: 'admin' },
     schema: {
       summary: 'The scaling signal: the desired replica count, what it was computed from, and the policy',
       response: {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
+import type { FastifyRequest } from 'fastify'
 import { ServiceError } from '../../../common/errors.ts'
-import type { BatchJobs } from '../batch/batch-jobs.ts'
+import { ANONYMOUS, type BatchJobs } from '../batch/batch-jobs.ts'
 import type { BatchJobRecord } from '../batch/batch-store.ts'
 import { DATASET_NAME_PATTERN } from '../batch/dataset-name.ts'
 import type { DatasetCatalog } from '../batch/datasets.ts'
@@ -34,6 +35,7 @@ const batchJobSchema = {
     started_at: { type: ['string', 'null'] },
     finished_at: { type: ['string', 'null'] },
     runs: { type: 'integer', description: 'times a gateway started it: more than 1 after a resume' },
+    owner: { type: 'string', description: 'the name of the token that submitted it (anonymous without tokens)' },
     progress: {
       type: 'object',
       properties: {
@@ -104,10 +106,22 @@ export const batchRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: BatchRoute
       started_at: job.startedAt,
       finished_at: job.finishedAt,
       runs: job.runs,
+      owner: job.owner,
       progress: { total, done, errors, fraction: total > 0 ? done / total : 1 },
       ...(job.error ? { error: job.error } : {}),
       ...(job.results ? { results: job.results } : {}),
     }
+  }
+
+  // A batch token sees and cancels its own jobs only (another's is a 404: its existence is not revealed); an admin,
+  // or anyone when no tokens are configured, sees all.
+  const ownerOf = (request: FastifyRequest) => request.holder?.name ?? ANONYMOUS
+  const seesAll = (request: FastifyRequest) => request.holder === null || request.holder.role === 'admin'
+  const visibleJob = (request: FastifyRequest, id: string) => {
+    const job = batch.get(id)
+    if (!job || !(seesAll(request) || job.owner === ownerOf(request)))
+      throw new ServiceError('unknown_batch', `no batch job ${id}`)
+    return job
   }
 
   const batchBodyFields = new Set(['model', 'dataset', 'limit'])
@@ -127,9 +141,9 @@ export const batchRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: BatchRoute
           limit: { type: 'integer', minimum: 1, maximum: 10_000_000 },
         },
       },
-      response: { 202: batchJobSchema, 400: errorResponse, 404: errorResponse, 415: errorResponse },
+      response: { 202: batchJobSchema, 400: errorResponse, 404: errorResponse, 415: errorResponse, 429: errorResponse },
     },
-    config: { accessLog: true },
+    config: { accessLog: true, role: 'batch' },
     // Fastify's validation drops unknown fields; a misspelt `limt` must not silently run the whole dataset.
     preValidation: (request, _reply, done) => {
       const body = request.body
@@ -137,30 +151,28 @@ export const batchRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: BatchRoute
       done(unknown.length > 0 ? new ServiceError('bad_request', `unknown field(s): ${unknown.join(', ')}`) : undefined)
     },
     handler: async (request, reply) => {
-      const job = await batch.submit(request.body)
+      const job = await batch.submit(request.body, ownerOf(request))
       return reply.code(202).header('location', `/batch/${job.id}`).send(view(job))
     },
   })
 
   app.get('/batch', {
+    config: { role: 'batch' },
     schema: {
-      summary: 'Batch jobs, newest first (the last 100)',
+      summary: 'Batch jobs, newest first (the last 100; a batch token sees its own)',
       response: { 200: { type: 'object', properties: { jobs: { type: 'array', items: batchJobSchema } } } },
     },
-    handler: async () => ({ jobs: batch.list().map(view) }),
+    handler: async (request) => ({ jobs: batch.list(seesAll(request) ? undefined : ownerOf(request)).map(view) }),
   })
 
   app.get('/batch/:id', {
+    config: { role: 'batch' },
     schema: {
       summary: 'One batch job: status, progress, and its results once it succeeded',
       params: idParams,
       response: { 200: batchJobSchema, 400: errorResponse, 404: errorResponse },
     },
-    handler: async (request) => {
-      const job = batch.get(request.params.id)
-      if (!job) throw new ServiceError('unknown_batch', `no batch job ${request.params.id}`)
-      return view(job)
-    },
+    handler: async (request) => view(visibleJob(request, request.params.id)),
   })
 
   app.delete('/batch/:id', {
@@ -169,11 +181,12 @@ export const batchRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: BatchRoute
       params: idParams,
       response: { 200: batchJobSchema, 400: errorResponse, 404: errorResponse, 409: errorResponse },
     },
-    config: { accessLog: true },
-    handler: async (request) => view(await batch.cancel(request.params.id)),
+    config: { accessLog: true, role: 'batch' },
+    handler: async (request) => view(await batch.cancel(visibleJob(request, request.params.id).id)),
   })
 
   app.get('/datasets', {
+    config: { role: 'batch' },
     schema: {
       summary: 'The datasets batch jobs can evaluate: the folders of the datasets directory',
       response: {

@@ -104,7 +104,9 @@ export const liveRoute: FastifyPluginAsyncJsonSchemaToTs<{
   SerializerSchemaOptions: WithReplicaView
 }> = async (app, options) => {
   const { stats, queue, pool } = options
+  // What the web page shows beside its upload: aggregate figures, no address; as open as predictions.
   app.get('/live', {
+    config: { role: 'predict' },
     schema: {
       summary: 'Live view for the web page: queue, rates, latency over the last minute, replicas',
       response: { 200: liveSchema },

@@ -278,7 +278,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
   for (const url of ['/predict', '/add_to_queue']) {
     app.post(url, {
       schema: url === '/predict' ? schema : { ...schema, summary: 'Alias of POST /predict (the seed API)' },
-      config: { accessLog: true },
+      config: { accessLog: true, role: 'predict' },
       handler: async (request, reply) => {
         const body = request.body
         if (!Buffer.isBuffer(body) || body.length === 0) {

@@ -56,6 +56,7 @@ export const statusRoutes: FastifyPluginAsyncJsonSchemaToTs<{
   const startedAt = Date.now()
 
   app.get('/queue', {
+    config: { role: 'admin' },
     schema: {
       summary: 'The gateway queue now',
       response: {
@@ -90,6 +91,7 @@ export const statusRoutes: FastifyPluginAsyncJsonSchemaToTs<{
   })
 
   app.get('/replicas', {
+    config: { role: 'admin' },
     schema: {
       summary: 'Every replica the gateway knows, with its state',
       response: {
@@ -115,6 +117,7 @@ export const statusRoutes: FastifyPluginAsyncJsonSchemaToTs<{
   })
 
   app.get('/models', {
+    config: { role: 'admin' },
     schema: {
       summary:
         'The models the replicas serve and the registry lists, each version with its stage and traffic weight (select one with ?model=NAME[@VERSION] or X-Model on POST /predict)',
@@ -169,7 +172,9 @@ export const statusRoutes: FastifyPluginAsyncJsonSchemaToTs<{
     },
   })
 
+  // Probes (Kubernetes, compose, other gateways) carry no token.
   app.get('/healthz', {
+    config: { role: 'open' },
     schema: {
       summary: 'The gateway process is alive',
       response: {
@@ -197,6 +202,7 @@ export const statusRoutes: FastifyPluginAsyncJsonSchemaToTs<{
     properties: { ready: { type: 'boolean' }, reason: { type: 'string' }, replicas_ready: { type: 'integer' } },
   } as const
   app.get('/readyz', {
+    config: { role: 'open' },
     schema: {
       summary: 'Ready when at least one replica is ready and the gateway is not shutting down',
       response: { 200: readiness, 503: readiness },

@@ -59,6 +59,7 @@ export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: HealthRou
   }
 
   app.get('/healthz', {
+    config: { role: 'open' },
     schema: {
       summary: 'Liveness, and what model this replica serves by default',
       response: {
@@ -90,6 +91,7 @@ export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: HealthRou
   })
 
   app.get('/models', {
+    config: { role: 'admin' },
     schema: {
       summary: 'The models this replica serves (select one with ?model=NAME or X-Model on POST /predict)',
       response: {
@@ -132,6 +134,7 @@ export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: HealthRou
   })
 
   app.get('/readyz', {
+    config: { role: 'open' },
     schema: {
       summary: 'Ready for traffic: 200 after a warm-up inference, 503 before it and while draining',
       response: { 200: replicaReadinessSchema, 503: replicaReadinessSchema },

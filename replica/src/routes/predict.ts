@@ -57,7 +57,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
   app.decorateRequest('predictor', null)
 
   app.post('/predict', {
-    config: { accessLog: true },
+    config: { accessLog: true, role: 'predict' },
     schema: {
       summary: 'Classify one image',
       description:
