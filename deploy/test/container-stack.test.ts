@@ -185,10 +185,19 @@ describe('the image and docker-compose.yml, run with podman', { skip: skipReason
       ...['--env', 'HOST=0.0.0.0', tag],
     ])
     const url = `http://127.0.0.1:${port}`
-    try {
-      await untilOk(`${url}/readyz`, 'the read-only gateway container', 60_000)
-    } catch (error) {
-      throw new Error(`${(error as Error).message}; its log:\n${await podman(['logs', name]).catch(() => '')}`)
+    // Its whole output: `podman logs` gives the container's stderr (where a crash's stack trace goes) on stderr.
+    const output = () => {
+      const logs = spawnSync('podman', ['logs', name], { encoding: 'utf8' })
+      return `${logs.stdout}${logs.stderr}`
+    }
+    const readyBy = Date.now() + 60_000
+    while ((await call(`${url}/readyz`).catch(() => undefined))?.status !== 200) {
+      const { Running } = (await inspect('container', name)).State
+      assert.ok(
+        Running && Date.now() < readyBy,
+        `the read-only gateway is not ready (running: ${Running}):\n${output()}`,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 200))
     }
     const prediction = await predictAt(url, 0)
     assert.equal(prediction.status, 200, JSON.stringify(prediction))
@@ -196,7 +205,7 @@ describe('the image and docker-compose.yml, run with podman', { skip: skipReason
     assert.equal(batch.status, 503, JSON.stringify(batch.body))
     assert.equal(errorCode(batch), 'batch_disabled')
     await podman(['stop', '--time', '30', name], 60_000)
-    const log = await podman(['logs', name])
+    const log = output()
     const disabled = logEntries(log).filter((entry) => entry.msg?.includes('batch jobs disabled'))
     assert.equal(disabled.length, 1, log)
     assert.match(disabled[0]!.msg!, /DATA_DIR \/data .*set DATA_DIR to a writable directory/)
