@@ -41,8 +41,10 @@ COPY common ./common
 COPY replica ./replica
 COPY gateway ./gateway
 COPY --from=model /models /models
-# The gateway's batch jobs (DATA_DIR): a volume mounted here starts out owned by the user that writes it.
+# The gateway's batch jobs (DATA_DIR): a volume mounted here starts out owned by the user that writes it. Without a
+# writable one (a read-only root and no volume) the gateway serves predictions with batch jobs disabled.
 RUN mkdir -p /data && chown node:node /data
+ENV DATA_DIR=/data
 USER node
 EXPOSE 8080 8081
 # A script file, not `node -e "…"`: no argument with spaces, so every runtime passes it through unchanged. It reads

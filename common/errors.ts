@@ -28,6 +28,7 @@ export const ERROR_STATUS = {
   replica_full: 503,
   not_ready: 503,
   shutting_down: 503,
+  batch_disabled: 503,
   no_replica: 503,
   deadline_exceeded: 504,
 } as const satisfies Record<string, number>

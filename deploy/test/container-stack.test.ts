@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { freePort } from '../../common/testing/free-port.ts'
-import { call, postImage } from '../../common/testing/http.ts'
+import { call, errorCode, postImage, postJson } from '../../common/testing/http.ts'
 import { metric } from '../../common/testing/prometheus-sample.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { ComposeProject } from './compose-project.ts'
@@ -65,9 +65,10 @@ describe('the image and docker-compose.yml, run with podman', { skip: skipReason
   let gateway = ''
   let prometheus = ''
 
-  const predict = async (i: number, headers: Record<string, string> = {}): Promise<Outcome> => {
+  const predict = (i: number, headers: Record<string, string> = {}) => predictAt(gateway, i, headers)
+  const predictAt = async (url: string, i: number, headers: Record<string, string> = {}): Promise<Outcome> => {
     try {
-      const response = await postImage(`${gateway}/predict`, images[i % images.length]!, headers)
+      const response = await postImage(`${url}/predict`, images[i % images.length]!, headers)
       return { status: response.status, replica: response.body.replica, code: response.body.code, at: Date.now() }
     } catch (error) {
       return { status: 0, error: (error as Error).message, at: Date.now() }
@@ -168,6 +169,49 @@ describe('the image and docker-compose.yml, run with podman', { skip: skipReason
     }
     t.diagnostic(`${answered} predictions, all 200, served by ${served.size} replicas`)
     assert.deepEqual([...served].sort(), ips)
+  })
+
+  test('the gateway alone on a read-only root (--read-only --tmpfs /tmp), no data volume: predictions served, batch jobs disabled in one log line', async (t) => {
+    // What Kubernetes' readOnlyRootFilesystem does without a volume for DATA_DIR; static discovery of the replicas.
+    const name = `switchyard-read-only-gateway-${process.pid}`
+    const port = await freePort()
+    const replicas = (await Promise.all(replicaNames().map(ipOf))).map((ip) => `http://${ip}:8081`)
+    const networks = (await inspect('container', project!.container('gateway'))).NetworkSettings.Networks
+    t.after(() => podman(['rm', '--force', name]).catch(() => undefined))
+    await podman([
+      ...['run', '--detach', '--name', name, '--read-only', '--tmpfs', '/tmp'],
+      ...['--network', Object.keys(networks)[0]!, '--publish', `127.0.0.1:${port}:8080`],
+      ...['--env', 'DISCOVERY=static', '--env', `REPLICAS=${replicas.join(',')}`, '--env', 'AUTOSCALER=none'],
+      ...['--env', 'HOST=0.0.0.0', tag],
+    ])
+    const url = `http://127.0.0.1:${port}`
+    // Its whole output: `podman logs` gives the container's stderr (where a crash's stack trace goes) on stderr.
+    const output = () => {
+      const logs = spawnSync('podman', ['logs', name], { encoding: 'utf8' })
+      return `${logs.stdout}${logs.stderr}`
+    }
+    const readyBy = Date.now() + 60_000
+    while ((await call(`${url}/readyz`).catch(() => undefined))?.status !== 200) {
+      const { Running } = (await inspect('container', name)).State
+      assert.ok(
+        Running && Date.now() < readyBy,
+        `the read-only gateway is not ready (running: ${Running}):\n${output()}`,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    const prediction = await predictAt(url, 0)
+    assert.equal(prediction.status, 200, JSON.stringify(prediction))
+    const batch = await postJson(`${url}/batch`, { model: 'resnet18', dataset: 'imagenet-sample' })
+    assert.equal(batch.status, 503, JSON.stringify(batch.body))
+    assert.equal(errorCode(batch), 'batch_disabled')
+    await podman(['stop', '--time', '30', name], 60_000)
+    const log = output()
+    const disabled = logEntries(log).filter((entry) => entry.msg?.includes('batch jobs disabled'))
+    assert.equal(disabled.length, 1, log)
+    assert.match(disabled[0]!.msg!, /DATA_DIR \/data .*set DATA_DIR to a writable directory/)
+    assert.doesNotMatch(log, /^\s+at /m, 'no stack trace')
+    assert.equal((await inspect('container', name)).State.ExitCode, 0)
+    t.diagnostic(`read-only gateway: ${disabled[0]!.msg}`)
   })
 
   test('Prometheus scrapes every container and loads the alert rules', async () => {

@@ -11,8 +11,8 @@ import { type Actuator, Autoscaler } from './autoscale/autoscaler.ts'
 import { gatewayCluster } from './autoscale/gateway-cluster.ts'
 import { kubernetesClient } from './autoscale/kubernetes-api.ts'
 import { BatchJobs } from './batch/batch-jobs.ts'
-import { BatchStore } from './batch/batch-store.ts'
 import { DatasetCatalog } from './batch/datasets.ts'
+import { openBatchStore } from './batch/open-batch-store.ts'
 import type { GatewayConfig } from './config.ts'
 import type { Discovery } from './discovery/discovery.ts'
 import { DnsDiscovery, type Resolver } from './discovery/dns.ts'
@@ -41,7 +41,10 @@ export interface RunningGateway {
   autoscaler: Autoscaler
   /** Versions, the registry state and canaries. */
   models: ModelLifecycle
-  /** Batch evaluation jobs (durable in DATA_DIR): what `POST /batch` runs, and what a gate can call directly. */
+  /**
+   * Batch evaluation jobs (durable in DATA_DIR): what `POST /batch` runs, and what a gate can call directly. Disabled
+   * (`enabled` false, calls answer 503 batch_disabled) when DATA_DIR cannot be written.
+   */
   batch: BatchJobs
   /** The tokens file (TOKENS_FILE), watched; undefined without one. */
   tokens: WatchedFile<TokenSet> | undefined
@@ -188,7 +191,7 @@ export async function startGateway(
   cluster.start()
   const models = await startModelLifecycle(config, pool, metrics, logger, edges.random)
   const datasets = new DatasetCatalog(config.datasetsDir)
-  const batchStore = new BatchStore(config.dataDir)
+  const batchStore = openBatchStore(config.dataDir, logger)
   const batch = new BatchJobs(
     { store: batchStore, datasets, dispatcher, queue, pool, log: logger },
     {
@@ -259,7 +262,7 @@ export async function startGateway(
     await health.stop()
     await discovery.stop()
     await pool.close()
-    batchStore.close()
+    batchStore?.close()
   }
   const reload = async () => {
     await Promise.all([discovery.refresh(), tokens?.refresh(), peerToken?.refresh(), replicaToken?.refresh()])

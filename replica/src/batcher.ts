@@ -1,4 +1,4 @@
-import { ServiceError } from '../../common/errors.ts'
+import { DroppedWork } from './dropped-work.ts'
 
 export interface BatcherOptions<In, Out> {
   maxBatchSize: number
@@ -65,7 +65,7 @@ export class MicroBatcher<In, Out> {
    */
   submit(input: In, deadline = Number.POSITIVE_INFINITY, signal?: AbortSignal): Promise<BatchResult<Out>> {
     return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(new ServiceError('client_closed', 'the client closed the connection'))
+      if (signal?.aborted) return reject(new DroppedWork('client_closed', 'inference'))
       const pending: Pending<In, Out> = { input, deadline, enqueuedAt: this.#options.now(), resolve, reject }
       this.#waiting.push(pending)
       signal?.addEventListener('abort', () => this.#remove(pending), { once: true })
@@ -77,7 +77,7 @@ export class MicroBatcher<In, Out> {
     const at = this.#waiting.indexOf(pending)
     if (at === -1) return
     this.#waiting.splice(at, 1)
-    pending.reject(new ServiceError('client_closed', 'the client closed the connection'))
+    pending.reject(new DroppedWork('client_closed', 'inference'))
     if (this.#waiting.length === 0 && this.#running === 0) this.#settle()
   }
 
@@ -111,7 +111,7 @@ export class MicroBatcher<In, Out> {
     while (batch.length < maxBatchSize && this.#waiting.length > 0) {
       const next = this.#waiting.shift()!
       if (next.deadline <= startedAt) {
-        next.reject(new ServiceError('deadline_exceeded', 'the request deadline passed before inference started'))
+        next.reject(new DroppedWork('deadline_exceeded', 'inference'))
       } else {
         batch.push(next)
       }

@@ -78,6 +78,14 @@ export const replicaConfigSpec = {
     parse: parse.integer({ min: 1, max: 64 }),
     default: 1,
   }),
+  preprocessSlots: setting({
+    env: 'PREPROCESS_SLOTS',
+    flag: 'preprocess-slots',
+    description:
+      "Images decoded at once (default 4: libuv's thread pool, where sharp runs them); the others wait in arrival order, and one whose client has gone or whose deadline has passed by its turn is dropped undecoded",
+    parse: parse.integer({ min: 1, max: 256 }),
+    default: 4,
+  }),
   maxBatchSize: setting({
     env: 'MAX_BATCH_SIZE',
     flag: 'max-batch-size',

@@ -5,6 +5,8 @@ import type { ModelInfo } from './model/provision.ts'
 export interface ReplicaLoad {
   inflight: () => number
   queued: () => number
+  /** The process's decoding queue (PreprocessSlots). */
+  preprocess: { waiting: number; busy: number; started: number }
 }
 
 export type ReplicaMetrics = ReturnType<typeof createReplicaMetrics>
@@ -27,6 +29,12 @@ export function createReplicaMetrics(models: readonly ModelInfo[], load: Replica
     preprocessSeconds: timing('replica_preprocess_seconds', 'Image decode, resize and normalisation time'),
     inferenceSeconds: timing('replica_inference_seconds', 'Duration of each model batch'),
     requestSeconds: timing('replica_request_duration_seconds', 'Total time from request start to answer'),
+    dropped: new Counter({
+      name: 'replica_dropped_total',
+      help: 'Requests dropped before work nobody waits for: before decoding (stage preprocess) or when their batch formed (stage inference), because the client had gone (client_closed) or the deadline had passed (deadline_exceeded)',
+      labelNames: ['stage', 'reason'] as const,
+      registers: [registry],
+    }),
     batchSize: new Histogram({
       name: 'replica_batch_size',
       help: 'Images per model batch',
@@ -48,6 +56,32 @@ export function createReplicaMetrics(models: readonly ModelInfo[], load: Replica
     registers: [registry],
     collect() {
       this.set(load.queued())
+    },
+  })
+  new Gauge({
+    name: 'replica_preprocess_waiting',
+    help: 'Requests waiting for a decoding slot (PREPROCESS_SLOTS)',
+    registers: [registry],
+    collect() {
+      this.set(load.preprocess.waiting)
+    },
+  })
+  new Gauge({
+    name: 'replica_preprocessing',
+    help: 'Images being decoded now',
+    registers: [registry],
+    collect() {
+      this.set(load.preprocess.busy)
+    },
+  })
+  new Counter({
+    name: 'replica_preprocess_started_total',
+    help: 'Images whose decoding started (a request dropped before decoding is not among them)',
+    registers: [registry],
+    collect() {
+      // The count is kept by the decoding queue; this mirrors it.
+      this.reset()
+      this.inc(load.preprocess.started)
     },
   })
   const modelInfo = new Gauge({

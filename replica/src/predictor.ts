@@ -1,9 +1,11 @@
-import { ServiceError } from '../../common/errors.ts'
 import { type BatchResult, MicroBatcher } from './batcher.ts'
+import { DroppedWork } from './dropped-work.ts'
+import { requireAcceptedImage } from './image-format.ts'
 import { FloatBuffers } from './model/float-buffers.ts'
 import type { ModelInfo } from './model/provision.ts'
 import { topKSoftmax } from './postprocess.ts'
 import { imageToTensor, type PreprocessSpec } from './preprocess.ts'
+import type { PreprocessSlots } from './preprocess-slots.ts'
 
 export interface Inference {
   run(inputs: Float32Array[]): Promise<Float32Array[]>
@@ -17,6 +19,8 @@ export interface PredictorOptions {
   preprocess: PreprocessSpec
   maxBatchSize: number
   maxBatchWaitMs: number
+  /** Limits the images decoded at once; one for the whole process (libvips' threads are the process's). */
+  preprocessSlots: PreprocessSlots
 }
 
 export interface Prediction {
@@ -34,10 +38,12 @@ export class Predictor {
   msPerImage = 25
   /** Image tensors: each request's is given back once its batch has copied it (or it never ran). */
   readonly #tensors = new FloatBuffers()
+  readonly preprocessSlots: PreprocessSlots
 
   constructor(options: PredictorOptions) {
     this.#options = options
     this.model = options.model
+    this.preprocessSlots = options.preprocessSlots
     this.batcher = new MicroBatcher({
       maxBatchSize: options.maxBatchSize,
       maxWaitMs: options.maxBatchWaitMs,
@@ -45,16 +51,24 @@ export class Predictor {
     })
   }
 
-  /** `deadline` is on the performance.now() clock; `signal` aborts when the client goes away. */
+  /**
+   * `deadline` is on the performance.now() clock; `signal` aborts when the client goes away. A request nobody waits
+   * for any more is dropped (DroppedWork) before its image is decoded and again before inference.
+   */
   async predict(image: Uint8Array, deadline: number, signal?: AbortSignal): Promise<Prediction> {
+    requireAcceptedImage(image)
     const started = performance.now()
-    const tensor = await imageToTensor(image, this.#options.preprocess, (length) => this.#tensors.take(length))
+    const release = await this.preprocessSlots.acquire(deadline, signal)
+    let tensor: Float32Array<ArrayBuffer>
+    try {
+      tensor = await imageToTensor(image, this.#options.preprocess, (length) => this.#tensors.take(length))
+    } finally {
+      release()
+    }
     const preprocessed = performance.now()
     let result: BatchResult<Float32Array>
     try {
-      if (preprocessed >= deadline) {
-        throw new ServiceError('deadline_exceeded', 'the request deadline passed during preprocessing')
-      }
+      if (preprocessed >= deadline) throw new DroppedWork('deadline_exceeded', 'inference')
       // Settled means done with the tensor: a batch copies its inputs when it starts, and one that never started
       // never will.
       result = await this.batcher.submit(tensor, deadline, signal)

@@ -7,10 +7,12 @@ import type { WatchedFile } from '../../common/auth/watched-file.ts'
 import { reachableListenUrl } from '../../common/http/listen-url.ts'
 import { listenForMetrics } from '../../common/http/metrics-listener.ts'
 import type { ReplicaConfig } from './config.ts'
+import { allowOnlyAcceptedDecoders } from './image-decoders.ts'
 import { InferenceEngine } from './model/inference-engine.ts'
 import { loadModelDefinitions, type ModelDefinition } from './model/registry.ts'
 import { Predictor } from './predictor.ts'
 import { setPreprocessThreads } from './preprocess.ts'
+import { PreprocessSlots } from './preprocess-slots.ts'
 import { buildReplicaServer, type ReplicaServer } from './server.ts'
 
 /** One model being served: its inference thread and the predictor (batching, labels) in front of it. */
@@ -54,9 +56,12 @@ export async function startReplica(
   const tokens = config.tokensFile ? openTokenStore(config.tokensFile, logger) : undefined
   tokens?.on('reloaded', (set) => logger.info({ tokens: set.size }, 'tokens file re-read'))
   setPreprocessThreads(config.sharpConcurrency)
+  allowOnlyAcceptedDecoders()
   const definitions = await loadModelDefinitions(config, logger)
   const models: ServedModel[] = []
-  for (const definition of definitions) models.push(await serveModel(definition, config, logger))
+  // One queue for decoding, whichever model a request asked for: they share libvips' threads.
+  const preprocessSlots = new PreprocessSlots(config.preprocessSlots)
+  for (const definition of definitions) models.push(await serveModel(definition, config, logger, preprocessSlots))
   const server = await buildReplicaServer({
     config,
     models: models.map((m) => m.predictor),
@@ -114,6 +119,7 @@ export async function serveModel(
   definition: ModelDefinition,
   config: ReplicaConfig,
   logger: Logger,
+  preprocessSlots = new PreprocessSlots(config.preprocessSlots),
 ): Promise<ServedModel> {
   const engine = await InferenceEngine.start(definition.bytes, config.intraOpThreads)
   let maxBatchSize = config.maxBatchSize
@@ -132,6 +138,7 @@ export async function serveModel(
     preprocess: { ...definition.preprocess, maxInputPixels: config.maxInputPixels },
     maxBatchSize,
     maxBatchWaitMs: config.maxBatchWaitMs,
+    preprocessSlots,
   })
   return { engine, predictor, definition, maxBatchSize }
 }

@@ -42,7 +42,7 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
   const queued = () => models.reduce((waiting, predictor) => waiting - predictor.batcher.running, state.inflight)
   const metrics = createReplicaMetrics(
     models.map((m) => m.model),
-    { inflight: () => state.inflight, queued },
+    { inflight: () => state.inflight, queued, preprocess: models[0]!.preprocessSlots },
     config.maxBatchSize,
   )
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { ServiceError } from '../../common/errors.ts'
 import { MicroBatcher } from '../src/batcher.ts'
+import { DroppedWork } from '../src/dropped-work.ts'
 
 /** A model stand-in whose batches finish only when the test says so. */
 function controllableModel() {
@@ -82,7 +82,10 @@ describe('MicroBatcher', () => {
     const patient = batcher.submit(3, 500)
     now = 100
     running.finish()
-    await assert.rejects(expiring, (e: unknown) => e instanceof ServiceError && e.code === 'deadline_exceeded')
+    await assert.rejects(
+      expiring,
+      (e: unknown) => e instanceof DroppedWork && e.code === 'deadline_exceeded' && e.stage === 'inference',
+    )
     const next = await model.nextBatch(1)
     assert.deepEqual(next.inputs, [3])
     next.finish()
@@ -98,7 +101,10 @@ describe('MicroBatcher', () => {
     const abandoned = batcher.submit(2, Number.POSITIVE_INFINITY, controller.signal)
     const kept = batcher.submit(3)
     controller.abort()
-    await assert.rejects(abandoned, (e: unknown) => e instanceof ServiceError && e.code === 'client_closed')
+    await assert.rejects(
+      abandoned,
+      (e: unknown) => e instanceof DroppedWork && e.code === 'client_closed' && e.stage === 'inference',
+    )
     running.finish()
     const next = await model.nextBatch(1)
     assert.deepEqual(next.inputs, [3])

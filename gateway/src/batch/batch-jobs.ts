@@ -43,13 +43,18 @@ export const ANONYMOUS = 'anonymous'
 const PRUNE_INTERVAL_MS = 10 * 60_000
 
 export interface BatchJobsDeps {
-  store: BatchStore
+  /** Undefined when DATA_DIR could not be used: batch jobs are then disabled (503 batch_disabled), nothing else. */
+  store: BatchStore | undefined
   datasets: DatasetCatalog
   dispatcher: Dispatcher
   queue: JobQueue<Job>
   pool: ReplicaPool
   log: FastifyBaseLogger
 }
+
+/** What a client asking for batch work hears on a gateway without a usable DATA_DIR (the path is in the log). */
+export const BATCH_DISABLED_MESSAGE =
+  'batch jobs are disabled on this gateway: it has no writable data directory; set DATA_DIR to a writable directory (a volume) to enable them'
 
 /** Attempts at one image that fail on the replica's side (5xx, no answer) before it counts as an error. */
 const ATTEMPTS_PER_IMAGE = 3
@@ -94,8 +99,20 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
     this.#settings = settings
   }
 
+  /** False when the gateway has no usable DATA_DIR: every call but start/stop answers 503 batch_disabled. */
+  get enabled(): boolean {
+    return this.#deps.store !== undefined
+  }
+
+  get #store(): BatchStore {
+    const store = this.#deps.store
+    if (store === undefined) throw new ServiceError('batch_disabled', BATCH_DISABLED_MESSAGE)
+    return store
+  }
+
   /** Starts running jobs: first any that a previous gateway left unfinished. */
   start(): void {
+    if (!this.enabled) return
     this.#started = true
     this.prune()
     this.#pruneTimer = setInterval(
@@ -107,11 +124,10 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
 
   /** Deletes the finished jobs retention no longer keeps (BATCH_KEEP_FINISHED, BATCH_KEEP_FINISHED_S). */
   prune(nowMs = Date.now()): number {
-    const finished = this.#deps.store
-      .finishedJobs()
-      .map((job) => ({ id: job.id, finishedAtMs: Date.parse(job.finishedAt) }))
+    const store = this.#store
+    const finished = store.finishedJobs().map((job) => ({ id: job.id, finishedAtMs: Date.parse(job.finishedAt) }))
     const ids = jobsToPrune(finished, nowMs, this.#settings.retention)
-    const deleted = this.#deps.store.deleteFinished(ids)
+    const deleted = store.deleteFinished(ids)
     if (deleted > 0) this.#deps.log.info({ deleted }, 'deleted finished batch jobs past retention')
     return deleted
   }
@@ -131,6 +147,7 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
 
   /** Checks the request and queues the job; a ServiceError (404 unknown dataset or model, 400) when it cannot run. */
   async submit(spec: BatchSpec, owner = ANONYMOUS): Promise<BatchJobRecord> {
+    const store = this.#store
     const dataset = await this.#deps.datasets.find(spec.dataset)
     if (!dataset) {
       throw new ServiceError('unknown_dataset', `no dataset named '${spec.dataset}'; see GET /datasets`)
@@ -144,11 +161,11 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
       throw new ServiceError('unknown_model', `no ready replica serves a model named '${spec.model}'; see GET /models`)
     }
     // Counted and inserted with no await in between: concurrent submissions cannot all slip under the quota.
-    const refusal = quotaRefusal(this.#deps.store.activeCount(owner), this.#settings.maxActiveJobs)
+    const refusal = quotaRefusal(store.activeCount(owner), this.#settings.maxActiveJobs)
     if (refusal) throw new ServiceError('too_many_jobs', refusal)
     const id = randomUUID()
     const images = dataset.images.slice(0, spec.limit ?? dataset.images.length)
-    this.#deps.store.insert({
+    store.insert({
       id,
       model: spec.model,
       dataset: spec.dataset,
@@ -159,21 +176,21 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
     })
     this.#deps.log.info({ batch: id, model: spec.model, dataset: spec.dataset, images: images.length }, 'batch queued')
     this.#next()
-    return this.#deps.store.get(id)!
+    return store.get(id)!
   }
 
   get(id: string): BatchJobRecord | undefined {
-    return this.#deps.store.get(id)
+    return this.#store.get(id)
   }
 
   /** The newest jobs first: all, or one owner's. */
   list(owner?: string, max = 100): BatchJobRecord[] {
-    return this.#deps.store.list(max, owner)
+    return this.#store.list(max, owner)
   }
 
   /** Cancels a queued or running job; 404 when unknown, 409 when it already ended. */
   async cancel(id: string): Promise<BatchJobRecord> {
-    const job = this.#deps.store.get(id)
+    const job = this.#store.get(id)
     if (!job) throw new ServiceError('unknown_batch', `no batch job ${id}`)
     if (FINISHED.has(job.status)) throw new ServiceError('batch_finished', `batch job ${id} already ${job.status}`)
     const running = this.#running
@@ -181,13 +198,13 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
       running.abort.abort('cancelled')
       await running.done
     } else this.#finish(id, { status: 'cancelled' })
-    return this.#deps.store.get(id)!
+    return this.#store.get(id)!
   }
 
   /** Resolves with the job once it has ended (succeeded, failed or cancelled). */
   async wait(id: string, signal?: AbortSignal): Promise<BatchJobRecord> {
     for (;;) {
-      const job = this.#deps.store.get(id)
+      const job = this.#store.get(id)
       if (!job) throw new ServiceError('unknown_batch', `no batch job ${id}`)
       if (FINISHED.has(job.status)) return job
       await once(this, 'finished', { signal })
@@ -199,17 +216,17 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
    * of evaluating again (only when comparing with results measured under the same conditions makes sense).
    */
   latestSucceeded(spec: BatchSpec): BatchJobRecord | undefined {
-    return this.#deps.store.latestSucceeded({ model: spec.model, dataset: spec.dataset, limit: spec.limit ?? null })
+    return this.#store.latestSucceeded({ model: spec.model, dataset: spec.dataset, limit: spec.limit ?? null })
   }
 
   /** Progress of any job: images with an outcome, and how many of them are errors. */
   progress(id: string): { done: number; errors: number } {
-    return this.#deps.store.progress(id)
+    return this.#store.progress(id)
   }
 
   #next(): void {
     if (!this.#started || this.#stopped || this.#running) return
-    const id = this.#deps.store.unfinished()[0]
+    const id = this.#store.unfinished()[0]
     if (id === undefined) return
     const abort = new AbortController()
     const running: Running = { id, abort, done: Promise.resolve() }
@@ -226,7 +243,8 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
   }
 
   async #run(id: string, signal: AbortSignal): Promise<void> {
-    const { store, log } = this.#deps
+    const { log } = this.#deps
+    const store = this.#store
     const job = store.get(id)!
     const dataset = await this.#deps.datasets.find(job.dataset)
     if (!dataset) {
@@ -357,7 +375,7 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
   }
 
   #finish(id: string, outcome: Parameters<BatchStore['finish']>[1]): void {
-    if (!this.#deps.store.finish(id, outcome, new Date().toISOString())) return
+    if (!this.#store.finish(id, outcome, new Date().toISOString())) return
     const fields = outcome.status === 'failed' ? { code: outcome.code, reason: outcome.message } : {}
     this.#deps.log.info({ batch: id, status: outcome.status, ...fields }, 'batch finished')
     this.emit('finished', id)

@@ -141,7 +141,14 @@ export const batchRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: BatchRoute
           limit: { type: 'integer', minimum: 1, maximum: 10_000_000 },
         },
       },
-      response: { 202: batchJobSchema, 400: errorResponse, 404: errorResponse, 415: errorResponse, 429: errorResponse },
+      response: {
+        202: batchJobSchema,
+        400: errorResponse,
+        404: errorResponse,
+        415: errorResponse,
+        429: errorResponse,
+        503: errorResponse,
+      },
     },
     config: { accessLog: true, role: 'batch' },
     // Fastify's validation drops unknown fields; a misspelt `limt` must not silently run the whole dataset.
@@ -160,7 +167,10 @@ export const batchRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: BatchRoute
     config: { role: 'batch' },
     schema: {
       summary: 'Batch jobs, newest first (the last 100; a batch token sees its own)',
-      response: { 200: { type: 'object', properties: { jobs: { type: 'array', items: batchJobSchema } } } },
+      response: {
+        200: { type: 'object', properties: { jobs: { type: 'array', items: batchJobSchema } } },
+        503: errorResponse,
+      },
     },
     handler: async (request) => ({ jobs: batch.list(seesAll(request) ? undefined : ownerOf(request)).map(view) }),
   })
@@ -170,7 +180,7 @@ export const batchRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: BatchRoute
     schema: {
       summary: 'One batch job: status, progress, and its results once it succeeded',
       params: idParams,
-      response: { 200: batchJobSchema, 400: errorResponse, 404: errorResponse },
+      response: { 200: batchJobSchema, 400: errorResponse, 404: errorResponse, 503: errorResponse },
     },
     handler: async (request) => view(visibleJob(request, request.params.id)),
   })
@@ -179,7 +189,7 @@ export const batchRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: BatchRoute
     schema: {
       summary: 'Cancel a queued or running batch job (409 once it has ended)',
       params: idParams,
-      response: { 200: batchJobSchema, 400: errorResponse, 404: errorResponse, 409: errorResponse },
+      response: { 200: batchJobSchema, 400: errorResponse, 404: errorResponse, 409: errorResponse, 503: errorResponse },
     },
     config: { accessLog: true, role: 'batch' },
     handler: async (request) => view(await batch.cancel(visibleJob(request, request.params.id).id)),

@@ -10,6 +10,7 @@ import {
   requestedModel,
 } from '../../../common/http/model-selection.ts'
 import { deadlineHeadersSchema, predictionSchema } from '../../../common/prediction-schema.ts'
+import { DroppedWork } from '../dropped-work.ts'
 import type { ReplicaMetrics } from '../metrics.ts'
 import { untrainedWarning } from '../model/provision.ts'
 import type { Predictor } from '../predictor.ts'
@@ -147,6 +148,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
           ...(!model.pretrained && { warning: untrainedWarning(model) }),
         })
       } catch (error) {
+        if (error instanceof DroppedWork) metrics.dropped.inc({ stage: error.stage, reason: error.code })
         const serviceError = toServiceError(error)
         metrics.requests.inc({ status: String(serviceError.statusCode), code: serviceError.code, model: model.name })
         throw serviceError.code === 'internal' ? error : serviceError
