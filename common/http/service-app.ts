@@ -6,6 +6,7 @@ import { answerClientError } from './client-error.ts'
 import { installErrorHandling } from './error-handling.ts'
 import { installOpenApi } from './openapi.ts'
 import { requestIdFrom } from './request-id.ts'
+import { installUnreadBodyDrain } from './unread-body.ts'
 
 export interface ServiceAppOptions {
   logger: FastifyBaseLogger
@@ -44,6 +45,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
   installErrorHandling(app)
   // Only routes that ask for it (`config: { accessLog: true }`) are logged: health checks and scrapes would drown the rest.
   installAccessLog(app)
+  installUnreadBodyDrain(app, options.bodyLimit)
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
     done(null, payload)
