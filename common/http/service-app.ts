@@ -5,6 +5,7 @@ import { installAccessLog } from './access-log.ts'
 import { answerClientError } from './client-error.ts'
 import { installErrorHandling } from './error-handling.ts'
 import { installOpenApi } from './openapi.ts'
+import { installRepeatedFieldCheck } from './repeated-fields.ts'
 import { requestIdFrom } from './request-id.ts'
 import { installUnreadBodyDrain } from './unread-body.ts'
 
@@ -43,6 +44,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
   })
   app.addSchema(errorBodySchema)
   installErrorHandling(app)
+  installRepeatedFieldCheck(app)
   // Only routes that ask for it (`config: { accessLog: true }`) are logged: health checks and scrapes would drown the rest.
   installAccessLog(app)
   installUnreadBodyDrain(app, options.bodyLimit)
