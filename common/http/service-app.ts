@@ -2,6 +2,7 @@ import { createServer } from 'node:http'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import { errorBodySchema } from '../errors.ts'
 import { installAccessLog } from './access-log.ts'
+import { strictBodyValidators } from './body-validation.ts'
 import { answerClientError } from './client-error.ts'
 import { installErrorHandling } from './error-handling.ts'
 import { installOpenApi } from './openapi.ts'
@@ -28,6 +29,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
     bodyLimit: options.bodyLimit,
+    schemaController: { compilersFactory: { buildValidator: strictBodyValidators } },
     // Node checks request timeouts on a timer (every 30 s by default): a slow-loris body would be cut up to 30 s
     // late. Checking often makes the body timeout mean what it says.
     serverFactory: (handler) =>
