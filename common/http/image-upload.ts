@@ -33,14 +33,41 @@ export const noImageRefusal = () =>
   new ServiceError('missing_file', 'the multipart body has no "file" field with an image')
 
 /**
- * Checks a whole multipart body held in memory (the gateway's), without copying its file: malformed multipart, a file
- * in another field, a second file or no file at all is refused here, so it never takes a place in the queue or reaches
- * a replica.
+ * Checks a whole multipart body held in memory (the gateway's) that has more than one part: malformed multipart, a
+ * file in another field, a second file or no file at all is refused here, so it never takes a place in the queue or
+ * reaches a replica. A body of one part, every ordinary upload, passes after a native scan for its boundary: parsing
+ * it (busboy: about 0.3 ms per 100 KB) would cost more than the rest of the gateway's work on a request, and what can
+ * be wrong with a single part (the wrong field, a truncated body) a replica refuses cleanly on its own.
  */
 export function checkMultipartUpload(
   body: Buffer,
   headers: Record<string, string | string[] | undefined>,
 ): Promise<void> {
+  const boundary = boundaryOf(String(headers['content-type']))
+  if (boundary !== undefined && onePartWhole(body, boundary)) return Promise.resolve()
+  return parseAndCheck(body, headers)
+}
+
+/** The boundary parameter of a multipart content type, quoted or not. */
+function boundaryOf(contentType: string): string | undefined {
+  const match = /;\s*boundary=(?:"([^"]{1,70})"|([^;\s]{1,70}))/i.exec(contentType)
+  return match ? (match[1] ?? match[2]) : undefined
+}
+
+/**
+ * Whether the body is one part, closed: two lines start with `--boundary` (the opening delimiter and the closing one,
+ * `--boundary--`). A second part, or a body cut before its end, is left to the parser.
+ */
+function onePartWhole(body: Buffer, boundary: string): boolean {
+  const delimiter = Buffer.from(`--${boundary}`, 'latin1')
+  if (!body.subarray(0, delimiter.length).equals(delimiter)) return false
+  const next = Buffer.from(`\r\n--${boundary}`, 'latin1')
+  const second = body.indexOf(next, delimiter.length)
+  if (second < 0 || body.indexOf(next, second + next.length) >= 0) return false
+  return body.subarray(second + next.length, second + next.length + 2).toString('latin1') === '--'
+}
+
+function parseAndCheck(body: Buffer, headers: Record<string, string | string[] | undefined>): Promise<void> {
   return new Promise((resolve, reject) => {
     let refusal: ServiceError | undefined
     let images = 0

@@ -160,30 +160,50 @@ describe('an upload with several file parts: one clean 400, and nothing else is 
     })
   }
 
-  test('gateway: every kind of bad multipart is refused before the queue, with the code a replica would give', async () => {
-    const cases: [string, Promise<{ body: Buffer; contentType: string }>, string][] = [
+  test('gateway: a bad body of several parts is refused by the gateway itself (as is a body cut short), one whole part by the replica; the same code either way', async () => {
+    const file = (field: string, name = 'a.jpg') => ({ field, filename: name, contentType: 'image/jpeg', data: small })
+    const cut = (upload: Promise<{ body: Buffer; contentType: string }>) =>
+      upload.then((u) => ({ ...u, body: u.body.subarray(0, u.body.length - 100) }))
+    const cases: [string, Promise<{ body: Buffer; contentType: string }>, string, 'gateway' | 'replica'][] = [
+      ['two files', multipartBody([file('file'), file('file', 'b.jpg')]), 'bad_request', 'gateway'],
       [
-        'two files',
+        'a file in another field, then one in "file"',
+        multipartBody([file('upload'), file('file')]),
+        'missing_file',
+        'gateway',
+      ],
+      [
+        'two text fields',
         multipartBody([
-          { field: 'file', filename: 'a.jpg', contentType: 'image/jpeg', data: small },
-          { field: 'file', filename: 'b.jpg', contentType: 'image/jpeg', data: small },
+          { field: 'a', data: '1' },
+          { field: 'b', data: '2' },
         ]),
-        'bad_request',
+        'missing_file',
+        'gateway',
       ],
-      ['a file in another field', imageUpload(small, { field: 'upload' }), 'missing_file'],
-      ['no file', multipartBody([{ field: 'comment', data: 'hi' }]), 'missing_file'],
-      [
-        'a body cut short',
-        imageUpload(small).then((u) => ({ ...u, body: u.body.subarray(0, u.body.length - 100) })),
-        'bad_request',
-      ],
+      ['two files, cut short', cut(multipartBody([file('file'), file('image')])), 'bad_request', 'gateway'],
+      ['a file in another field', imageUpload(small, { field: 'upload' }), 'missing_file', 'replica'],
+      ['a text field alone', multipartBody([{ field: 'comment', data: 'hi' }]), 'missing_file', 'replica'],
+      ['one file, cut short', cut(imageUpload(small)), 'bad_request', 'gateway'],
     ]
     const agent = new Agent()
+    // Attempts sent to replicas, all labels summed.
+    const dispatched = async () =>
+      (await (await request(`${gateway.url}/metrics`)).body.text())
+        .split('\n')
+        .filter((line) => line.startsWith('gateway_dispatched_total{'))
+        .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0)
     try {
-      for (const [name, upload, code] of cases) {
+      for (const [name, upload, code, refusedBy] of cases) {
+        const before = await dispatched()
         const viaGateway = await post(gateway.url, await upload, agent)
-        const viaReplica = await post(replica.url, await upload, agent)
         assert.deepEqual(viaGateway, { status: 400, code }, name)
+        assert.equal(
+          await dispatched(),
+          refusedBy === 'gateway' ? before : before + 1,
+          `${name}: refused by the ${refusedBy}`,
+        )
+        const viaReplica = await post(replica.url, await upload, agent)
         assert.deepEqual(viaReplica, viaGateway, `${name}: the replica agrees`)
       }
     } finally {
