@@ -15,9 +15,8 @@ const INFO_OR_LOWER = new Set(['info', 'debug', 'trace'])
 
 /**
  * One JSON log line per request of the routes that ask for it (`config: { accessLog: true }`): request_id (via the
- * child logger), status, duration. After the answer; or, for a client that closed its connection (even only its
- * sending half) before the answer, when it did, with status 499 and code `client_closed`: Node takes a half-close as
- * the client leaving, the services drop its work, and the line says so rather than leaving no trace.
+ * child logger), status, duration. After the answer; or, for a client whose connection closed before the answer (it
+ * left, and the services dropped its work), when it closed, with status 499 and code `client_closed`.
  */
 export function installAccessLog(app: FastifyInstance): void {
   app.decorateRequest('logFields', null)

@@ -5,6 +5,7 @@ import { installAccessLog } from './access-log.ts'
 import { strictBodyValidators } from './body-validation.ts'
 import { answerClientError } from './client-error.ts'
 import { installErrorHandling } from './error-handling.ts'
+import { answerHalfClosedClients } from './half-close.ts'
 import { installOpenApi } from './openapi.ts'
 import { installRepeatedFieldCheck } from './repeated-fields.ts'
 import { requestIdFrom } from './request-id.ts'
@@ -50,6 +51,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
   // Only routes that ask for it (`config: { accessLog: true }`) are logged: health checks and scrapes would drown the rest.
   installAccessLog(app)
   installUnreadBodyDrain(app, options.bodyLimit)
+  answerHalfClosedClients(app)
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
     done(null, payload)
