@@ -6,13 +6,15 @@ import { after, before, describe, test } from 'node:test'
 import type { FastifyBaseLogger } from 'fastify'
 import pino from 'pino'
 import { imageUpload } from '../../common/http/multipart-body.ts'
+import { postImage } from '../../common/testing/http.ts'
 import { rawPost } from '../../common/testing/raw-http.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
 import { loadReplicaConfig } from '../../replica/src/config.ts'
 import { type RunningReplica, startReplica } from '../../replica/src/replica.ts'
 import { loadGatewayConfig } from '../src/config.ts'
 import { type RunningGateway, startGateway } from '../src/gateway.ts'
-import { freshDataDir, routable } from './helpers.ts'
+import { freshDataDir, jobsAccepted, routable } from './helpers.ts'
+import { StubReplica } from './stub-replica.ts'
 
 const jpeg = sampleImages()[0]!.bytes()
 
@@ -107,4 +109,48 @@ describe('a client that half-closes after sending its request', () => {
       assert.equal(entry.url, '/predict')
     })
   }
+})
+
+describe('a client that closes its connection (not half) while its request waits', () => {
+  test('gateway: the probe finds it gone, its job leaves the queue unsent, and its access-log line says 499', async () => {
+    const stub = await StubReplica.start()
+    const log = capturedLogger('gateway')
+    const config = loadGatewayConfig({
+      env: {},
+      argv: [
+        ...['--host', '127.0.0.1', '--port', '0', '--health-interval-ms', '50', '--data-dir', freshDataDir()],
+        ...['--discovery', 'static', '--replicas', stub.url, '--autoscaler', 'none', '--replica-slots', '1'],
+      ],
+    })
+    const gateway = await startGateway(config, log.logger as unknown as FastifyBaseLogger)
+    try {
+      await routable(gateway, 1)
+      // The stub holds the only slot, so the second request waits in the gateway's queue.
+      const release = stub.holdAnswers()
+      const first = postImage(`${gateway.url}/predict`, jpeg, { 'x-timeout-ms': '60000' })
+      await stub.received(1)
+      const arrived = jobsAccepted(gateway, 1)
+      const { body, contentType } = await imageUpload(jpeg)
+      const { hostname, port } = new URL(gateway.url)
+      const socket = connect({ host: hostname, port: Number(port) })
+      await once(socket, 'connect')
+      socket.write(
+        rawPost('/predict', { 'content-type': contentType, 'x-request-id': 'leaves', 'x-timeout-ms': '60000' }, body),
+      )
+      const [job] = await arrived
+      // Gone: the socket is closed whole (a FIN, as from a half-close), so the probe's bytes meet a reset.
+      socket.destroy()
+      const outcome = await job!.outcome
+      assert.ok(outcome.kind === 'error' && outcome.code === 'client_closed', JSON.stringify(outcome))
+      const entry = await log.next((e) => e.request_id === 'leaves' && e.msg === 'request completed')
+      assert.equal(entry.status, 499)
+      assert.equal(entry.code, 'client_closed')
+      release()
+      assert.equal((await first).status, 200)
+      assert.equal(stub.requests.length, 1, 'the abandoned job never reached the replica')
+    } finally {
+      await gateway.shutdown(5000)
+      await stub.close()
+    }
+  })
 })
