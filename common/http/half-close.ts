@@ -19,11 +19,12 @@ export function answerHalfClosedClients(app: FastifyInstance): void {
   app.addHook('onRequest', (request, reply, done) => {
     done()
     const socket = request.raw.socket
+    // HTTP/1.0 has no interim answers to probe with: its FIN means gone, as Node has it.
+    const onEnd = request.raw.httpVersion === '1.0' ? () => socket.destroy() : () => probeUntilAnswered(reply.raw)
     if (socket.readableEnded) {
-      probeUntilAnswered(reply.raw)
+      onEnd()
       return
     }
-    const onEnd = () => probeUntilAnswered(reply.raw)
     socket.once('end', onEnd)
     reply.raw.once('close', () => socket.off('end', onEnd))
   })

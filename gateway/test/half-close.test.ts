@@ -109,6 +109,15 @@ describe('a client that half-closes after sending its request', () => {
       assert.equal(entry.url, '/predict')
     })
   }
+
+  test('replica, HTTP/1.0 (no interim answers to probe with): a half-close is taken as the client leaving, logged 499', async () => {
+    const { body, contentType } = await imageUpload(jpeg)
+    const request = rawPost('/predict', { 'content-type': contentType, 'x-request-id': 'http10' }, body)
+    const http10 = Buffer.concat([Buffer.from('POST /predict HTTP/1.0'), request.subarray(request.indexOf('\r\n'))])
+    assert.equal(await sendThenHalfClose(replica.url, http10), '')
+    const entry = await replicaLog.next((e) => e.request_id === 'http10' && e.msg === 'request completed')
+    assert.equal(entry.status, 499)
+  })
 })
 
 describe('a client that closes its connection (not half) while its request waits', () => {
