@@ -160,6 +160,23 @@ describe('an upload with several file parts: one clean 400, and nothing else is 
     })
   }
 
+  test('gateway → replica hop: a body the replica refuses at its first part (a large file in another field) leaves its connection serving the next request', async () => {
+    // One part, so the gateway forwards it; the replica refuses at the part's headers, before the file's bytes.
+    const misplaced = await imageUpload(large[0]!, { field: 'upload' })
+    const agent = new Agent({ connections: 1 })
+    try {
+      const answers: string[] = []
+      for (let i = 0; i < 6; i++) {
+        const refused = await post(gateway.url, misplaced, agent)
+        const served = await post(gateway.url, good, agent)
+        answers.push(`${refused.status} ${refused.code}`, String(served.status))
+      }
+      assert.deepEqual(answers, Array.from({ length: 6 }, () => ['400 missing_file', '200']).flat())
+    } finally {
+      await agent.close()
+    }
+  })
+
   test('gateway: a bad body of several parts is refused by the gateway itself (as is a body cut short), one whole part by the replica; the same code either way', async () => {
     const file = (field: string, name = 'a.jpg') => ({ field, filename: name, contentType: 'image/jpeg', data: small })
     const cut = (upload: Promise<{ body: Buffer; contentType: string }>) =>
