@@ -5,6 +5,7 @@
 export const ERROR_STATUS = {
   bad_request: 400,
   invalid_header: 400,
+  invalid_query: 400,
   missing_file: 400,
   empty_body: 400,
   invalid_image: 400,

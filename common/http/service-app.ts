@@ -3,10 +3,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { type AccessControlOptions, installAccessControl } from '../auth/access-control.ts'
 import { errorBodySchema } from '../errors.ts'
 import { installAccessLog } from './access-log.ts'
+import { strictBodyValidators } from './body-validation.ts'
 import { answerClientError } from './client-error.ts'
 import { installErrorHandling } from './error-handling.ts'
+import { answerHalfClosedClients } from './half-close.ts'
 import { installOpenApi } from './openapi.ts'
+import { installRepeatedFieldCheck } from './repeated-fields.ts'
 import { requestIdFrom } from './request-id.ts'
+import { installUnreadBodyDrain } from './unread-body.ts'
 
 export interface ServiceAppOptions {
   logger: FastifyBaseLogger
@@ -32,6 +36,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
     bodyLimit: options.bodyLimit,
+    schemaController: { compilersFactory: { buildValidator: strictBodyValidators } },
     // Node checks request timeouts on a timer (every 30 s by default): a slow-loris body would be cut up to 30 s
     // late. Checking often makes the body timeout mean what it says.
     serverFactory: (handler) => {
@@ -51,9 +56,12 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
   })
   app.addSchema(errorBodySchema)
   installErrorHandling(app)
+  installRepeatedFieldCheck(app)
   // Only routes that ask for it (`config: { accessLog: true }`) are logged: health checks and scrapes would drown the rest.
   installAccessLog(app)
   installAccessControl(app, options.access ?? { tokens: undefined, predictNeedsToken: false })
+  installUnreadBodyDrain(app, options.bodyLimit)
+  answerHalfClosedClients(app)
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
     // No response of ours is meant to be sniffed into another type (an error body rendered as HTML, say).

@@ -1,24 +1,22 @@
 import type { FastifyRequest } from 'fastify'
 import { ServiceError } from '../../common/errors.ts'
+import { filePartRefusal, noImageRefusal } from '../../common/http/image-upload.ts'
 
-/** Multipart field names accepted for the image: `file` (the seed API) and `image`. */
-export const IMAGE_FIELDS = new Set(['file', 'image'])
-
-/** The uploaded image bytes, from a multipart `file`/`image` field or a raw `image/*` body. */
+/**
+ * The uploaded image bytes, from a multipart `file`/`image` field or a raw `image/*` body. A refusal at a part leaves
+ * the rest of the body unread: the service app discards it after the answer (installUnreadBodyDrain), so the
+ * connection serves its next request.
+ */
 export async function readImageUpload(request: FastifyRequest): Promise<Buffer> {
   if (request.isMultipart()) {
     let image: Buffer | undefined
     for await (const part of request.parts()) {
       if (part.type !== 'file') continue
-      if (!IMAGE_FIELDS.has(part.fieldname)) {
-        throw new ServiceError('missing_file', 'expected the image in a multipart field named "file" (or "image")')
-      }
-      if (image !== undefined) throw new ServiceError('bad_request', 'send exactly one image per request')
+      const refusal = filePartRefusal(part.fieldname, image === undefined ? 0 : 1)
+      if (refusal) throw refusal
       image = await part.toBuffer()
     }
-    if (image === undefined) {
-      throw new ServiceError('missing_file', 'the multipart body has no "file" field with an image')
-    }
+    if (image === undefined) throw noImageRefusal()
     if (image.length === 0) throw new ServiceError('empty_body', 'the uploaded file is empty')
     return image
   }

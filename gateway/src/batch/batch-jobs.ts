@@ -188,16 +188,21 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
     return this.#store.list(max, owner)
   }
 
-  /** Cancels a queued or running job; 404 when unknown, 409 when it already ended. */
+  /**
+   * Cancels a queued or running job; 404 when unknown, 409 when it already ended. The first cancel wins: one that
+   * comes while a running job winds down after an earlier cancel is a 409 too, as if that job had ended already.
+   */
   async cancel(id: string): Promise<BatchJobRecord> {
     const job = this.#store.get(id)
     if (!job) throw new ServiceError('unknown_batch', `no batch job ${id}`)
-    if (FINISHED.has(job.status)) throw new ServiceError('batch_finished', `batch job ${id} already ${job.status}`)
+    const finished = (status: string) => new ServiceError('batch_finished', `batch job ${id} already ${status}`)
+    if (FINISHED.has(job.status)) throw finished(job.status)
     const running = this.#running
     if (running?.id === id) {
+      if (running.abort.signal.reason === 'cancelled') throw finished('cancelled')
       running.abort.abort('cancelled')
       await running.done
-    } else this.#finish(id, { status: 'cancelled' })
+    } else if (!this.#finish(id, { status: 'cancelled' })) throw finished(this.#store.get(id)?.status ?? 'ended')
     return this.#store.get(id)!
   }
 
@@ -374,8 +379,9 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
     return { outcome: await job.outcome, queueMs: job.queueMs }
   }
 
-  #finish(id: string, outcome: Parameters<BatchStore['finish']>[1]): void {
-    if (!this.#store.finish(id, outcome, new Date().toISOString())) return
+  /** Ends an unfinished job; false when it had ended already. */
+  #finish(id: string, outcome: Parameters<BatchStore['finish']>[1]): boolean {
+    if (!this.#store.finish(id, outcome, new Date().toISOString())) return false
     const fields = outcome.status === 'failed' ? { code: outcome.code, reason: outcome.message } : {}
     this.#deps.log.info({ batch: id, status: outcome.status, ...fields }, 'batch finished')
     this.emit('finished', id)
@@ -387,6 +393,7 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
         this.#deps.log.warn({ err: error }, 'could not delete finished batch jobs past retention')
       }
     })
+    return true
   }
 }
 

@@ -188,6 +188,10 @@ export const batchRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: BatchRoute
   app.delete('/batch/:id', {
     schema: {
       summary: 'Cancel a queued or running batch job (409 once it has ended)',
+      description:
+        'The first DELETE cancels the job and answers 200 with it, `cancelled` (for a running job once its images in ' +
+        'flight are withdrawn). Every later one, including one sent while that first cancel is taking effect, is ' +
+        '409 `batch_finished`: a job is cancelled once, so exactly one client is told it did it.',
       params: idParams,
       response: { 200: batchJobSchema, 400: errorResponse, 404: errorResponse, 409: errorResponse, 503: errorResponse },
     },

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ERROR_STATUS, ServiceError } from '../../../common/errors.ts'
 import { timeLeftFromHeaders } from '../../../common/http/deadline.ts'
 import { sendError } from '../../../common/http/error-handling.ts'
+import { checkMultipartUpload } from '../../../common/http/image-upload.ts'
 import { modelQuerySchema, parseModelSelector, requestedModel } from '../../../common/http/model-selection.ts'
 import { deadlineHeadersSchema, gatewayPredictionSchema } from '../../../common/prediction-schema.ts'
 import {
@@ -283,6 +284,11 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         const body = request.body
         if (!Buffer.isBuffer(body) || body.length === 0) {
           throw new ServiceError('empty_body', 'the request has no image: send multipart/form-data with a "file" field')
+        }
+        // A body no replica would accept is the client's error, refused here: it takes no place in the queue and is
+        // never counted against a replica.
+        if (/^multipart\/form-data\b/i.test(String(request.headers['content-type']))) {
+          await checkMultipartUpload(body, request.headers)
         }
         const job = enqueue(request, reply, body)
         const outcome = await job.outcome
