@@ -253,10 +253,13 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
   }
 
   app.addHook('onRequest', (request, reply, done) => done(admit(request, reply)))
-  // An answer sent before the body was read in full (a refusal) closes the connection: the rest of the body is not
-  // read (nor parsed as a next request), and the client learns at once that it need not send it.
+  // A refusal for lack of room (503, 413) sent before the body was read in full closes the connection: under a burst
+  // the rest of the body is not read at all, and the client learns at once that it need not send it. Other early
+  // answers (a 400 on a header, a 401) leave the rest to the service app's drain, which keeps the connection.
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (!request.raw.complete) reply.header('connection', 'close')
+    if (!request.raw.complete && (reply.statusCode === 503 || reply.statusCode === 413)) {
+      reply.header('connection', 'close')
+    }
     done(null, payload)
   })
   /** The `{status}` label of each status code, made once (this runs for every request). */
