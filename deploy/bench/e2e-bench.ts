@@ -24,6 +24,7 @@ import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { type ServiceProcess, spawnService } from '../../common/service-process.ts'
+import { describeCpu } from '../../common/testing/cpu-info.ts'
 import { type CpuSample, childPids, coresBetween, sampleCpu } from '../../common/testing/process-cpu.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
 import { runLoadPhase } from '../../gateway/bench/load-phase.ts'
@@ -169,8 +170,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const fmt = (n: number, digits = 1) => n.toFixed(digits)
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`
 console.log(
-  `bench:e2e — ${started.toISOString()}, ${CORES} cores (${cpus()[0]?.model}), load average ${load.map((l) => fmt(l, 2)).join(' ')}\n`,
+  `bench:e2e — ${started.toISOString()}, ${CORES} cores (${cpus()[0]?.model}), load average ${load.map((l) => fmt(l, 2)).join(' ')}`,
 )
+console.log(`${describeCpu().join('\n')}\n`)
 
 // (a) ----------------------------------------------------------------------------------------------------------
 const PIPELINE = fileURLToPath(new URL('./pipeline-process.ts', import.meta.url))
@@ -382,12 +384,17 @@ async function stackPhase(layout: StackLayout, index: number): Promise<StackResu
   }
 }
 
-/** Images and batches run so far, summed over the replicas' `replica_batch_size` histograms. */
+/**
+ * Images and batches run so far, summed over the replicas' `replica_batch_size` histograms. A replica that is gone
+ * (the autoscaler stopped it, or it died) counts nothing: the mean batch then covers the others.
+ */
 async function batchCounts(urls: string[]): Promise<{ sum: number; count: number }> {
   let sum = 0
   let count = 0
   for (const url of urls) {
-    const text = await (await fetch(`${url}/metrics`)).text()
+    const text = await fetch(`${url}/metrics`)
+      .then((response) => response.text())
+      .catch(() => '')
     for (const line of text.split('\n')) {
       const [name, value] = [line.split(/[{ ]/)[0], Number(line.split(' ').at(-1))]
       if (name === 'replica_batch_size_sum') sum += value
@@ -417,6 +424,8 @@ const lines = [
   `# bench:e2e — ${started.toISOString()}`,
   '',
   `${CORES} cores (${cpus()[0]?.model}); load average at start ${load.map((l) => fmt(l, 2)).join(' / ')} (1/5/15 min).`,
+  '',
+  ...describeCpu(),
   '',
   '## (a) the bound: the replica pipeline bare, all cores',
   '',
@@ -475,7 +484,10 @@ writeFileSync(
   join(ROOT, 'out/bench/e2e.json'),
   `${JSON.stringify({ started, loadavg: load, cores: CORES, config, bound, bounds, stacks }, null, 2)}\n`,
 )
-console.log(`\n${lines.slice(4).join('\n')}\n\nwritten: out/bench/e2e.md, out/bench/e2e.json`)
+// The console already has the title and the CPU lines: from the first table on.
+console.log(
+  `\n${lines.slice(lines.findIndex((l) => l.startsWith('## '))).join('\n')}\n\nwritten: out/bench/e2e.md, out/bench/e2e.json`,
+)
 
 function replicaCores(s: StackResult): number {
   return Object.entries(s.cores.perProcess)

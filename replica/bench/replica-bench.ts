@@ -15,6 +15,7 @@ import { Pool } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { imageUpload } from '../../common/http/multipart-body.ts'
 import { spawnReplica } from '../../common/service-process.ts'
+import { describeCpu } from '../../common/testing/cpu-info.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
@@ -109,9 +110,10 @@ async function openLoop(url: string, rate: number, seconds: number) {
 }
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits)
-console.log(`replica benchmark — ${cpus().length} cores (${cpus()[0]?.model}), onnxruntime threads ${THREADS}\n`)
+console.log(`replica benchmark — ${cpus().length} cores (${cpus()[0]?.model}), onnxruntime threads ${THREADS}`)
+console.log(`${describeCpu().join('\n')}\n`)
 
-const results: Record<string, unknown> = {}
+const results: Record<string, unknown> = { cpu: describeCpu() }
 const bare: Record<number, Awaited<ReturnType<typeof bareCosts>>> = {}
 for (const batch of [1, 4, 8]) {
   // Best of three: on a shared machine the fastest run is the least disturbed one.
