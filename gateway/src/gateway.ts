@@ -64,6 +64,7 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const pool = new ReplicaPool({
     slotsPerReplica: config.slotsPerReplica,
+    connectionsPerReplica: config.slotsWhenQueued,
     connectTimeoutMs: config.connectTimeoutMs,
     outlier: {
       consecutiveFailures: config.outlierFailures,
@@ -110,6 +111,7 @@ export async function startGateway(
     },
     {
       workers: config.workers,
+      slotsWhenQueued: config.slotsWhenQueued,
       lowPriorityReservedSlots: config.lowPriorityReservedSlots,
       interactiveWindowMs: edges.interactiveWindowMs,
     },
