@@ -176,16 +176,22 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const reserve = this.#options.lowPriorityReservedSlots ?? 0
     const windowMs = this.#options.interactiveWindowMs ?? INTERACTIVE_WINDOW_MS
     const interactiveActive = performance.now() - this.#lastNormalAt < windowMs
-    if (job.priority === 'low' && !mayStartLowPriority(pool.totalSlots(), this.#busy, reserve, interactiveActive)) {
+    // Slots lent to every replica while the queue is deep (this job counted in it); 0 when lending is off.
+    const totalSlots = pool.totalSlots()
+    const replicas = pool.readyCount()
+    const lent =
+      policy.loadAware && this.#options.workers === 'auto' ? this.#lent(queue.size + 1, replicas, totalSlots) : 0
+    // Lent slots count as slots for the reserve too: batch work is what a backlog is made of.
+    if (
+      job.priority === 'low' &&
+      !mayStartLowPriority(totalSlots + replicas * lent, this.#busy, reserve, interactiveActive)
+    ) {
       queue.pushFront(job)
       return false
     }
     let candidates = pool.candidates(job.tried, job.model)
-    if (policy.loadAware && this.#options.workers === 'auto' && candidates.length > 0) {
-      // Lending under a deep queue: every replica is seen with more slots, so routing and "full" agree on them.
-      const lent = this.#lent(queue.size + 1, pool.readyCount(), pool.totalSlots())
-      if (lent > 0) candidates = candidates.map((c) => ({ ...c, slots: c.slots + lent }))
-    }
+    // Every replica is seen with its lent slots, so routing and "full" below agree on them.
+    if (lent > 0) candidates = candidates.map((c) => ({ ...c, slots: c.slots + lent }))
     const choice = policy.pick(candidates, this.#routing)
     const replica = choice ? pool.get(choice.id) : undefined
     if (!choice || !replica) {
