@@ -124,7 +124,7 @@ const config = configFromCommandLine(
       flag: 'in-flight',
       description:
         'Most requests the load tester keeps in flight (its --concurrency-cap; due requests beyond it are not sent): ' +
-        "auto = 2 × the stack's replica slots + 2, enough that the gateway always has work queued; 0 = uncapped, " +
+        "auto = 2 × the stack's replica slots (lent ones included) + 2, enough that the gateway always has work queued; 0 = uncapped, " +
         'so the overload is refused (503) and refusals cost CPU too',
       parse: (raw) => (raw === 'auto' ? 'auto' : parse.integer({ min: 0, max: 100_000 })(raw)),
       default: 'auto',
@@ -140,7 +140,7 @@ const config = configFromCommandLine(
           .split(',')
           .filter((s) => s.trim() !== '')
           .map((s) => parse.number({ min: 0.05, max: 2 })(s.trim())),
-      default: [] as number[],
+      default: () => [] as number[],
     }),
     warmUp: setting({
       env: 'BENCH_WARM_UP_S',
@@ -343,7 +343,9 @@ async function stackPhase(
   const total = config.warmUp + config.seconds + 2
   let window: Promise<[CpuSample, CpuSample]> | undefined
   const inFlight =
-    load?.inFlight ?? (config.inFlight === 'auto' ? 2 * settings.replicas * settings.slots + 2 : config.inFlight)
+    load?.inFlight ??
+    // Lent slots count: the queue must stay deeper than what lending can bind, or it never lends fully.
+    (config.inFlight === 'auto' ? 2 * settings.replicas * Math.max(settings.slots, settings.lend) + 2 : config.inFlight)
   const rows = await runLoadPhase({
     target: gateway.url,
     rate: load?.rate ?? offered,
