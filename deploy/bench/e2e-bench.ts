@@ -24,6 +24,7 @@ import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { type ServiceProcess, spawnService } from '../../common/service-process.ts'
+import { describeCpu } from '../../common/testing/cpu-info.ts'
 import { type CpuSample, childPids, coresBetween, sampleCpu } from '../../common/testing/process-cpu.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
 import { runLoadPhase } from '../../gateway/bench/load-phase.ts'
@@ -50,6 +51,8 @@ interface StackLayout {
   slots?: number
   batch?: number
   sharp?: number
+  /** REPLICA_SLOTS_WHEN_QUEUED: slots lent to each replica while the gateway's queue is deep. */
+  lend?: number
 }
 
 /** `key=value,key=value;key=value,…` → one object per layout, every key known and a positive integer. */
@@ -74,7 +77,7 @@ function layouts<K extends string>(keys: readonly K[], allowDefault: boolean) {
 }
 
 const BOUND_KEYS = ['procs', 'threads', 'batch', 'inflight', 'sharp'] as const
-const STACK_KEYS = ['replicas', 'threads', 'slots', 'batch', 'sharp'] as const
+const STACK_KEYS = ['replicas', 'threads', 'slots', 'batch', 'sharp', 'lend'] as const
 const DEFAULT_BOUND_LAYOUTS =
   `procs=${CORES},threads=1,batch=1,inflight=2;procs=${CORES},threads=1,batch=4,inflight=8;` +
   `procs=${CORES},threads=1,batch=8,inflight=16;procs=1,threads=${CORES},batch=4,inflight=8;` +
@@ -97,8 +100,8 @@ const config = configFromCommandLine(
       flag: 'stack-layouts',
       description:
         'Stacks to measure, ";"-separated: "default" (npm start as it is), or replicas (LOCAL_REPLICAS = MAX_REPLICAS), ' +
-        'threads (INTRA_OP_THREADS), slots (REPLICA_SLOTS), batch (MAX_BATCH_SIZE), sharp (SHARP_CONCURRENCY); unset keys ' +
-        'keep their defaults, e.g. "default;replicas=2,slots=2,batch=4" ["default"]',
+        'threads (INTRA_OP_THREADS), slots (REPLICA_SLOTS), batch (MAX_BATCH_SIZE), sharp (SHARP_CONCURRENCY), lend ' +
+        '(REPLICA_SLOTS_WHEN_QUEUED); unset keys keep their defaults, e.g. "default;replicas=2,slots=2,batch=4;lend=6" ["default"]',
       parse: layouts(STACK_KEYS, true),
       default: () => layouts(STACK_KEYS, true)('default'),
     }),
@@ -121,10 +124,23 @@ const config = configFromCommandLine(
       flag: 'in-flight',
       description:
         'Most requests the load tester keeps in flight (its --concurrency-cap; due requests beyond it are not sent): ' +
-        "auto = 2 × the stack's replica slots + 2, enough that the gateway always has work queued; 0 = uncapped, " +
+        "auto = 2 × the stack's replica slots (lent ones included) + 2, enough that the gateway always has work queued; 0 = uncapped, " +
         'so the overload is refused (503) and refusals cost CPU too',
       parse: (raw) => (raw === 'auto' ? 'auto' : parse.integer({ min: 0, max: 100_000 })(raw)),
       default: 'auto',
+    }),
+    loadFractions: setting({
+      env: 'BENCH_LOAD_FRACTIONS',
+      flag: 'load-fractions',
+      description:
+        "After each stack's saturation phase, latency phases at these fractions of the FIRST stack's goodput (the same " +
+        'rates for every stack, so layouts compare at equal load), open loop with no in-flight cap, e.g. "0.5,0.9" [none]',
+      parse: (raw) =>
+        raw
+          .split(',')
+          .filter((s) => s.trim() !== '')
+          .map((s) => parse.number({ min: 0.05, max: 2 })(s.trim())),
+      default: () => [] as number[],
     }),
     warmUp: setting({
       env: 'BENCH_WARM_UP_S',
@@ -169,8 +185,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const fmt = (n: number, digits = 1) => n.toFixed(digits)
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`
 console.log(
-  `bench:e2e — ${started.toISOString()}, ${CORES} cores (${cpus()[0]?.model}), load average ${load.map((l) => fmt(l, 2)).join(' ')}\n`,
+  `bench:e2e — ${started.toISOString()}, ${CORES} cores (${cpus()[0]?.model}), load average ${load.map((l) => fmt(l, 2)).join(' ')}`,
 )
+console.log(`${describeCpu().join('\n')}\n`)
 
 // (a) ----------------------------------------------------------------------------------------------------------
 const PIPELINE = fileURLToPath(new URL('./pipeline-process.ts', import.meta.url))
@@ -264,7 +281,7 @@ const replicaDefaults = loadReplicaConfig({ env: {}, argv: [] })
 
 interface StackResult {
   name: string
-  settings: { replicas: number; threads: number; slots: number; batch: number; sharp: number }
+  settings: { replicas: number; threads: number; slots: number; batch: number; sharp: number; lend: number }
   offered: number
   /** The load tester's cap on requests in flight (0: none). */
   inFlight: number
@@ -280,7 +297,12 @@ interface StackResult {
   cores: ReturnType<typeof coresBetween>
 }
 
-async function stackPhase(layout: StackLayout, index: number): Promise<StackResult> {
+/** `load`: an open-loop latency phase at this rate with this in-flight cap, instead of saturation. */
+async function stackPhase(
+  layout: StackLayout,
+  index: number,
+  load?: { rate: number; inFlight: number },
+): Promise<StackResult> {
   const isDefault = Object.keys(layout).length === 0
   const settings = {
     replicas: layout.replicas ?? gatewayDefaults.localReplicas,
@@ -288,6 +310,7 @@ async function stackPhase(layout: StackLayout, index: number): Promise<StackResu
     slots: layout.slots ?? gatewayDefaults.slotsPerReplica,
     batch: layout.batch ?? replicaDefaults.maxBatchSize,
     sharp: layout.sharp ?? replicaDefaults.sharpConcurrency,
+    lend: layout.lend ?? gatewayDefaults.slotsWhenQueued,
   }
   const name = isDefault ? 'default (npm start)' : describeStack(settings)
   const env: Record<string, string> = {}
@@ -296,6 +319,7 @@ async function stackPhase(layout: StackLayout, index: number): Promise<StackResu
     env.MAX_REPLICAS = String(layout.replicas)
   }
   if (layout.slots) env.REPLICA_SLOTS = String(layout.slots)
+  if (layout.lend) env.REPLICA_SLOTS_WHEN_QUEUED = String(layout.lend)
   const replicaArgs: string[] = []
   if (layout.threads) replicaArgs.push('--intra-op-threads', String(layout.threads))
   if (layout.batch) replicaArgs.push('--max-batch-size', String(layout.batch))
@@ -318,10 +342,13 @@ async function stackPhase(layout: StackLayout, index: number): Promise<StackResu
 
   const total = config.warmUp + config.seconds + 2
   let window: Promise<[CpuSample, CpuSample]> | undefined
-  const inFlight = config.inFlight === 'auto' ? 2 * settings.replicas * settings.slots + 2 : config.inFlight
+  const inFlight =
+    load?.inFlight ??
+    // Lent slots count: the queue must stay deeper than what lending can bind, or it never lends fully.
+    (config.inFlight === 'auto' ? 2 * settings.replicas * Math.max(settings.slots, settings.lend) + 2 : config.inFlight)
   const rows = await runLoadPhase({
     target: gateway.url,
-    rate: offered,
+    rate: load?.rate ?? offered,
     seconds: total,
     dir: join(OUT, `stack-${index + 1}`),
     seed: index + 1,
@@ -368,7 +395,7 @@ async function stackPhase(layout: StackLayout, index: number): Promise<StackResu
   return {
     name,
     settings,
-    offered,
+    offered: load?.rate ?? offered,
     inFlight,
     goodput,
     ratio: goodput / bound,
@@ -382,12 +409,17 @@ async function stackPhase(layout: StackLayout, index: number): Promise<StackResu
   }
 }
 
-/** Images and batches run so far, summed over the replicas' `replica_batch_size` histograms. */
+/**
+ * Images and batches run so far, summed over the replicas' `replica_batch_size` histograms. A replica that is gone
+ * (the autoscaler stopped it, or it died) counts nothing: the mean batch then covers the others.
+ */
 async function batchCounts(urls: string[]): Promise<{ sum: number; count: number }> {
   let sum = 0
   let count = 0
   for (const url of urls) {
-    const text = await (await fetch(`${url}/metrics`)).text()
+    const text = await fetch(`${url}/metrics`)
+      .then((response) => response.text())
+      .catch(() => '')
     for (const line of text.split('\n')) {
       const [name, value] = [line.split(/[{ ]/)[0], Number(line.split(' ').at(-1))]
       if (name === 'replica_batch_size_sum') sum += value
@@ -398,6 +430,48 @@ async function batchCounts(urls: string[]): Promise<{ sum: number; count: number
 }
 
 const stacks: StackResult[] = []
+const latencies: LatencyResult[] = []
+
+interface LatencyResult {
+  stack: string
+  fraction: number
+  result: StackResult
+}
+
+/**
+ * Latency under load below saturation: open loop (Poisson) at each --load-fractions share of the first stack's
+ * goodput, no in-flight cap (the stack's own queue and admission see real traffic); p50/p99 over the window.
+ */
+async function latencyPhases(layout: StackLayout, index: number, saturated: StackResult): Promise<LatencyResult[]> {
+  const reference = stacks[0]?.goodput ?? saturated.goodput
+  const results: LatencyResult[] = []
+  for (const fraction of config.loadFractions) {
+    const rate = Math.max(1, Math.round(fraction * reference))
+    const result = await stackPhase(layout, 100 * (index + 1) + results.length, { rate, inFlight: 0 })
+    results.push({ stack: saturated.name, fraction, result })
+    console.log(
+      `    at ${Math.round(100 * fraction)} % of ${fmt(reference)} req/s (${rate} req/s offered): goodput ${fmt(result.goodput)} req/s, ` +
+        `p50 ${result.p50?.toFixed(0)} ms, p99 ${result.p99?.toFixed(0)} ms, mean batch ${result.meanBatch?.toFixed(2) ?? '—'}, ` +
+        `errors in window ${result.errorsInWindow}; ${describeCpuPerAnswer(result)}`,
+    )
+  }
+  return results
+}
+
+/** CPU milliseconds per answered request, per process kind: where each answer's core-milliseconds go. */
+function cpuPerAnswer(s: StackResult): { gateway: number; replicas: number; loadTester: number } {
+  const c = s.cores.perProcess
+  const per = (cores: number) => (s.goodput > 0 ? (1000 * cores) / s.goodput : Number.NaN)
+  return { gateway: per(c.gateway ?? 0), replicas: per(replicaCores(s)), loadTester: per(c['load tester'] ?? 0) }
+}
+
+function describeCpuPerAnswer(s: StackResult): string {
+  const ms = cpuPerAnswer(s)
+  return (
+    `CPU ms per answer: gateway ${fmt(ms.gateway, 2)}, replicas ${fmt(ms.replicas, 2)}, ` +
+    `load tester ${fmt(ms.loadTester, 2)}`
+  )
+}
 console.log(
   `(b) the stack through the gateway, open loop at ${offered} req/s (${config.overload}× the bound, or of its images per CPU-second × ${CORES} cores if more), ` +
     `${config.warmUp} s warm-up, ${config.seconds} s measured, in flight at most ${config.inFlight === 'auto' ? '2 × slots + 2' : config.inFlight || 'unbounded'}`,
@@ -408,8 +482,9 @@ for (const [i, layout] of config.stackLayouts.entries()) {
   console.log(
     `  ${result.name} [${describeStack(result.settings)}]: goodput ${fmt(result.goodput)} req/s = ${pct(result.ratio)} of the bound (${pct(result.cpuRatio)} per CPU-second), ` +
       `p50 ${result.p50?.toFixed(0)} ms, p99 ${result.p99?.toFixed(0)} ms, mean batch ${result.meanBatch?.toFixed(2) ?? '—'}, ` +
-      `statuses ${JSON.stringify(result.byStatus)}\n    cores ${describeCores(result.cores)}`,
+      `statuses ${JSON.stringify(result.byStatus)}\n    cores ${describeCores(result.cores)}\n    ${describeCpuPerAnswer(result)}`,
   )
+  latencies.push(...(await latencyPhases(layout, i, result)))
 }
 
 // (c) ----------------------------------------------------------------------------------------------------------
@@ -417,6 +492,8 @@ const lines = [
   `# bench:e2e — ${started.toISOString()}`,
   '',
   `${CORES} cores (${cpus()[0]?.model}); load average at start ${load.map((l) => fmt(l, 2)).join(' / ')} (1/5/15 min).`,
+  '',
+  ...describeCpu(),
   '',
   '## (a) the bound: the replica pipeline bare, all cores',
   '',
@@ -458,6 +535,7 @@ const lines = [
     "the cap over its goodput (Little's law), so more slots show more latency here by construction: latency under " +
     'real traffic is for bench:overload and the load tester.',
 ]
+lines.push(...latencyAndCpuLines())
 const othersMax = Math.max(...[...bounds, ...stacks].map((phase) => phase.cores.others))
 if (othersMax > 0.1 * CORES) {
   lines.push(
@@ -473,9 +551,43 @@ mkdirSync(join(ROOT, 'out/bench'), { recursive: true })
 writeFileSync(join(ROOT, 'out/bench/e2e.md'), `${lines.join('\n')}\n`)
 writeFileSync(
   join(ROOT, 'out/bench/e2e.json'),
-  `${JSON.stringify({ started, loadavg: load, cores: CORES, config, bound, bounds, stacks }, null, 2)}\n`,
+  `${JSON.stringify({ started, loadavg: load, cores: CORES, cpu: describeCpu(), config, bound, bounds, stacks, latencies }, null, 2)}\n`,
 )
-console.log(`\n${lines.slice(4).join('\n')}\n\nwritten: out/bench/e2e.md, out/bench/e2e.json`)
+// The console already has the title and the CPU lines: from the first table on.
+console.log(
+  `\n${lines.slice(lines.findIndex((l) => l.startsWith('## '))).join('\n')}\n\nwritten: out/bench/e2e.md, out/bench/e2e.json`,
+)
+
+/** The report's sections for CPU per answer and, when measured, latency below saturation. */
+function latencyAndCpuLines(): string[] {
+  const out = [
+    '',
+    '## CPU milliseconds per answered request (cores used ÷ goodput), at saturation',
+    '',
+    '| stack | gateway | replicas | load tester |',
+    '| --- | ---: | ---: | ---: |',
+    ...stacks.map((s) => {
+      const ms = cpuPerAnswer(s)
+      return `| ${s.name} | ${fmt(ms.gateway, 2)} | ${fmt(ms.replicas, 2)} | ${fmt(ms.loadTester, 2)} |`
+    }),
+  ]
+  if (latencies.length === 0) return out
+  out.push(
+    '',
+    `## Latency below saturation (open loop, no in-flight cap; rates are fractions of the first stack's goodput, ${fmt(stacks[0]?.goodput ?? 0)} req/s)`,
+    '',
+    '| stack | load | offered req/s | goodput | p50 / p99 ms | mean batch | errors in window | CPU ms per answer: gateway / replicas |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...latencies.map(({ stack, fraction, result: r }) => {
+      const ms = cpuPerAnswer(r)
+      return (
+        `| ${stack} | ${Math.round(100 * fraction)} % | ${r.offered} | ${fmt(r.goodput)} | ${r.p50?.toFixed(0)} / ${r.p99?.toFixed(0)} | ` +
+        `${r.meanBatch?.toFixed(2) ?? '—'} | ${r.errorsInWindow} | ${fmt(ms.gateway, 2)} / ${fmt(ms.replicas, 2)} |`
+      )
+    }),
+  )
+  return out
+}
 
 function replicaCores(s: StackResult): number {
   return Object.entries(s.cores.perProcess)
@@ -488,7 +600,8 @@ function describeBound(l: BoundLayout): string {
 }
 
 function describeStack(s: StackResult['settings']): string {
-  return `${s.replicas} replicas × ${s.threads} thread, ${s.slots} slots, batch ${s.batch}, sharp ${s.sharp}`
+  const lend = s.lend > s.slots ? `, up to ${s.lend} slots when queued` : ''
+  return `${s.replicas} replicas × ${s.threads} thread, ${s.slots} slots${lend}, batch ${s.batch}, sharp ${s.sharp}`
 }
 
 function describeCores(c: ReturnType<typeof coresBetween>): string {

@@ -94,6 +94,16 @@ export const gatewayConfigSpec = {
     parse: positiveInt(256),
     default: 2,
   }),
+  slotsWhenQueued: setting({
+    env: 'REPLICA_SLOTS_WHEN_QUEUED',
+    flag: 'replica-slots-when-queued',
+    description:
+      'Requests each replica may hold while more jobs wait in the queue than there are replicas: one more per further ' +
+      "replica-count jobs waiting, up to this, so its micro-batcher batches them (keep it within the replica's " +
+      'MAX_INFLIGHT); 0, or not above REPLICA_SLOTS, is off: late binding only (measured with npm run bench:e2e; see the README)',
+    parse: parse.integer({ min: 0, max: 256 }),
+    default: 0,
+  }),
   workers: setting<number | 'auto'>({
     env: 'WORKERS',
     flag: 'workers',

@@ -85,6 +85,7 @@ export async function startGateway(
   tokens?.on('reloaded', (set) => logger.info({ tokens: set.size }, 'tokens file re-read'))
   const pool = new ReplicaPool({
     slotsPerReplica: config.slotsPerReplica,
+    connectionsPerReplica: config.slotsWhenQueued,
     connectTimeoutMs: config.connectTimeoutMs,
     outlier: {
       consecutiveFailures: config.outlierFailures,
@@ -135,6 +136,7 @@ export async function startGateway(
     },
     {
       workers: config.workers,
+      slotsWhenQueued: config.slotsWhenQueued,
       lowPriorityReservedSlots: config.lowPriorityReservedSlots,
       interactiveWindowMs: edges.interactiveWindowMs,
     },

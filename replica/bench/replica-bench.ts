@@ -15,6 +15,8 @@ import { Pool } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { imageUpload } from '../../common/http/multipart-body.ts'
 import { spawnReplica } from '../../common/service-process.ts'
+import { describeCpu } from '../../common/testing/cpu-info.ts'
+import { processCpuSeconds } from '../../common/testing/process-cpu.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
@@ -42,26 +44,38 @@ async function bareCosts(batchSize: number) {
     graphOptimizationLevel: 'all',
   })
   let t = performance.now()
+  let cpu = process.cpuUsage()
   const tensors: Float32Array[] = []
   for (const image of IMAGES.slice(0, 48)) tensors.push(await imageToTensor(image, spec))
   const preprocessMsPerImage = (performance.now() - t) / 48
+  const preprocessCpuMsPerImage = cpuMsSince(cpu) / 48
   const data = new Float32Array(batchSize * tensors[0]!.length)
   for (let i = 0; i < batchSize; i++) data.set(tensors[i]!, i * tensors[0]!.length)
   const feeds = { input: new ort.Tensor('float32', data, [batchSize, 3, 224, 224]) }
   await session.run(feeds)
   const runs = Math.ceil(48 / batchSize)
   t = performance.now()
+  cpu = process.cpuUsage()
   for (let i = 0; i < runs; i++) await session.run(feeds)
   const inferenceMsPerImage = (performance.now() - t) / runs / batchSize
+  const inferenceCpuMsPerImage = cpuMsSince(cpu) / runs / batchSize
   await session.release()
   return {
     inferenceMsPerImage,
     preprocessMsPerImage,
+    /** CPU time (every thread of this process), not wall time: what a shared machine does not inflate as much. */
+    inferenceCpuMsPerImage,
+    preprocessCpuMsPerImage,
     /** One core does both, one image after another: the budget of a 1-CPU replica. */
     oneCoreBound: 1000 / (inferenceMsPerImage + preprocessMsPerImage),
     /** Preprocessing entirely hidden on another core: onnxruntime alone. */
     overlapBound: 1000 / inferenceMsPerImage,
   }
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start)
+  return (used.user + used.system) / 1000
 }
 
 const bodies = await Promise.all(IMAGES.map((image) => imageUpload(image)))
@@ -76,9 +90,15 @@ function send(pool: Pool, i: number, path = '/predict') {
 
 /** Closed loop with `concurrency` clients for `count` requests: the replica never waits for work. */
 async function saturation(url: string, concurrency: number, count: number, path = '/predict'): Promise<number> {
+  return (await saturationWithCpu(url, concurrency, count, undefined, path)).rate
+}
+
+/** Saturation, and the CPU ms per image of process `pid` (the replica: all its threads) over the same requests. */
+async function saturationWithCpu(url: string, concurrency: number, count: number, pid?: number, path = '/predict') {
   const pool = new Pool(url, { connections: concurrency })
   for (let i = 0; i < concurrency; i++) await send(pool, i, path)
   let next = 0
+  const cpuBefore = pid === undefined ? undefined : processCpuSeconds(pid)
   const t = performance.now()
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -86,8 +106,11 @@ async function saturation(url: string, concurrency: number, count: number, path 
     }),
   )
   const rate = count / ((performance.now() - t) / 1000)
+  const cpuAfter = pid === undefined ? undefined : processCpuSeconds(pid)
   await pool.close()
-  return rate
+  const cpuMsPerImage =
+    cpuBefore === undefined || cpuAfter === undefined ? undefined : ((cpuAfter - cpuBefore) * 1000) / count
+  return { rate, cpuMsPerImage }
 }
 
 /** Open loop (the load tester): Poisson arrivals at `rate`/s for `seconds`, latency from the intended send time. */
@@ -109,17 +132,23 @@ async function openLoop(url: string, rate: number, seconds: number) {
 }
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits)
-console.log(`replica benchmark — ${cpus().length} cores (${cpus()[0]?.model}), onnxruntime threads ${THREADS}\n`)
+console.log(`replica benchmark — ${cpus().length} cores (${cpus()[0]?.model}), onnxruntime threads ${THREADS}`)
+console.log(`${describeCpu().join('\n')}\n`)
 
-const results: Record<string, unknown> = {}
+const results: Record<string, unknown> = { cpu: describeCpu() }
 const bare: Record<number, Awaited<ReturnType<typeof bareCosts>>> = {}
+/** The least CPU each stage took over every bare run (the least disturbed); preprocessing does not depend on the batch. */
+const leastCpu = { preprocess: Number.POSITIVE_INFINITY, inference: {} as Record<number, number> }
 for (const batch of [1, 4, 8]) {
   // Best of three: on a shared machine the fastest run is the least disturbed one.
   const runs = [await bareCosts(batch), await bareCosts(batch), await bareCosts(batch)]
   const costs = runs.reduce((best, run) => (run.oneCoreBound > best.oneCoreBound ? run : best))
   bare[batch] = costs
+  leastCpu.inference[batch] = Math.min(...runs.map((run) => run.inferenceCpuMsPerImage))
+  leastCpu.preprocess = Math.min(leastCpu.preprocess, ...runs.map((run) => run.preprocessCpuMsPerImage))
   console.log(
-    `bare, batch ${batch}: inference ${fmt(costs.inferenceMsPerImage)} ms/img, preprocess ${fmt(costs.preprocessMsPerImage)} ms/img` +
+    `bare, batch ${batch}: inference ${fmt(costs.inferenceMsPerImage)} ms/img (CPU ${fmt(costs.inferenceCpuMsPerImage)}), ` +
+      `preprocess ${fmt(costs.preprocessMsPerImage)} ms/img (CPU ${fmt(costs.preprocessCpuMsPerImage)})` +
       ` → 1-core bound ${fmt(costs.oneCoreBound)} img/s, overlapped bound ${fmt(costs.overlapBound)} img/s`,
   )
 }
@@ -128,13 +157,30 @@ const overlapBound = bare[4]!.overlapBound
 results.bare = bare
 console.log(`reference: bare 1-core bound at batch 4 = ${fmt(bound)} img/s\n`)
 
-const settings: { name: string; args: string[] }[] = [
-  { name: 'batch 1', args: ['--max-batch-size', '1'] },
-  { name: 'batch 4, wait 0 ms (default)', args: ['--max-batch-size', '4', '--max-batch-wait-ms', '0'] },
-  { name: 'batch 4, wait 5 ms', args: ['--max-batch-size', '4', '--max-batch-wait-ms', '5'] },
-  { name: 'batch 8, wait 0 ms', args: ['--max-batch-size', '8', '--max-batch-wait-ms', '0'] },
+const settings: { name: string; batch: number; args: string[] }[] = [
+  { name: 'batch 1', batch: 1, args: ['--max-batch-size', '1'] },
+  { name: 'batch 4, wait 0 ms (default)', batch: 4, args: ['--max-batch-size', '4', '--max-batch-wait-ms', '0'] },
+  { name: 'batch 4, wait 5 ms', batch: 4, args: ['--max-batch-size', '4', '--max-batch-wait-ms', '5'] },
+  { name: 'batch 8, wait 0 ms', batch: 8, args: ['--max-batch-size', '8', '--max-batch-wait-ms', '0'] },
 ]
 const http: Record<string, unknown> = {}
+const breakdowns: string[] = []
+
+/**
+ * Where the replica's CPU per image goes: the bare stages (this process, the least CPU time over the bare runs; the
+ * inference at the setting's largest batch, which the replica reaches at saturation) and the rest, which only the
+ * replica pays: HTTP and multipart, the request's JSON, the batcher, the messages to and from the inference thread.
+ */
+function breakdown(name: string, batch: number, replicaCpuMs: number): string {
+  const preprocess = leastCpu.preprocess
+  const inference = leastCpu.inference[batch] ?? leastCpu.inference[4]!
+  const rest = replicaCpuMs - preprocess - inference
+  const share = (ms: number) => `${fmt((100 * ms) / replicaCpuMs, 0)} %`
+  return (
+    `| ${name} | ${fmt(replicaCpuMs)} | ${fmt(preprocess)} (${share(preprocess)}) | ` +
+    `${fmt(inference)} (${share(inference)}) | ${fmt(rest)} (${share(rest)}) |`
+  )
+}
 let defaultRate = 0
 let defaultUrl = ''
 let stopDefault: (() => void) | undefined
@@ -142,12 +188,18 @@ for (const setting of settings) {
   const replica = await spawnReplica({
     args: [...setting.args, '--max-queue', '256', '--max-inflight', '256', '--log-level', 'warn'],
   })
-  const rate = await saturation(replica.url, 12, 240)
-  http[setting.name] = { imagesPerSecond: rate, ofOneCoreBound: rate / bound, ofOverlapBound: rate / overlapBound }
+  const { rate, cpuMsPerImage } = await saturationWithCpu(replica.url, 12, 240, replica.child.pid)
+  http[setting.name] = {
+    imagesPerSecond: rate,
+    ofOneCoreBound: rate / bound,
+    ofOverlapBound: rate / overlapBound,
+    cpuMsPerImage,
+  }
   console.log(
     `replica over HTTP, ${setting.name}: ${fmt(rate)} img/s = ${fmt((100 * rate) / bound, 0)} % of the 1-core bound, ` +
-      `${fmt((100 * rate) / overlapBound, 0)} % of the overlapped bound`,
+      `${fmt((100 * rate) / overlapBound, 0)} % of the overlapped bound; ${cpuMsPerImage === undefined ? '' : `${fmt(cpuMsPerImage)} CPU ms per image`}`,
   )
+  if (cpuMsPerImage !== undefined) breakdowns.push(breakdown(setting.name, setting.batch, cpuMsPerImage))
   if (setting.name.includes('default')) {
     defaultRate = rate
     defaultUrl = replica.url
@@ -158,6 +210,14 @@ for (const setting of settings) {
   }
 }
 results.http = http
+console.log(
+  [
+    '\nCPU ms per image in the replica process over HTTP at saturation, against the bare stages timed above (the least CPU time over the runs):',
+    '| setting | replica, all threads | preprocessing (sharp + normalise) | inference | the rest: HTTP, multipart, batcher, thread messages |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...breakdowns,
+  ].join('\n'),
+)
 
 const halfLoad = await openLoop(defaultUrl, defaultRate / 2, 20)
 console.log(

@@ -49,6 +49,30 @@ export async function imageToTensor(
   spec: PreprocessSpec,
   allocate: (length: number) => Float32Array<ArrayBuffer> = (length) => new Float32Array(length),
 ): Promise<Float32Array<ArrayBuffer>> {
+  const resized = await decodeAndResize(bytes, spec)
+  const crop = centreCrop(resized.width, resized.height, spec.inputSize)
+  return cropAndNormalise(resized.pixels, resized.width, crop, spec, allocate(3 * spec.inputSize * spec.inputSize))
+}
+
+export interface ResizedImage {
+  /** Interleaved RGB bytes (HWC), `width` × `height`. */
+  pixels: Buffer
+  width: number
+  height: number
+}
+
+/**
+ * The decoding half of `imageToTensor`: checks, decode, orientation, colour and resize, up to the RGB bytes.
+ * A JPEG much larger than the target is decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself (libvips'
+ * shrink-on-load, which sharp applies to this pipeline: nothing extracted before the resize, no pipeline
+ * colourspace), at the largest of those factors the resize allows (sharp's `fastShrinkOnLoad`); `false` is sharp's
+ * conservative choice, a factor of 2 less, left to the resize — for the benchmark that measures what it saves.
+ */
+export async function decodeAndResize(
+  bytes: Uint8Array,
+  spec: PreprocessSpec,
+  { fastShrinkOnLoad = true }: { fastShrinkOnLoad?: boolean } = {},
+): Promise<ResizedImage> {
   const options = { limitInputPixels: spec.maxInputPixels, failOn: 'warning' as const }
   let width: number
   let height: number
@@ -79,15 +103,14 @@ export async function imageToTensor(
       .autoOrient()
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
-      .resize(resized.width, resized.height, { fit: 'fill', kernel: 'linear' })
+      .resize(resized.width, resized.height, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad })
       .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer()
   } catch (error) {
     throw decodeError(error)
   }
-  const crop = centreCrop(resized.width, resized.height, spec.inputSize)
-  return cropAndNormalise(pixels, resized.width, crop, spec, allocate(3 * spec.inputSize * spec.inputSize))
+  return { pixels, ...resized }
 }
 
 /** Wider or taller images are refused: no photo needs it, and resizing them would cost unbounded memory. */
@@ -114,33 +137,69 @@ function roundHalfToEven(x: number): number {
 
 /**
  * Cuts the `inputSize` square at `crop` out of interleaved RGB bytes (HWC, `width` pixels per row) and lays it
- * out as normalised float32, planar (CHW) or interleaved (HWC), through one lookup table per channel, into `out`
- * (every element written).
+ * out as normalised float32, planar (CHW) or interleaved (HWC), into `out` (every element written). One pass:
+ * each pixel's three bytes are read once, looked up in the spec's tables (made once per spec) and written where
+ * they go — no intermediate array, nothing allocated per call.
  */
 export function cropAndNormalise(
   rgb: Uint8Array,
   width: number,
   crop: { left: number; top: number },
-  spec: Pick<PreprocessSpec, 'mean' | 'std' | 'scale' | 'inputSize' | 'layout'>,
+  spec: NormaliseSpec,
   out: Float32Array<ArrayBuffer> = new Float32Array(3 * spec.inputSize * spec.inputSize),
 ): Float32Array<ArrayBuffer> {
   const size = spec.inputSize
   const plane = size * size
   if (out.length !== 3 * plane) throw new RangeError(`the output holds ${out.length} floats, not ${3 * plane}`)
-  // Where channel c of pixel p goes: p + c·plane (CHW) or 3p + c (HWC).
-  const [pixelStride, channelStride] = spec.layout === 'NCHW' ? [1, plane] : [3, 1]
-  for (let c = 0; c < 3; c++) {
-    const lut = new Float32Array(256)
-    // scale 1/255 is applied as a division so ImageNet values match torchvision's v/255 to the last bit.
-    const toUnit = Math.abs(spec.scale * 255 - 1) < 1e-12 ? (v: number) => v / 255 : (v: number) => v * spec.scale
-    for (let v = 0; v < 256; v++) lut[v] = (toUnit(v) - spec.mean[c]!) / spec.std[c]!
+  if (crop.left < 0 || crop.top < 0 || crop.left + size > width || (crop.top + size) * width * 3 > rgb.length) {
+    throw new RangeError(`the ${size}-pixel crop at (${crop.left}, ${crop.top}) is outside the image`)
+  }
+  const [r, g, b] = normalisationTables(spec)
+  if (spec.layout === 'NCHW') {
     for (let y = 0; y < size; y++) {
-      const row = ((crop.top + y) * width + crop.left) * 3 + c
-      const outRow = c * channelStride + y * size * pixelStride
-      for (let x = 0; x < size; x++) out[outRow + x * pixelStride] = lut[rgb[row + x * 3]!]!
+      let i = ((crop.top + y) * width + crop.left) * 3
+      let o = y * size
+      const rowEnd = o + size
+      for (; o < rowEnd; o++, i += 3) {
+        out[o] = r[rgb[i]!]!
+        out[o + plane] = g[rgb[i + 1]!]!
+        out[o + 2 * plane] = b[rgb[i + 2]!]!
+      }
+    }
+  } else {
+    for (let y = 0; y < size; y++) {
+      const from = ((crop.top + y) * width + crop.left) * 3
+      const to = y * size * 3
+      for (let k = 0; k < size * 3; k += 3) {
+        out[to + k] = r[rgb[from + k]!]!
+        out[to + k + 1] = g[rgb[from + k + 1]!]!
+        out[to + k + 2] = b[rgb[from + k + 2]!]!
+      }
     }
   }
   return out
+}
+
+export type NormaliseSpec = Pick<PreprocessSpec, 'mean' | 'std' | 'scale' | 'inputSize' | 'layout'>
+
+/** The reference formula for one byte of channel `c`: (v · scale − mean) / std, as float32. */
+export function normalisedValue(v: number, c: number, spec: Pick<PreprocessSpec, 'mean' | 'std' | 'scale'>): number {
+  // scale 1/255 is applied as a division so ImageNet values match torchvision's v/255 to the last bit.
+  const unit = Math.abs(spec.scale * 255 - 1) < 1e-12 ? v / 255 : v * spec.scale
+  return Math.fround((unit - spec.mean[c]!) / spec.std[c]!)
+}
+
+/** Per spec (a model's, made once), the 256 normalised values of each channel. */
+const tables = new WeakMap<object, readonly [Float32Array, Float32Array, Float32Array]>()
+
+function normalisationTables(spec: NormaliseSpec): readonly [Float32Array, Float32Array, Float32Array] {
+  let found = tables.get(spec)
+  if (!found) {
+    const table = (c: number) => Float32Array.from({ length: 256 }, (_, v) => normalisedValue(v, c, spec))
+    found = [table(0), table(1), table(2)]
+    tables.set(spec, found)
+  }
+  return found
 }
 
 function decodeError(error: unknown): ServiceError {

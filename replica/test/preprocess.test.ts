@@ -7,8 +7,12 @@ import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { loadReplicaConfig } from '../src/config.ts'
 import {
   centreCrop,
+  cropAndNormalise,
+  decodeAndResize,
   IMAGENET_PREPROCESS,
   imageToTensor,
+  type NormaliseSpec,
+  normalisedValue,
   setPreprocessThreads,
   shorterSideTo,
 } from '../src/preprocess.ts'
@@ -159,6 +163,97 @@ describe('resize and crop geometry', () => {
     assert.deepEqual(shorterSideTo(500, 375, 256), { width: 341, height: 256 })
     assert.deepEqual(centreCrop(341, 256, 224), { left: 58, top: 16 })
     assert.deepEqual(shorterSideTo(375, 500, 256), { width: 256, height: 341 })
+  })
+})
+
+describe('cropAndNormalise: the fused one-pass normaliser', () => {
+  const channel = fc.double({ min: -2, max: 2, noNaN: true })
+  const deviation = fc.double({ min: 0.05, max: 4, noNaN: true })
+  const normaliseCase = fc
+    .record({
+      size: fc.integer({ min: 1, max: 12 }),
+      extraWidth: fc.integer({ min: 0, max: 6 }),
+      extraHeight: fc.integer({ min: 0, max: 6 }),
+      layout: fc.constantFrom('NCHW' as const, 'NHWC' as const),
+      scale: fc.oneof(fc.constant(1 / 255), fc.double({ min: 0.001, max: 2, noNaN: true })),
+      mean: fc.tuple(channel, channel, channel),
+      std: fc.tuple(deviation, deviation, deviation),
+      seed: fc.integer(),
+    })
+    .chain((c) =>
+      fc.record({
+        c: fc.constant(c),
+        left: fc.integer({ min: 0, max: c.extraWidth }),
+        top: fc.integer({ min: 0, max: c.extraHeight }),
+        bytes: fc.uint8Array({
+          minLength: 3 * (c.size + c.extraWidth) * (c.size + c.extraHeight),
+          maxLength: 3 * (c.size + c.extraWidth) * (c.size + c.extraHeight),
+        }),
+      }),
+    )
+
+  test('every element equals the reference formula (v · scale − mean) / std at its CHW or HWC place', () => {
+    fc.assert(
+      fc.property(normaliseCase, ({ c, left, top, bytes }) => {
+        const width = c.size + c.extraWidth
+        const spec: NormaliseSpec = { inputSize: c.size, layout: c.layout, scale: c.scale, mean: c.mean, std: c.std }
+        // Stale contents in a reused buffer must all be overwritten.
+        const out = cropAndNormalise(
+          bytes,
+          width,
+          { left, top },
+          spec,
+          new Float32Array(3 * c.size ** 2).fill(Number.NaN),
+        )
+        const plane = c.size * c.size
+        for (let y = 0; y < c.size; y++)
+          for (let x = 0; x < c.size; x++)
+            for (let ch = 0; ch < 3; ch++) {
+              const v = bytes[((top + y) * width + left + x) * 3 + ch]!
+              const expected = ((v * c.scale - c.mean[ch]!) / c.std[ch]!) as number
+              const at = c.layout === 'NCHW' ? ch * plane + y * c.size + x : (y * c.size + x) * 3 + ch
+              const got = out[at]!
+              // float32 rounding of the result (and of v/255 against v · (1/255)): a few ulps.
+              assert.ok(Math.abs(got - expected) <= 1e-6 * Math.max(1, Math.abs(expected)), `${got} vs ${expected}`)
+              assert.equal(got, normalisedValue(v, ch, spec))
+            }
+      }),
+    )
+  })
+
+  test('ImageNet scale: v/255 exactly as torchvision computes it, to the last bit', () => {
+    for (let v = 0; v < 256; v++)
+      for (let c = 0; c < 3; c++)
+        assert.equal(normalisedValue(v, c, IMAGENET_PREPROCESS), Math.fround((v / 255 - mean[c]!) / std[c]!))
+  })
+
+  test('a crop outside the image or a wrongly sized output is a RangeError, not a garbage tensor', () => {
+    const bytes = new Uint8Array(3 * 5 * 5)
+    const small = { ...IMAGENET_PREPROCESS, inputSize: 4 }
+    assert.throws(() => cropAndNormalise(bytes, 5, { left: 2, top: 0 }, small), RangeError)
+    assert.throws(() => cropAndNormalise(bytes, 5, { left: 0, top: 2 }, small), RangeError)
+    assert.throws(() => cropAndNormalise(bytes, 5, { left: 0, top: 0 }, small, new Float32Array(10)), RangeError)
+    assert.equal(cropAndNormalise(bytes, 5, { left: 1, top: 1 }, small).length, 48)
+  })
+})
+
+describe('JPEG shrink-on-load', () => {
+  test('a 12-megapixel JPEG: libjpeg’s 1/8 decode gives nearly the pixels of sharp’s conservative 1/4 one', async () => {
+    const photo = await sharp(someSampleImages(1, 500)[0]!.bytes())
+      .resize(4032, 3024, { fit: 'fill' })
+      .jpeg({ quality: 92 })
+      .toBuffer()
+    const fast = await decodeAndResize(photo, spec)
+    const conservative = await decodeAndResize(photo, spec, { fastShrinkOnLoad: false })
+    assert.deepEqual([fast.width, fast.height], [341, 256])
+    assert.deepEqual([conservative.width, conservative.height], [341, 256])
+    let sum = 0
+    for (let i = 0; i < fast.pixels.length; i++) sum += Math.abs(fast.pixels[i]! - conservative.pixels[i]!)
+    // The setting changes the pixels, so libjpeg's shrink is in effect in this pipeline (an extract or a pipeline
+    // colourspace before the resize would turn it off, and both would decode every pixel)...
+    assert.ok(sum > 0, 'the two shrink-on-load settings gave identical pixels: shrink-on-load is not in effect')
+    // ...and only slightly: mean absolute difference per byte, out of 255, a smoothing difference, not another picture.
+    assert.ok(sum / fast.pixels.length < 2, `mean difference ${sum / fast.pixels.length}`)
   })
 })
 

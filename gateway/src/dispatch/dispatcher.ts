@@ -12,10 +12,16 @@ import { worthWaitingForFaster } from '../routing/wait-for-faster.ts'
 import type { AttemptResult } from './forward.ts'
 import { INTERACTIVE_WINDOW_MS, mayStartLowPriority } from './low-priority-reserve.ts'
 import type { RetryBudget } from './retry-budget.ts'
+import { slotsToLend } from './slot-lending.ts'
 
 export interface DispatcherOptions {
   /** Fixed number of workers, or 'auto': the total slots of the routable replicas. */
   workers: number | 'auto'
+  /**
+   * With `workers: 'auto'` and a load-aware policy: slots a replica may hold while the queue is deep (see
+   * slotsToLend); default: its own slots only.
+   */
+  slotsWhenQueued?: number
   /** Replica slots low-priority jobs leave free for normal ones (see mayStartLowPriority); default 0. */
   lowPriorityReservedSlots?: number
   /** How recent a normal job must be for that reserve to apply, ms; default INTERACTIVE_WINDOW_MS. */
@@ -91,7 +97,19 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
    */
   get workers(): number {
     if (this.#options.workers !== 'auto') return this.#options.workers
-    return this.#deps.policy.loadAware ? this.#deps.pool.totalSlots() : Number.POSITIVE_INFINITY
+    if (!this.#deps.policy.loadAware) return Number.POSITIVE_INFINITY
+    const { pool, queue } = this.#deps
+    const total = pool.totalSlots()
+    if ((this.#options.slotsWhenQueued ?? 0) <= 0 || queue.size === 0) return total
+    const replicas = pool.readyCount()
+    return total + replicas * this.#lent(queue.size, replicas, total)
+  }
+
+  /** Slots lent to each replica now (0 unless the queue is deep and lending is on); uniform slots assumed. */
+  #lent(queued: number, replicas: number, totalSlots: number): number {
+    const slotsWhenQueued = this.#options.slotsWhenQueued ?? 0
+    if (slotsWhenQueued <= 0 || replicas === 0) return 0
+    return slotsToLend(queued, replicas, Math.floor(totalSlots / replicas), slotsWhenQueued)
   }
 
   pace(now = performance.now()): DispatchPace {
@@ -158,11 +176,22 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const reserve = this.#options.lowPriorityReservedSlots ?? 0
     const windowMs = this.#options.interactiveWindowMs ?? INTERACTIVE_WINDOW_MS
     const interactiveActive = performance.now() - this.#lastNormalAt < windowMs
-    if (job.priority === 'low' && !mayStartLowPriority(pool.totalSlots(), this.#busy, reserve, interactiveActive)) {
+    // Slots lent to every replica while the queue is deep (this job counted in it); 0 when lending is off.
+    const totalSlots = pool.totalSlots()
+    const replicas = pool.readyCount()
+    const lent =
+      policy.loadAware && this.#options.workers === 'auto' ? this.#lent(queue.size + 1, replicas, totalSlots) : 0
+    // Lent slots count as slots for the reserve too: batch work is what a backlog is made of.
+    if (
+      job.priority === 'low' &&
+      !mayStartLowPriority(totalSlots + replicas * lent, this.#busy, reserve, interactiveActive)
+    ) {
       queue.pushFront(job)
       return false
     }
-    const candidates = pool.candidates(job.tried, job.model)
+    let candidates = pool.candidates(job.tried, job.model)
+    // Every replica is seen with its lent slots, so routing and "full" below agree on them.
+    if (lent > 0) candidates = candidates.map((c) => ({ ...c, slots: c.slots + lent }))
     const choice = policy.pick(candidates, this.#routing)
     const replica = choice ? pool.get(choice.id) : undefined
     if (!choice || !replica) {

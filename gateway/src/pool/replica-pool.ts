@@ -10,6 +10,8 @@ import type { ReportedLoad } from './reported-load.ts'
 
 export interface ReplicaPoolOptions {
   slotsPerReplica: number
+  /** Connections per replica: its slots, or more when the dispatcher lends slots under a queue. */
+  connectionsPerReplica?: number
   connectTimeoutMs: number
   /** When repeated failures eject a replica (passive health). */
   outlier: OutlierPolicy
@@ -83,7 +85,8 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
         existing.setDraining(false)
         continue
       }
-      const replica = new Replica(url, this.#options.slotsPerReplica, this.#options.connectTimeoutMs)
+      const { slotsPerReplica, connectTimeoutMs, connectionsPerReplica } = this.#options
+      const replica = new Replica(url, slotsPerReplica, connectTimeoutMs, connectionsPerReplica)
       this.#replicas.set(url, replica)
       this.emit('added', replica)
     }

@@ -68,11 +68,15 @@ export class Replica {
   #versions: readonly string[] = []
   #report: ReportedLoad | undefined
 
-  constructor(url: string, slots: number, connectTimeoutMs: number) {
+  constructor(url: string, slots: number, connectTimeoutMs: number, connections = slots) {
     this.url = url
     this.slots = slots
-    // One connection per slot: a request never waits behind another on the same socket.
-    this.pool = new Pool(url, { connections: slots, connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 30_000 })
+    // One connection per slot (lent ones too): a request never waits behind another on the same socket.
+    this.pool = new Pool(url, {
+      connections: Math.max(slots, connections),
+      connect: { timeout: connectTimeoutMs },
+      keepAliveTimeout: 30_000,
+    })
     this.probeClient = new Client(url, { connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 30_000 })
   }
 
