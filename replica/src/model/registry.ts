@@ -49,7 +49,8 @@ export async function loadModelDefinitions(config: RegistryConfig, log: Logger):
   return definitions
 }
 
-async function discoverModels(config: RegistryConfig, log: Logger): Promise<ModelDefinition[]> {
+/** Every model version in `modelsDir` (ResNet18 aside). */
+export async function discoverModels(config: RegistryConfig, log: Logger): Promise<ModelDefinition[]> {
   const { modelsDir } = config
   if (!modelsDir) return []
   if (!existsSync(modelsDir)) {
