@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import ort from 'onnxruntime-node'
-import { encodeOnnxModel, type OnnxModel, rawTensor, TENSOR_TYPE } from '../src/model/onnx/onnx-model.ts'
+import { sampleImages } from '../../common/testing/sample-images.ts'
+import { encodeOnnxModel, floatValues, type OnnxModel, rawTensor, TENSOR_TYPE } from '../src/model/onnx/onnx-model.ts'
 import {
   addToHistogram,
   emptyHistogram,
@@ -18,6 +19,9 @@ import {
   quantizeWeightsPerChannel,
   roundHalfEven,
 } from '../src/model/quantize/quant-math.ts'
+import { quantizeModel } from '../src/model/quantize/quantize-model.ts'
+import { buildUntrainedResnet18 } from '../src/model/resnet18-graph.ts'
+import { IMAGENET_PREPROCESS, imageToTensor } from '../src/preprocess.ts'
 
 const finite = (min: number, max: number) => fc.double({ min, max, noNaN: true, noDefaultInfinity: true })
 const range = fc
@@ -203,3 +207,54 @@ test('property: ONNX Runtime quantises exactly as our arithmetic does (QuantizeL
     { numRuns: 30 },
   )
 })
+
+test('float initializers are read right from a Buffer view at any offset (protobufjs hands those out)', () => {
+  const values = Float32Array.of(1.5, -2.25, 3e-8)
+  const pool = Buffer.alloc(64)
+  const offset = 7
+  Buffer.from(values.buffer).copy(pool, offset)
+  const view = pool.subarray(offset, offset + values.byteLength)
+  assert.deepEqual([...floatValues({ name: 'w', dataType: TENSOR_TYPE.FLOAT, rawData: view })], [...values])
+})
+
+test('ResNet18 (Conv, Relu, MaxPool, Add, GlobalAveragePool, Gemm) quantised: its logits follow fp32 on real images', async () => {
+  const fp32 = buildUntrainedResnet18(18).bytes
+  const all = sampleImages()
+  const preprocess = IMAGENET_PREPROCESS
+  const { bytes, summary } = await quantizeModel(fp32, {
+    images: [0, 125, 250, 375, 500, 625, 750, 875].map((i) => all[i]!.path),
+    preprocess,
+    method: 'mse',
+    percentile: 0.9999,
+    form: 'qdq',
+  })
+  assert.equal(summary.quantizedOps, 21, '20 Conv and the Gemm')
+  const open = (b: Uint8Array) =>
+    ort.InferenceSession.create(b, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 })
+  const [a, b] = [await open(fp32), await open(bytes)]
+  for (const image of [all[60]!, all[430]!, all[910]!]) {
+    const input = await imageToTensor(image.bytes(), { ...preprocess, maxInputPixels: 50_000_000 })
+    const feed = { input: new ort.Tensor('float32', input, [1, 3, 224, 224]) }
+    const x = (await a.run(feed)).logits!.data as Float32Array
+    const y = (await b.run(feed)).logits!.data as Float32Array
+    assert.ok(y.every(Number.isFinite), 'finite logits')
+    // Untrained weights: top-1 means nothing, but the int8 logits must track the fp32 ones closely.
+    assert.ok(correlation(x, y) > 0.95, `correlation ${correlation(x, y)} on ${image.name}`)
+  }
+  await a.release()
+  await b.release()
+})
+
+function correlation(x: Float32Array, y: Float32Array): number {
+  const mean = (v: Float32Array) => v.reduce((s, e) => s + e, 0) / v.length
+  const [mx, my] = [mean(x), mean(y)]
+  let sxy = 0
+  let sxx = 0
+  let syy = 0
+  for (let i = 0; i < x.length; i++) {
+    sxy += (x[i]! - mx) * (y[i]! - my)
+    sxx += (x[i]! - mx) ** 2
+    syy += (y[i]! - my) ** 2
+  }
+  return sxy / Math.sqrt(sxx * syy)
+}

@@ -96,8 +96,11 @@ export function defaultOpset(model: OnnxModel): number {
 export function floatValues(tensor: OnnxTensor): Float32Array {
   if (tensor.dataType !== TENSOR_TYPE.FLOAT) throw new Error(`tensor ${tensor.name} is not float32`)
   if (tensor.rawData && tensor.rawData.byteLength > 0) {
-    const copy = tensor.rawData.slice()
-    return new Float32Array(copy.buffer, 0, copy.byteLength / 4)
+    // A copy into a buffer of its own: protobufjs may hand out a Node Buffer, a view into a larger pool whose
+    // `slice()` is another view, not a copy (and a Float32Array over it needs an offset that is a multiple of 4).
+    const copy = new Uint8Array(tensor.rawData.byteLength)
+    copy.set(tensor.rawData)
+    return new Float32Array(copy.buffer)
   }
   return Float32Array.from(tensor.floatData ?? [])
 }
