@@ -8,6 +8,9 @@
  *     process offers more than the bound, as clients that wait (a long deadline, sent) with a cap on requests in
  *     flight that keeps the gateway's queue short but never empty; goodput = 200s per second in the steady window.
  * (c) goodput / bound.
+ * With --precision fp32,int8 it does all three for each precision, the int8 side serving ResNet18 quantised by
+ * `npm run model:quantize` (made once into out/bench/e2e/int8/, promoted in a registry of its own), and prints the two
+ * side by side.
  * Every phase also prints the cores each process used (utime + stime from /proc over the measured window), the
  * machine's idle cores and what other processes took: where the difference between (a) and (b) goes.
  *
@@ -17,18 +20,21 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { availableParallelism, cpus, loadavg } from 'node:os'
+import { availableParallelism, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import pino from 'pino'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { type ServiceProcess, spawnService } from '../../common/service-process.ts'
+import { cpuDescription } from '../../common/testing/cpu-description.ts'
 import { type CpuSample, childPids, coresBetween, sampleCpu } from '../../common/testing/process-cpu.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
 import { runLoadPhase } from '../../gateway/bench/load-phase.ts'
 import { loadGatewayConfig } from '../../gateway/src/config.ts'
 import { loadReplicaConfig } from '../../replica/src/config.ts'
+import { type Int8Setup, prepareInt8Resnet18 } from './int8-version.ts'
 import type { PipelineDone, PipelineGo, PipelineSetup } from './pipeline-process.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -133,6 +139,19 @@ const config = configFromCommandLine(
       parse: parse.integer({ min: 1, max: 120 }),
       default: 5,
     }),
+    precisions: setting({
+      env: 'BENCH_PRECISION',
+      flag: 'precision',
+      description:
+        'Precisions of ResNet18 to measure, comma-separated, each with its own bound and stacks: fp32 (as provisioned), ' +
+        'int8 (quantised by model:quantize, promoted to production for the stack)',
+      parse: (raw) => {
+        const list = parse.list(parse.oneOf(['fp32', 'int8'] as const))(raw)
+        if (list.length === 0) throw new Error('expected fp32, int8 or fp32,int8')
+        return [...new Set(list)]
+      },
+      default: ['fp32'] as ('fp32' | 'int8')[],
+    }),
     overload: setting({
       env: 'BENCH_OVERLOAD',
       flag: 'overload',
@@ -168,9 +187,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits)
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`
-console.log(
-  `bench:e2e — ${started.toISOString()}, ${CORES} cores (${cpus()[0]?.model}), load average ${load.map((l) => fmt(l, 2)).join(' ')}\n`,
-)
+const cpu = cpuDescription()
+console.log(`bench:e2e — ${started.toISOString()}, ${cpu.line}, load average ${load.map((l) => fmt(l, 2)).join(' ')}\n`)
 
 // (a) ----------------------------------------------------------------------------------------------------------
 const PIPELINE = fileURLToPath(new URL('./pipeline-process.ts', import.meta.url))
@@ -183,7 +201,7 @@ interface BoundResult {
   cores: ReturnType<typeof coresBetween>
 }
 
-async function boundPhase(layout: BoundLayout): Promise<BoundResult> {
+async function boundPhase(layout: BoundLayout, int8: Int8Setup | undefined): Promise<BoundResult> {
   const procs = Array.from({ length: layout.procs }, () => {
     const child = spawn(process.execPath, [PIPELINE], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     children.add(child)
@@ -195,6 +213,7 @@ async function boundPhase(layout: BoundLayout): Promise<BoundResult> {
     maxBatchSize: layout.batch,
     sharpConcurrency: layout.sharp,
     concurrency: layout.inflight,
+    ...(int8 && { model: { modelsDir: int8.modelsDir, version: int8.version } }),
   }
   await Promise.all(
     procs.map((child) => {
@@ -237,26 +256,40 @@ async function cpuWindow(
   return [before, sampleCpu(watched)]
 }
 
-const bounds: BoundResult[] = []
-console.log('(a) the bound: the replica pipeline bare (serveModel + sharp, no HTTP), all cores')
-for (const partial of config.boundLayouts) {
-  const layout: BoundLayout = { procs: CORES, threads: 1, batch: 4, inflight: 8, sharp: 1, ...partial }
-  const result = await boundPhase(layout)
-  bounds.push(result)
-  console.log(
-    `  ${describeBound(layout)}: ${fmt(result.imagesPerSecond)} img/s, mean batch ${fmt(result.meanBatch, 2)}, ` +
-      `cores ${describeCores(result.cores)}`,
-  )
+/** One precision's measurements: its bound, and its stacks measured against it. */
+interface Side {
+  precision: 'fp32' | 'int8'
+  int8: Int8Setup | undefined
+  bounds: BoundResult[]
+  best: BoundResult
+  bound: number
+  offered: number
+  stacks: StackResult[]
 }
-const best = bounds.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a))
-const bound = best.imagesPerSecond
-// What the bound would be with every core to itself: on a shared machine the bound phases may have run in a busier
-// moment than a stack phase, and an offered load below the stack's capacity would not saturate it.
-const boundOnIdleMachine = (bound / best.cores.ours) * CORES
-const offered = Math.round(config.overload * Math.max(bound, boundOnIdleMachine))
-console.log(
-  `  bound = ${fmt(bound)} img/s (${describeBound(best.layout)}); ${fmt(bound / best.cores.ours)} images per CPU-second\n`,
-)
+
+async function boundsFor(precision: Side['precision'], int8: Int8Setup | undefined) {
+  const bounds: BoundResult[] = []
+  console.log(`(a) ${precision}: the bound: the replica pipeline bare (serveModel + sharp, no HTTP), all cores`)
+  for (const partial of config.boundLayouts) {
+    const layout: BoundLayout = { procs: CORES, threads: 1, batch: 4, inflight: 8, sharp: 1, ...partial }
+    const result = await boundPhase(layout, int8)
+    bounds.push(result)
+    console.log(
+      `  ${describeBound(layout)}: ${fmt(result.imagesPerSecond)} img/s, mean batch ${fmt(result.meanBatch, 2)}, ` +
+        `cores ${describeCores(result.cores)}`,
+    )
+  }
+  const best = bounds.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a))
+  const bound = best.imagesPerSecond
+  // What the bound would be with every core to itself: on a shared machine the bound phases may have run in a busier
+  // moment than a stack phase, and an offered load below the stack's capacity would not saturate it.
+  const boundOnIdleMachine = (bound / best.cores.ours) * CORES
+  const offered = Math.round(config.overload * Math.max(bound, boundOnIdleMachine))
+  console.log(
+    `  bound = ${fmt(bound)} img/s (${describeBound(best.layout)}); ${fmt(bound / best.cores.ours)} images per CPU-second\n`,
+  )
+  return { bounds, best, bound, offered }
+}
 
 // (b) ----------------------------------------------------------------------------------------------------------
 const gatewayDefaults = loadGatewayConfig({ env: {}, argv: [] })
@@ -280,7 +313,8 @@ interface StackResult {
   cores: ReturnType<typeof coresBetween>
 }
 
-async function stackPhase(layout: StackLayout, index: number): Promise<StackResult> {
+async function stackPhase(layout: StackLayout, index: number, side: Omit<Side, 'stacks'>): Promise<StackResult> {
+  const { bound, best, offered, int8 } = side
   const isDefault = Object.keys(layout).length === 0
   const settings = {
     replicas: layout.replicas ?? gatewayDefaults.localReplicas,
@@ -301,6 +335,11 @@ async function stackPhase(layout: StackLayout, index: number): Promise<StackResu
   if (layout.batch) replicaArgs.push('--max-batch-size', String(layout.batch))
   if (layout.sharp) replicaArgs.push('--sharp-concurrency', String(layout.sharp))
   if (replicaArgs.length) env.LOCAL_REPLICA_ARGS = replicaArgs.join(' ')
+  if (int8) {
+    // The replicas serve the int8 version too; resnet18 requests go to it, production in this registry.
+    env.MODELS_DIR = int8.modelsDir
+    env.MODEL_REGISTRY_FILE = int8.registryFile
+  }
 
   // `npm start` is `node gateway/src/main.ts`: the same entry point, no flags but a free port (the environment is ours).
   const gateway: ServiceProcess = await spawnService('gateway', { env: { ...process.env, ...env } })
@@ -314,6 +353,7 @@ async function stackPhase(layout: StackLayout, index: number): Promise<StackResu
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   const replicaUrls = (await replicasView()).replicas.map((r) => r.url)
+  if (int8) await expectVersion(gateway.url, int8.version)
   const batchBefore = await batchCounts(replicaUrls)
 
   const total = config.warmUp + config.seconds + 2
@@ -323,13 +363,14 @@ async function stackPhase(layout: StackLayout, index: number): Promise<StackResu
     target: gateway.url,
     rate: offered,
     seconds: total,
-    dir: join(OUT, `stack-${index + 1}`),
+    dir: join(OUT, `stack-${side.precision}-${index + 1}`),
     seed: index + 1,
     // Clients that wait (a long deadline, sent): the gateway refuses nothing for time, and the in-flight cap keeps
     // its queue short but never empty — the stack's capacity, not its shedding (bench:overload measures that).
     flags: [
       ...['--timeout-ms', '60000', '--send-deadline', 'true'],
       ...(inFlight > 0 ? ['--concurrency-cap', String(inFlight)] : []),
+      ...(int8 ? ['--model', 'resnet18'] : []),
     ],
     onSpawn: (loadTester) => {
       children.add(loadTester)
@@ -397,68 +438,125 @@ async function batchCounts(urls: string[]): Promise<{ sum: number; count: number
   return { sum, count }
 }
 
-const stacks: StackResult[] = []
-console.log(
-  `(b) the stack through the gateway, open loop at ${offered} req/s (${config.overload}× the bound, or of its images per CPU-second × ${CORES} cores if more), ` +
-    `${config.warmUp} s warm-up, ${config.seconds} s measured, in flight at most ${config.inFlight === 'auto' ? '2 × slots + 2' : config.inFlight || 'unbounded'}`,
-)
-for (const [i, layout] of config.stackLayouts.entries()) {
-  const result = await stackPhase(layout, i)
-  stacks.push(result)
+async function stacksFor(side: Omit<Side, 'stacks'>): Promise<StackResult[]> {
+  const stacks: StackResult[] = []
   console.log(
-    `  ${result.name} [${describeStack(result.settings)}]: goodput ${fmt(result.goodput)} req/s = ${pct(result.ratio)} of the bound (${pct(result.cpuRatio)} per CPU-second), ` +
-      `p50 ${result.p50?.toFixed(0)} ms, p99 ${result.p99?.toFixed(0)} ms, mean batch ${result.meanBatch?.toFixed(2) ?? '—'}, ` +
-      `statuses ${JSON.stringify(result.byStatus)}\n    cores ${describeCores(result.cores)}`,
+    `(b) ${side.precision}: the stack through the gateway, open loop at ${side.offered} req/s (${config.overload}× the bound, or of its images per CPU-second × ${CORES} cores if more), ` +
+      `${config.warmUp} s warm-up, ${config.seconds} s measured, in flight at most ${config.inFlight === 'auto' ? '2 × slots + 2' : config.inFlight || 'unbounded'}`,
   )
+  for (const [i, layout] of config.stackLayouts.entries()) {
+    const result = await stackPhase(layout, i, side)
+    stacks.push(result)
+    console.log(
+      `  ${result.name} [${describeStack(result.settings)}]: goodput ${fmt(result.goodput)} req/s = ${pct(result.ratio)} of the bound (${pct(result.cpuRatio)} per CPU-second), ` +
+        `p50 ${result.p50?.toFixed(0)} ms, p99 ${result.p99?.toFixed(0)} ms, mean batch ${result.meanBatch?.toFixed(2) ?? '—'}, ` +
+        `statuses ${JSON.stringify(result.byStatus)}\n    cores ${describeCores(result.cores)}`,
+    )
+  }
+  return stacks
+}
+
+/** The stack answers resnet18 with the int8 version: otherwise the int8 figures would be fp32's. */
+async function expectVersion(gatewayUrl: string, version: string): Promise<void> {
+  const form = new FormData()
+  form.append('file', new Blob([new Uint8Array(sampleImages()[0]!.bytes())]), 'probe.jpg')
+  const response = await fetch(`${gatewayUrl}/predict?model=resnet18`, { method: 'POST', body: form })
+  const body = (await response.json()) as { model?: { version?: string } }
+  if (body.model?.version !== version) {
+    throw new Error(`the int8 stack answered resnet18 with ${JSON.stringify(body.model)}, not version ${version}`)
+  }
+}
+
+const sides: Side[] = []
+for (const precision of config.precisions) {
+  const int8 =
+    precision === 'int8'
+      ? await prepareInt8Resnet18(join(OUT, 'int8'), join(ROOT, '../shared/images'), pino({ level: 'error' }))
+      : undefined
+  const measured = { precision, int8, ...(await boundsFor(precision, int8)) }
+  sides.push({ ...measured, stacks: await stacksFor(measured) })
 }
 
 // (c) ----------------------------------------------------------------------------------------------------------
+function sideLines({ precision, bounds, best, bound, offered, stacks }: Side): string[] {
+  return [
+    `## (a) ${precision}: the bound: the replica pipeline bare, all cores`,
+    '',
+    '| processes × intra-op threads | batch | in flight / process | sharp threads | images/s | mean batch | images per CPU-second | cores: pipelines / machine busy / others / idle |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...bounds.map(
+      (b) =>
+        `| ${b.layout.procs} × ${b.layout.threads} | ${b.layout.batch} | ${b.layout.inflight} | ${b.layout.sharp} | ` +
+        `${b === best ? `**${fmt(b.imagesPerSecond)}**` : fmt(b.imagesPerSecond)} | ${fmt(b.meanBatch, 2)} | ` +
+        `${fmt(b.imagesPerSecond / b.cores.ours)} | ` +
+        `${fmt(b.cores.ours, 2)} / ${fmt(b.cores.busy, 2)} / ${fmt(b.cores.others, 2)} / ${fmt(b.cores.idle, 2)} |`,
+    ),
+    '',
+    `## (b) ${precision}: the stack through the gateway, ${offered} req/s offered (${config.overload}× the bound or, if more, of its images per CPU-second × ${CORES} cores), ` +
+      `the load tester keeping at most ${config.inFlight === 'auto' ? '2 × the replica slots + 2' : config.inFlight || 'unbounded'} in flight`,
+    '',
+    '| stack | replicas × threads | slots | batch | sharp | goodput (200/s) | (c) of the bound | (c) per CPU-second | p50 / p99 ms | mean batch | errors in window | statuses (whole phase; not_sent: held back by the in-flight cap) | answers per CPU-second: all ours / replicas | cores: gateway / replicas / load tester / others / idle |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |',
+    ...stacks.map((s) => {
+      const c = s.cores.perProcess
+      const replicas = Object.entries(c)
+        .filter(([k]) => k.startsWith('replica'))
+        .map(([, v]) => fmt(v, 2))
+      return (
+        `| ${s.name} | ${s.settings.replicas} × ${s.settings.threads} | ${s.settings.slots} | ${s.settings.batch} | ${s.settings.sharp} | ` +
+        `${fmt(s.goodput)} | ${pct(s.ratio)} | ${pct(s.cpuRatio)} | ${s.p50?.toFixed(0)} / ${s.p99?.toFixed(0)} | ${s.meanBatch?.toFixed(2) ?? '—'} | ${s.errorsInWindow} | ` +
+        `${Object.entries(s.byStatus)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')} | ` +
+        `${fmt(s.goodput / s.cores.ours)} / ${fmt(s.goodput / replicaCores(s))} | ` +
+        `${fmt(c.gateway ?? 0, 2)} / ${replicas.join(' + ')} / ${fmt(c['load tester'] ?? 0, 2)} / ${fmt(s.cores.others, 2)} / ${fmt(s.cores.idle, 2)} |`
+      )
+    }),
+    '',
+    `Bound (${precision}): ${fmt(bound)} img/s (${describeBound(best.layout)}), ${fmt(bound / best.cores.ours)} images per CPU-second.`,
+    '',
+  ]
+}
+
+/** fp32 and int8 next to each other: bound, each stack, and the int8/fp32 ratios per CPU-second. */
+function sideBySide(all: readonly Side[]): string[] {
+  if (all.length < 2) return []
+  const [base] = all
+  const rows = all.flatMap((side) => [
+    `| ${side.precision} | bound | ${fmt(side.bound)} | ${fmt(side.bound / side.best.cores.ours)} | — | — | ` +
+      `${fmt(side.bound / side.best.cores.ours / (base!.bound / base!.best.cores.ours), 2)}× |`,
+    ...side.stacks.map(
+      (s, i) =>
+        `| ${side.precision} | ${s.name} | ${fmt(s.goodput)} | ${fmt(s.goodput / s.cores.ours)} | ${pct(s.ratio)} | ` +
+        `${s.p50?.toFixed(0)} / ${s.p99?.toFixed(0)} | ` +
+        `${base!.stacks[i] ? `${fmt(s.goodput / s.cores.ours / (base!.stacks[i]!.goodput / base!.stacks[i]!.cores.ours), 2)}×` : '—'} |`,
+    ),
+  ])
+  return [
+    `## Precisions side by side (ResNet18 ${all.map((side) => side.int8?.version ?? 'as provisioned').join(' vs ')})`,
+    '',
+    `| precision | what | img/s (goodput) | per CPU-second (all our processes) | of its bound | p50 / p99 ms | per CPU-second vs ${base!.precision} |`,
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+  ]
+}
+
+const allPhases = sides.flatMap((side) => [...side.bounds, ...side.stacks])
 const lines = [
   `# bench:e2e — ${started.toISOString()}`,
   '',
-  `${CORES} cores (${cpus()[0]?.model}); load average at start ${load.map((l) => fmt(l, 2)).join(' / ')} (1/5/15 min).`,
+  `${cpu.line}; load average at start ${load.map((l) => fmt(l, 2)).join(' / ')} (1/5/15 min).`,
   '',
-  '## (a) the bound: the replica pipeline bare, all cores',
-  '',
-  '| processes × intra-op threads | batch | in flight / process | sharp threads | images/s | mean batch | images per CPU-second | cores: pipelines / machine busy / others / idle |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-  ...bounds.map(
-    (b) =>
-      `| ${b.layout.procs} × ${b.layout.threads} | ${b.layout.batch} | ${b.layout.inflight} | ${b.layout.sharp} | ` +
-      `${b === best ? `**${fmt(b.imagesPerSecond)}**` : fmt(b.imagesPerSecond)} | ${fmt(b.meanBatch, 2)} | ` +
-      `${fmt(b.imagesPerSecond / b.cores.ours)} | ` +
-      `${fmt(b.cores.ours, 2)} / ${fmt(b.cores.busy, 2)} / ${fmt(b.cores.others, 2)} / ${fmt(b.cores.idle, 2)} |`,
-  ),
-  '',
-  `## (b) the stack through the gateway, ${offered} req/s offered (${config.overload}× the bound or, if more, of its images per CPU-second × ${CORES} cores), ` +
-    `the load tester keeping at most ${config.inFlight === 'auto' ? '2 × the replica slots + 2' : config.inFlight || 'unbounded'} in flight`,
-  '',
-  '| stack | replicas × threads | slots | batch | sharp | goodput (200/s) | (c) of the bound | (c) per CPU-second | p50 / p99 ms | mean batch | errors in window | statuses (whole phase; not_sent: held back by the in-flight cap) | answers per CPU-second: all ours / replicas | cores: gateway / replicas / load tester / others / idle |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |',
-  ...stacks.map((s) => {
-    const c = s.cores.perProcess
-    const replicas = Object.entries(c)
-      .filter(([k]) => k.startsWith('replica'))
-      .map(([, v]) => fmt(v, 2))
-    return (
-      `| ${s.name} | ${s.settings.replicas} × ${s.settings.threads} | ${s.settings.slots} | ${s.settings.batch} | ${s.settings.sharp} | ` +
-      `${fmt(s.goodput)} | ${pct(s.ratio)} | ${pct(s.cpuRatio)} | ${s.p50?.toFixed(0)} / ${s.p99?.toFixed(0)} | ${s.meanBatch?.toFixed(2) ?? '—'} | ${s.errorsInWindow} | ` +
-      `${Object.entries(s.byStatus)
-        .map(([k, v]) => `${k}: ${v}`)
-        .join(', ')} | ` +
-      `${fmt(s.goodput / s.cores.ours)} / ${fmt(s.goodput / replicaCores(s))} | ` +
-      `${fmt(c.gateway ?? 0, 2)} / ${replicas.join(' + ')} / ${fmt(c['load tester'] ?? 0, 2)} / ${fmt(s.cores.others, 2)} / ${fmt(s.cores.idle, 2)} |`
-    )
-  }),
-  '',
-  `Bound: ${fmt(bound)} img/s (${describeBound(best.layout)}), ${fmt(bound / best.cores.ours)} images per CPU-second. ` +
-    'Target (c) ≥ 85 %. "(c) per CPU-second" divides each side by the CPU its own processes used (the stack: gateway, ' +
+  ...sideBySide(sides),
+  ...sides.flatMap(sideLines),
+  'Target (c) ≥ 85 %. "(c) per CPU-second" divides each side by the CPU its own processes used (the stack: gateway, ' +
     'replicas and load tester): what (c) would be if both had the machine to themselves — read it when "others" is not ' +
     "near 0; when the stack leaves cores idle, it overstates. With the in-flight cap, a stack's latency is about " +
     "the cap over its goodput (Little's law), so more slots show more latency here by construction: latency under " +
     'real traffic is for bench:overload and the load tester.',
 ]
-const othersMax = Math.max(...[...bounds, ...stacks].map((phase) => phase.cores.others))
+const othersMax = Math.max(...allPhases.map((phase) => phase.cores.others))
 if (othersMax > 0.1 * CORES) {
   lines.push(
     '',
@@ -473,7 +571,7 @@ mkdirSync(join(ROOT, 'out/bench'), { recursive: true })
 writeFileSync(join(ROOT, 'out/bench/e2e.md'), `${lines.join('\n')}\n`)
 writeFileSync(
   join(ROOT, 'out/bench/e2e.json'),
-  `${JSON.stringify({ started, loadavg: load, cores: CORES, config, bound, bounds, stacks }, null, 2)}\n`,
+  `${JSON.stringify({ started, loadavg: load, cpu, cores: CORES, config, sides }, null, 2)}\n`,
 )
 console.log(`\n${lines.slice(4).join('\n')}\n\nwritten: out/bench/e2e.md, out/bench/e2e.json`)
 

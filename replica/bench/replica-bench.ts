@@ -135,7 +135,9 @@ console.log(`replica benchmark — ${cpu.line}, onnxruntime threads ${THREADS}\n
 
 if (config.compare.length > 0) {
   const figures = await compareVersions(config.compare, config, IMAGES, (line) => console.log(line))
-  const first = figures[0]!
+  // Each version against the first one listed of the same model.
+  const firstOf = (f: (typeof figures)[number]) =>
+    figures.find((g) => g.selector.split('@')[0] === f.selector.split('@')[0])!
   const rows = [
     [
       'version',
@@ -144,9 +146,9 @@ if (config.compare.length > 0) {
       'b8',
       'replica answers/s',
       'replica answers/CPU-s',
-      `vs ${first.selector}`,
+      'vs the first listed version of its model',
     ],
-    ...figures.map((f) => [
+    ...figures.map((f, _, __, first = firstOf(f)) => [
       f.selector,
       f.precision,
       fmt(f.inferencePerCpuSecond[1]!),
