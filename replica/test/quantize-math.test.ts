@@ -19,7 +19,7 @@ import {
   quantizeWeightsPerChannel,
   roundHalfEven,
 } from '../src/model/quantize/quant-math.ts'
-import { quantizeModel } from '../src/model/quantize/quantize-model.ts'
+import { quantizeCalibrated, quantizeModel } from '../src/model/quantize/quantize-model.ts'
 import { buildUntrainedResnet18 } from '../src/model/resnet18-graph.ts'
 import { IMAGENET_PREPROCESS, imageToTensor } from '../src/preprocess.ts'
 
@@ -221,7 +221,7 @@ test('ResNet18 (Conv, Relu, MaxPool, Add, GlobalAveragePool, Gemm) quantised: it
   const fp32 = buildUntrainedResnet18(18).bytes
   const all = sampleImages()
   const preprocess = IMAGENET_PREPROCESS
-  const { bytes, summary } = await quantizeModel(fp32, {
+  const { bytes, summary, calibration } = await quantizeModel(fp32, {
     images: [0, 125, 250, 375, 500, 625, 750, 875].map((i) => all[i]!.path),
     preprocess,
     method: 'mse',
@@ -229,9 +229,11 @@ test('ResNet18 (Conv, Relu, MaxPool, Add, GlobalAveragePool, Gemm) quantised: it
     form: 'qdq',
   })
   assert.equal(summary.quantizedOps, 21, '20 Conv and the Gemm')
+  const qlinear = quantizeCalibrated(fp32, calibration, 'qlinear')
+  assert.equal(qlinear.summary.qlinearFused, 20, 'every Conv (each followed by a Q) written as QLinearConv')
   const open = (b: Uint8Array) =>
     ort.InferenceSession.create(b, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 })
-  const [a, b] = [await open(fp32), await open(bytes)]
+  const [a, b, c] = [await open(fp32), await open(bytes), await open(qlinear.bytes)]
   for (const image of [all[60]!, all[430]!, all[910]!]) {
     const input = await imageToTensor(image.bytes(), { ...preprocess, maxInputPixels: 50_000_000 })
     const feed = { input: new ort.Tensor('float32', input, [1, 3, 224, 224]) }
@@ -240,9 +242,11 @@ test('ResNet18 (Conv, Relu, MaxPool, Add, GlobalAveragePool, Gemm) quantised: it
     assert.ok(y.every(Number.isFinite), 'finite logits')
     // Untrained weights: top-1 means nothing, but the int8 logits must track the fp32 ones closely.
     assert.ok(correlation(x, y) > 0.95, `correlation ${correlation(x, y)} on ${image.name}`)
+    // The two forms are the same arithmetic (ONNX Runtime optimises them into the same graph).
+    const z = (await c.run(feed)).logits!.data as Float32Array
+    for (const [i, v] of z.entries()) assert.ok(Math.abs(v - y[i]!) <= 1e-4 * (1 + Math.abs(y[i]!)), `logit ${i}`)
   }
-  await a.release()
-  await b.release()
+  for (const session of [a, b, c]) await session.release()
 })
 
 function correlation(x: Float32Array, y: Float32Array): number {
