@@ -8,6 +8,11 @@
  *     process offers more than the bound, as clients that wait (a long deadline, sent) with a cap on requests in
  *     flight that keeps the gateway's queue short but never empty; goodput = 200s per second in the steady window.
  * (c) goodput / bound.
+ * After each stack, --load-fractions adds open-loop latency phases below saturation (shares of the first stack's
+ * goodput), and every stack reports CPU milliseconds per answer per process.
+ * With --precision fp32,int8 it does all of this for each precision, the int8 side serving ResNet18 quantised by
+ * `npm run model:quantize` (made once into out/bench/e2e/int8/, promoted in a registry of its own), and prints the two
+ * side by side.
  * Every phase also prints the cores each process used (utime + stime from /proc over the measured window), the
  * machine's idle cores and what other processes took: where the difference between (a) and (b) goes.
  *
@@ -17,9 +22,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { availableParallelism, cpus, loadavg } from 'node:os'
+import { availableParallelism, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import pino from 'pino'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
@@ -30,6 +36,7 @@ import { sampleImages } from '../../common/testing/sample-images.ts'
 import { runLoadPhase } from '../../gateway/bench/load-phase.ts'
 import { loadGatewayConfig } from '../../gateway/src/config.ts'
 import { loadReplicaConfig } from '../../replica/src/config.ts'
+import { type Int8Setup, prepareInt8Resnet18 } from './int8-version.ts'
 import type { PipelineDone, PipelineGo, PipelineSetup } from './pipeline-process.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -133,8 +140,9 @@ const config = configFromCommandLine(
       env: 'BENCH_LOAD_FRACTIONS',
       flag: 'load-fractions',
       description:
-        "After each stack's saturation phase, latency phases at these fractions of the FIRST stack's goodput (the same " +
-        'rates for every stack, so layouts compare at equal load), open loop with no in-flight cap, e.g. "0.5,0.9" [none]',
+        "After each stack's saturation phase, latency phases at these fractions of the FIRST stack's goodput of the same " +
+        'precision (the same rates for every stack of a precision, so layouts compare at equal load; each precision at its ' +
+        'own share), open loop with no in-flight cap, e.g. "0.5,0.9" [none]',
       parse: (raw) =>
         raw
           .split(',')
@@ -149,6 +157,19 @@ const config = configFromCommandLine(
       parse: parse.integer({ min: 1, max: 120 }),
       default: 5,
     }),
+    precisions: setting({
+      env: 'BENCH_PRECISION',
+      flag: 'precision',
+      description:
+        'Precisions of ResNet18 to measure, comma-separated, each with its own bound and stacks: fp32 (as provisioned), ' +
+        'int8 (quantised by model:quantize, promoted to production for the stack)',
+      parse: (raw) => {
+        const list = parse.list(parse.oneOf(['fp32', 'int8'] as const))(raw)
+        if (list.length === 0) throw new Error('expected fp32, int8 or fp32,int8')
+        return [...new Set(list)]
+      },
+      default: ['fp32'] as ('fp32' | 'int8')[],
+    }),
     overload: setting({
       env: 'BENCH_OVERLOAD',
       flag: 'overload',
@@ -162,8 +183,9 @@ const config = configFromCommandLine(
   undefined,
   "The stack at the machine's bound, in one run: (a) the replica's pipeline bare (no HTTP) in the best layout found,\n" +
     '(b) the stack as npm start runs it (and --stack-layouts) at saturation through the gateway, the load tester in its\n' +
-    'own process, (c) their ratio; cores used per process. Needs ../shared/images/imagenet-sample; writes\n' +
-    'out/bench/e2e.json and out/bench/e2e.md.',
+    'own process, (c) their ratio; cores used per process and CPU ms per answer; with --load-fractions, latency below\n' +
+    'saturation; with --precision fp32,int8, all of it for each precision, side by side. Needs\n' +
+    '../shared/images/imagenet-sample; writes out/bench/e2e.json and out/bench/e2e.md.',
 )
 dataOrExit(() => sampleImages())
 
@@ -184,10 +206,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits)
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`
-console.log(
-  `bench:e2e — ${started.toISOString()}, ${CORES} cores (${cpus()[0]?.model}), load average ${load.map((l) => fmt(l, 2)).join(' ')}`,
-)
-console.log(`${describeCpu().join('\n')}\n`)
+const cpu = describeCpu()
+console.log(`bench:e2e — ${started.toISOString()}, load average ${load.map((l) => fmt(l, 2)).join(' ')}`)
+console.log(`${cpu.join('\n')}\n`)
 
 // (a) ----------------------------------------------------------------------------------------------------------
 const PIPELINE = fileURLToPath(new URL('./pipeline-process.ts', import.meta.url))
@@ -200,7 +221,7 @@ interface BoundResult {
   cores: ReturnType<typeof coresBetween>
 }
 
-async function boundPhase(layout: BoundLayout): Promise<BoundResult> {
+async function boundPhase(layout: BoundLayout, int8: Int8Setup | undefined): Promise<BoundResult> {
   const procs = Array.from({ length: layout.procs }, () => {
     const child = spawn(process.execPath, [PIPELINE], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     children.add(child)
@@ -212,6 +233,7 @@ async function boundPhase(layout: BoundLayout): Promise<BoundResult> {
     maxBatchSize: layout.batch,
     sharpConcurrency: layout.sharp,
     concurrency: layout.inflight,
+    ...(int8 && { model: { modelsDir: int8.modelsDir, version: int8.version } }),
   }
   await Promise.all(
     procs.map((child) => {
@@ -254,26 +276,44 @@ async function cpuWindow(
   return [before, sampleCpu(watched)]
 }
 
-const bounds: BoundResult[] = []
-console.log('(a) the bound: the replica pipeline bare (serveModel + sharp, no HTTP), all cores')
-for (const partial of config.boundLayouts) {
-  const layout: BoundLayout = { procs: CORES, threads: 1, batch: 4, inflight: 8, sharp: 1, ...partial }
-  const result = await boundPhase(layout)
-  bounds.push(result)
-  console.log(
-    `  ${describeBound(layout)}: ${fmt(result.imagesPerSecond)} img/s, mean batch ${fmt(result.meanBatch, 2)}, ` +
-      `cores ${describeCores(result.cores)}`,
-  )
+/** One precision's measurements: its bound, its stacks measured against it, and their latency below saturation. */
+interface Side {
+  precision: 'fp32' | 'int8'
+  int8: Int8Setup | undefined
+  bounds: BoundResult[]
+  best: BoundResult
+  bound: number
+  offered: number
+  stacks: StackResult[]
+  latencies: LatencyResult[]
 }
-const best = bounds.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a))
-const bound = best.imagesPerSecond
-// What the bound would be with every core to itself: on a shared machine the bound phases may have run in a busier
-// moment than a stack phase, and an offered load below the stack's capacity would not saturate it.
-const boundOnIdleMachine = (bound / best.cores.ours) * CORES
-const offered = Math.round(config.overload * Math.max(bound, boundOnIdleMachine))
-console.log(
-  `  bound = ${fmt(bound)} img/s (${describeBound(best.layout)}); ${fmt(bound / best.cores.ours)} images per CPU-second\n`,
-)
+
+/** What a side's stacks run against: its precision's model and bound, before any stack is measured. */
+type SideBound = Omit<Side, 'stacks' | 'latencies'>
+
+async function boundsFor(precision: Side['precision'], int8: Int8Setup | undefined) {
+  const bounds: BoundResult[] = []
+  console.log(`(a) ${precision}: the bound: the replica pipeline bare (serveModel + sharp, no HTTP), all cores`)
+  for (const partial of config.boundLayouts) {
+    const layout: BoundLayout = { procs: CORES, threads: 1, batch: 4, inflight: 8, sharp: 1, ...partial }
+    const result = await boundPhase(layout, int8)
+    bounds.push(result)
+    console.log(
+      `  ${describeBound(layout)}: ${fmt(result.imagesPerSecond)} img/s, mean batch ${fmt(result.meanBatch, 2)}, ` +
+        `cores ${describeCores(result.cores)}`,
+    )
+  }
+  const best = bounds.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a))
+  const bound = best.imagesPerSecond
+  // What the bound would be with every core to itself: on a shared machine the bound phases may have run in a busier
+  // moment than a stack phase, and an offered load below the stack's capacity would not saturate it.
+  const boundOnIdleMachine = (bound / best.cores.ours) * CORES
+  const offered = Math.round(config.overload * Math.max(bound, boundOnIdleMachine))
+  console.log(
+    `  bound = ${fmt(bound)} img/s (${describeBound(best.layout)}); ${fmt(bound / best.cores.ours)} images per CPU-second\n`,
+  )
+  return { bounds, best, bound, offered }
+}
 
 // (b) ----------------------------------------------------------------------------------------------------------
 const gatewayDefaults = loadGatewayConfig({ env: {}, argv: [] })
@@ -301,8 +341,10 @@ interface StackResult {
 async function stackPhase(
   layout: StackLayout,
   index: number,
+  side: SideBound,
   load?: { rate: number; inFlight: number },
 ): Promise<StackResult> {
+  const { bound, best, offered, int8 } = side
   const isDefault = Object.keys(layout).length === 0
   const settings = {
     replicas: layout.replicas ?? gatewayDefaults.localReplicas,
@@ -325,6 +367,11 @@ async function stackPhase(
   if (layout.batch) replicaArgs.push('--max-batch-size', String(layout.batch))
   if (layout.sharp) replicaArgs.push('--sharp-concurrency', String(layout.sharp))
   if (replicaArgs.length) env.LOCAL_REPLICA_ARGS = replicaArgs.join(' ')
+  if (int8) {
+    // The replicas serve the int8 version too; resnet18 requests go to it, production in this registry.
+    env.MODELS_DIR = int8.modelsDir
+    env.MODEL_REGISTRY_FILE = int8.registryFile
+  }
 
   // `npm start` is `node gateway/src/main.ts`: the same entry point, no flags but a free port (the environment is ours).
   const gateway: ServiceProcess = await spawnService('gateway', { env: { ...process.env, ...env } })
@@ -338,6 +385,7 @@ async function stackPhase(
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   const replicaUrls = (await replicasView()).replicas.map((r) => r.url)
+  if (int8) await expectVersion(gateway.url, int8.version)
   const batchBefore = await batchCounts(replicaUrls)
 
   const total = config.warmUp + config.seconds + 2
@@ -350,13 +398,14 @@ async function stackPhase(
     target: gateway.url,
     rate: load?.rate ?? offered,
     seconds: total,
-    dir: join(OUT, `stack-${index + 1}`),
+    dir: join(OUT, `stack-${side.precision}-${index + 1}`),
     seed: index + 1,
     // Clients that wait (a long deadline, sent): the gateway refuses nothing for time, and the in-flight cap keeps
     // its queue short but never empty — the stack's capacity, not its shedding (bench:overload measures that).
     flags: [
       ...['--timeout-ms', '60000', '--send-deadline', 'true'],
       ...(inFlight > 0 ? ['--concurrency-cap', String(inFlight)] : []),
+      ...(int8 ? ['--model', 'resnet18'] : []),
     ],
     onSpawn: (loadTester) => {
       children.add(loadTester)
@@ -429,26 +478,30 @@ async function batchCounts(urls: string[]): Promise<{ sum: number; count: number
   return { sum, count }
 }
 
-const stacks: StackResult[] = []
-const latencies: LatencyResult[] = []
-
 interface LatencyResult {
   stack: string
+  /** Which of --stack-layouts: the same stack of another precision is its counterpart. */
+  index: number
   fraction: number
   result: StackResult
 }
 
 /**
- * Latency under load below saturation: open loop (Poisson) at each --load-fractions share of the first stack's
- * goodput, no in-flight cap (the stack's own queue and admission see real traffic); p50/p99 over the window.
+ * Latency under load below saturation: open loop (Poisson) at each --load-fractions share of the goodput of the
+ * side's first stack, no in-flight cap (the stack's own queue and admission see real traffic); p50/p99 over the window.
  */
-async function latencyPhases(layout: StackLayout, index: number, saturated: StackResult): Promise<LatencyResult[]> {
-  const reference = stacks[0]?.goodput ?? saturated.goodput
+async function latencyPhases(
+  layout: StackLayout,
+  index: number,
+  side: SideBound,
+  reference: number,
+  saturated: StackResult,
+): Promise<LatencyResult[]> {
   const results: LatencyResult[] = []
   for (const fraction of config.loadFractions) {
     const rate = Math.max(1, Math.round(fraction * reference))
-    const result = await stackPhase(layout, 100 * (index + 1) + results.length, { rate, inFlight: 0 })
-    results.push({ stack: saturated.name, fraction, result })
+    const result = await stackPhase(layout, 100 * (index + 1) + results.length, side, { rate, inFlight: 0 })
+    results.push({ stack: saturated.name, index, fraction, result })
     console.log(
       `    at ${Math.round(100 * fraction)} % of ${fmt(reference)} req/s (${rate} req/s offered): goodput ${fmt(result.goodput)} req/s, ` +
         `p50 ${result.p50?.toFixed(0)} ms, p99 ${result.p99?.toFixed(0)} ms, mean batch ${result.meanBatch?.toFixed(2) ?? '—'}, ` +
@@ -472,71 +525,148 @@ function describeCpuPerAnswer(s: StackResult): string {
     `load tester ${fmt(ms.loadTester, 2)}`
   )
 }
-console.log(
-  `(b) the stack through the gateway, open loop at ${offered} req/s (${config.overload}× the bound, or of its images per CPU-second × ${CORES} cores if more), ` +
-    `${config.warmUp} s warm-up, ${config.seconds} s measured, in flight at most ${config.inFlight === 'auto' ? '2 × slots + 2' : config.inFlight || 'unbounded'}`,
-)
-for (const [i, layout] of config.stackLayouts.entries()) {
-  const result = await stackPhase(layout, i)
-  stacks.push(result)
+
+/** A side's stacks at saturation, each followed by its latency phases (rates relative to the side's first stack). */
+async function stacksFor(side: SideBound): Promise<Pick<Side, 'stacks' | 'latencies'>> {
+  const stacks: StackResult[] = []
+  const latencies: LatencyResult[] = []
   console.log(
-    `  ${result.name} [${describeStack(result.settings)}]: goodput ${fmt(result.goodput)} req/s = ${pct(result.ratio)} of the bound (${pct(result.cpuRatio)} per CPU-second), ` +
-      `p50 ${result.p50?.toFixed(0)} ms, p99 ${result.p99?.toFixed(0)} ms, mean batch ${result.meanBatch?.toFixed(2) ?? '—'}, ` +
-      `statuses ${JSON.stringify(result.byStatus)}\n    cores ${describeCores(result.cores)}\n    ${describeCpuPerAnswer(result)}`,
+    `(b) ${side.precision}: the stack through the gateway, open loop at ${side.offered} req/s (${config.overload}× the bound, or of its images per CPU-second × ${CORES} cores if more), ` +
+      `${config.warmUp} s warm-up, ${config.seconds} s measured, in flight at most ${config.inFlight === 'auto' ? '2 × slots + 2' : config.inFlight || 'unbounded'}`,
   )
-  latencies.push(...(await latencyPhases(layout, i, result)))
+  for (const [i, layout] of config.stackLayouts.entries()) {
+    const result = await stackPhase(layout, i, side)
+    stacks.push(result)
+    console.log(
+      `  ${result.name} [${describeStack(result.settings)}]: goodput ${fmt(result.goodput)} req/s = ${pct(result.ratio)} of the bound (${pct(result.cpuRatio)} per CPU-second), ` +
+        `p50 ${result.p50?.toFixed(0)} ms, p99 ${result.p99?.toFixed(0)} ms, mean batch ${result.meanBatch?.toFixed(2) ?? '—'}, ` +
+        `statuses ${JSON.stringify(result.byStatus)}\n    cores ${describeCores(result.cores)}\n    ${describeCpuPerAnswer(result)}`,
+    )
+    latencies.push(...(await latencyPhases(layout, i, side, stacks[0]!.goodput, result)))
+  }
+  console.log('')
+  return { stacks, latencies }
+}
+
+/** The stack answers resnet18 with the int8 version: otherwise the int8 figures would be fp32's. */
+async function expectVersion(gatewayUrl: string, version: string): Promise<void> {
+  const form = new FormData()
+  form.append('file', new Blob([new Uint8Array(sampleImages()[0]!.bytes())]), 'probe.jpg')
+  const response = await fetch(`${gatewayUrl}/predict?model=resnet18`, { method: 'POST', body: form })
+  const body = (await response.json()) as { model?: { version?: string } }
+  if (body.model?.version !== version) {
+    throw new Error(`the int8 stack answered resnet18 with ${JSON.stringify(body.model)}, not version ${version}`)
+  }
+}
+
+const sides: Side[] = []
+for (const precision of config.precisions) {
+  const int8 =
+    precision === 'int8'
+      ? await prepareInt8Resnet18(join(OUT, 'int8'), join(ROOT, '../shared/images'), pino({ level: 'error' }))
+      : undefined
+  const measured = { precision, int8, ...(await boundsFor(precision, int8)) }
+  sides.push({ ...measured, ...(await stacksFor(measured)) })
 }
 
 // (c) ----------------------------------------------------------------------------------------------------------
+function sideLines({ precision, bounds, best, bound, offered, stacks }: Side): string[] {
+  return [
+    `## (a) ${precision}: the bound: the replica pipeline bare, all cores`,
+    '',
+    '| processes × intra-op threads | batch | in flight / process | sharp threads | images/s | mean batch | images per CPU-second | cores: pipelines / machine busy / others / idle |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...bounds.map(
+      (b) =>
+        `| ${b.layout.procs} × ${b.layout.threads} | ${b.layout.batch} | ${b.layout.inflight} | ${b.layout.sharp} | ` +
+        `${b === best ? `**${fmt(b.imagesPerSecond)}**` : fmt(b.imagesPerSecond)} | ${fmt(b.meanBatch, 2)} | ` +
+        `${fmt(b.imagesPerSecond / b.cores.ours)} | ` +
+        `${fmt(b.cores.ours, 2)} / ${fmt(b.cores.busy, 2)} / ${fmt(b.cores.others, 2)} / ${fmt(b.cores.idle, 2)} |`,
+    ),
+    '',
+    `## (b) ${precision}: the stack through the gateway, ${offered} req/s offered (${config.overload}× the bound or, if more, of its images per CPU-second × ${CORES} cores), ` +
+      `the load tester keeping at most ${config.inFlight === 'auto' ? '2 × the replica slots + 2' : config.inFlight || 'unbounded'} in flight`,
+    '',
+    '| stack | replicas × threads | slots | batch | sharp | goodput (200/s) | (c) of the bound | (c) per CPU-second | p50 / p99 ms | mean batch | errors in window | statuses (whole phase; not_sent: held back by the in-flight cap) | answers per CPU-second: all ours / replicas | cores: gateway / replicas / load tester / others / idle |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |',
+    ...stacks.map((s) => {
+      const c = s.cores.perProcess
+      const replicas = Object.entries(c)
+        .filter(([k]) => k.startsWith('replica'))
+        .map(([, v]) => fmt(v, 2))
+      return (
+        `| ${s.name} | ${s.settings.replicas} × ${s.settings.threads} | ${s.settings.slots} | ${s.settings.batch} | ${s.settings.sharp} | ` +
+        `${fmt(s.goodput)} | ${pct(s.ratio)} | ${pct(s.cpuRatio)} | ${s.p50?.toFixed(0)} / ${s.p99?.toFixed(0)} | ${s.meanBatch?.toFixed(2) ?? '—'} | ${s.errorsInWindow} | ` +
+        `${Object.entries(s.byStatus)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')} | ` +
+        `${fmt(s.goodput / s.cores.ours)} / ${fmt(s.goodput / replicaCores(s))} | ` +
+        `${fmt(c.gateway ?? 0, 2)} / ${replicas.join(' + ')} / ${fmt(c['load tester'] ?? 0, 2)} / ${fmt(s.cores.others, 2)} / ${fmt(s.cores.idle, 2)} |`
+      )
+    }),
+    '',
+    `Bound (${precision}): ${fmt(bound)} img/s (${describeBound(best.layout)}), ${fmt(bound / best.cores.ours)} images per CPU-second.`,
+    '',
+  ]
+}
+
+/**
+ * fp32 and int8 next to each other: bound, each stack at saturation and at each --load-fractions share of its own
+ * side's first stack, and the ratios per CPU-second to the first precision's counterpart.
+ */
+function sideBySide(all: readonly Side[]): string[] {
+  if (all.length < 2) return []
+  const [base] = all
+  const perCpu = (s: StackResult) => s.goodput / s.cores.ours
+  const vsBase = (s: StackResult, counterpart: StackResult | undefined) =>
+    counterpart ? `${fmt(perCpu(s) / perCpu(counterpart), 2)}×` : '—'
+  const row = (side: Side, what: string, s: StackResult, counterpart: StackResult | undefined) =>
+    `| ${side.precision} | ${what} | ${fmt(s.goodput)} | ${fmt(perCpu(s))} | ${pct(s.goodput / side.bound)} | ` +
+    `${s.p50?.toFixed(0)} / ${s.p99?.toFixed(0)} | ${vsBase(s, counterpart)} |`
+  const rows = all.flatMap((side) => [
+    `| ${side.precision} | bound | ${fmt(side.bound)} | ${fmt(side.bound / side.best.cores.ours)} | — | — | ` +
+      `${fmt(side.bound / side.best.cores.ours / (base!.bound / base!.best.cores.ours), 2)}× |`,
+    ...side.stacks.flatMap((s, i) => [
+      row(side, s.name, s, base!.stacks[i]),
+      ...side.latencies
+        .filter((l) => l.index === i)
+        .map((l) =>
+          row(
+            side,
+            `${l.stack} at ${Math.round(100 * l.fraction)} % load`,
+            l.result,
+            base!.latencies.find((b) => b.index === i && b.fraction === l.fraction)?.result,
+          ),
+        ),
+    ]),
+  ])
+  return [
+    `## Precisions side by side (ResNet18 ${all.map((side) => side.int8?.version ?? 'as provisioned').join(' vs ')})`,
+    '',
+    `| precision | what | img/s (goodput) | per CPU-second (all our processes) | of its bound | p50 / p99 ms | per CPU-second vs ${base!.precision} |`,
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+  ]
+}
+
+const allPhases = sides.flatMap((side) => [...side.bounds, ...side.stacks, ...side.latencies.map((l) => l.result)])
 const lines = [
   `# bench:e2e — ${started.toISOString()}`,
   '',
-  `${CORES} cores (${cpus()[0]?.model}); load average at start ${load.map((l) => fmt(l, 2)).join(' / ')} (1/5/15 min).`,
+  ...cpu,
   '',
-  ...describeCpu(),
+  `Load average at start ${load.map((l) => fmt(l, 2)).join(' / ')} (1/5/15 min).`,
   '',
-  '## (a) the bound: the replica pipeline bare, all cores',
-  '',
-  '| processes × intra-op threads | batch | in flight / process | sharp threads | images/s | mean batch | images per CPU-second | cores: pipelines / machine busy / others / idle |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-  ...bounds.map(
-    (b) =>
-      `| ${b.layout.procs} × ${b.layout.threads} | ${b.layout.batch} | ${b.layout.inflight} | ${b.layout.sharp} | ` +
-      `${b === best ? `**${fmt(b.imagesPerSecond)}**` : fmt(b.imagesPerSecond)} | ${fmt(b.meanBatch, 2)} | ` +
-      `${fmt(b.imagesPerSecond / b.cores.ours)} | ` +
-      `${fmt(b.cores.ours, 2)} / ${fmt(b.cores.busy, 2)} / ${fmt(b.cores.others, 2)} / ${fmt(b.cores.idle, 2)} |`,
-  ),
-  '',
-  `## (b) the stack through the gateway, ${offered} req/s offered (${config.overload}× the bound or, if more, of its images per CPU-second × ${CORES} cores), ` +
-    `the load tester keeping at most ${config.inFlight === 'auto' ? '2 × the replica slots + 2' : config.inFlight || 'unbounded'} in flight`,
-  '',
-  '| stack | replicas × threads | slots | batch | sharp | goodput (200/s) | (c) of the bound | (c) per CPU-second | p50 / p99 ms | mean batch | errors in window | statuses (whole phase; not_sent: held back by the in-flight cap) | answers per CPU-second: all ours / replicas | cores: gateway / replicas / load tester / others / idle |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |',
-  ...stacks.map((s) => {
-    const c = s.cores.perProcess
-    const replicas = Object.entries(c)
-      .filter(([k]) => k.startsWith('replica'))
-      .map(([, v]) => fmt(v, 2))
-    return (
-      `| ${s.name} | ${s.settings.replicas} × ${s.settings.threads} | ${s.settings.slots} | ${s.settings.batch} | ${s.settings.sharp} | ` +
-      `${fmt(s.goodput)} | ${pct(s.ratio)} | ${pct(s.cpuRatio)} | ${s.p50?.toFixed(0)} / ${s.p99?.toFixed(0)} | ${s.meanBatch?.toFixed(2) ?? '—'} | ${s.errorsInWindow} | ` +
-      `${Object.entries(s.byStatus)
-        .map(([k, v]) => `${k}: ${v}`)
-        .join(', ')} | ` +
-      `${fmt(s.goodput / s.cores.ours)} / ${fmt(s.goodput / replicaCores(s))} | ` +
-      `${fmt(c.gateway ?? 0, 2)} / ${replicas.join(' + ')} / ${fmt(c['load tester'] ?? 0, 2)} / ${fmt(s.cores.others, 2)} / ${fmt(s.cores.idle, 2)} |`
-    )
-  }),
-  '',
-  `Bound: ${fmt(bound)} img/s (${describeBound(best.layout)}), ${fmt(bound / best.cores.ours)} images per CPU-second. ` +
-    'Target (c) ≥ 85 %. "(c) per CPU-second" divides each side by the CPU its own processes used (the stack: gateway, ' +
+  ...sideBySide(sides),
+  ...sides.flatMap((side) => [...sideLines(side), ...latencyAndCpuLines(side)]),
+  'Target (c) ≥ 85 %. "(c) per CPU-second" divides each side by the CPU its own processes used (the stack: gateway, ' +
     'replicas and load tester): what (c) would be if both had the machine to themselves — read it when "others" is not ' +
     "near 0; when the stack leaves cores idle, it overstates. With the in-flight cap, a stack's latency is about " +
     "the cap over its goodput (Little's law), so more slots show more latency here by construction: latency under " +
     'real traffic is for bench:overload and the load tester.',
 ]
-lines.push(...latencyAndCpuLines())
-const othersMax = Math.max(...[...bounds, ...stacks].map((phase) => phase.cores.others))
+const othersMax = Math.max(...allPhases.map((phase) => phase.cores.others))
 if (othersMax > 0.1 * CORES) {
   lines.push(
     '',
@@ -551,18 +681,17 @@ mkdirSync(join(ROOT, 'out/bench'), { recursive: true })
 writeFileSync(join(ROOT, 'out/bench/e2e.md'), `${lines.join('\n')}\n`)
 writeFileSync(
   join(ROOT, 'out/bench/e2e.json'),
-  `${JSON.stringify({ started, loadavg: load, cores: CORES, cpu: describeCpu(), config, bound, bounds, stacks, latencies }, null, 2)}\n`,
+  `${JSON.stringify({ started, loadavg: load, cpu, cores: CORES, config, sides }, null, 2)}\n`,
 )
 // The console already has the title and the CPU lines: from the first table on.
 console.log(
   `\n${lines.slice(lines.findIndex((l) => l.startsWith('## '))).join('\n')}\n\nwritten: out/bench/e2e.md, out/bench/e2e.json`,
 )
 
-/** The report's sections for CPU per answer and, when measured, latency below saturation. */
-function latencyAndCpuLines(): string[] {
+/** A side's sections for CPU per answer and, when measured, latency below saturation. */
+function latencyAndCpuLines({ precision, stacks, latencies }: Side): string[] {
   const out = [
-    '',
-    '## CPU milliseconds per answered request (cores used ÷ goodput), at saturation',
+    `## ${precision}: CPU milliseconds per answered request (cores used ÷ goodput), at saturation`,
     '',
     '| stack | gateway | replicas | load tester |',
     '| --- | ---: | ---: | ---: |',
@@ -571,21 +700,23 @@ function latencyAndCpuLines(): string[] {
       return `| ${s.name} | ${fmt(ms.gateway, 2)} | ${fmt(ms.replicas, 2)} | ${fmt(ms.loadTester, 2)} |`
     }),
   ]
-  if (latencies.length === 0) return out
-  out.push(
-    '',
-    `## Latency below saturation (open loop, no in-flight cap; rates are fractions of the first stack's goodput, ${fmt(stacks[0]?.goodput ?? 0)} req/s)`,
-    '',
-    '| stack | load | offered req/s | goodput | p50 / p99 ms | mean batch | errors in window | CPU ms per answer: gateway / replicas |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    ...latencies.map(({ stack, fraction, result: r }) => {
-      const ms = cpuPerAnswer(r)
-      return (
-        `| ${stack} | ${Math.round(100 * fraction)} % | ${r.offered} | ${fmt(r.goodput)} | ${r.p50?.toFixed(0)} / ${r.p99?.toFixed(0)} | ` +
-        `${r.meanBatch?.toFixed(2) ?? '—'} | ${r.errorsInWindow} | ${fmt(ms.gateway, 2)} / ${fmt(ms.replicas, 2)} |`
-      )
-    }),
-  )
+  if (latencies.length > 0) {
+    out.push(
+      '',
+      `## ${precision}: latency below saturation (open loop, no in-flight cap; rates are fractions of the first ${precision} stack's goodput, ${fmt(stacks[0]?.goodput ?? 0)} req/s)`,
+      '',
+      '| stack | load | offered req/s | goodput | p50 / p99 ms | mean batch | errors in window | CPU ms per answer: gateway / replicas |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+      ...latencies.map(({ stack, fraction, result: r }) => {
+        const ms = cpuPerAnswer(r)
+        return (
+          `| ${stack} | ${Math.round(100 * fraction)} % | ${r.offered} | ${fmt(r.goodput)} | ${r.p50?.toFixed(0)} / ${r.p99?.toFixed(0)} | ` +
+          `${r.meanBatch?.toFixed(2) ?? '—'} | ${r.errorsInWindow} | ${fmt(ms.gateway, 2)} / ${fmt(ms.replicas, 2)} |`
+        )
+      }),
+    )
+  }
+  out.push('')
   return out
 }
 

@@ -18,6 +18,8 @@ export interface PipelineSetup {
   sharpConcurrency: number
   /** Predictions in flight at once (what a replica holds when the gateway gives it that many slots). */
   concurrency: number
+  /** Serve this version of ResNet18 from this models folder (an int8 one) instead of the provisioned one. */
+  model?: { modelsDir: string; version: string }
 }
 
 export interface PipelineGo {
@@ -49,14 +51,19 @@ process.on('message', async (message: PipelineSetup | PipelineGo) => {
       env: {},
       argv: [
         '--models-dir',
-        'none',
+        message.model?.modelsDir ?? 'none',
         '--intra-op-threads',
         String(message.intraOpThreads),
         '--max-batch-size',
         String(message.maxBatchSize),
       ],
     })
-    const [definition] = await loadModelDefinitions(config, logger)
+    const definitions = await loadModelDefinitions(config, logger)
+    const wanted = message.model
+    const definition = wanted
+      ? definitions.find((d) => d.info.name === 'resnet18' && d.info.version === wanted.version)
+      : definitions[0]
+    if (!definition) throw new Error(`resnet18 ${wanted?.version} is not in ${wanted?.modelsDir}`)
     const served = await serveModel(definition!, config, logger)
     // The replica's warm-up: a full batch and a single one allocate the session's buffers.
     const item = new Float32Array(3 * definition!.preprocess.inputSize ** 2)

@@ -20,6 +20,7 @@ import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { percentile } from '../../common/percentile.ts'
 import { spawnService } from '../../common/service-process.ts'
+import { describeCpu } from '../../common/testing/cpu-info.ts'
 import { call, postImage, postJson } from '../../common/testing/http.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
 import { type RequestRow, roundSettings, runLoadPhase } from './load-phase.ts'
@@ -63,6 +64,7 @@ const config = configFromCommandLine(
     'out/bench/batch.json.',
 )
 dataOrExit(() => sampleImages())
+for (const line of describeCpu()) console.log(line)
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const OUT = join(ROOT, 'out/bench/batch')
@@ -122,6 +124,7 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 const summary = {
+  cpu: describeCpu(),
   model: config.model,
   replicas: config.replicas,
   seconds: config.seconds,

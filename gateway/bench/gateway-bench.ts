@@ -17,13 +17,14 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
+import { loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Pool, request } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { spawnService } from '../../common/service-process.ts'
+import { describeCpu } from '../../common/testing/cpu-info.ts'
 import { processCpuSeconds } from '../../common/testing/process-cpu.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
@@ -277,8 +278,9 @@ const record = <T>(map: Map<string, T[]>, name: string, value: T) => map.set(nam
 
 const [load1, load5, load15] = loadavg()
 say(
-  `gateway benchmark — ${new Date().toISOString()}, ${cpus().length} cores, load average ${[load1, load5, load15].map((l) => l!.toFixed(2)).join(' ')}`,
+  `gateway benchmark — ${new Date().toISOString()}, load average ${[load1, load5, load15].map((l) => l!.toFixed(2)).join(' ')}`,
 )
+for (const line of describeCpu()) say(line)
 say(`body ${BODY.length} bytes, ${runs} run(s) per part, parts: ${options.parts.join(', ')}`)
 say(`contenders: ${contenders.map((c) => c.name).join('; ')}\n`)
 
@@ -457,7 +459,7 @@ const json = Object.fromEntries(
 )
 writeFileSync(
   'out/bench/gateway.json',
-  `${JSON.stringify({ settings: { runs, parts: options.parts, load: [load1, load5, load15] }, results: json, profile: profileSummary }, null, 2)}\n`,
+  `${JSON.stringify({ cpu: describeCpu(), settings: { runs, parts: options.parts, load: [load1, load5, load15] }, results: json, profile: profileSummary }, null, 2)}\n`,
 )
 writeFileSync('out/bench/gateway.txt', `${report.join('\n')}\n`)
 console.log('\nwritten to out/bench/gateway.json and out/bench/gateway.txt')

@@ -15,7 +15,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
@@ -23,6 +23,7 @@ import { configFromCommandLine } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { percentile } from '../../common/percentile.ts'
 import { spawnService } from '../../common/service-process.ts'
+import { describeCpu } from '../../common/testing/cpu-info.ts'
 import { metric } from '../../common/testing/prometheus-sample.ts'
 import { type RequestRow, runLoadPhase } from './load-phase.ts'
 
@@ -197,7 +198,8 @@ const load = loadavg().map((l) => l.toFixed(2))
 const header = [
   `# bench:gateways — ${started.toISOString()}`,
   '',
-  `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, load average at start ${load.join(' / ')}`,
+  ...describeCpu(),
+  `Node ${process.version}, load average at start ${load.join(' / ')}`,
   `Stub pool ${SERVICE_MS.map((ms) => `${ms} ms`).join(' + ')}, one request at a time each (capacity ${fmt(CAPACITY)} req/s);`,
   `Poisson ${fmt(RATE)} req/s (${Math.round(options.load * 100)} % of capacity) for ${options.seconds} s per phase,`,
   'split evenly across the gateways, one load tester process per gateway; each gateway: static discovery over the same',
@@ -248,6 +250,6 @@ mkdirSync(options.out, { recursive: true })
 writeFileSync(join(options.out, 'gateways.md'), `${[...header, ...table, ...summary].join('\n')}\n`)
 writeFileSync(
   join(options.out, 'gateways.json'),
-  `${JSON.stringify({ started, loadAverage: loadavg(), rate: RATE, seconds: options.seconds, outcomes, twoRatios, holdsTwoRatios, noRefusalRatios, met }, null, 2)}\n`,
+  `${JSON.stringify({ started, cpu: describeCpu(), loadAverage: loadavg(), rate: RATE, seconds: options.seconds, outcomes, twoRatios, holdsTwoRatios, noRefusalRatios, met }, null, 2)}\n`,
 )
 console.log(`\nwritten to ${join(options.out, 'gateways.md')} and gateways.json`)

@@ -18,6 +18,7 @@ import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
+import { describeCpu } from '../../common/testing/cpu-info.ts'
 import { call } from '../../common/testing/http.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
 import { roundSettings, runLoadPhase } from './load-phase.ts'
@@ -39,6 +40,7 @@ const config = configFromCommandLine(
     'load tester in its own process. Needs ../shared/images/imagenet-sample; writes out/bench/overload.json.',
 )
 dataOrExit(() => sampleImages())
+for (const line of describeCpu()) console.log(line)
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const OUT = join(ROOT, 'out/bench/overload')
@@ -99,6 +101,7 @@ const stats = (values: number[]) => {
   return { median, min: sorted[0]!, max: sorted.at(-1)! }
 }
 const result = {
+  cpu: describeCpu(),
   replicas: config.replicas,
   seconds: config.seconds,
   overload: config.overload,

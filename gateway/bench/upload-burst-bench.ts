@@ -17,6 +17,7 @@ import { configFromCommandLine } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
+import { describeCpu } from '../../common/testing/cpu-info.ts'
 
 const config = configFromCommandLine(
   'bench:upload-burst',
@@ -65,7 +66,7 @@ const config = configFromCommandLine(
 const HERE = fileURLToPath(new URL('.', import.meta.url))
 const MiB = 1024 * 1024
 
-printCpu()
+for (const line of describeCpu()) console.log(line)
 
 // Two one-at-a-time stub replicas with a 50 ms service time: the queue fills, the gateway must shed.
 const REPLICAS = 2
@@ -198,13 +199,6 @@ console.log(
 
 async function* chunks(bytes: Buffer): AsyncGenerator<Buffer> {
   for (let at = 0; at < bytes.length; at += 256 * 1024) yield bytes.subarray(at, at + 256 * 1024)
-}
-
-function printCpu(): void {
-  const info = readFileSync('/proc/cpuinfo', 'utf8')
-  const model = /model name\s*:\s*(.*)/.exec(info)?.[1] ?? 'unknown'
-  const flags = /flags\s*:\s*(.*)/.exec(info)?.[1] ?? ''
-  console.log(`CPU: ${model}\nflags: ${flags}`)
 }
 
 /** The gateway's byte and connection bounds at their defaults, as its --help states them (either checkout). */

@@ -8,10 +8,11 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { configFromCommandLine } from '../../common/command-line.ts'
+import { describeCpu } from '../../common/testing/cpu-info.ts'
 import type { LoadImage } from '../src/images.ts'
 import { runLoad } from '../src/runner.ts'
 import { summarize } from '../src/stats.ts'
@@ -66,7 +67,8 @@ const has = (command: string) => {
   }
 }
 
-console.log(`load tester benchmark — ${cpus().length} cores, the load tester on one thread, ${SECONDS} s per rate\n`)
+console.log(`load tester benchmark — the load tester on one thread, ${SECONDS} s per rate`)
+console.log(`${describeCpu().join('\n')}\n`)
 const results: Record<string, unknown> = {}
 const best: Record<string, number> = {}
 for (const [label, image] of Object.entries(bodies)) {
@@ -137,5 +139,5 @@ if (has('hey') && best.tiny) {
 
 server.kill()
 mkdirSync('out/bench', { recursive: true })
-writeFileSync('out/bench/loadtester.json', `${JSON.stringify({ best, ...results }, null, 2)}\n`)
+writeFileSync('out/bench/loadtester.json', `${JSON.stringify({ cpu: describeCpu(), best, ...results }, null, 2)}\n`)
 console.log('\nwritten to out/bench/loadtester.json')

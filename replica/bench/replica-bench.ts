@@ -7,12 +7,13 @@
  *    for several batch settings. Images/s, and the ratios to (1).
  * 3. Latency p50/p99 at 50 % of the default setting's saturation, open-loop Poisson arrivals.
  * 4. Every model the replica serves (resnet18, darknet-tiny when ../shared/models has it), at saturation, side by side.
+ * With --compare NAME@V1,NAME@V2 it compares versions (fp32 and int8) instead: see version-compare.ts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
 import ort from 'onnxruntime-node'
 import { Pool } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
+import { parse, setting } from '../../common/config.ts'
 import { imageUpload } from '../../common/http/multipart-body.ts'
 import { spawnReplica } from '../../common/service-process.ts'
 import { describeCpu } from '../../common/testing/cpu-info.ts'
@@ -20,15 +21,34 @@ import { processCpuSeconds } from '../../common/testing/process-cpu.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
+import { replicaConfigSpec } from '../src/config.ts'
 import { buildUntrainedResnet18 } from '../src/model/resnet18-graph.ts'
 import { IMAGENET_PREPROCESS, imageToTensor } from '../src/preprocess.ts'
+import { compareVersions } from './version-compare.ts'
 
-configFromCommandLine(
+const benchSpec = {
+  compare: setting({
+    env: 'BENCH_COMPARE',
+    flag: 'compare',
+    description:
+      'Versions to compare instead, NAME@VERSION,… (e.g. fp32 and int8): inference per CPU-second and the replica at saturation',
+    parse: parse.list(parse.string()),
+    default: [] as string[],
+  }),
+  modelsDir: replicaConfigSpec.modelsDir,
+  modelCacheDir: replicaConfigSpec.modelCacheDir,
+  modelPath: replicaConfigSpec.modelPath,
+  modelFetch: replicaConfigSpec.modelFetch,
+  modelSeed: replicaConfigSpec.modelSeed,
+  downloadTimeoutMs: replicaConfigSpec.downloadTimeoutMs,
+}
+const config = configFromCommandLine(
   'bench:replica',
-  {},
+  benchSpec,
   undefined,
   'How close the replica over HTTP gets to onnxruntime + sharp timed bare: saturation per batch setting, latency at\n' +
-    '50 % load, every model served. Needs the sample images (../shared/images/imagenet-sample); writes out/bench/replica.json.',
+    '50 % load, every model served. Needs the sample images (../shared/images/imagenet-sample); writes out/bench/replica.json.\n' +
+    'With --compare resnet18@V,resnet18@V-int8: those versions side by side (out/bench/replica-compare.json).',
 )
 
 const THREADS = 1
@@ -132,10 +152,43 @@ async function openLoop(url: string, rate: number, seconds: number) {
 }
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits)
-console.log(`replica benchmark — ${cpus().length} cores (${cpus()[0]?.model}), onnxruntime threads ${THREADS}`)
-console.log(`${describeCpu().join('\n')}\n`)
+const cpu = describeCpu()
+console.log(`replica benchmark — onnxruntime threads ${THREADS}`)
+console.log(`${cpu.join('\n')}\n`)
 
-const results: Record<string, unknown> = { cpu: describeCpu() }
+if (config.compare.length > 0) {
+  const figures = await compareVersions(config.compare, config, IMAGES, (line) => console.log(line))
+  // Each version against the first one listed of the same model.
+  const firstOf = (f: (typeof figures)[number]) =>
+    figures.find((g) => g.selector.split('@')[0] === f.selector.split('@')[0])!
+  const rows = [
+    [
+      'version',
+      'precision',
+      'inference img/CPU-s b1',
+      'b8',
+      'replica answers/s',
+      'replica answers/CPU-s',
+      'vs the first listed version of its model',
+    ],
+    ...figures.map((f, _, __, first = firstOf(f)) => [
+      f.selector,
+      f.precision,
+      fmt(f.inferencePerCpuSecond[1]!),
+      fmt(f.inferencePerCpuSecond[8]!),
+      fmt(f.replica.perSecond),
+      fmt(f.replica.perCpuSecond),
+      `${fmt(f.inferencePerCpuSecond[8]! / first.inferencePerCpuSecond[8]!, 2)}× inference b8, ${fmt(f.replica.perCpuSecond / first.replica.perCpuSecond, 2)}× replica`,
+    ]),
+  ]
+  console.log(`\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`)
+  mkdirSync('out/bench', { recursive: true })
+  writeFileSync('out/bench/replica-compare.json', `${JSON.stringify({ cpu, figures }, null, 2)}\n`)
+  console.log('\nwritten to out/bench/replica-compare.json')
+  process.exit(0)
+}
+
+const results: Record<string, unknown> = { cpu }
 const bare: Record<number, Awaited<ReturnType<typeof bareCosts>>> = {}
 /** The least CPU each stage took over every bare run (the least disturbed); preprocessing does not depend on the batch. */
 const leastCpu = { preprocess: Number.POSITIVE_INFINITY, inference: {} as Record<number, number> }

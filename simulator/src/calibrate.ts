@@ -3,11 +3,11 @@
  * thread, the sample ImageNet JPEGs) and fits the distribution the simulator draws from. Writes
  * simulator/data/service-time-replica.json (committed, so simulations are reproducible and say what they used).
  */
-import { cpus } from 'node:os'
 import { Pool } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { imageUpload } from '../../common/http/multipart-body.ts'
 import { spawnReplica } from '../../common/service-process.ts'
+import { cpuInfo, describeCpu } from '../../common/testing/cpu-info.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { fitServiceTime, MEASURED_SERVICE_TIME, writeServiceTime } from './service-time.ts'
 
@@ -18,6 +18,7 @@ configFromCommandLine(
   'Measures how long a real replica holds a request and fits the distribution the simulator draws from. Needs the\n' +
     'sample images (../shared/images/imagenet-sample); writes simulator/data/service-time-replica.json.',
 )
+for (const line of describeCpu()) console.log(line)
 
 const SAMPLES = 400
 const images = await Promise.all(dataOrExit(() => someSampleImages(200, 7)).map((i) => imageUpload(i.bytes())))
@@ -56,10 +57,7 @@ replica.child.kill('SIGTERM')
 await replica.exited
 
 const model = {
-  ...fitServiceTime(
-    samples,
-    `replica over HTTP, one request at a time, 1 onnxruntime thread, ${cpus()[0]?.model ?? 'unknown CPU'}`,
-  ),
+  ...fitServiceTime(samples, `replica over HTTP, one request at a time, 1 onnxruntime thread, ${cpuInfo().model}`),
   startup_ms: startupMs,
 }
 const path = MEASURED_SERVICE_TIME

@@ -30,6 +30,23 @@ export interface ModelManifest {
   sha256: string
   /** What the model was converted from, when it was. */
   source?: { format: string; path: string; sha256: string }
+  /** The arithmetic its weights and activations use; fp32 when absent. */
+  precision?: ModelPrecision
+  /** For a quantised version: how it was made from which version (see `npm run model:quantize`). */
+  quantization?: QuantizationRecord
+}
+
+export const MODEL_PRECISIONS = ['fp32', 'int8'] as const
+export type ModelPrecision = (typeof MODEL_PRECISIONS)[number]
+
+export interface QuantizationRecord {
+  /** The version it was quantised from. */
+  sourceVersion: string
+  /** `qdq` (QuantizeLinear/DequantizeLinear pairs) or `qlinear` (QLinearConv/QLinearMatMul operators). */
+  form: string
+  weights: string
+  activations: string
+  calibration: { method: string; percentile?: number; dataset: string; images: number }
 }
 
 export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/
@@ -97,6 +114,37 @@ export function validateManifest(json: unknown, where: string): ModelManifest {
     pretrained: m.pretrained as boolean,
     sha256: string(m.sha256, 'sha256'),
     ...(m.source !== undefined && { source: m.source as ModelManifest['source'] }),
+    ...(m.precision !== undefined && {
+      precision: MODEL_PRECISIONS.includes(m.precision as ModelPrecision)
+        ? (m.precision as ModelPrecision)
+        : fail('precision', MODEL_PRECISIONS.map((p) => `"${p}"`).join(' or ')),
+    }),
+    ...(m.quantization !== undefined && { quantization: quantizationOf(m.quantization, fail) }),
+  }
+}
+
+function quantizationOf(value: unknown, fail: (field: string, wanted: string) => never): QuantizationRecord {
+  const q = (typeof value === 'object' && value !== null ? value : fail('quantization', 'an object')) as Record<
+    string,
+    unknown
+  >
+  const calibration = (q.calibration ?? {}) as Record<string, unknown>
+  const text = (v: unknown, field: string) => (typeof v === 'string' && v !== '' ? v : fail(field, 'a string'))
+  const images = calibration.images
+  if (typeof images !== 'number' || !Number.isInteger(images) || images < 1) {
+    fail('quantization.calibration.images', 'a positive integer')
+  }
+  return {
+    sourceVersion: text(q.sourceVersion, 'quantization.sourceVersion'),
+    form: text(q.form, 'quantization.form'),
+    weights: text(q.weights, 'quantization.weights'),
+    activations: text(q.activations, 'quantization.activations'),
+    calibration: {
+      method: text(calibration.method, 'quantization.calibration.method'),
+      ...(typeof calibration.percentile === 'number' && { percentile: calibration.percentile }),
+      dataset: text(calibration.dataset, 'quantization.calibration.dataset'),
+      images: images as number,
+    },
   }
 }
 

@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 import { loadImagenetClasses } from '../labels.ts'
 import { IMAGENET_PREPROCESS, type PreprocessSpec } from '../preprocess.ts'
 import { importTfjsModel } from './importer/import-tfjs.ts'
-import { type ModelManifest, readLabels, readManifest } from './manifest.ts'
+import { type ModelManifest, type ModelPrecision, readLabels, readManifest } from './manifest.ts'
 import { manifestsIn, modelFolders } from './model-folders.ts'
 import { type ModelInfo, type ProvisionConfig, provisionResnet18 } from './provision.ts'
 
@@ -16,6 +16,8 @@ export interface ModelDefinition {
   bytes: Uint8Array
   labels: readonly string[]
   preprocess: Omit<PreprocessSpec, 'maxInputPixels'>
+  /** What its manifest says (fp32 without one). */
+  precision: ModelPrecision
 }
 
 export interface RegistryConfig extends ProvisionConfig {
@@ -34,6 +36,7 @@ export async function loadModelDefinitions(config: RegistryConfig, log: Logger):
       bytes: resnet18.bytes,
       labels: loadImagenetClasses().map((c) => c.label),
       preprocess: IMAGENET_PREPROCESS,
+      precision: 'fp32',
     },
   ]
   for (const definition of await discoverModels(config, log)) {
@@ -49,7 +52,8 @@ export async function loadModelDefinitions(config: RegistryConfig, log: Logger):
   return definitions
 }
 
-async function discoverModels(config: RegistryConfig, log: Logger): Promise<ModelDefinition[]> {
+/** Every model version in `modelsDir` (ResNet18 aside). */
+export async function discoverModels(config: RegistryConfig, log: Logger): Promise<ModelDefinition[]> {
   const { modelsDir } = config
   if (!modelsDir) return []
   if (!existsSync(modelsDir)) {
@@ -161,6 +165,7 @@ async function definitionFromManifest(path: string, source: 'manifest' | 'conver
     bytes,
     labels,
     preprocess: preprocessOf(manifest),
+    precision: manifest.precision ?? 'fp32',
   }
   return source === 'manifest' ? definition : { definition, sourceSha256: manifest.source?.sha256 }
 }
