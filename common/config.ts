@@ -118,12 +118,18 @@ function attachDashedValues(argv: readonly string[], spec: Spec): string[] {
   return args
 }
 
+/** A default as one would type it: a list comma-separated, a string bare. */
+function defaultAsTyped(value: unknown): string {
+  if (Array.isArray(value)) return value.join(',')
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}
+
 /** A help text listing every setting, its flag, environment variable and purpose. */
 export function describeSpec(spec: Spec): string {
   return Object.values(spec)
     .map((s) => {
       const fallback =
-        typeof s.default === 'function' || s.default === undefined ? '' : ` [${JSON.stringify(s.default)}]`
+        typeof s.default === 'function' || s.default === undefined ? '' : ` [${defaultAsTyped(s.default)}]`
       const bare = s.positional ? ' (or as a bare argument)' : ''
       return `  --${s.flag.padEnd(24)} ${s.env.padEnd(28)} ${s.description}${bare}${fallback}`
     })

@@ -6,8 +6,10 @@ export interface ReplicaState {
   draining: boolean
   /** Prediction requests admitted and not yet answered. */
   inflight: number
+  /** Requests of any kind whose headers arrived before draining began, not yet answered: shutdown waits for them. */
+  arrivedBeforeDrain: number
 }
 
 export function initialReplicaState(): ReplicaState {
-  return { warm: false, draining: false, inflight: 0 }
+  return { warm: false, draining: false, inflight: 0, arrivedBeforeDrain: 0 }
 }

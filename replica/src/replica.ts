@@ -94,7 +94,7 @@ export async function startReplica(
 
   const shutdown = async (timeoutMs: number) => {
     server.state.draining = true
-    const drained = waitFor(() => server.state.inflight === 0, timeoutMs)
+    const drained = waitFor(() => server.state.inflight === 0 && server.state.arrivedBeforeDrain === 0, timeoutMs)
     if (!(await drained)) logger.warn({ inflight: server.state.inflight }, 'shutdown timeout with requests in flight')
     await server.app.close()
     await metricsListener?.close()

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import multipart from '@fastify/multipart'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { AccessControlOptions } from '../../common/auth/access-control.ts'
@@ -70,6 +71,16 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
     done(null, body),
   )
 
+  // Draining refuses what arrives after it began. A request whose headers came before is in flight even while its
+  // (async) hooks have not run yet: it is answered, and shutdown waits for it.
+  const beforeDrain = new WeakSet<IncomingMessage>()
+  app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (state.draining) return
+    beforeDrain.add(request)
+    state.arrivedBeforeDrain++
+    response.once('close', () => state.arrivedBeforeDrain--)
+  })
+
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-replica-inflight', String(state.inflight))
     reply.header('x-replica-queue', String(Math.max(0, queued())))
@@ -84,6 +95,7 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
     maxQueue: config.maxQueue,
     maxInflight: config.maxInflight,
     queued,
+    arrivedBeforeDrain: (request: IncomingMessage) => beforeDrain.has(request),
   })
   await app.register(healthRoutes, {
     state,

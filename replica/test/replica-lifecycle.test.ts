@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { call, errorCode, postImage } from '../../common/testing/http.ts'
+import { RawConnection, rawPost } from '../../common/testing/raw-http.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { startTestReplica } from './helpers.ts'
 
@@ -80,13 +81,19 @@ describe('replica lifecycle', () => {
   test('shutdown drains: requests in flight are answered, new ones are refused, then the port closes', async () => {
     const replica = await startTestReplica(['--max-batch-size', '2'])
     const inFlight = images.slice(0, 6)
-    const received = requestsReceived(replica.app.server, inFlight.length)
+    // Shutdown begins the moment the last request's headers arrive, before any of its (async) hooks has run:
+    // it arrived first, so it is in flight too.
+    const stopped = new Promise<void>((resolve, reject) => {
+      let seen = 0
+      const onRequest = () => {
+        if (++seen < inFlight.length) return
+        replica.app.server.off('request', onRequest)
+        replica.shutdown(20_000).then(resolve, reject)
+        assert.equal(replica.state.draining, true)
+      }
+      replica.app.server.on('request', onRequest)
+    })
     const pending = inFlight.map((image) => postImage(`${replica.url}/predict`, image))
-    await received
-    const stopped = replica.shutdown(20_000)
-    assert.equal(replica.state.draining, true)
-    const refused = await call(`${replica.url}/readyz`).catch((error: Error) => error)
-    if (!(refused instanceof Error)) assert.equal(refused.status, 503)
     const answers = await Promise.all(pending)
     assert.deepEqual(
       answers.map((a) => a.status),
@@ -94,6 +101,28 @@ describe('replica lifecycle', () => {
     )
     await stopped
     await assert.rejects(call(`${replica.url}/healthz`), /ECONNREFUSED/)
+  })
+
+  test('while draining, /readyz is 503 and a new prediction is refused shutting_down', async () => {
+    const replica = await startTestReplica([])
+    // A request held in flight by its unfinished body keeps the replica draining (and listening) until it ends.
+    const held = await RawConnection.open(replica.url)
+    const wire = rawPost('/predict', { 'content-type': 'image/jpeg' }, images[0]!)
+    const arrived = requestsReceived(replica.app.server, 1)
+    held.write(wire.subarray(0, wire.length - 100))
+    await arrived
+    const stopped = replica.shutdown(20_000)
+    try {
+      assert.equal((await call(`${replica.url}/readyz`)).status, 503)
+      const refused = await postImage(`${replica.url}/predict`, images[1]!)
+      assert.equal(refused.status, 503)
+      assert.equal(errorCode(refused), 'shutting_down')
+      held.write(wire.subarray(wire.length - 100))
+      assert.equal((await held.nextResponse()).status, 200)
+    } finally {
+      held.close()
+      await stopped
+    }
   })
 
   test('SIGTERM to the replica process: in-flight requests complete, then it exits 0', async () => {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
 import { ServiceError } from '../../../common/errors.ts'
 import { timeLeftFromHeaders } from '../../../common/http/deadline.ts'
@@ -27,6 +28,8 @@ interface PredictRouteOptions {
   /** Requests held at once (admitted, unanswered) before refusing with replica_full. */
   maxInflight: number
   queued: () => number
+  /** Whether a request's headers arrived before draining began (such a request is answered, not refused). */
+  arrivedBeforeDrain: (request: IncomingMessage) => boolean
 }
 
 declare module 'fastify' {
@@ -50,7 +53,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
   app,
   options,
 ) => {
-  const { state, models, metrics, replicaId, maxQueue, maxInflight, queued } = options
+  const { state, models, metrics, replicaId, maxQueue, maxInflight, queued, arrivedBeforeDrain } = options
   const { byName, byVersion } = predictorsBySelector(models)
   const [defaultModel] = models as [Predictor]
   app.decorateRequest('deadline', Number.POSITIVE_INFINITY)
@@ -82,7 +85,8 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
     },
     // Admission runs before the body is read, so an overloaded replica refuses a 10 MB upload cheaply.
     onRequest: async (request, reply) => {
-      if (state.draining) throw new ServiceError('shutting_down', 'replica is shutting down', 1)
+      if (state.draining && !arrivedBeforeDrain(request.raw))
+        throw new ServiceError('shutting_down', 'replica is shutting down', 1)
       const name = requestedModel(request)
       const predictor = name === undefined ? defaultModel : (byVersion.get(name) ?? byName.get(name))
       if (!predictor) {
