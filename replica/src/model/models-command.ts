@@ -111,7 +111,7 @@ function withImplicitProduction(state: RegistryState, name: string, onDisk: read
  * `fallback NAME MODEL@VERSION` (or `fallback NAME VERSION`, a version of NAME itself): checks that the version
  * exists and answers in NAME's classes (the labels of NAME's production version, else of any it has).
  */
-async function fallbackChange(
+export async function fallbackChange(
   state: RegistryState,
   name: string,
   selector: string,
