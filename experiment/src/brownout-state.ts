@@ -1,4 +1,3 @@
-import { compareVersions } from '../../common/http/model-selection.ts'
 import { EMBEDDED_DEFAULT_STATE, type RegistryState } from '../../common/model-registry/state.ts'
 import { RegistryError } from '../../common/model-registry/transitions.ts'
 import { diskVersions } from '../../replica/src/model/disk-versions.ts'
@@ -16,25 +15,11 @@ export async function runRegistryState(
 ): Promise<{ state: RegistryState; fallback: string | undefined }> {
   if (brownout === undefined) return { state: EMBEDDED_DEFAULT_STATE, fallback: undefined }
   const onDisk = await diskVersions(modelsDir)
-  const at = brownout.indexOf('@')
-  const model = at < 0 ? brownout : brownout.slice(0, at)
-  const version =
-    at < 0
-      ? onDisk
-          .filter((v) => v.name === model)
-          .map((v) => v.version)
-          .sort(compareVersions)
-          .at(-1)
-      : brownout.slice(at + 1)
-  if (version === undefined) {
-    throw new RegistryError('unknown_model', `--brownout ${brownout}: no model named '${model}' in ${modelsDir}`)
+  const model = brownout.split('@')[0]!
+  if (!onDisk.some((v) => v.name === model)) {
+    throw new RegistryError('unknown_model', `no model named '${model}' in ${modelsDir ?? 'no models folder'}`)
   }
-  const change = await fallbackChange(
-    EMBEDDED_DEFAULT_STATE,
-    DEFAULT_MODEL,
-    `${model}@${version}`,
-    onDisk,
-    new Date().toISOString(),
-  )
-  return { state: change.state, fallback: `${model}@${version}` }
+  const change = await fallbackChange(EMBEDDED_DEFAULT_STATE, DEFAULT_MODEL, brownout, onDisk, new Date().toISOString())
+  const set = change.state.models[DEFAULT_MODEL]!.fallback!
+  return { state: change.state, fallback: `${set.model}@${set.version}` }
 }

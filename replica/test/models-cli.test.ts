@@ -123,6 +123,11 @@ describe('npm run models', () => {
     result = await run('list')
     assert.match(result.stdout, /fallback: resnet18 → darknet-tiny@v1/)
 
+    // A model named alone: its production version (here the newest on disk).
+    result = await run('fallback', 'resnet18', 'darknet-tiny')
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stdout, /answered by darknet-tiny@v\d/)
+
     result = await run('fallback', 'resnet18', '--clear')
     assert.equal(result.code, 0, result.stderr)
     assert.match(result.stdout, /resnet18: fallback darknet-tiny@v1 cleared/)

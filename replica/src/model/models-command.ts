@@ -108,8 +108,9 @@ function withImplicitProduction(state: RegistryState, name: string, onDisk: read
 }
 
 /**
- * `fallback NAME MODEL@VERSION` (or `fallback NAME VERSION`, a version of NAME itself): checks that the version
- * exists and answers in NAME's classes (the labels of NAME's production version, else of any it has).
+ * `fallback NAME MODEL@VERSION`; `fallback NAME MODEL` (another model: its production version, else its newest on
+ * disk); `fallback NAME VERSION` (a version of NAME itself). Checks that the version exists and answers in NAME's
+ * classes (the labels of NAME's production version, else of any it has).
  */
 export async function fallbackChange(
   state: RegistryState,
@@ -119,8 +120,19 @@ export async function fallbackChange(
   now: string,
 ): Promise<Change> {
   const at = selector.indexOf('@')
+  const isModel = at < 0 && selector !== name && (onDisk.some((v) => v.name === selector) || !!state.models[selector])
+  const ofModel = isModel
+    ? productionVersion(withImplicitProduction(state, selector, onDisk).models[selector])
+    : undefined
+  if (isModel && ofModel === undefined) {
+    throw new RegistryError('unknown_version', `${selector} has no production version: name one, ${selector}@VERSION`)
+  }
   const fallback =
-    at < 0 ? { model: name, version: selector } : { model: selector.slice(0, at), version: selector.slice(at + 1) }
+    at >= 0
+      ? { model: selector.slice(0, at), version: selector.slice(at + 1) }
+      : isModel
+        ? { model: selector, version: ofModel! }
+        : { model: name, version: selector }
   const listed = Object.keys(state.models[fallback.model]?.versions ?? {})
   const fallbackVersions = [
     ...new Set([...onDisk.filter((v) => v.name === fallback.model).map((v) => v.version), ...listed]),
