@@ -306,7 +306,13 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         }
         const job = enqueue(request, reply, body)
         const outcome = await job.outcome
-        request.logFields = { attempts: job.attempts, gateway_queue_ms: round(job.queueMs), model: job.model }
+        const degraded = request.admitted?.degraded
+        request.logFields = {
+          attempts: job.attempts,
+          gateway_queue_ms: round(job.queueMs),
+          model: job.model,
+          ...(degraded && { degraded_from: degraded.from }),
+        }
         // Parsed once, for the version it names and for the answer.
         const prediction =
           outcome.kind === 'answer' && outcome.answer.status === 200 ? parsePrediction(outcome.answer.body) : undefined
