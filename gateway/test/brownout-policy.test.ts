@@ -4,16 +4,17 @@ import fc from 'fast-check'
 import { ADMISSION_HEADROOM, type LoadNow, requestBudget, wouldMissDeadline } from '../src/admission/admission.ts'
 import { brownoutChoice, type FallbackLoad } from '../src/admission/brownout.ts'
 import { expectedQueueWaitMs } from '../src/admission/expected-wait.ts'
-import { VersionServiceTimes } from '../src/meters/version-service-times.ts'
+import { SERVICE_ESTIMATE_STALE_MS, VersionServiceTimes } from '../src/meters/version-service-times.ts'
 
 const settings = { defaultTimeoutMs: 30_000, sloMs: 500 }
 type Load = Pick<LoadNow, 'queued' | 'replicas' | 'measuredPace'>
 /** One replica serving both versions, both its slots busy, the primary taking 300 ms. */
 const shared = [{ slots: 2, latencyMs: 300, outstanding: 2 }]
 const busy: Load = { queued: 1, replicas: shared, measuredPace: 5 }
-const fast = (serviceMs: number | undefined, probing = false): FallbackLoad => ({
+const fast = (serviceMs: number | undefined, probing = false, stale = false): FallbackLoad => ({
   replicas: shared,
   serviceMs,
+  stale,
   probing,
 })
 
@@ -50,10 +51,24 @@ describe('brownout policy (pure)', () => {
     assert.deepEqual(brownoutChoice(budget, longQueue, fast(undefined)), { kind: 'refuse' }, 'the wait alone misses')
   })
 
+  test('an old measurement: believed when it fits; when it does not, one probe re-measures it', () => {
+    const budget = requestBudget(undefined, settings)
+    const stale = (serviceMs: number, probing: boolean) => brownoutChoice(budget, busy, fast(serviceMs, probing, true))
+    assert.deepEqual(stale(50, false), { kind: 'fallback', expectedMs: 350, probe: false })
+    assert.deepEqual(stale(500, false), { kind: 'fallback', expectedMs: undefined, probe: true })
+    assert.deepEqual(stale(500, true), { kind: 'refuse' }, 'a probe is out')
+    assert.deepEqual(brownoutChoice(budget, busy, fast(500)), { kind: 'refuse' }, 'a fresh one is believed')
+  })
+
   test('the fallback waits for the queue ahead on the primary’s replicas too (first in, first out)', () => {
     // Its own replica is idle, but the jobs ahead wait for the primary's: 600 ms of queue before it, over 400.
     const budget = requestBudget(undefined, settings)
-    const ownIdle = { replicas: [{ slots: 2, latencyMs: 5, outstanding: 0 }], serviceMs: 5, probing: false }
+    const ownIdle = {
+      replicas: [{ slots: 2, latencyMs: 5, outstanding: 0 }],
+      serviceMs: 5,
+      stale: false,
+      probing: false,
+    }
     assert.deepEqual(brownoutChoice(budget, { ...busy, queued: 3 }, ownIdle), { kind: 'refuse' })
   })
 
@@ -70,6 +85,7 @@ describe('brownout policy (pure)', () => {
   const fallbackLoad = fc.record({
     replicas: fc.array(replica, { maxLength: 4 }),
     serviceMs: fc.option(fc.double({ min: 0.1, max: 2000, noNaN: true }), { nil: undefined }),
+    stale: fc.boolean(),
     probing: fc.boolean(),
   })
   const budget = fc.oneof(
@@ -90,11 +106,11 @@ describe('brownout policy (pure)', () => {
           expectedQueueWaitMs(load.queued, fallback.replicas, load.measuredPace)!,
         )
         const allowed = budget.budgetMs * ADMISSION_HEADROOM
-        if (fallback.serviceMs !== undefined) {
-          assert.equal(choice.probe, false)
+        if (!choice.probe) {
+          assert.ok(fallback.serviceMs !== undefined, 'chosen on no measurement without probing')
           assert.ok(wait + fallback.serviceMs <= allowed + 1e-9, `${wait} + ${fallback.serviceMs} > ${allowed}`)
         } else {
-          assert.equal(choice.probe, true)
+          assert.ok(fallback.serviceMs === undefined || fallback.stale, 'a probe despite a fresh measurement')
           assert.equal(fallback.probing, false, 'a second probe while one is out')
           assert.ok(wait <= allowed + 1e-9)
         }
@@ -125,6 +141,7 @@ describe('per-version service times', () => {
   test('peak EWMA per version, unknown until measured; a probe lasts until an answer or its deadline', () => {
     const times = new VersionServiceTimes()
     assert.equal(times.serviceMs('tiny@v1'), undefined)
+    assert.equal(times.stale('tiny@v1', 0), false, 'unknown, not stale')
     times.startProbe('tiny@v1', 1000)
     assert.equal(times.probing('tiny@v1', 999), true)
     assert.equal(times.probing('tiny@v1', 1000), false, 'expired: another request may try')
@@ -138,5 +155,7 @@ describe('per-version service times', () => {
     const decayed = times.serviceMs('tiny@v1')!
     assert.ok(decayed < 80 && decayed > 20, `a faster one pulls it down gradually (${decayed})`)
     assert.equal(times.serviceMs('big@v1'), undefined, 'versions are apart')
+    assert.equal(times.stale('tiny@v1', 10_200 + SERVICE_ESTIMATE_STALE_MS - 1), false)
+    assert.equal(times.stale('tiny@v1', 10_200 + SERVICE_ESTIMATE_STALE_MS), true, 'not answered for a long time')
   })
 })

@@ -4,6 +4,7 @@ import { wouldMissDeadline } from '../../gateway/src/admission/admission.ts'
 import { brownoutChoice } from '../../gateway/src/admission/brownout.ts'
 import { Autoscaler, type AutoscalerOptions } from '../../gateway/src/autoscale/autoscaler.ts'
 import { DrainRate } from '../../gateway/src/meters/drain-rate.ts'
+import { VersionServiceTimes } from '../../gateway/src/meters/version-service-times.ts'
 import { updatePeakEwma } from '../../gateway/src/pool/peak-ewma.ts'
 import { arrivalsInSecond } from '../../loadtester/src/arrivals.ts'
 import type { ClusterState, PodView, ScalingController } from './controllers/cluster-state.ts'
@@ -222,10 +223,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
   // Admission as the gateway does it: on a measured pace, with each replica's peak-EWMA latency.
   const drainRate = new DrainRate()
   const meanServiceMs = options.serviceTime.mean_ms
-  // The fallback's own service time as the gateway measures it per version (VersionServiceTimes), and its probe.
-  let fallbackMs: number | undefined
-  let fallbackAt = 0
-  let probeUntil = Number.NEGATIVE_INFINITY
+  // The fallback's own service time and its probe, measured as the gateway does (per version).
+  const fallbackTimes = new VersionServiceTimes()
+  const FALLBACK = 'fallback'
   /** What admission decides for an arrival: the model, its fallback (brownout), or refused (false). */
   const admitted = (): 'primary' | 'fallback' | false => {
     if (queue.length - queueHead >= options.queueMax) return false
@@ -241,8 +241,13 @@ export function simulate(options: SimulationOptions): SimulationResult {
     const load = { queued: queue.length - queueHead, replicas, measuredPace: drainRate.pace(now) }
     if (!options.brownout) return wouldMissDeadline(budget, load) === undefined ? 'primary' : false
     // Every pod serves both versions (as local replicas serve every model in MODELS_DIR).
-    const choice = brownoutChoice(budget, load, { replicas, serviceMs: fallbackMs, probing: probeUntil > now })
-    if (choice.kind === 'fallback' && choice.probe) probeUntil = now + options.timeoutMs
+    const choice = brownoutChoice(budget, load, {
+      replicas,
+      serviceMs: fallbackTimes.serviceMs(FALLBACK),
+      stale: fallbackTimes.stale(FALLBACK, now),
+      probing: fallbackTimes.probing(FALLBACK, now),
+    })
+    if (choice.kind === 'fallback' && choice.probe) fallbackTimes.startProbe(FALLBACK, now + options.timeoutMs)
     return choice.kind === 'refuse' ? false : choice.kind
   }
 
@@ -311,11 +316,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       drainRate.record(now)
       pod.latencyMs = updatePeakEwma(pod.latencyMs, item.serviceMs, now - pod.latencyAt, LATENCY_TAU_MS)
       pod.latencyAt = now
-      if (item.degraded) {
-        fallbackMs = updatePeakEwma(fallbackMs, item.serviceMs, now - fallbackAt, LATENCY_TAU_MS)
-        fallbackAt = now
-        probeUntil = Number.NEGATIVE_INFINITY
-      }
+      if (item.degraded) fallbackTimes.record(FALLBACK, item.serviceMs, now)
       if (pod.draining && pod.busy === 0) {
         pod.goneAt = now
         recount()

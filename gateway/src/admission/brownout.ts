@@ -7,6 +7,8 @@ export interface FallbackLoad {
   replicas: readonly ServiceRate[]
   /** How long the fallback takes to answer once sent, measured (ms); undefined until it has answered once. */
   serviceMs: number | undefined
+  /** That measurement is old (no answer for a while): believed if it fits, re-measured by a probe if not. */
+  stale: boolean
   /** A request is trying the fallback while its service time is still unmeasured. */
   probing: boolean
 }
@@ -26,7 +28,9 @@ export type BrownoutChoice =
  * it, `wouldMissDeadline`) and the fallback's expected wait plus its measured service time is within
  * `ADMISSION_HEADROOM` of the budget; never without a routable replica serving it. Until the fallback has answered
  * once its service time is unknown: one request at a time may try it, when the wait alone fits, so the gateway
- * learns it (a guess refused would never be measured; one probe costs at most one late answer).
+ * learns it (a guess refused would never be measured; one probe costs at most one late answer). The same when an old
+ * measurement says it would not fit: the fallback is measured only when chosen, so one slow answer would otherwise
+ * keep it out for good.
  */
 export function brownoutChoice(
   budget: RequestBudget,
@@ -42,11 +46,12 @@ export function brownoutChoice(
   if (waits.some((w) => w === undefined)) return { kind: 'refuse' }
   const waitMs = Math.max(...(waits as number[]))
   const allowedMs = budget.budgetMs * ADMISSION_HEADROOM
-  if (fallback.serviceMs === undefined) {
-    return !fallback.probing && waitMs <= allowedMs
-      ? { kind: 'fallback', expectedMs: undefined, probe: true }
-      : { kind: 'refuse' }
+  if (fallback.serviceMs !== undefined) {
+    const expectedMs = waitMs + fallback.serviceMs
+    if (expectedMs <= allowedMs) return { kind: 'fallback', expectedMs, probe: false }
+    if (!fallback.stale) return { kind: 'refuse' }
   }
-  const expectedMs = waitMs + fallback.serviceMs
-  return expectedMs <= allowedMs ? { kind: 'fallback', expectedMs, probe: false } : { kind: 'refuse' }
+  return !fallback.probing && waitMs <= allowedMs
+    ? { kind: 'fallback', expectedMs: undefined, probe: true }
+    : { kind: 'refuse' }
 }

@@ -58,6 +58,7 @@ export class Brownout {
     const choice = brownoutChoice(budget, load, {
       replicas: pool.candidates(NOTHING_TRIED, to),
       serviceMs: serviceTimes.serviceMs(to),
+      stale: serviceTimes.stale(to, now),
       probing: serviceTimes.probing(to, now),
     })
     if (choice.kind !== 'fallback') return undefined
