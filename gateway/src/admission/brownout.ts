@@ -24,9 +24,10 @@ export type BrownoutChoice =
 /**
  * Brownout: which version answers a request whose primary admission expects to miss the budget. The fallback joins
  * the same first-in-first-out queue, so it waits as long as the primary would (and for a slot on a replica serving
- * it); what it saves is its own service time, and the capacity the queue behind it then drains with. Chosen only when the primary would miss (by the very rule that refuses
- * it, `wouldMissDeadline`) and the fallback's expected wait plus its measured service time is within
- * `ADMISSION_HEADROOM` of the budget; never without a routable replica serving it. Until the fallback has answered
+ * it); what it saves is its own service time, and the capacity the queue behind it then drains with. Chosen only
+ * when the primary would miss (by the very rule that refuses it, `wouldMissDeadline`) and the fallback's expected
+ * wait plus its measured service time is within `ADMISSION_HEADROOM` of the budget; never without a routable replica
+ * serving it. Until the fallback has answered
  * once its service time is unknown: one request at a time may try it, when the wait alone fits, so the gateway
  * learns it (a guess refused would never be measured; one probe costs at most one late answer). The same when an old
  * measurement says it would not fit: the fallback is measured only when chosen, so one slow answer would otherwise
