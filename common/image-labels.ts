@@ -19,3 +19,16 @@ export function sameLabel(a: string, b: string): boolean {
 export function isImageFileName(name: string): boolean {
   return IMAGE_FILE.test(name)
 }
+
+/**
+ * Two models answer in the same classes: the same labels (as `sameLabel` compares them), in any order, since each
+ * model names its own output order. What a brownout fallback must have in common with the model it stands in for.
+ */
+export function sameLabelSet(a: readonly string[], b: readonly string[]): boolean {
+  const norm = (s: string) => s.replaceAll('_', ' ').trim().toLowerCase()
+  const setA = new Set(a.map(norm))
+  const setB = new Set(b.map(norm))
+  if (setA.size !== setB.size) return false
+  for (const label of setA) if (!setB.has(label)) return false
+  return true
+}

@@ -85,6 +85,12 @@ export const gatewayPredictionSchema = {
     queue_size: { type: 'integer', description: 'requests waiting in the gateway queue when this one was answered' },
     replica: { type: 'string', description: 'URL of the replica that served it' },
     replica_id: { type: 'string', description: 'the name the replica gives itself' },
+    degraded: {
+      type: 'boolean',
+      description:
+        'true: brownout, the model asked for would not have answered in time, so its fallback did (`model` names it)',
+    },
+    degraded_from: { type: 'string', description: 'when degraded: the version it would have run (NAME@VERSION)' },
     timing_ms: {
       type: 'object',
       required: ['gateway_queue', 'upstream', 'total'],

@@ -3,9 +3,9 @@ import type { FromSchema } from 'json-schema-to-ts'
 
 /**
  * The model registry's state: for every model, its known versions with their stage, the canary split if one is
- * set, past production versions (for `rollback`) and each version's last regression-gate verdict. One JSON document,
- * shared by every gateway (a file; a ConfigMap in Kubernetes) and edited by `npm run models` and by the gateway's
- * automatic rollback.
+ * set, past production versions (for `rollback`), each version's last regression-gate verdict, and the brownout
+ * fallback if one is set. One JSON document, shared by every gateway (a file; a ConfigMap in Kubernetes) and edited
+ * by `npm run models` and by the gateway's automatic rollback.
  */
 export const MODEL_NAME_PATTERN_SOURCE = '^[a-z0-9][a-z0-9._-]{0,63}$'
 export const VERSION_PATTERN_SOURCE = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
@@ -58,6 +58,21 @@ export const canarySchema = {
   },
 } as const
 
+/**
+ * Brownout: the version that answers a request for the model when its own version would miss the request's deadline
+ * (and this one would not). Another version of the model (e.g. int8) or another model with the same label set.
+ */
+export const fallbackSchema = {
+  type: 'object',
+  required: ['model', 'version'],
+  additionalProperties: false,
+  properties: {
+    model: { type: 'string', pattern: MODEL_NAME_PATTERN_SOURCE },
+    version: { type: 'string', pattern: VERSION_PATTERN_SOURCE },
+    since: timestamp,
+  },
+} as const
+
 export const modelStateSchema = {
   type: 'object',
   required: ['versions'],
@@ -74,6 +89,7 @@ export const modelStateSchema = {
       items: { type: 'string', pattern: VERSION_PATTERN_SOURCE },
       description: 'earlier production versions, the latest last: what `rollback` goes back to',
     },
+    fallback: fallbackSchema,
   },
 } as const
 
@@ -97,6 +113,7 @@ export type ModelState = FromSchema<typeof modelStateSchema>
 export type VersionState = FromSchema<typeof versionStateSchema>
 export type GateVerdict = FromSchema<typeof gateVerdictSchema>
 export type Canary = FromSchema<typeof canarySchema>
+export type Fallback = FromSchema<typeof fallbackSchema>
 
 /** The state `npm start` runs with until someone writes one: nothing registered, every model on its newest version. */
 export const EMBEDDED_DEFAULT_STATE: RegistryState = Object.freeze({ models: {} }) as RegistryState
@@ -143,6 +160,11 @@ export function productionVersions(model: ModelState): string[] {
 /** The production version the registry names for a model, if it names one. */
 export function productionVersion(model: ModelState | undefined): string | undefined {
   return model ? productionVersions(model)[0] : undefined
+}
+
+/** The brownout fallback of a model, as `NAME@VERSION`, if one is set. */
+export function fallbackKey(model: ModelState | undefined): string | undefined {
+  return model?.fallback ? `${model.fallback.model}@${model.fallback.version}` : undefined
 }
 
 /** The canary in force: one with a weight above 0. */

@@ -1,5 +1,7 @@
+import { sameLabelSet } from '../image-labels.ts'
 import {
   activeCanary,
+  fallbackKey,
   type GateVerdict,
   type ModelState,
   productionVersion,
@@ -24,6 +26,8 @@ export type RegistryErrorCode =
   | 'no_production'
   | 'already_production'
   | 'nothing_to_roll_back'
+  | 'labels_differ'
+  | 'invalid_fallback'
 
 export class RegistryError extends Error {
   override name = 'RegistryError'
@@ -193,6 +197,66 @@ export function recordGate(state: RegistryState, name: string, version: string, 
     state: validateRegistryState(next),
     summary: `${name} ${version}: gate ${verdict.passed ? 'passed' : 'FAILED'}${verdict.summary ? ` (${verdict.summary})` : ''}`,
   }
+}
+
+/** What `setFallback` needs to know beyond the state: the versions that exist and both label sets. */
+export interface FallbackCheck {
+  /** Every version of the fallback's model that exists (state or disk). */
+  fallbackVersions: readonly string[]
+  /** The labels the model answers in (its production version's), and the fallback's. */
+  labels: { primary: readonly string[]; fallback: readonly string[] }
+}
+
+/**
+ * `fallback NAME MODEL@VERSION`: requests for NAME that would miss their deadline are answered by that version
+ * instead, when it would not (brownout). It must exist, differ from NAME's production version, and answer in the same
+ * classes, or the client would get a label its model does not know.
+ */
+export function setFallback(
+  state: RegistryState,
+  name: string,
+  fallback: { model: string; version: string },
+  now: string,
+  check: FallbackCheck,
+): Change {
+  if (!VERSION_PATTERN.test(fallback.version))
+    throw new RegistryError('invalid_version', `version '${fallback.version}' is not valid`)
+  if (!check.fallbackVersions.includes(fallback.version)) {
+    const versions = check.fallbackVersions.join(', ') || 'none'
+    throw new RegistryError(
+      'unknown_version',
+      `${fallback.model} has no version '${fallback.version}' (versions: ${versions})`,
+    )
+  }
+  const next = structuredClone(state)
+  next.models[name] ??= { versions: {} }
+  const model = next.models[name]
+  if (fallback.model === name && productionVersion(model) === fallback.version) {
+    throw new RegistryError(
+      'invalid_fallback',
+      `${name} ${fallback.version} is production: a fallback must be another version`,
+    )
+  }
+  if (!sameLabelSet(check.labels.primary, check.labels.fallback)) {
+    throw new RegistryError(
+      'labels_differ',
+      `${fallback.model}@${fallback.version} answers in other classes than ${name} (${check.labels.fallback.length} labels vs ${check.labels.primary.length}, not the same set): clients would get labels ${name} does not know`,
+    )
+  }
+  model.fallback = { model: fallback.model, version: fallback.version, since: now }
+  return {
+    state: validateRegistryState(next),
+    summary: `${name}: requests that would miss their deadline are answered by ${fallback.model}@${fallback.version} (degraded)`,
+  }
+}
+
+/** `fallback NAME --clear`: no brownout for NAME (requests that would miss their deadline are refused again). */
+export function clearFallback(state: RegistryState, name: string): Change {
+  const current = fallbackKey(state.models[name])
+  if (!current) return { state, summary: `${name}: no fallback was set` }
+  const next = structuredClone(state)
+  delete next.models[name]!.fallback
+  return { state: validateRegistryState(next), summary: `${name}: fallback ${current} cleared (no brownout)` }
 }
 
 function endCanaryIn(model: ModelState, version: string, now: string, reason: string): void {

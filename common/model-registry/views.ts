@@ -1,6 +1,7 @@
 import { compareVersions } from '../http/model-selection.ts'
 import {
   activeCanary,
+  fallbackKey,
   type GateVerdict,
   productionVersion,
   type RegistryState,
@@ -32,6 +33,8 @@ export interface ModelView {
   name: string
   /** What `?model=NAME` runs (undefined: nothing can). */
   split: TrafficSplit | undefined
+  /** Brownout: the `NAME@VERSION` that answers when the model's own version would miss a deadline. */
+  fallback?: string
   versions: VersionView[]
 }
 
@@ -82,9 +85,11 @@ export function modelViews(
     const production = split?.production
     const canary = split?.canary
     const versions = [...new Set([...byVersion.keys(), ...Object.keys(listed)])].sort(compareVersions)
+    const fallback = fallbackKey(model)
     return {
       name,
       split,
+      ...(fallback && { fallback }),
       versions: versions.map((version): VersionView => {
         const entry = listed[version]
         const isProduction = version === production

@@ -5,16 +5,19 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { compareVersions, parseModelSelector } from '../http/model-selection.ts'
+import { sameLabelSet } from '../image-labels.ts'
 import { EMBEDDED_DEFAULT_STATE, type RegistryState, validateRegistryState } from '../model-registry/state.ts'
 import { readStateFile, recordGateVerdict, updateStateFile, writeStateFile } from '../model-registry/state-file.ts'
 import { chooseVersion } from '../model-registry/traffic-split.ts'
 import {
+  clearFallback,
   promote,
   RegistryError,
   recordGate,
   registerVersion,
   rollback,
   setCanary,
+  setFallback,
   stopCanary,
 } from '../model-registry/transitions.ts'
 import { modelViews, type Served } from '../model-registry/views.ts'
@@ -325,5 +328,57 @@ describe('the state file', () => {
     assert.deepEqual(await readdir(join(dir, 'nested')), ['models.json'], 'no temporary file left behind')
     await writeFile(file, '{"models": {"m": {"versions": {"v1": {"stage": "gone"}}}}}')
     await assert.rejects(readStateFile(file), /stage/)
+  })
+})
+
+describe('brownout fallback in the registry state', () => {
+  const labels = ['tench', 'goldfish', 'great white shark']
+  const check = { fallbackVersions: ['v1', 'int8'], labels: { primary: labels, fallback: [...labels].reverse() } }
+
+  test('set to another version or model with the same label set; shown by the views; cleared', () => {
+    const set = setFallback(twoVersions(), 'm', { model: 'm', version: 'int8' }, NOW, check)
+    assert.deepEqual(set.state.models.m!.fallback, { model: 'm', version: 'int8', since: NOW })
+    assert.equal(modelViews(set.state, new Map()).find((v) => v.name === 'm')!.fallback, 'm@int8')
+    const other = setFallback(twoVersions(), 'm', { model: 'tiny', version: 'v1' }, NOW, check)
+    assert.equal(other.state.models.m!.fallback?.model, 'tiny')
+    assert.deepEqual(validateRegistryState(JSON.parse(JSON.stringify(other.state))), other.state, 'survives a file')
+    const cleared = clearFallback(set.state, 'm')
+    assert.equal(cleared.state.models.m!.fallback, undefined)
+    assert.match(cleared.summary, /fallback m@int8 cleared/)
+    assert.match(clearFallback(cleared.state, 'm').summary, /no fallback was set/)
+  })
+
+  test('refused: unknown version, the production version itself, other labels', () => {
+    assert.equal(
+      codeOf(() => setFallback(twoVersions(), 'm', { model: 'm', version: 'v9' }, NOW, check)),
+      'unknown_version',
+    )
+    assert.equal(
+      codeOf(() => setFallback(twoVersions(), 'm', { model: 'm', version: 'v1' }, NOW, check)),
+      'invalid_fallback',
+    )
+    const otherLabels = { ...check, labels: { primary: labels, fallback: ['cat', 'dog', 'tench'] } }
+    assert.equal(
+      codeOf(() => setFallback(twoVersions(), 'm', { model: 'tiny', version: 'v1' }, NOW, otherLabels)),
+      'labels_differ',
+    )
+  })
+
+  test('property: the same label set in any order and spelling (case, _), and not with one label changed', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.stringMatching(/^[a-z]{1,8}$/), { minLength: 1, maxLength: 30 }),
+        fc.nat(),
+        (set, seed) => {
+          const rotated = [...set.slice(seed % set.length), ...set.slice(0, seed % set.length)]
+          const shuffled = rotated.map((l, i) => (i % 2 ? l.toUpperCase() : l))
+          assert.equal(sameLabelSet(set, shuffled), true)
+          const changed = [...set]
+          changed[seed % set.length] = `${changed[seed % set.length]}_x`
+          assert.equal(sameLabelSet(set, changed), false)
+          assert.equal(sameLabelSet(set, set.slice(1)), false, 'one label missing')
+        },
+      ),
+    )
   })
 })

@@ -12,9 +12,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
+import { writeStateFile } from '../../common/model-registry/state-file.ts'
+import { RegistryError } from '../../common/model-registry/transitions.ts'
 import { defaultImagesDir, loadImages } from '../../loadtester/src/images.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
 import { compressWorkload } from '../../loadtester/src/workload-shapes.ts'
+import { replicaConfigSpec } from '../../replica/src/config.ts'
 import {
   CLIENT_TIMEOUT_MS,
   comparePolicies,
@@ -27,6 +30,7 @@ import {
   summarizeSeeds,
 } from '../../simulator/src/compare.ts'
 import { seedTable } from '../../simulator/src/report.ts'
+import { runRegistryState } from './brownout-state.ts'
 import { type Calibration, calibrate } from './capacity-probe.ts'
 import { cgroupUnavailableReason, removeStaleGroups } from './cgroup.ts'
 import { runReal } from './real-run.ts'
@@ -111,6 +115,23 @@ const spec = {
     parse: parse.integer({ min: 1 }),
     default: 500,
   }),
+  brownout: setting<string | undefined>({
+    env: 'EXPERIMENT_BROWNOUT',
+    flag: 'brownout',
+    description:
+      "Brownout for the custom policy: MODEL[@VERSION] (e.g. darknet-tiny) answers, degraded, what ResNet18 would not in time; set as its fallback in the run's registry state (the baselines run without). Unset: off",
+    parse: parse.string(),
+    default: undefined,
+  }),
+  brownoutServiceRatio: setting({
+    env: 'EXPERIMENT_BROWNOUT_SERVICE_RATIO',
+    flag: 'brownout-service-ratio',
+    description:
+      "With --brownout: the fallback's service time as a share of ResNet18's, for the simulator's prediction (the runs measure the real one)",
+    parse: parse.number({ min: 0.01, max: 1 }),
+    default: 0.5,
+  }),
+  modelsDir: replicaConfigSpec.modelsDir,
   out: setting({
     env: 'EXPERIMENT_OUT',
     flag: 'out',
@@ -132,6 +153,20 @@ const out = resolve(config.out)
 mkdirSync(out, { recursive: true })
 const log = (message: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`)
 removeStaleGroups()
+
+// Every run's gateway reads a registry state of the run's own (not the developer's): none, or the brownout fallback.
+const registry = await runRegistryState(config.brownout, config.modelsDir).catch((error: Error) => {
+  if (!(error instanceof RegistryError)) throw error
+  console.error(`experiment: --brownout ${config.brownout}: ${error.message}`)
+  process.exit(2)
+})
+const plainRegistryFile = join(out, 'model-registry-none.json')
+const brownoutRegistryFile = join(out, 'model-registry-brownout.json')
+await writeStateFile(plainRegistryFile, { models: {} })
+if (registry.fallback) {
+  await writeStateFile(brownoutRegistryFile, registry.state)
+  log(`brownout: resnet18 → ${registry.fallback} for the custom policy (the baselines run without)`)
+}
 
 const calibration: Calibration = config.calibration
   ? JSON.parse(readFileSync(config.calibration, 'utf8'))
@@ -161,6 +196,7 @@ const scenario: Scenario = {
   sloMs: config.sloMs,
   seed: 1,
   maxReplicas: config.maxReplicas,
+  ...(registry.fallback && { brownout: { serviceRatio: config.brownoutServiceRatio } }),
 }
 const seeds = Array.from({ length: config.seeds }, (_, i) => i + 1)
 const fixedReplicas = rightSizedFixed(scenario, seeds)
@@ -197,12 +233,17 @@ for (const [i, { policy, seed }] of order.entries()) {
     sloMs: config.sloMs,
     timeoutMs: CLIENT_TIMEOUT_MS,
     dir,
+    registryFile: policy === 'custom' && registry.fallback ? brownoutRegistryFile : plainRegistryFile,
+    modelsDir: config.modelsDir,
     log: (message) => log(`  ${message}`),
   })
   writeFileSync(join(dir, 'run.json'), `${JSON.stringify(result, null, 2)}\n`)
   log(
     `  ${controller.name}: ${(result.slowShare * 100).toFixed(2)} % over ${config.sloMs} ms or failed, ` +
-      `${result.replicaSeconds.toFixed(0)} replica-s, p99 ${result.p99Ms.toFixed(0)} ms`,
+      `${result.replicaSeconds.toFixed(0)} replica-s, p99 ${result.p99Ms.toFixed(0)} ms` +
+      (result.degradedShare > 0
+        ? `, ${(result.degradedShare * 100).toFixed(2)} % degraded (fallback service time ${result.fallbackServiceRatio?.toFixed(2) ?? '?'} × the model's)`
+        : ''),
   )
   outcomes.find((o) => o.policy === policy)!.real.push(result)
 }

@@ -5,7 +5,7 @@ import { percentile } from '../../common/percentile.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { metric } from '../../common/testing/prometheus-sample.ts'
 import type { LoadImage } from '../../loadtester/src/images.ts'
-import { latencyMs } from '../../loadtester/src/request-record.ts'
+import { latencyMs, type RequestRecord } from '../../loadtester/src/request-record.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
 import type { GatewayGauges, ScalingController } from '../../simulator/src/controllers/cluster-state.ts'
@@ -25,6 +25,10 @@ export interface RealRunOptions {
   timeoutMs: number
   /** A folder of this run's own: the replicas file and the decision log go there. */
   dir: string
+  /** The registry state file the gateway reads (this run's own: a brownout fallback, or none). */
+  registryFile: string
+  /** The replicas' models folder (where a brownout fallback is served from); undefined: their default. */
+  modelsDir?: string
   log: (message: string) => void
 }
 
@@ -48,6 +52,10 @@ export interface RealRunResult {
   failed: number
   /** Answers by HTTP status (or timeout / error). */
   statuses: Record<string, number>
+  /** Share of requests answered 200 by a fallback (brownout, `degraded: true`); 0 without one. */
+  degradedShare: number
+  /** Brownout: the fallback's mean upstream time over the model's, as measured in this run (what to simulate). */
+  fallbackServiceRatio?: number
   p50Ms: number
   p99Ms: number
   replicaSeconds: number
@@ -71,6 +79,19 @@ async function scrapeGauges(gatewayUrl: string): Promise<GatewayGauges> {
   }
 }
 
+/** The fallback's mean upstream time over the model's, when both answered in this run. */
+function fallbackServiceRatio(records: readonly RequestRecord[]): { fallbackServiceRatio?: number } {
+  const meanOf = (degraded: boolean) => {
+    const times = records.flatMap((r) =>
+      r.status === 200 && r.upstreamMs !== undefined && (r.degraded === true) === degraded ? [r.upstreamMs] : [],
+    )
+    return times.length === 0 ? undefined : times.reduce((a, b) => a + b, 0) / times.length
+  }
+  const fallback = meanOf(true)
+  const model = meanOf(false)
+  return fallback === undefined || model === undefined ? {} : { fallbackServiceRatio: fallback / model }
+}
+
 /** Pod-seconds within [0, endMs]: from each pod's creation (the decision) until its process is gone. */
 export function replicaSeconds(pods: readonly PodRecord[], endMs: number): number {
   let ms = 0
@@ -89,7 +110,10 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
     cores: options.cores,
     provisioningMs: options.provisioningMs,
     replicasFile: join(options.dir, 'replicas.txt'),
-    replicaArgs: ['--log-level', 'warn', '--intra-op-threads', '1'],
+    replicaArgs: [
+      ...['--log-level', 'warn', '--intra-op-threads', '1'],
+      ...(options.modelsDir === undefined ? [] : ['--models-dir', options.modelsDir]),
+    ],
     drainDelayMs: 2000,
   })
   cluster.on('log', (message) => options.log(message))
@@ -112,6 +136,8 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
       String(options.startupS),
       '--slo-ms',
       String(options.sloMs),
+      '--model-registry-file',
+      options.registryFile,
       '--log-level',
       'warn',
     ],
@@ -176,6 +202,8 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
       slowShare: 1 - summary.slo_attainment,
       failed: result.records.length - (summary.by_status['200'] ?? 0),
       statuses: summary.by_status,
+      degradedShare: summary.degraded.share,
+      ...fallbackServiceRatio(result.records),
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
       replicaSeconds: replicaSeconds(pods, endMs),

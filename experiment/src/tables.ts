@@ -16,11 +16,13 @@ const range = (values: readonly number[], format: (v: number) => string) =>
 /** Real runs per policy: the mean over repeats, with the range when there is more than one. */
 export function realTable(outcomes: readonly PolicyOutcome[], sloMs: number): string {
   const lines = [
-    `${'policy'.padEnd(11)} ${'runs'.padStart(4)}  ${`over ${sloMs} ms or failed`.padEnd(26)} ${'replica-s'.padEnd(20)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU s'.padStart(7)} ${'throttled s'.padStart(11)}`,
+    `${'policy'.padEnd(11)} ${'runs'.padStart(4)}  ${`over ${sloMs} ms or failed`.padEnd(26)} ${'replica-s'.padEnd(20)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU s'.padStart(7)} ${'throttled s'.padStart(11)}  degraded`,
   ]
   for (const { policy, real } of outcomes) {
     const shares = real.map((r) => r.slowShare)
     const cost = real.map((r) => r.replicaSeconds)
+    // Brownout's answers by a fallback: 200s, in time or not, counted apart (runs from before it have none).
+    const degraded = real.map((r) => r.degradedShare ?? 0)
     lines.push(
       `${policy.padEnd(11)} ${String(real.length).padStart(4)}  ${`${pct(mean(shares))}${range(shares, pct)}`.padEnd(26)} ${`${mean(cost).toFixed(0)}${range(cost, (v) => v.toFixed(0))}`.padEnd(20)} ${mean(
         real.map((r) => r.p50Ms),
@@ -32,7 +34,7 @@ export function realTable(outcomes: readonly PolicyOutcome[], sloMs: number): st
         .toFixed(0)
         .padStart(7)} ${mean(real.map((r) => r.throttledSeconds))
         .toFixed(0)
-        .padStart(11)}`,
+        .padStart(11)}  ${pct(mean(degraded))}${range(degraded, pct)}`,
     )
   }
   return lines.join('\n')
@@ -51,7 +53,7 @@ export function predictionMeetsTarget(predicted: { slow: number; cost: number },
 /** Predicted (simulated before the real runs, mean over seeds) beside real (mean over repeats), with the verdict. */
 export function predictionTable(outcomes: readonly PolicyOutcome[]): string {
   const lines = [
-    `${'policy'.padEnd(11)} ${'violations predicted / real'.padEnd(30)} ${'within target'.padEnd(14)} ${'replica-s predicted / real'.padEnd(30)} within 10 %`,
+    `${'policy'.padEnd(11)} ${'violations predicted / real'.padEnd(30)} ${'within target'.padEnd(14)} ${'replica-s predicted / real'.padEnd(30)} ${'within 10 %'.padEnd(12)} degraded predicted / real`,
   ]
   for (const { policy, real, predicted } of outcomes) {
     const realSlow = mean(real.map((r) => r.slowShare))
@@ -62,7 +64,7 @@ export function predictionTable(outcomes: readonly PolicyOutcome[]): string {
     )
     const diff = `${((predicted.replicaSeconds.mean / realCost - 1) * 100).toFixed(0)} %`
     lines.push(
-      `${policy.padEnd(11)} ${`${pct(predicted.slowShare.mean)} / ${pct(realSlow)}`.padEnd(30)} ${(verdict.slowOk ? 'yes' : 'NO').padEnd(14)} ${`${predicted.replicaSeconds.mean.toFixed(0)} / ${realCost.toFixed(0)} (${diff})`.padEnd(30)} ${verdict.costOk ? 'yes' : 'NO'}`,
+      `${policy.padEnd(11)} ${`${pct(predicted.slowShare.mean)} / ${pct(realSlow)}`.padEnd(30)} ${(verdict.slowOk ? 'yes' : 'NO').padEnd(14)} ${`${predicted.replicaSeconds.mean.toFixed(0)} / ${realCost.toFixed(0)} (${diff})`.padEnd(30)} ${(verdict.costOk ? 'yes' : 'NO').padEnd(12)} ${pct(predicted.degradedShare?.mean ?? 0)} / ${pct(mean(real.map((r) => r.degradedShare ?? 0)))}`,
     )
   }
   return lines.join('\n')

@@ -42,12 +42,13 @@ describe('experiment accounting and tables', () => {
     assert.equal(predictionMeetsTarget({ slow: 0.006, cost: 1 }, { slow: 0.0, cost: 1 }).slowOk, false)
   })
 
-  const run = (slowShare: number, replicaSeconds: number): RealRunResult => ({
+  const run = (slowShare: number, replicaSeconds: number, degradedShare = 0): RealRunResult => ({
     policy: 'custom',
     requests: 100,
     slowShare,
     failed: 0,
     statuses: { '200': 100 },
+    degradedShare,
     p50Ms: 50,
     p99Ms: 300,
     replicaSeconds,
@@ -73,13 +74,19 @@ describe('experiment accounting and tables', () => {
     slowShare: { mean: 0.03, min: 0.02, max: 0.04 },
     replicaSeconds: { mean: 105, min: 100, max: 110 },
     p99Ms: 280,
+    degradedShare: { mean: 0.01, min: 0.005, max: 0.015 },
   }
-  const outcomes: PolicyOutcome[] = [{ policy: 'custom', real: [run(0.02, 100), run(0.04, 110)], predicted }]
+  const outcomes: PolicyOutcome[] = [
+    { policy: 'custom', real: [run(0.02, 100, 0.01), run(0.04, 110, 0.03)], predicted },
+  ]
 
   test('the tables show the mean of the repeats with their range, and the prediction beside with its verdict', () => {
     const real = realTable(outcomes, 500)
     assert.match(real, /custom\s+2\s+3\.00 % \[2\.00 %–4\.00 %\]\s+105 \[100–110\]/)
     assert.match(predictionTable(outcomes), /custom\s+3\.00 % \/ 3\.00 %\s+yes\s+105 \/ 105 \(0 %\)\s+yes/)
+    // Brownout's answers by a fallback, apart: the repeats' mean with its range, and predicted beside real.
+    assert.match(real, /degraded\n.*\s2\.00 % \[1\.00 %–3\.00 %\]$/)
+    assert.match(predictionTable(outcomes), /1\.00 % \/ 2\.00 %$/)
   })
 
   test('the report page draws every run without an error and fetches nothing', async () => {

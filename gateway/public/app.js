@@ -85,7 +85,7 @@ async function classify(file) {
   }
   showPrediction(body)
   setStatus(
-    `${body.prediction} — ${body.model.name} ${body.model.version}, answered by ${body.replica_id ?? body.replica} in ${ms(body.timing_ms.total)}`,
+    `${body.prediction} — ${body.model.name} ${body.model.version}${body.degraded ? ` (degraded: ${body.degraded_from} would not have answered in time)` : ''}, answered by ${body.replica_id ?? body.replica} in ${ms(body.timing_ms.total)}`,
   )
 }
 
@@ -190,6 +190,7 @@ function createCharts(sloMs) {
   charts.rps = makeChart('rps-chart', [
     { label: 'answered', stroke: '#0969da' },
     { label: '200 OK', stroke: '#1a7f37' },
+    { label: 'degraded (fallback)', stroke: '#9a6700' },
   ])
   charts.replicas = makeChart('replicas-chart', [
     { label: 'ready', stroke: '#1a7f37' },
@@ -200,6 +201,9 @@ function createCharts(sloMs) {
 function renderLive(live) {
   $('stat-queue').textContent = `${live.queue.size} / ${live.queue.max_size}`
   $('stat-rps').textContent = String(live.rps)
+  // Brownout: answers a fallback gave in the last minute (only shown once there are some).
+  $('stat-degraded').textContent = String(live.minute.degraded ?? 0)
+  $('stat-degraded-row').hidden = !live.minute.degraded
   $('stat-p50').textContent = ms(live.minute.p50)
   $('stat-p99').textContent = ms(live.minute.p99)
   $('stat-p99').classList.toggle('error', live.minute.p99 != null && live.minute.p99 > live.slo_ms)
@@ -209,7 +213,12 @@ function renderLive(live) {
   const x = s.map((second) => second.t / 1000)
   charts.queue.setData([x, s.map((second) => second.queue)])
   charts.latency.setData([x, s.map((second) => second.p50), s.map((second) => second.p99), s.map(() => live.slo_ms)])
-  charts.rps.setData([x, s.map((second) => second.answered), s.map((second) => second.ok)])
+  charts.rps.setData([
+    x,
+    s.map((second) => second.answered),
+    s.map((second) => second.ok),
+    s.map((second) => second.degraded ?? 0),
+  ])
   charts.replicas.setData([x, s.map((second) => second.ready), s.map((second) => second.desired)])
 
   const rows = live.replicas.map((replica) => {

@@ -383,6 +383,14 @@ export const gatewayConfigSpec = {
     parse: positiveInt(),
     default: 2000,
   }),
+  brownout: setting({
+    env: 'BROWNOUT',
+    flag: 'brownout',
+    description:
+      'on: a request a model would not answer in time is answered by its fallback (set with `npm run models -- fallback`) when that would be, marked degraded; off: refused as without one. Nothing changes for a model without a fallback',
+    parse: parse.oneOf(['on', 'off']),
+    default: 'on' as const,
+  }),
   canaryWindowS: setting({
     env: 'CANARY_WINDOW_S',
     flag: 'canary-window-s',

@@ -28,6 +28,7 @@ import type { Job } from './queue/job.ts'
 import { JobQueue } from './queue/job-queue.ts'
 import { ROUTING_POLICIES } from './routing/policies.ts'
 import { buildGatewayServer } from './server.ts'
+import { Brownout } from './versions/brownout.ts'
 import { type ModelLifecycle, startModelLifecycle } from './versions/lifecycle.ts'
 
 export interface RunningGateway {
@@ -220,6 +221,12 @@ export async function startGateway(
     batch,
     datasets,
     access: { tokens: tokens && (() => tokens.value), predictNeedsToken: config.predictAuth },
+    brownout: new Brownout({
+      registry: models.registry,
+      pool,
+      serviceTimes: models.serviceTimes,
+      enabled: config.brownout === 'on',
+    }),
   })
   await discovery.start((urls) => pool.setTargets(urls))
   health.start()

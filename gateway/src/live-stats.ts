@@ -8,6 +8,8 @@ export interface LiveSecond {
   answered: number
   /** Of which 200. */
   ok: number
+  /** Of those, answered by a model's fallback (brownout). */
+  degraded: number
   p50: number | null
   p99: number | null
   /** Gauges, sampled once a second: the largest queue seen, replicas ready and desired (null before the first sample). */
@@ -24,6 +26,7 @@ interface Bucket {
   latencies: number[]
   answered: number
   ok: number
+  degraded: number
   queue: number
   ready: number
   desired: number
@@ -41,10 +44,11 @@ export class LiveStats {
     this.#seconds = seconds
   }
 
-  recordAnswer(nowMs: number, latencyMs: number, status: number): void {
+  recordAnswer(nowMs: number, latencyMs: number, status: number, degraded = false): void {
     const bucket = this.#bucket(nowMs)
     bucket.answered++
     if (status === 200) bucket.ok++
+    if (status === 200 && degraded) bucket.degraded++
     // Only successful answers have a latency a user waited for; errors are fast by design and would flatter p99.
     if (status === 200 && bucket.latencies.length < SAMPLES_PER_SECOND) bucket.latencies.push(latencyMs)
   }
@@ -59,13 +63,14 @@ export class LiveStats {
   /** Every second of the window, oldest first, empty seconds included, and the window's own percentiles. */
   snapshot(nowMs: number): {
     seconds: LiveSecond[]
-    minute: { answered: number; p50: number | null; p99: number | null }
+    minute: { answered: number; degraded: number; p50: number | null; p99: number | null }
   } {
     const current = Math.floor(nowMs / 1000)
     const bySecond = new Map(this.#buckets.map((b) => [b.second, b]))
     const seconds: LiveSecond[] = []
     const all: number[] = []
     let answered = 0
+    let degraded = 0
     let last: Bucket | undefined
     for (let second = current - this.#seconds + 1; second <= current; second++) {
       const bucket = bySecond.get(second)
@@ -73,10 +78,12 @@ export class LiveStats {
       const latencies = bucket ? [...bucket.latencies].sort((a, b) => a - b) : []
       all.push(...latencies)
       answered += bucket?.answered ?? 0
+      degraded += bucket?.degraded ?? 0
       seconds.push({
         t: second * 1000,
         answered: bucket?.answered ?? 0,
         ok: bucket?.ok ?? 0,
+        degraded: bucket?.degraded ?? 0,
         p50: percentileOrNull(latencies, 0.5),
         p99: percentileOrNull(latencies, 0.99),
         // A second without a sample keeps the last gauges seen (nothing changed that we know of).
@@ -86,7 +93,10 @@ export class LiveStats {
       })
     }
     all.sort((a, b) => a - b)
-    return { seconds, minute: { answered, p50: percentileOrNull(all, 0.5), p99: percentileOrNull(all, 0.99) } }
+    return {
+      seconds,
+      minute: { answered, degraded, p50: percentileOrNull(all, 0.5), p99: percentileOrNull(all, 0.99) },
+    }
   }
 
   #bucket(nowMs: number): Bucket {
@@ -102,6 +112,7 @@ export class LiveStats {
       latencies: [],
       answered: 0,
       ok: 0,
+      degraded: 0,
       queue: 0,
       ready: newest?.ready ?? 0,
       desired: newest?.desired ?? 0,

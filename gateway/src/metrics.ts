@@ -157,6 +157,12 @@ export function createGatewayMetrics(sources: GatewayGaugeSources) {
       labelNames: ['model', 'version'] as const,
       registers,
     }),
+    degradedAnswers: new Counter({
+      name: 'gateway_degraded_answers_total',
+      help: 'Brownout: requests for a model answered 200 by its fallback (it would not have answered in time)',
+      labelNames: ['model', 'fallback'] as const,
+      registers,
+    }),
     modelSeconds: new Histogram({
       name: 'gateway_model_duration_seconds',
       help: 'Time a model version took to answer (at the replica, network included), per version',

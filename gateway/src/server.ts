@@ -18,6 +18,7 @@ import { batchRoutes } from './routes/batch.ts'
 import { type LiveVersion, liveRoute } from './routes/live.ts'
 import { predictRoutes, type VersionOutcomeReport } from './routes/predict.ts'
 import { statusRoutes } from './routes/status.ts'
+import type { Brownout } from './versions/brownout.ts'
 import type { ModelRouter } from './versions/model-router.ts'
 import { registerWebPage } from './web-page.ts'
 
@@ -40,6 +41,7 @@ export interface GatewayServerOptions {
   datasets: DatasetCatalog
   /** Tokens and whether predictions need one (default: nothing enforced). */
   access?: AccessControlOptions
+  brownout?: Brownout
 }
 
 /** The gateway's HTTP face. The body of a prediction is read once, as bytes, and forwarded untouched. */
@@ -84,9 +86,10 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     sloMs: config.sloMs,
     isShuttingDown,
     onArrival: () => autoscaler.recordArrival(Date.now()),
-    onAnswered: (statusCode, elapsedMs) => live.recordAnswer(Date.now(), elapsedMs, statusCode),
+    onAnswered: (statusCode, elapsedMs, degraded) => live.recordAnswer(Date.now(), elapsedMs, statusCode, degraded),
     models: options.models,
     onVersionOutcome: options.onVersionOutcome,
+    brownout: options.brownout,
   })
   await app.register(statusRoutes, {
     models: options.models,

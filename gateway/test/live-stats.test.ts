@@ -15,7 +15,18 @@ describe('LiveStats (the web page’s last minute)', () => {
     const [previous, current] = seconds.slice(-2)
     assert.deepEqual([previous!.answered, previous!.ok, previous!.p50, previous!.p99], [101, 100, 50, 99])
     assert.deepEqual([current!.answered, current!.p99], [1, 300])
-    assert.deepEqual(minute, { answered: 102, p50: 51, p99: 100 })
+    assert.deepEqual(minute, { answered: 102, degraded: 0, p50: 51, p99: 100 })
+  })
+
+  test('degraded answers (a fallback answered, brownout) are counted apart, 200s only', () => {
+    const stats = new LiveStats(60)
+    stats.recordAnswer(T0 + 10, 40, 200, true)
+    stats.recordAnswer(T0 + 20, 30, 200, true)
+    stats.recordAnswer(T0 + 30, 300, 200)
+    stats.recordAnswer(T0 + 40, 900, 504, true)
+    const { seconds, minute } = stats.snapshot(T0 + 1600)
+    assert.deepEqual([seconds.at(-2)!.ok, seconds.at(-2)!.degraded, seconds.at(-1)!.degraded], [3, 2, 0])
+    assert.equal(minute.degraded, 2)
   })
 
   test('gauges: the largest queue of the second; ready and desired carry over, null before the first sample', () => {
@@ -34,6 +45,6 @@ describe('LiveStats (the web page’s last minute)', () => {
     const stats = new LiveStats(5)
     stats.recordAnswer(T0, 10, 200)
     stats.recordAnswer(T0 + 5000, 20, 200)
-    assert.deepEqual(stats.snapshot(T0 + 5000).minute, { answered: 1, p50: 20, p99: 20 })
+    assert.deepEqual(stats.snapshot(T0 + 5000).minute, { answered: 1, degraded: 0, p50: 20, p99: 20 })
   })
 })

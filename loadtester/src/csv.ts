@@ -23,6 +23,7 @@ export function requestsCsv(records: readonly RequestRecord[]): string {
     'predicted',
     'truth',
     'image',
+    'degraded',
   ]
   return (
     line(header) +
@@ -41,6 +42,7 @@ export function requestsCsv(records: readonly RequestRecord[]): string {
           r.predicted,
           r.truth,
           r.image,
+          r.degraded === true ? 1 : 0,
         ]),
       )
       .join('')
@@ -62,6 +64,7 @@ export function timelineCsv(rows: readonly TimelineRow[]): string {
     'replicas_ready',
     'replicas_total',
     'replicas_desired',
+    'degraded',
   ]
   return (
     line(header) +
@@ -80,6 +83,7 @@ export function timelineCsv(rows: readonly TimelineRow[]): string {
           r.replicas_ready,
           r.replicas_total,
           r.replicas_desired,
+          r.degraded,
         ]),
       )
       .join('')

@@ -81,6 +81,9 @@ console.log(
   `${result.interrupted ? 'interrupted: ' : ''}${summary.sent} sent, ${summary.answered} answered, ${summary.dropped} without answer; ` +
     `p50 ${latency?.p50.toFixed(1) ?? '–'} ms, p99 ${latency?.p99.toFixed(1) ?? '–'} ms; ` +
     `${(summary.slo_attainment * 100).toFixed(2)} % within ${config.sloMs} ms` +
+    (summary.degraded.answers > 0
+      ? ` (${summary.degraded.answers} degraded answers, ${(summary.degraded.share * 100).toFixed(2)} %)`
+      : '') +
     (summary.accuracy
       ? `; top-1 ${(summary.accuracy.top1 * 100).toFixed(1)} %` +
         (summary.accuracy.top5 === null ? '' : `, top-5 ${(summary.accuracy.top5 * 100).toFixed(1)} %`)

@@ -56,6 +56,7 @@ th { font-weight: 600; color: #555 } .chart { margin: .5rem 0 1rem } .note { col
 <tr><th>by status</th><td>${statusCells}</td></tr>
 <tr><th>latency</th><td>p50 ${fmt(l?.p50)} ms · p90 ${fmt(l?.p90)} ms · p95 ${fmt(l?.p95)} ms · p99 ${fmt(l?.p99)} ms · max ${fmt(l?.max)} ms (from the intended send time)</td></tr>
 <tr><th>SLO ${summary.slo_ms} ms</th><td>${fmt(summary.slo_attainment * 100, 2)} % of requests answered 200 within it · goodput ${fmt(summary.goodput_rps, 2)} req/s of ${fmt(summary.offered_rps, 2)} offered</td></tr>
+${summary.degraded.answers > 0 ? `<tr><th>degraded</th><td>${summary.degraded.answers} answers by a fallback (brownout): ${fmt(summary.degraded.share * 100, 2)} % of requests, ${fmt(summary.degraded.share_of_ok * 100, 2)} % of the 200s; ${summary.degraded.within_slo} within the SLO${summary.degraded.top1 === null ? '' : `; their top-1 ${fmt(summary.degraded.top1 * 100, 1)} %`}</td></tr>` : ''}
 <tr><th>schedule lag</th><td>p99 ${fmt(summary.schedule_lag_ms?.p99, 2)} ms, max ${fmt(summary.schedule_lag_ms?.max, 2)} ms</td></tr>
 ${summary.accuracy ? `<tr><th>top-1 accuracy</th><td>${fmt(summary.accuracy.top1 * 100, 1)} % of ${summary.accuracy.evaluated} labelled images</td></tr>` : ''}
 ${summary.accuracy?.top5 != null ? `<tr><th>top-5 accuracy</th><td>${fmt(summary.accuracy.top5 * 100, 1)} %</td></tr>` : ''}

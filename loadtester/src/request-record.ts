@@ -15,6 +15,8 @@ export interface RequestRecord {
   upstreamMs: number | undefined
   replica: string | undefined
   predicted: string | undefined
+  /** Brownout: the answer came from the model's fallback (the gateway said `degraded: true`). */
+  degraded?: boolean
   /** The answer's five best labels, best first, when it gave them. */
   top5?: string[]
   truth: string | undefined

@@ -199,6 +199,7 @@ function readAnswer(text: string, record: RequestRecord): LoadResult['model'] {
   if (typeof body.queue_size === 'number') record.queueSize = body.queue_size
   if (typeof body.replica === 'string') record.replica = body.replica
   if (typeof body.timing_ms?.upstream === 'number') record.upstreamMs = body.timing_ms.upstream
+  if (body.degraded === true) record.degraded = true
   return typeof body.model === 'object' && body.model !== null ? body.model : undefined
 }
 

@@ -29,6 +29,11 @@ export interface Summary {
   /** Requests per second answered 200 within the SLO. */
   goodput_rps: number
   offered_rps: number
+  /**
+   * Brownout: 200s the gateway answered with a model's fallback (`degraded: true`), counted apart: how many, their
+   * share of all scheduled requests and of the 200s, how many were within the SLO, and their own top-1 accuracy.
+   */
+  degraded: { answers: number; share: number; share_of_ok: number; within_slo: number; top1: number | null }
   /** Labels matched by name; top5 counts the answers that listed their five best classes. */
   accuracy: { top1: number; top5: number | null; evaluated: number } | null
   replicas: { mean_ready: number; max_ready: number; mean_desired: number | null; replica_seconds: number } | null
@@ -65,6 +70,9 @@ export function summarize(
   const answered = records.filter((r) => typeof r.status === 'number')
   const withinSlo = records.filter((r) => r.status === 200 && latencyMs(r)! <= sloMs).length
   const evaluated = records.filter((r) => r.status === 200 && r.truth !== undefined && r.predicted !== undefined)
+  const ok = records.filter((r) => r.status === 200)
+  const degraded = ok.filter((r) => r.degraded === true)
+  const degradedEvaluated = evaluated.filter((r) => r.degraded === true)
   const notSent = byStatus.not_sent ?? 0
   const timeouts = byStatus.timeout ?? 0
   const transportErrors = byStatus.error ?? 0
@@ -86,6 +94,16 @@ export function summarize(
     slo_attainment: records.length === 0 ? 0 : withinSlo / records.length,
     goodput_rps: durationS > 0 ? withinSlo / durationS : 0,
     offered_rps: durationS > 0 ? records.length / durationS : 0,
+    degraded: {
+      answers: degraded.length,
+      share: records.length === 0 ? 0 : degraded.length / records.length,
+      share_of_ok: ok.length === 0 ? 0 : degraded.length / ok.length,
+      within_slo: degraded.filter((r) => latencyMs(r)! <= sloMs).length,
+      top1:
+        degradedEvaluated.length === 0
+          ? null
+          : degradedEvaluated.filter((r) => sameLabel(r.predicted!, r.truth!)).length / degradedEvaluated.length,
+    },
     accuracy:
       evaluated.length === 0
         ? null
@@ -115,6 +133,8 @@ export interface TimelineRow {
   offered: number
   sent: number
   ok: number
+  /** Of the 200s, answered by a fallback (brownout). */
+  degraded: number
   /** Non-200 outcomes by status ("503", "timeout", ...). */
   errors: Record<string, number>
   p50: number | null
@@ -138,6 +158,7 @@ export function timeline(
     offered: 0,
     sent: 0,
     ok: 0,
+    degraded: 0,
     errors: {},
     p50: null,
     p95: null,
@@ -153,6 +174,7 @@ export function timeline(
     if (!row) continue
     row.offered++
     if (r.sentMs !== undefined) row.sent++
+    if (r.status === 200 && r.degraded === true) row.degraded++
     if (r.status === 200) row.ok++
     else row.errors[String(r.status)] = (row.errors[String(r.status)] ?? 0) + 1
     const latency = latencyMs(r)

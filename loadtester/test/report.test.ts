@@ -18,9 +18,12 @@ writeFileSync(join(imagesDir, 'n01440764_tench.JPEG'), Buffer.alloc(1500, 1))
 writeFileSync(join(imagesDir, 'n01443537_goldfish.JPEG'), Buffer.alloc(1500, 2))
 writeFileSync(join(imagesDir, 'unlabelled.png'), Buffer.alloc(1500, 3))
 
-// Every 7th request is refused with 503; among the rest, requests whose index is divisible by 3 get a wrong label.
+// Every 7th request is refused with 503; among the rest, requests whose index is divisible by 3 get a wrong label,
+// and every 5th is answered by a fallback (degraded: true, brownout).
 const plan = (index: number, truth: string | undefined) =>
-  index % 7 === 6 ? { status: 503 } : { status: 200, label: index % 3 === 0 ? 'wrong' : (truth ?? 'whatever') }
+  index % 7 === 6
+    ? { status: 503 }
+    : { status: 200, label: index % 3 === 0 ? 'wrong' : (truth ?? 'whatever'), degraded: index % 5 === 4 }
 
 describe('the report', () => {
   let stub: StubTarget
@@ -71,11 +74,16 @@ describe('the report', () => {
     assert.equal(summary.accuracy.top1, correct / labelled.length)
     assert.equal(summary.replicas.max_ready, 3)
     assert.equal(summary.model.name, 'stub')
+    const degraded = seen.filter((p) => p.status === 200 && p.degraded).length
+    assert.ok(degraded > 0)
+    assert.equal(summary.degraded.answers, degraded)
+    assert.equal(summary.degraded.share, degraded / 39)
+    assert.equal(summary.degraded.share_of_ok, degraded / summary.by_status['200'])
 
     const rows = readFileSync(join(dir, 'requests.csv'), 'utf8').trim().split('\n')
     assert.equal(
       rows[0],
-      'index,intended_ms,sent_ms,answered_ms,status,latency_ms,queue_size,upstream_ms,replica,predicted,truth,image',
+      'index,intended_ms,sent_ms,answered_ms,status,latency_ms,queue_size,upstream_ms,replica,predicted,truth,image,degraded',
     )
     assert.equal(rows.length, 40)
     for (const arrival of stub.arrivals) {
@@ -83,6 +91,7 @@ describe('the report', () => {
       assert.equal(cells[4], String(plan(arrival.index, undefined).status))
       assert.equal(cells[6], String(arrival.index % 5), 'queue_size from the answer')
       if (cells[4] === '200') assert.equal(cells[7], String(10 + (arrival.index % 3)), 'upstream_ms from the answer')
+      assert.equal(cells.at(-1), plan(arrival.index, undefined).degraded ? '1' : '0')
     }
 
     const timeline = readFileSync(join(dir, 'timeline.csv'), 'utf8').trim().split('\n')
@@ -98,6 +107,10 @@ describe('the report', () => {
       39,
     )
     assert.ok(body.every((c) => Number(c[header.indexOf('max_queue_size')]) <= 4))
+    assert.equal(
+      body.reduce((s, c) => s + Number(c[header.indexOf('degraded')]), 0),
+      degraded,
+    )
   })
 
   test('report.html renders offline in Chromium: charts drawn, no console errors', async () => {

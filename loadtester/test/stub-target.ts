@@ -16,7 +16,7 @@ export interface StubTargetOptions {
   answer?: (
     index: number,
     truth: string | undefined,
-  ) => { status: number; label?: string; delayMs?: number; hang?: boolean }
+  ) => { status: number; label?: string; delayMs?: number; hang?: boolean; degraded?: boolean }
   /** Serve GET /replicas (at the root) like a gateway. */
   replicas?: () => { ready: number; total: number; desired?: number }
 }
@@ -88,6 +88,7 @@ export class StubTarget extends EventEmitter {
         replica: index % 2 === 0 ? 'replica-a' : 'replica-b',
         timing_ms: { upstream: 10 + (index % 3) },
         model: { name: 'stub', version: '1', pretrained: true },
+        ...(plan.degraded !== undefined && { degraded: plan.degraded }),
       }),
     )
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { cpSync, existsSync, mkdtempSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
@@ -92,5 +92,46 @@ describe('npm run models', () => {
     const state = await stateOf()
     assert.equal(state.versions.v1!.stage, 'production')
     assert.equal(state.versions.v2!.stage, 'staging')
+  })
+
+  test('fallback: set for a model with the same label set, refused for other labels or versions, cleared', async () => {
+    // A model answering in two classes of its own: not a fallback for an ImageNet model.
+    const other = join(modelsDir, 'two-classes', 'v1')
+    mkdirSync(other, { recursive: true })
+    writeFileSync(join(other, 'model.json'), '{}')
+    writeFileSync(join(other, 'labels.json'), JSON.stringify(['cat', 'dog']))
+    for (const [args, message] of [
+      [['fallback', 'resnet18', 'two-classes@v1'], /answers in other classes than resnet18 .*\(labels_differ\)/],
+      [['fallback', 'resnet18', 'darknet-tiny@v9'], /darknet-tiny has no version 'v9' .*\(unknown_version\)/],
+      [['fallback', 'resnet18', 'nope@v1'], /no model named 'nope' \(unknown_model\)/],
+    ] as const) {
+      const failed = await run(...args)
+      assert.equal(failed.code, 1, `${args.join(' ')}: ${failed.stderr}`)
+      assert.match(failed.stderr, message)
+    }
+    const missing = await run('fallback', 'resnet18')
+    assert.equal(missing.code, 2)
+    assert.match(missing.stderr, /missing arguments/)
+
+    // darknet-tiny answers in the ImageNet classes (in another order): a fallback for the built-in ResNet18.
+    let result = await run('fallback', 'resnet18', 'darknet-tiny@v1')
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stdout, /resnet18: requests that would miss their deadline are answered by darknet-tiny@v1/)
+    let model = (await readStateFile(registryFile)).state.models.resnet18!
+    assert.equal(model.fallback?.model, 'darknet-tiny')
+    assert.equal(model.fallback?.version, 'v1')
+    result = await run('list')
+    assert.match(result.stdout, /fallback: resnet18 → darknet-tiny@v1/)
+
+    // A model named alone: its production version (here the newest on disk).
+    result = await run('fallback', 'resnet18', 'darknet-tiny')
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stdout, /answered by darknet-tiny@v\d/)
+
+    result = await run('fallback', 'resnet18', '--clear')
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stdout, /resnet18: fallback darknet-tiny@v1 cleared/)
+    model = (await readStateFile(registryFile)).state.models.resnet18!
+    assert.equal(model.fallback, undefined)
   })
 })

@@ -1,5 +1,6 @@
 /**
- * `npm run models -- list | promote NAME VERSION | rollback NAME | canary NAME VERSION --weight W | register DIR`:
+ * `npm run models -- list | promote NAME VERSION | rollback NAME | canary NAME VERSION --weight W | register DIR |
+ * fallback NAME MODEL@VERSION [--clear]`:
  * the model registry from the command line. It edits the registry state file every gateway watches.
  */
 import { configFromCommandLine } from '../../common/command-line.ts'
@@ -21,7 +22,7 @@ const modelsSpec = {
   target: setting<string | undefined>({
     env: 'MODELS_TARGET',
     flag: 'target',
-    description: 'The model NAME (promote, rollback, canary) or the folder DIR (register)',
+    description: 'The model NAME (promote, rollback, canary, fallback) or the folder DIR (register)',
     parse: parse.string(),
     default: undefined,
     positional: true,
@@ -29,7 +30,8 @@ const modelsSpec = {
   version: setting<string | undefined>({
     env: 'MODELS_VERSION',
     flag: 'model-version',
-    description: "The VERSION (promote, canary; register: default the manifest's)",
+    description:
+      "The VERSION (promote, canary; register: default the manifest's; fallback: MODEL@VERSION, or a VERSION of NAME)",
     parse: parse.string(),
     default: undefined,
     positional: true,
@@ -54,6 +56,13 @@ const modelsSpec = {
     parse: parse.boolean(),
     default: false,
   }),
+  clear: setting({
+    env: 'MODELS_CLEAR',
+    flag: 'clear',
+    description: "fallback: remove the model's fallback (requests that would miss their deadline are refused again)",
+    parse: parse.boolean(),
+    default: false,
+  }),
   name: setting<string | undefined>({
     env: 'MODELS_NAME',
     flag: 'name',
@@ -67,9 +76,16 @@ const modelsSpec = {
 
 function readModelsConfig(source: ConfigSource) {
   // `--force` on its own means true (every other option takes a value).
-  const argv = source.argv.map((arg) => (arg === '--force' ? '--force=true' : arg))
+  const argv = source.argv.map((arg) => (arg === '--force' || arg === '--clear' ? `${arg}=true` : arg))
   const config = parseConfig(modelsSpec, { ...source, argv })
-  const needs: Record<string, number> = { list: 0, rollback: 1, promote: 2, canary: 2, register: 1 }
+  const needs: Record<string, number> = {
+    list: 0,
+    rollback: 1,
+    promote: 2,
+    canary: 2,
+    register: 1,
+    fallback: config.clear ? 1 : 2,
+  }
   const given = [config.target, config.version].filter((v) => v !== undefined).length
   if (given < needs[config.command]!) {
     throw new ConfigError('target', `${config.command}: missing arguments\n\n${USAGE}`)
@@ -83,6 +99,8 @@ const USAGE = [
   'npm run models -- canary NAME VERSION --weight 0.1       send 10 % of NAME requests to VERSION',
   'npm run models -- promote NAME VERSION [--force]         make VERSION production (refused if its gate failed)',
   'npm run models -- rollback NAME                          stop the canary, or go back to the previous production',
+  'npm run models -- fallback NAME MODEL@VERSION            brownout: answer (degraded) with MODEL@VERSION what NAME would not in time',
+  'npm run models -- fallback NAME --clear                  no fallback: refuse as before',
 ].join('\n')
 
 const config = configFromCommandLine('models', modelsSpec, readModelsConfig, USAGE)
@@ -93,6 +111,7 @@ try {
     version: config.version,
     weight: config.weight,
     force: config.force,
+    clear: config.clear,
     name: config.name,
     modelsDir: config.modelsDir,
     registryFile: config.registryFile,

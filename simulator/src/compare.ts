@@ -38,6 +38,11 @@ export interface Scenario {
   /** Upper bound for the autoscaling policies (default: four times what the peak needs). */
   maxReplicas?: number
   policies?: readonly PolicyName[]
+  /**
+   * Brownout for the custom policy: a fallback taking `serviceRatio` × the service time answers what the model would
+   * not in time (the baselines run as Kubernetes would run them, without it).
+   */
+  brownout?: { serviceRatio: number }
 }
 
 /** A 1-core replica that does nothing but serve: the model behind `npm run simulate`'s defaults. */
@@ -152,6 +157,7 @@ export function simulateController(
     admissionBudgetMs: scenario.sloMs,
     queueMax: 100_000,
     seed: scenario.seed,
+    ...(scenario.brownout && { brownout: scenario.brownout }),
   })
 }
 
@@ -162,8 +168,10 @@ export function rightSizedFixed(
   budget = RIGHT_SIZED_BUDGET,
 ) {
   const most = bounds(scenario).maxReplicas
+  // The right-sized pool is a baseline: without brownout.
+  const { brownout: _, ...plain } = scenario
   for (let n = 1; n < most; n++) {
-    const ok = seeds.every((seed) => simulateController(fixedController(n), { ...scenario, seed }).slowShare <= budget)
+    const ok = seeds.every((seed) => simulateController(fixedController(n), { ...plain, seed }).slowShare <= budget)
     if (ok) return n
   }
   return most
@@ -173,7 +181,8 @@ export function rightSizedFixed(
 export function comparePolicies(scenario: Scenario): SimulationResult[] {
   return (scenario.policies ?? POLICY_NAMES).map((name) => {
     const fixed = name === 'fixed' ? (scenario.fixedReplicas ?? rightSizedFixed(scenario)) : 1
-    return simulateController(makeController(name, scenario, fixed), scenario)
+    const { brownout: _, ...plain } = scenario
+    return simulateController(makeController(name, scenario, fixed), name === 'custom' ? scenario : plain)
   })
 }
 
@@ -196,6 +205,8 @@ export interface SeedSummary {
   slowShare: Spread
   replicaSeconds: Spread
   p99Ms: number
+  /** Share of requests answered by the fallback (brownout); 0 without one. */
+  degradedShare: Spread
 }
 
 /** Per policy (in order), the mean over seeds of each figure, with the range of violations and replica-seconds. */
@@ -208,6 +219,7 @@ export function summarizeSeeds(perSeed: readonly (readonly SimulationResult[])[]
       slowShare: spread(runs.map((r) => r.slowShare)),
       replicaSeconds: spread(runs.map((r) => r.replicaSeconds)),
       p99Ms: spread(runs.map((r) => r.p99Ms)).mean,
+      degradedShare: spread(runs.map((r) => (r.requests === 0 ? 0 : r.degraded / r.requests))),
     }
   })
 }

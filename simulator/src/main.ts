@@ -78,6 +78,14 @@ const spec = {
     parse: parse.integer({ min: 0 }),
     default: 1,
   }),
+  brownout: setting<number | undefined>({
+    env: 'SIMULATE_BROWNOUT',
+    flag: 'brownout',
+    description:
+      "Brownout for the custom policy: a fallback whose service time is this share of the model's (e.g. 0.4) answers what the model would not in time; unset: off",
+    parse: parse.number({ min: 0.01, max: 1 }),
+    default: undefined,
+  }),
   out: setting({
     env: 'SIM_OUT',
     flag: 'out',
@@ -105,6 +113,7 @@ for (const scale of config.scales) {
     ...wholeCoreScenario(workload, serviceTime, startupDelayMs, config.sloMs),
     seed: config.seed,
     policies: config.policies,
+    ...(config.brownout !== undefined && { brownout: { serviceRatio: config.brownout } }),
   }
   // One fixed count for every seed: a capacity plan cannot know the arrivals.
   const fixedReplicas = config.policies.includes('fixed') ? rightSizedFixed(scenario, seeds) : undefined

@@ -16,19 +16,22 @@ export const formatShare = (share: number) => `${percent(share)} %`
 
 /** Per policy: share over the SLO and replica-seconds, mean [min–max] over the seeds. */
 export function seedTable(summaries: readonly SeedSummary[]): string {
-  const header = `${'policy'.padEnd(14)} ${'over SLO %, mean [range]'.padStart(26)} ${'replica-s, mean [range]'.padStart(26)} ${'p99 ms'.padStart(8)}`
+  // Brownout's column only when a fallback answered anything: the tables stay as they were without it.
+  const brownout = summaries.some((s) => s.degradedShare.max > 0)
+  const header = `${'policy'.padEnd(14)} ${'over SLO %, mean [range]'.padStart(26)} ${'replica-s, mean [range]'.padStart(26)} ${'p99 ms'.padStart(8)}${brownout ? ` ${'degraded %'.padStart(10)}` : ''}`
   const rows = summaries.map(
     (s) =>
-      `${s.policy.padEnd(14)} ${`${percent(s.slowShare.mean)} [${percent(s.slowShare.min)}–${percent(s.slowShare.max)}]`.padStart(26)} ${`${s.replicaSeconds.mean.toFixed(0)} [${s.replicaSeconds.min.toFixed(0)}–${s.replicaSeconds.max.toFixed(0)}]`.padStart(26)} ${s.p99Ms.toFixed(0).padStart(8)}`,
+      `${s.policy.padEnd(14)} ${`${percent(s.slowShare.mean)} [${percent(s.slowShare.min)}–${percent(s.slowShare.max)}]`.padStart(26)} ${`${s.replicaSeconds.mean.toFixed(0)} [${s.replicaSeconds.min.toFixed(0)}–${s.replicaSeconds.max.toFixed(0)}]`.padStart(26)} ${s.p99Ms.toFixed(0).padStart(8)}${brownout ? ` ${percent(s.degradedShare.mean).padStart(10)}` : ''}`,
   )
   return [header, ...rows].join('\n')
 }
 
 export function resultsTable(results: readonly SimulationResult[]): string {
-  const header = `${'policy'.padEnd(14)} ${'over SLO'.padStart(9)} ${'dropped'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'mean repl'.padStart(9)} ${'max'.padStart(5)} ${'replica-s'.padStart(10)}`
+  const brownout = results.some((r) => r.degraded > 0)
+  const header = `${'policy'.padEnd(14)} ${'over SLO'.padStart(9)} ${'dropped'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'mean repl'.padStart(9)} ${'max'.padStart(5)} ${'replica-s'.padStart(10)}${brownout ? ` ${'degraded'.padStart(9)}` : ''}`
   const rows = results.map(
     (r) =>
-      `${r.policy.padEnd(14)} ${`${(r.slowShare * 100).toFixed(3)} %`.padStart(9)} ${String(r.dropped).padStart(8)} ${r.p50Ms.toFixed(0).padStart(8)} ${r.p99Ms.toFixed(0).padStart(8)} ${r.meanReplicas.toFixed(2).padStart(9)} ${String(r.maxReplicas).padStart(5)} ${r.replicaSeconds.toFixed(0).padStart(10)}`,
+      `${r.policy.padEnd(14)} ${`${(r.slowShare * 100).toFixed(3)} %`.padStart(9)} ${String(r.dropped).padStart(8)} ${r.p50Ms.toFixed(0).padStart(8)} ${r.p99Ms.toFixed(0).padStart(8)} ${r.meanReplicas.toFixed(2).padStart(9)} ${String(r.maxReplicas).padStart(5)} ${r.replicaSeconds.toFixed(0).padStart(10)}${brownout ? ` ${`${percent(r.requests === 0 ? 0 : r.degraded / r.requests)} %`.padStart(9)}` : ''}`,
   )
   return [header, ...rows].join('\n')
 }

@@ -1,8 +1,10 @@
 import { percentileOfSorted } from '../../common/percentile.ts'
 import { createRandom, type Random } from '../../common/random.ts'
 import { wouldMissDeadline } from '../../gateway/src/admission/admission.ts'
+import { brownoutChoice } from '../../gateway/src/admission/brownout.ts'
 import { Autoscaler, type AutoscalerOptions } from '../../gateway/src/autoscale/autoscaler.ts'
 import { DrainRate } from '../../gateway/src/meters/drain-rate.ts'
+import { VersionServiceTimes } from '../../gateway/src/meters/version-service-times.ts'
 import { updatePeakEwma } from '../../gateway/src/pool/peak-ewma.ts'
 import { arrivalsInSecond } from '../../loadtester/src/arrivals.ts'
 import type { ClusterState, PodView, ScalingController } from './controllers/cluster-state.ts'
@@ -53,6 +55,12 @@ export interface SimulationOptions {
   admissionBudgetMs?: number
   /** Beyond this many queued requests, arrivals are refused (503). */
   queueMax: number
+  /**
+   * Brownout: every pod also serves a fallback taking `serviceRatio` × the model's service time; an arrival the model
+   * would not answer within the admission budget is answered by it when the gateway's own rule
+   * (`brownoutChoice`) expects it to be. Undefined: refused, as without a fallback.
+   */
+  brownout?: { serviceRatio: number }
   seed: number
 }
 
@@ -70,7 +78,7 @@ interface Pod extends PodView {
 }
 
 type SimEvent =
-  | { kind: 'done'; pod: Pod; job: number; serviceMs: number }
+  | { kind: 'done'; pod: Pod; job: number; serviceMs: number; degraded: boolean }
   | { kind: 'started'; pod: Pod }
   | { kind: 'ready'; pod: Pod }
   | { kind: 'tick' }
@@ -92,6 +100,8 @@ export interface SimulationResult {
   served: number
   /** Never served: refused at admission, refused by a full queue, or past the client's deadline. */
   dropped: number
+  /** Served by the fallback (brownout); 0 without one. */
+  degraded: number
   /** Share of all requests that were dropped or took longer than the SLO. */
   slowShare: number
   p50Ms: number
@@ -120,6 +130,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
   for (let s = 0; s < options.workload.length; s++)
     arrivals.push(...arrivalsInSecond(s, options.workload[s]!, 'poisson', random))
   const latency = new Float64Array(arrivals.length).fill(Number.NaN)
+  /** 1: admitted to the fallback (brownout). */
+  const degradedJob = new Uint8Array(arrivals.length)
   const events = new EventQueue<SimEvent>()
   const queue: number[] = []
   let queueHead = 0
@@ -203,17 +215,22 @@ export function simulate(options: SimulationOptions): SimulationResult {
       if (pod.busy++ === 0) busyPods++
       inFlight++
       const factor = contention[Math.min(contention.length, booting + busyPods) - 1] ?? 1
-      const ms = serviceMs() * factor
-      events.push(now + ms, { kind: 'done', pod, job, serviceMs: ms })
+      const degraded = degradedJob[job] === 1
+      const ms = serviceMs() * factor * (degraded ? options.brownout!.serviceRatio : 1)
+      events.push(now + ms, { kind: 'done', pod, job, serviceMs: ms, degraded })
     }
   }
   // Admission as the gateway does it: on a measured pace, with each replica's peak-EWMA latency.
   const drainRate = new DrainRate()
   const meanServiceMs = options.serviceTime.mean_ms
-  const admitted = () => {
+  // The fallback's own service time and its probe, measured as the gateway does (per version).
+  const fallbackTimes = new VersionServiceTimes()
+  const FALLBACK = 'fallback'
+  /** What admission decides for an arrival: the model, its fallback (brownout), or refused (false). */
+  const admitted = (): 'primary' | 'fallback' | false => {
     if (queue.length - queueHead >= options.queueMax) return false
     const budgetMs = options.admissionBudgetMs
-    if (budgetMs === undefined) return true
+    if (budgetMs === undefined) return 'primary'
     if (routable.length === 0) return false // no_replica: 503
     const replicas = routable.map((p) => ({
       slots: options.slotsPerReplica,
@@ -221,10 +238,17 @@ export function simulate(options: SimulationOptions): SimulationResult {
       outstanding: p.busy,
     }))
     const budget = { timeoutMs: budgetMs, budgetMs, namedDeadline: false }
-    return (
-      wouldMissDeadline(budget, { queued: queue.length - queueHead, replicas, measuredPace: drainRate.pace(now) }) ===
-      undefined
-    )
+    const load = { queued: queue.length - queueHead, replicas, measuredPace: drainRate.pace(now) }
+    if (!options.brownout) return wouldMissDeadline(budget, load) === undefined ? 'primary' : false
+    // Every pod serves both versions (as local replicas serve every model in MODELS_DIR).
+    const choice = brownoutChoice(budget, load, {
+      replicas,
+      serviceMs: fallbackTimes.serviceMs(FALLBACK),
+      stale: fallbackTimes.stale(FALLBACK, now),
+      probing: fallbackTimes.probing(FALLBACK, now),
+    })
+    if (choice.kind === 'fallback' && choice.probe) fallbackTimes.startProbe(FALLBACK, now + options.timeoutMs)
+    return choice.kind === 'refuse' ? false : choice.kind
   }
 
   let latest = { backlog: 0, readyReplicas: specReplicas }
@@ -275,7 +299,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
     if (arrivalAt <= eventAt) {
       const job = nextArrival++
       signal.recordArrival(now)
-      if (admitted()) queue.push(job)
+      const admission = admitted()
+      if (admission === 'fallback') degradedJob[job] = 1
+      if (admission) queue.push(job)
       dispatch()
       continue
     }
@@ -290,6 +316,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       drainRate.record(now)
       pod.latencyMs = updatePeakEwma(pod.latencyMs, item.serviceMs, now - pod.latencyAt, LATENCY_TAU_MS)
       pod.latencyAt = now
+      if (item.degraded) fallbackTimes.record(FALLBACK, item.serviceMs, now)
       if (pod.draining && pod.busy === 0) {
         pod.goneAt = now
         recount()
@@ -345,6 +372,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
     requests: arrivals.length,
     served: served.length,
     dropped: arrivals.length - served.length,
+    degraded: degradedJob.reduce((n, d, job) => n + (d === 1 && !Number.isNaN(latency[job]!) ? 1 : 0), 0),
     slowShare: arrivals.length === 0 ? 0 : slow / arrivals.length,
     p50Ms: percentileOfSorted(sorted, 0.5),
     p99Ms: percentileOfSorted(sorted, 0.99),

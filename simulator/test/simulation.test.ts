@@ -201,3 +201,55 @@ test('on the canonical workload (measured service time and start-up), custom mis
   const [custom, hpa] = results
   assert.ok(custom!.slowShare < hpa!.slowShare, `custom ${custom!.slowShare}, hpa-70 ${hpa!.slowShare}`)
 })
+
+describe('simulate: brownout (a cheaper fallback answers what the model would not in time)', () => {
+  const constant300ms = fitServiceTime(
+    Array.from({ length: 100 }, () => 300),
+    'test: always 300 ms',
+  )
+  const overloaded = {
+    ...base,
+    serviceTime: constant300ms,
+    admissionBudgetMs: 500,
+    controller: fixedController(2),
+  }
+
+  test('overloaded: the fallback serves part of what admission refused; fewer misses; counted apart', () => {
+    // Two replicas at 300 ms serve 6.7 req/s; 12 req/s arrive.
+    const workload = Array(30).fill(12)
+    const plain = simulate({ ...overloaded, workload })
+    const brownout = simulate({ ...overloaded, workload, brownout: { serviceRatio: 0.2 } })
+    assert.equal(plain.degraded, 0)
+    assert.ok(plain.dropped > 0, 'admission refuses without a fallback')
+    assert.ok(brownout.degraded > 0)
+    assert.ok(brownout.served > plain.served, `${brownout.served} served vs ${plain.served}`)
+    assert.ok(brownout.slowShare < plain.slowShare, `${brownout.slowShare} vs ${plain.slowShare}`)
+    assert.equal(brownout.requests, plain.requests, 'the same arrivals')
+  })
+
+  test('below capacity the fallback is never used', () => {
+    const result = simulate({ ...overloaded, workload: Array(30).fill(2), brownout: { serviceRatio: 0.2 } })
+    assert.equal(result.degraded, 0)
+    assert.equal(result.dropped, 0)
+  })
+
+  test('comparePolicies gives brownout to the custom policy only', () => {
+    const scenario = {
+      workload: [...Array(20).fill(4), ...Array(20).fill(14)],
+      serviceTime: constant300ms,
+      startup: { provisioningMs: 10_000, bootMs: [2000] },
+      cpu: WHOLE_CORE,
+      sloMs: 500,
+      seed: 1,
+      maxReplicas: 8,
+      fixedReplicas: 2,
+      policies: ['custom', 'hpa-70', 'fixed'] as const,
+      brownout: { serviceRatio: 0.2 },
+    }
+    const [custom, hpa, fixed] = comparePolicies(scenario)
+    assert.ok(custom!.degraded > 0, 'the burst outruns the pool for a start-up: the fallback answers')
+    assert.equal(hpa!.degraded, 0)
+    assert.equal(fixed!.degraded, 0)
+    assert.ok(summarizeSeeds([[custom!, hpa!, fixed!]])[0]!.degradedShare.mean > 0)
+  })
+})

@@ -63,20 +63,26 @@ const liveSchema = {
     rps: { type: 'number', description: 'answers in the last complete second' },
     minute: {
       type: 'object',
-      required: ['answered', 'p50', 'p99'],
-      properties: { answered: { type: 'integer' }, p50: nullableNumber, p99: nullableNumber },
+      required: ['answered', 'degraded', 'p50', 'p99'],
+      properties: {
+        answered: { type: 'integer' },
+        degraded: { type: 'integer', description: 'of the 200s, answered by a fallback (brownout)' },
+        p50: nullableNumber,
+        p99: nullableNumber,
+      },
     },
     seconds: {
       type: 'array',
       description: 'the last 60 s, oldest first; latency percentiles in ms over successful answers',
       items: {
         type: 'object',
-        required: ['t', 'answered', 'ok', 'p50', 'p99', 'queue', 'ready', 'desired'],
+        required: ['t', 'answered', 'ok', 'degraded', 'p50', 'p99', 'queue', 'ready', 'desired'],
         additionalProperties: false,
         properties: {
           t: { type: 'number' },
           answered: { type: 'integer' },
           ok: { type: 'integer' },
+          degraded: { type: 'integer', description: 'of the 200s, answered by a fallback (brownout)' },
           p50: nullableNumber,
           p99: nullableNumber,
           queue: { type: ['integer', 'null'] },

@@ -20,6 +20,7 @@ import type { GatewayMetrics } from '../metrics.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
 import { Job, type JobOutcome, type Priority, type UpstreamAnswer } from '../queue/job.ts'
 import type { ByteReservation, JobQueue, QueueRoom } from '../queue/job-queue.ts'
+import type { Brownout, Degraded } from '../versions/brownout.ts'
 import type { ModelRouter } from '../versions/model-router.ts'
 import { readUpload } from './read-upload.ts'
 
@@ -45,11 +46,13 @@ export interface PredictRoutesOptions extends AdmissionSettings {
   /** Every prediction request, refused or not: demand, for the autoscaler. */
   onArrival: () => void
   /** Every prediction request answered, with its status and time at the gateway (the live page's statistics). */
-  onAnswered: (statusCode: number, elapsedMs: number) => void
+  onAnswered: (statusCode: number, elapsedMs: number, degraded: boolean) => void
   /** Turns `NAME` / `NAME@VERSION` into the version to run. */
   models: ModelRouter
   /** Every queued request whose version is known, when it is answered. */
   onVersionOutcome: (report: VersionOutcomeReport) => void
+  /** Answers with a model's fallback what it would not answer in time (absent: refused). */
+  brownout?: Brownout
 }
 
 const errorResponse = { $ref: 'ErrorBody#' }
@@ -106,6 +109,8 @@ interface Admitted {
   declaredLength: number | undefined
   /** The queue bytes its body holds while it arrives, released when its job enters the queue or the request ends. */
   reservation: ByteReservation
+  /** Brownout: it runs its model's fallback (`model` is the fallback). */
+  degraded: Degraded | undefined
 }
 
 /** Types read as raw bytes: the gateway does not parse uploads (replicas do). */
@@ -150,23 +155,27 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
       const budget = requestBudget(timeLeftFromHeaders(request.headers), options)
       const priority = parsePriority(request.headers['x-priority'])
       // NAME@VERSION from here on: the canary split is drawn once, at admission.
-      const model = options.models.resolve(requestedModel(request))
+      const selector = requestedModel(request)
+      let model = options.models.resolve(selector)
       const pace = dispatcher.pace()
-      const refusal = admissionRefusal(
-        model,
-        budget,
-        {
-          shuttingDown: options.isShuttingDown(),
-          readyReplicas: pool.readyCount(model),
-          queueRoom: queue.roomToReceive(priority, declaredLength ?? 0),
-          // Low-priority (batch) jobs wait behind a normal request, not ahead of it.
-          queued: priority === 'low' ? queue.size : queue.laneSize('normal'),
-          replicas: pool.candidates(NOTHING_TRIED, model),
-          measuredPace: pace.measured,
-          recentPerSecond: pace.perSecond,
-        },
-        options,
-      )
+      const load = {
+        shuttingDown: options.isShuttingDown(),
+        readyReplicas: pool.readyCount(model),
+        queueRoom: queue.roomToReceive(priority, declaredLength ?? 0),
+        // Low-priority (batch) jobs wait behind a normal request, not ahead of it.
+        queued: priority === 'low' ? queue.size : queue.laneSize('normal'),
+        replicas: pool.candidates(NOTHING_TRIED, model),
+        measuredPace: pace.measured,
+        recentPerSecond: pace.perSecond,
+      }
+      let refusal = admissionRefusal(model, budget, load, options)
+      // Brownout: what the model would not answer in time, its fallback may.
+      const degraded =
+        refusal?.reason === 'would_miss_deadline' ? options.brownout?.choose(selector, model, budget, load) : undefined
+      if (degraded) {
+        model = degraded.to
+        refusal = undefined
+      }
       if (refusal) return refused(refusal)
       const reservation = queue.reserve(priority, declaredLength ?? 0)
       // Checked just above, and nothing ran since: a refusal here is a bug, not a full queue.
@@ -179,6 +188,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         model,
         declaredLength,
         reservation,
+        degraded,
       }
       return undefined
     } catch (error) {
@@ -237,7 +247,13 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
    * The replica's prediction, plus where and how long it waited: `queue_size`, `replica`, gateway timings. Built in
    * the object just parsed (it is this request's own), rather than copied into a new one.
    */
-  const gatewayAnswer = (prediction: ReplicaPrediction, answer: UpstreamAnswer, job: Job, elapsedMs: number) => {
+  const gatewayAnswer = (
+    prediction: ReplicaPrediction,
+    answer: UpstreamAnswer,
+    job: Job,
+    elapsedMs: number,
+    degraded: Degraded | undefined,
+  ) => {
     const replicaTimings = prediction.timing_ms
     const timings = typeof replicaTimings === 'object' && replicaTimings !== null ? replicaTimings : {}
     const replicaTotal = timings.total
@@ -249,6 +265,8 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
     timings.upstream = round(answer.upstreamMs)
     timings.total = round(elapsedMs)
     prediction.timing_ms = timings
+    prediction.degraded = degraded !== undefined
+    if (degraded) prediction.degraded_from = degraded.from
     return prediction
   }
 
@@ -264,11 +282,13 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
   })
   /** The `{status}` label of each status code, made once (this runs for every request). */
   const statusLabels = new Map<number, { status: string }>()
-  app.addHook('onResponse', (_request, reply, done) => {
+  app.addHook('onResponse', (request, reply, done) => {
     done()
     const { statusCode } = reply
     const elapsedMs = reply.elapsedTime
-    options.onAnswered(statusCode, elapsedMs)
+    const degraded = statusCode === 200 ? request.admitted?.degraded : undefined
+    options.onAnswered(statusCode, elapsedMs, degraded !== undefined)
+    if (degraded) metrics.degradedAnswers.inc({ model: degraded.model, fallback: degraded.to })
     let labels = statusLabels.get(statusCode)
     if (!labels) {
       labels = { status: String(statusCode) }
@@ -295,7 +315,13 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         }
         const job = enqueue(request, reply, body)
         const outcome = await job.outcome
-        request.logFields = { attempts: job.attempts, gateway_queue_ms: round(job.queueMs), model: job.model }
+        const degraded = request.admitted?.degraded
+        request.logFields = {
+          attempts: job.attempts,
+          gateway_queue_ms: round(job.queueMs),
+          model: job.model,
+          ...(degraded && { degraded_from: degraded.from }),
+        }
         // Parsed once, for the version it names and for the answer.
         const prediction =
           outcome.kind === 'answer' && outcome.answer.status === 200 ? parsePrediction(outcome.answer.body) : undefined
@@ -313,7 +339,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         }
         // A 200 that is not JSON is the replica's bug: a 500 (internal), as a parse failure always was here.
         if (!prediction) throw new Error('the replica answered 200 with a body that is not a JSON object')
-        return reply.send(gatewayAnswer(prediction, outcome.answer, job, reply.elapsedTime))
+        return reply.send(gatewayAnswer(prediction, outcome.answer, job, reply.elapsedTime, request.admitted?.degraded))
       },
     })
   }

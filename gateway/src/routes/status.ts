@@ -144,6 +144,11 @@ export const statusRoutes: FastifyPluginAsyncJsonSchemaToTs<{
                     required: ['version', 'weight'],
                     properties: { version: { type: 'string' }, weight: { type: 'number' } },
                   },
+                  fallback: {
+                    type: 'string',
+                    description:
+                      'brownout: NAME@VERSION answering (degraded) requests the model would not answer in time',
+                  },
                   versions: { type: 'array', items: versionView },
                 },
               },
@@ -165,6 +170,7 @@ export const statusRoutes: FastifyPluginAsyncJsonSchemaToTs<{
             ready: pool.readyCount(name),
             ...(view?.split && { production: view.split.production }),
             ...(view?.split?.canary && { canary: view.split.canary }),
+            ...(view?.fallback && { fallback: view.fallback }),
             versions: view?.versions ?? [],
           }
         }),

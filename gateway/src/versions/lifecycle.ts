@@ -3,6 +3,7 @@ import { modelVersionKey } from '../../../common/http/model-selection.ts'
 import { CanaryMonitor } from '../canary/canary-monitor.ts'
 import type { GatewayConfig } from '../config.ts'
 import { VersionOutcomes } from '../meters/version-outcomes.ts'
+import { VersionServiceTimes } from '../meters/version-service-times.ts'
 import type { GatewayMetrics } from '../metrics.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
 import type { LiveVersion } from '../routes/live.ts'
@@ -14,6 +15,8 @@ export interface ModelLifecycle {
   registry: RegistryWatcher
   router: ModelRouter
   outcomes: VersionOutcomes
+  /** Each version's measured service time: what brownout predicts a fallback's answer from. */
+  serviceTimes: VersionServiceTimes
   canary: CanaryMonitor
   onVersionOutcome: (report: VersionOutcomeReport) => void
   liveVersions: () => LiveVersion[]
@@ -46,6 +49,7 @@ export async function startModelLifecycle(
   await registry.start()
   const router = new ModelRouter(pool, registry, random)
   const outcomes = new VersionOutcomes(config.canaryWindowS * 1000)
+  const serviceTimes = new VersionServiceTimes()
   const canary = new CanaryMonitor(
     outcomes,
     registry,
@@ -82,6 +86,7 @@ export async function startModelLifecycle(
     // Client errors (a bad image) say nothing about the version: only answers and the version's failures count.
     if (!ok && !report.failed) return
     const now = Date.now()
+    if (ok && report.upstreamMs !== undefined) serviceTimes.record(key, report.upstreamMs, now)
     outcomes.record({
       key,
       at: now,
@@ -112,7 +117,16 @@ export async function startModelLifecycle(
         }),
     )
   }
-  return { registry, router, outcomes, canary, onVersionOutcome, liveVersions, close: () => registry.close() }
+  return {
+    registry,
+    router,
+    outcomes,
+    serviceTimes,
+    canary,
+    onVersionOutcome,
+    liveVersions,
+    close: () => registry.close(),
+  }
 }
 
 interface VersionLabels {

@@ -6,18 +6,21 @@ import { MODEL_NAME_PATTERN, productionVersion, type RegistryState } from '../..
 import { readStateFile, writeStateFile } from '../../../common/model-registry/state-file.ts'
 import {
   type Change,
+  clearFallback,
   promote,
   RegistryError,
   registerVersion,
   rollback,
   setCanary,
+  setFallback,
 } from '../../../common/model-registry/transitions.ts'
 import { modelViews, type Served } from '../../../common/model-registry/views.ts'
 import { type DiskVersion, diskVersions } from './disk-versions.ts'
 import { validateManifest } from './manifest.ts'
 import { manifestsIn } from './model-folders.ts'
+import { labelsOfVersion } from './version-labels.ts'
 
-export const MODELS_COMMANDS = ['list', 'promote', 'rollback', 'canary', 'register'] as const
+export const MODELS_COMMANDS = ['list', 'promote', 'rollback', 'canary', 'register', 'fallback'] as const
 
 export interface ModelsCommand {
   command: (typeof MODELS_COMMANDS)[number]
@@ -26,6 +29,8 @@ export interface ModelsCommand {
   version: string | undefined
   weight: number | undefined
   force: boolean
+  /** fallback: remove the model's fallback instead of setting one. */
+  clear?: boolean
   /** register: the model's name when DIR's manifest does not give it (a TF.js folder). */
   name: string | undefined
   modelsDir: string | undefined
@@ -69,6 +74,15 @@ export async function runModelsCommand(options: ModelsCommand, now = new Date().
     }
     case 'register':
       return register(state, need(options.target, 'DIR'), options, onDisk, now)
+    case 'fallback': {
+      const name = need(options.target, 'NAME MODEL@VERSION (or NAME --clear)')
+      if (options.clear) {
+        change = clearFallback(state, name)
+        break
+      }
+      change = await fallbackChange(state, name, need(options.version, 'NAME MODEL@VERSION'), onDisk, now)
+      break
+    }
   }
   await writeStateFile(options.registryFile, change.state)
   return [change.summary, `→ ${options.registryFile}`]
@@ -91,6 +105,58 @@ function withImplicitProduction(state: RegistryState, name: string, onDisk: read
   next.models[name] ??= { versions: {} }
   next.models[name].versions[newest] = { stage: 'production' }
   return next
+}
+
+/**
+ * `fallback NAME MODEL@VERSION`; `fallback NAME MODEL` (another model: its production version, else its newest on
+ * disk); `fallback NAME VERSION` (a version of NAME itself). Checks that the version exists and answers in NAME's
+ * classes (the labels of NAME's production version, else of any it has).
+ */
+export async function fallbackChange(
+  state: RegistryState,
+  name: string,
+  selector: string,
+  onDisk: readonly DiskVersion[],
+  now: string,
+): Promise<Change> {
+  const at = selector.indexOf('@')
+  const isModel = at < 0 && selector !== name && (onDisk.some((v) => v.name === selector) || !!state.models[selector])
+  const ofModel = isModel
+    ? productionVersion(withImplicitProduction(state, selector, onDisk).models[selector])
+    : undefined
+  if (isModel && ofModel === undefined) {
+    throw new RegistryError('unknown_version', `${selector} has no production version: name one, ${selector}@VERSION`)
+  }
+  const fallback =
+    at >= 0
+      ? { model: selector.slice(0, at), version: selector.slice(at + 1) }
+      : isModel
+        ? { model: selector, version: ofModel! }
+        : { model: name, version: selector }
+  const listed = Object.keys(state.models[fallback.model]?.versions ?? {})
+  const fallbackVersions = [
+    ...new Set([...onDisk.filter((v) => v.name === fallback.model).map((v) => v.version), ...listed]),
+  ]
+  if (fallbackVersions.length === 0) throw new RegistryError('unknown_model', `no model named '${fallback.model}'`)
+  const primaryVersion = productionVersion(withImplicitProduction(state, name, onDisk).models[name])
+  const primary =
+    (primaryVersion && (await labelsOfVersion(onDisk, name, primaryVersion))) ??
+    (await labelsOfVersion(onDisk, name, undefined))
+  if (!primary)
+    throw new RegistryError('unknown_model', `no model named '${name}' (nothing on disk to read its labels from)`)
+  const ofFallback = fallbackVersions.includes(fallback.version)
+    ? await labelsOfVersion(onDisk, fallback.model, fallback.version)
+    : []
+  if (!ofFallback) {
+    throw new RegistryError(
+      'labels_differ',
+      `${fallback.model}@${fallback.version} is not on disk here: its labels cannot be checked`,
+    )
+  }
+  return setFallback(withImplicitProduction(state, name, onDisk), name, fallback, now, {
+    fallbackVersions,
+    labels: { primary, fallback: ofFallback },
+  })
 }
 
 function listLines(state: RegistryState, onDisk: readonly DiskVersion[], options: ModelsCommand): string[] {
@@ -126,8 +192,15 @@ function listLines(state: RegistryState, onDisk: readonly DiskVersion[], options
       .join('  ')
       .trimEnd(),
   )
+  const fallbacks = modelViews(state, served)
+    .filter((model) => model.fallback)
+    .map(
+      (model) =>
+        `fallback: ${model.name} → ${model.fallback} (answers, degraded, what ${model.name} would not in time)`,
+    )
   return [
     ...lines,
+    ...(fallbacks.length > 0 ? ['', ...fallbacks] : []),
     '',
     `registry: ${options.registryFile}${existsSync(options.registryFile) ? '' : ' (not written yet: the embedded default)'}`,
     `models folder: ${options.modelsDir ?? 'none'}`,
