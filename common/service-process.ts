@@ -14,6 +14,17 @@ export interface ServiceProcess {
   url: string
   /** Resolves with the exit code (or signal name) when the process ends. */
   exited: Promise<number | string>
+  /** What the service said about its start-up with its `ready` message (a replica's phases), if anything. */
+  startup?: unknown
+  /** The service's performance.timeOrigin (epoch ms), if it said: places its own clock on ours. */
+  timeOrigin?: number
+}
+
+interface ReadyMessage {
+  type?: string
+  url?: string
+  startup?: unknown
+  time_origin?: number
 }
 
 export interface SpawnServiceOptions {
@@ -64,9 +75,9 @@ export async function spawnService(
     if (stderr.length > 50) stderr.shift()
   })
   createInterface({ input: child.stdout! }).on('line', (line) => options.onLog?.(line))
-  const ready = new Promise<string>((resolve, reject) => {
-    child.on('message', (message: { type?: string; url?: string }) => {
-      if (message.type === 'ready' && typeof message.url === 'string') resolve(message.url)
+  const ready = new Promise<ReadyMessage & { url: string }>((resolve, reject) => {
+    child.on('message', (message: ReadyMessage) => {
+      if (message.type === 'ready' && typeof message.url === 'string') resolve({ ...message, url: message.url })
     })
     exited.then((code) => reject(new Error(`${service} exited (${code}) before it was ready: ${stderr.join('')}`)))
   })
@@ -76,8 +87,14 @@ export async function spawnService(
     timer = setTimeout(() => reject(new Error(`${service} not ready after ${timeoutMs} ms`)), timeoutMs)
   })
   try {
-    const url = await Promise.race([ready, timeout])
-    return { child, url, exited }
+    const message = await Promise.race([ready, timeout])
+    return {
+      child,
+      url: message.url,
+      exited,
+      ...(message.startup !== undefined && { startup: message.startup }),
+      ...(typeof message.time_origin === 'number' && { timeOrigin: message.time_origin }),
+    }
   } catch (error) {
     child.kill('SIGKILL')
     throw error

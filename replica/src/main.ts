@@ -1,33 +1,10 @@
-import { configFromCommandLine } from '../../common/command-line.ts'
-import { exitGracefully } from '../../common/graceful-exit.ts'
-import { createLogger } from '../../common/logging.ts'
-import { loadReplicaConfig, replicaConfigSpec } from './config.ts'
-import { startReplica } from './replica.ts'
+/**
+ * The replica's entry point. V8's compiled code (and Node's TypeScript stripping) of every module the replica
+ * loads is kept on disk and reused by the next start — module loading is the largest part of a start-up at a
+ * fraction of a core. Node's own NODE_COMPILE_CACHE names the folder (default: the OS temp folder);
+ * NODE_DISABLE_COMPILE_CACHE=1 turns it off. It must be enabled before the modules load, hence this file.
+ */
+import { enableCompileCache } from 'node:module'
 
-const config = configFromCommandLine('replica', replicaConfigSpec, loadReplicaConfig)
-
-const logger = createLogger({
-  service: 'replica',
-  level: config.logLevel,
-  format: config.logFormat,
-  isTTY: process.stdout.isTTY,
-  base: { replica: config.replicaId },
-})
-const replica = await startReplica(config, logger)
-// A parent that spawned us with an IPC channel (the gateway's local discovery, tests) learns the URL this way.
-process.send?.({ type: 'ready', url: replica.url })
-process.channel?.unref()
-for (const { engine } of replica.models)
-  engine.once('exit', (code) => {
-    logger.fatal({ code }, 'inference worker died; exiting so the supervisor restarts the replica')
-    process.exit(1)
-  })
-
-exitGracefully({
-  timeoutMs: config.shutdownTimeoutMs + 5000,
-  log: logger,
-  drain: () => replica.shutdown(config.shutdownTimeoutMs),
-})
-// A gateway that runs us as a local replica keeps us out of the terminal's process group (its Ctrl-C is for the
-// gateway, which drains and then stops us); if that gateway dies without stopping us, its IPC channel closes.
-process.once('disconnect', () => process.emit('SIGTERM'))
+enableCompileCache()
+await import('./run-replica.ts')

@@ -1,3 +1,5 @@
+import type { StartupBreakdown } from './startup-timing.ts'
+
 /** What the replica's routes share about the process: written by the routes and the lifecycle, read by probes. */
 export interface ReplicaState {
   /** A warm-up inference has completed. */
@@ -6,6 +8,10 @@ export interface ReplicaState {
   draining: boolean
   /** Prediction requests admitted and not yet answered. */
   inflight: number
+  /** Where the start-up went, once ready. */
+  startup?: StartupBreakdown
+  /** When /readyz first answered 200 (performance.now(): ms since the process started). */
+  firstReadyAnswerMs?: number
 }
 
 export function initialReplicaState(): ReplicaState {

@@ -3,10 +3,12 @@ import type { Logger } from 'pino'
 import { reachableListenUrl } from '../../common/http/listen-url.ts'
 import type { ReplicaConfig } from './config.ts'
 import { InferenceEngine } from './model/inference-engine.ts'
+import { optimizedModelPath } from './model/optimized-session.ts'
 import { loadModelDefinitions, type ModelDefinition } from './model/registry.ts'
 import { Predictor } from './predictor.ts'
 import { setPreprocessThreads } from './preprocess.ts'
 import { buildReplicaServer, type ReplicaServer } from './server.ts'
+import { round, type StartupBreakdown } from './startup-timing.ts'
 
 /** One model being served: its inference thread and the predictor (batching, labels) in front of it. */
 export interface ServedModel {
@@ -33,6 +35,10 @@ export interface RunningReplica extends ReplicaServer {
 export interface StartReplicaOptions {
   /** false leaves the replica not ready until `warmUp()` is called (tests observe readiness this way). */
   warmUp?: boolean
+  /** The phases before startReplica, measured by the entry point (Node's bootstrap, the imports). */
+  processPhases?: Pick<StartupBreakdown, 'process_ms' | 'imports_ms'>
+  /** Called once, when /readyz first answers 200 (a prober has seen the replica ready), with performance.now(). */
+  onFirstReadyAnswer?: (atMs: number) => void
 }
 
 /** Provisions the models, starts one inference thread each and the HTTP server, warms up, then reports ready. */
@@ -42,24 +48,58 @@ export async function startReplica(
   options: StartReplicaOptions = {},
 ): Promise<RunningReplica> {
   setPreprocessThreads(config.sharpConcurrency)
+  let started = performance.now()
   const definitions = await loadModelDefinitions(config, logger)
-  const models: ServedModel[] = []
-  for (const definition of definitions) models.push(await serveModel(definition, config, logger))
+  const modelLoadMs = performance.now() - started
+  started = performance.now()
+  // Each model's session is made on its own thread: with more than one core (a start-up CPU boost) they overlap;
+  // on one they cost what they cost one after another.
+  const settled = await Promise.allSettled(definitions.map((definition) => serveModel(definition, config, logger)))
+  const failed = settled.find((s) => s.status === 'rejected')
+  if (failed) {
+    await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.engine.close() : undefined)))
+    throw failed.reason
+  }
+  const models = settled.map((s) => (s as PromiseFulfilledResult<ServedModel>).value)
+  const enginesMs = performance.now() - started
+  started = performance.now()
   const server = await buildReplicaServer({
     config,
     models: models.map((m) => m.predictor),
     logger: logger as FastifyBaseLogger,
+    ...(options.onFirstReadyAnswer && { onFirstReadyAnswer: options.onFirstReadyAnswer }),
   })
   const url = await server.app.listen({ host: config.host, port: config.port })
+  const serverMs = performance.now() - started
 
-  // The first runs allocate the session's buffers; readiness waits for them so no client pays for it.
+  // One small inference per model: the session's first run initialises its kernels and allocates its buffers, so
+  // readiness waits for it and no client pays for it. A larger first batch allocates a little more then (cheap
+  // next to a start-up at a fraction of a core, which is why readiness does not wait for a full batch too).
   const warmUp = async () => {
-    for (const { engine, definition, maxBatchSize } of models) {
-      const item = new Float32Array(3 * definition.preprocess.inputSize ** 2)
-      await engine.run(Array.from({ length: maxBatchSize }, () => item))
-      await engine.run([item])
+    const warmUpStarted = performance.now()
+    await Promise.all(
+      models.map(({ engine, definition }) => engine.run([new Float32Array(3 * definition.preprocess.inputSize ** 2)])),
+    )
+    const readyAt = performance.now()
+    const startup: StartupBreakdown = {
+      ...options.processPhases,
+      model_load_ms: round(modelLoadMs),
+      runtime_ms: round(Math.max(...models.map((m) => m.engine.startup.runtimeMs))),
+      session_ms: round(models.reduce((sum, m) => sum + m.engine.startup.sessionMs, 0)),
+      engines_ms: round(enginesMs),
+      server_ms: round(serverMs),
+      warmup_ms: round(readyAt - warmUpStarted),
+      total_ms: round(readyAt),
+      models: models.map(({ definition, engine }) => ({
+        name: definition.info.name,
+        version: definition.info.version,
+        session_ms: round(engine.startup.sessionMs),
+        optimized_cache: engine.startup.optimizedCache,
+      })),
     }
+    server.state.startup = startup
     server.state.warm = true
+    logger.info(startup, 'startup')
     logger.info(
       { url, models: models.map((m) => m.definition.info), max_batch_size: config.maxBatchSize },
       'replica ready',
@@ -91,7 +131,11 @@ export async function serveModel(
   config: ReplicaConfig,
   logger: Logger,
 ): Promise<ServedModel> {
-  const engine = await InferenceEngine.start(definition.bytes, config.intraOpThreads)
+  const engine = await InferenceEngine.start(
+    definition.bytes,
+    config.intraOpThreads,
+    config.optimizedModelCache ? optimizedModelPath(config.modelCacheDir, definition.info.sha256) : undefined,
+  )
   let maxBatchSize = config.maxBatchSize
   if (engine.fixedBatchSize !== undefined) {
     if (engine.fixedBatchSize !== 1) {

@@ -17,6 +17,8 @@ export interface ReplicaServerOptions {
   /** One predictor per model served, the default model first. */
   models: readonly Predictor[]
   logger: FastifyBaseLogger
+  /** Called once, when /readyz first answers 200, with performance.now(). */
+  onFirstReadyAnswer?: (atMs: number) => void
 }
 
 export interface ReplicaServer {
@@ -78,6 +80,7 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
     models: models.map((m) => m.model),
     replicaId: config.replicaId,
     queued,
+    ...(options.onFirstReadyAnswer && { onFirstReadyAnswer: options.onFirstReadyAnswer }),
   })
   registerMetricsRoute(app, metrics.registry)
   return { app, state }

@@ -11,6 +11,15 @@ export interface ModelSignature {
   outputShape: (number | string)[]
 }
 
+/** What starting the engine took, ms. */
+export interface EngineStartup {
+  /** Thread start and onnxruntime-node loaded. */
+  runtimeMs: number
+  /** InferenceSession creation. */
+  sessionMs: number
+  optimizedCache: 'hit' | 'miss' | 'off'
+}
+
 interface PendingRun {
   resolve: (logits: Float32Array[]) => void
   reject: (error: Error) => void
@@ -23,6 +32,7 @@ interface PendingRun {
  */
 export class InferenceEngine extends EventEmitter {
   readonly signature: ModelSignature
+  readonly startup: EngineStartup
   readonly #worker: Worker
   readonly #pending = new Map<number, PendingRun>()
   /** Batch buffers: transferred to the worker with a run, transferred back with its result. */
@@ -30,10 +40,11 @@ export class InferenceEngine extends EventEmitter {
   #nextId = 0
   #closed = false
 
-  private constructor(worker: Worker, signature: ModelSignature) {
+  private constructor(worker: Worker, signature: ModelSignature, startup: EngineStartup) {
     super()
     this.#worker = worker
     this.signature = signature
+    this.startup = startup
     worker.on('message', (reply: WorkerReply) => this.#onReply(reply))
     worker.on('error', (error) => this.#fail(error))
     worker.on('exit', (code) => {
@@ -42,11 +53,15 @@ export class InferenceEngine extends EventEmitter {
     })
   }
 
-  /** Starts the worker and loads the model; the model buffer is transferred, not copied. */
-  static async start(model: Uint8Array, intraOpThreads: number): Promise<InferenceEngine> {
+  /**
+   * Starts the worker and loads the model; the model buffer is transferred, not copied. `optimizedPath`: where
+   * ONNX Runtime's optimised graph is cached across starts (see createOptimizedSession).
+   */
+  static async start(model: Uint8Array, intraOpThreads: number, optimizedPath?: string): Promise<InferenceEngine> {
+    const spawnedAt = performance.timeOrigin + performance.now()
     const worker = new Worker(new URL('./inference-worker.ts', import.meta.url))
     const owned = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength ? model : model.slice()
-    const signature = await new Promise<ModelSignature>((resolve, reject) => {
+    const loaded = await new Promise<Extract<WorkerReply, { type: 'loaded' }>>((resolve, reject) => {
       const onError = (error: Error) => reject(error)
       worker.once('error', onError)
       worker.once('message', (reply: WorkerReply) => {
@@ -54,13 +69,24 @@ export class InferenceEngine extends EventEmitter {
         if (reply.type === 'loaded') resolve(reply)
         else reject(new Error(reply.type === 'error' ? `model load failed: ${reply.message}` : 'unexpected reply'))
       })
-      const request: WorkerRequest = { type: 'load', model: owned.buffer as ArrayBuffer, intraOpThreads }
+      const request: WorkerRequest = {
+        type: 'load',
+        model: owned.buffer as ArrayBuffer,
+        intraOpThreads,
+        ...(optimizedPath !== undefined && { optimizedPath }),
+      }
       worker.postMessage(request, [owned.buffer as ArrayBuffer])
     }).catch(async (error) => {
       await worker.terminate()
       throw error
     })
-    return new InferenceEngine(worker, signature)
+    const { inputName, inputShape, outputName, outputShape, runtimeLoadedAt, sessionMs, optimizedCache } = loaded
+    const runtimeMs = Math.max(0, runtimeLoadedAt - spawnedAt)
+    return new InferenceEngine(
+      worker,
+      { inputName, inputShape, outputName, outputShape },
+      { runtimeMs, sessionMs, optimizedCache },
+    )
   }
 
   /** The batch size is fixed when the model declares a numeric first input dimension (then it is that number). */

@@ -5,7 +5,6 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { loadImagenetClasses } from '../labels.ts'
 import { IMAGENET_PREPROCESS, type PreprocessSpec } from '../preprocess.ts'
-import { importTfjsModel } from './importer/import-tfjs.ts'
 import { type ModelManifest, readLabels, readManifest } from './manifest.ts'
 import { manifestsIn, modelFolders } from './model-folders.ts'
 import { type ModelInfo, type ProvisionConfig, provisionResnet18 } from './provision.ts'
@@ -124,6 +123,8 @@ async function convertedTfjsModel(
     }
   }
   const started = performance.now()
+  // Loaded when needed: most starts find the converted model in the cache.
+  const { importTfjsModel } = await import('./importer/import-tfjs.ts')
   const imported = await importTfjsModel(modelJson, outDir, { name })
   log.info(
     {
