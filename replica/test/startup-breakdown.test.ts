@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import ort from 'onnxruntime-node'
 import { spawnReplica } from '../../common/service-process.ts'
 import { call } from '../../common/testing/http.ts'
+import { createOptimizedSession, optimizedModelPath } from '../src/model/optimized-session.ts'
+import { buildUntrainedResnet18 } from '../src/model/resnet18-graph.ts'
 
 const PHASES = [
   'process_ms',
@@ -75,5 +78,32 @@ test('a real replica logs one `startup` line with every phase, says it at /healt
     assert.equal(answered.length, 2, 'one ready_answered message per start')
   } finally {
     await rm(cacheDir, { recursive: true, force: true })
+  }
+})
+
+test("ONNX Runtime's optimised graph: saved on the first session, loaded on the next, re-made when the file is broken", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-optimized-'))
+  try {
+    const model = buildUntrainedResnet18(5, 10).bytes
+    const path = optimizedModelPath(dir, 'f'.repeat(64))
+    const options = { intraOpNumThreads: 1 }
+    const outputs: number[][] = []
+    for (const expected of ['miss', 'hit', 'broken', 'miss', 'off'] as const) {
+      if (expected === 'broken') {
+        await writeFile(path, 'not a model')
+        continue
+      }
+      const { session, cache } = await createOptimizedSession(model, options, expected === 'off' ? undefined : path)
+      assert.equal(cache, expected)
+      const input = new ort.Tensor('float32', new Float32Array(3 * 224 * 224).fill(0.5), [1, 3, 224, 224])
+      const output = (await session.run({ [session.inputNames[0]!]: input }))[session.outputNames[0]!]!
+      outputs.push([...(output.data as Float32Array)])
+      await session.release()
+    }
+    // The same network however it was loaded.
+    for (const output of outputs.slice(1))
+      for (const [i, value] of output.entries()) assert.ok(Math.abs(value - outputs[0]![i]!) < 1e-3)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
   }
 })

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { threadId } from 'node:worker_threads'
@@ -49,22 +49,28 @@ export async function createOptimizedSession(
       })
       return { session, cache: 'hit' }
     } catch {
-      rmSync(optimizedPath, { force: true })
+      removeQuietly(optimizedPath)
+    }
+  }
+  if (!writableDir(dirname(optimizedPath))) {
+    // A read-only cache (a container's image layer): optimise in memory, as without a cache.
+    return {
+      session: await ort.InferenceSession.create(model, { ...options, graphOptimizationLevel: 'all' }),
+      cache: 'off',
     }
   }
   // Written beside and renamed into place, so two replicas starting at once never load half a file.
   const partial = `${optimizedPath}.${process.pid}-${threadId}.partial`
   let session: ort.InferenceSession
   try {
-    mkdirSync(dirname(optimizedPath), { recursive: true })
     session = await ort.InferenceSession.create(model, {
       ...options,
       graphOptimizationLevel: SAVED_LEVEL,
       optimizedModelFilePath: partial,
     })
   } catch {
-    // A read-only cache directory must not stop the replica: optimise in memory as before.
-    rmSync(partial, { force: true })
+    // Saving failed after all (a full disk): optimise in memory, as without a cache.
+    removeQuietly(partial)
     return {
       session: await ort.InferenceSession.create(model, { ...options, graphOptimizationLevel: 'all' }),
       cache: 'off',
@@ -73,7 +79,25 @@ export async function createOptimizedSession(
   try {
     renameSync(partial, optimizedPath)
   } catch {
-    rmSync(partial, { force: true })
+    removeQuietly(partial)
   }
   return { session, cache: 'miss' }
+}
+
+function writableDir(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true })
+    accessSync(dir, constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true })
+  } catch {
+    // Read-only: the next start tries again, harmlessly.
+  }
 }
