@@ -7,4 +7,7 @@
 import { enableCompileCache } from 'node:module'
 
 enableCompileCache()
+// The default model's inference thread starts now, so its start-up overlaps the module loading below.
+const { InferenceEngine } = await import('./model/inference-engine.ts')
+InferenceEngine.prestart()
 await import('./run-replica.ts')

@@ -3,12 +3,10 @@ import type { Logger } from 'pino'
 import { reachableListenUrl } from '../../common/http/listen-url.ts'
 import type { ReplicaConfig } from './config.ts'
 import { InferenceEngine } from './model/inference-engine.ts'
-import { optimizedModelPath } from './model/optimized-session.ts'
 import { loadModelDefinitions, type ModelDefinition } from './model/registry.ts'
-import { Predictor } from './predictor.ts'
-import { setPreprocessThreads } from './preprocess.ts'
-import { buildReplicaServer, type ReplicaServer } from './server.ts'
-import { round, type StartupBreakdown } from './startup-timing.ts'
+import type { Predictor } from './predictor.ts'
+import type { ReplicaServer } from './server.ts'
+import { cpuSoFar, round, type StartupBreakdown } from './startup-timing.ts'
 
 /** One model being served: its inference thread and the predictor (batching, labels) in front of it. */
 export interface ServedModel {
@@ -47,14 +45,20 @@ export async function startReplica(
   logger: Logger,
   options: StartReplicaOptions = {},
 ): Promise<RunningReplica> {
-  setPreprocessThreads(config.sharpConcurrency)
   let started = performance.now()
   const definitions = await loadModelDefinitions(config, logger)
   const modelLoadMs = performance.now() - started
   started = performance.now()
   // Each model's session is made on its own thread: with more than one core (a start-up CPU boost) they overlap;
   // on one they cost what they cost one after another.
-  const settled = await Promise.allSettled(definitions.map((definition) => serveModel(definition, config, logger)))
+  const serving = Promise.allSettled(definitions.map((definition) => serveModel(definition, config, logger)))
+  // The HTTP side's modules (Fastify, sharp) load meanwhile, while the models' threads make their sessions.
+  const [{ buildReplicaServer }, { setPreprocessThreads }] = await Promise.all([
+    import('./server.ts'),
+    import('./preprocess.ts'),
+  ])
+  setPreprocessThreads(config.sharpConcurrency)
+  const settled = await serving
   const failed = settled.find((s) => s.status === 'rejected')
   if (failed) {
     await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.engine.close() : undefined)))
@@ -90,6 +94,7 @@ export async function startReplica(
       server_ms: round(serverMs),
       warmup_ms: round(readyAt - warmUpStarted),
       total_ms: round(readyAt),
+      ...cpuSoFar(),
       models: models.map(({ definition, engine }) => ({
         name: definition.info.name,
         version: definition.info.version,
@@ -134,8 +139,9 @@ export async function serveModel(
   const engine = await InferenceEngine.start(
     definition.bytes,
     config.intraOpThreads,
-    config.optimizedModelCache ? optimizedModelPath(config.modelCacheDir, definition.info.sha256) : undefined,
+    config.optimizedModelCache ? { dir: config.modelCacheDir, modelSha256: definition.info.sha256 } : undefined,
   )
+  const { Predictor } = await import('./predictor.ts')
   let maxBatchSize = config.maxBatchSize
   if (engine.fixedBatchSize !== undefined) {
     if (engine.fixedBatchSize !== 1) {

@@ -24,6 +24,12 @@ export interface StartupBreakdown {
   warmup_ms: number
   /** Process start to ready (readiness answered 200 from here on). */
   total_ms: number
+  /**
+   * CPU time to ready, ms: all threads, and the main thread alone. Under a CPU quota q, a start-up takes at least
+   * cpu_ms / q; with enough cores, at least main_thread_cpu_ms (module loading, model load, server: one thread).
+   */
+  cpu_ms?: number
+  main_thread_cpu_ms?: number
   /** How each model's session was made: from the optimised-model cache, or optimised now (and saved if it could). */
   models: { name: string; version: string; session_ms: number; optimized_cache: 'hit' | 'miss' | 'off' }[]
 }
@@ -36,4 +42,14 @@ export function processPhases(entryStartedAt: number): Pick<StartupBreakdown, 'p
 
 export function round(ms: number): number {
   return Math.round(ms * 10) / 10
+}
+
+/** CPU time so far, ms: the whole process, and the calling thread. */
+export function cpuSoFar(): { cpu_ms: number; main_thread_cpu_ms: number } {
+  const all = process.cpuUsage()
+  const thread = process.threadCpuUsage()
+  return {
+    cpu_ms: round((all.user + all.system) / 1000),
+    main_thread_cpu_ms: round((thread.user + thread.system) / 1000),
+  }
 }

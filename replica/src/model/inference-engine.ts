@@ -20,6 +20,24 @@ export interface EngineStartup {
   optimizedCache: 'hit' | 'miss' | 'off'
 }
 
+/** An inference thread started before its model is known (see InferenceEngine.prestart). */
+interface StartedWorker {
+  worker: Worker
+  /** Epoch ms (performance.timeOrigin + now()), to time the thread's own start-up. */
+  spawnedAt: number
+  /** Resolves with the error if the thread fails before it is given a model (a listener, so it is never uncaught). */
+  failed: Promise<Error>
+}
+
+function startWorker(): StartedWorker {
+  const spawnedAt = performance.timeOrigin + performance.now()
+  const worker = new Worker(new URL('./inference-worker.ts', import.meta.url))
+  return { worker, spawnedAt, failed: new Promise((resolve) => worker.once('error', resolve)) }
+}
+
+/** At most one thread started ahead, taken by the next start(). */
+let spare: StartedWorker | undefined
+
 interface PendingRun {
   resolve: (logits: Float32Array[]) => void
   reject: (error: Error) => void
@@ -54,18 +72,25 @@ export class InferenceEngine extends EventEmitter {
   }
 
   /**
-   * Starts the worker and loads the model; the model buffer is transferred, not copied. `optimizedPath`: where
+   * Starts the worker and loads the model; the model buffer is transferred, not copied. `optimizedCache`: where
    * ONNX Runtime's optimised graph is cached across starts (see createOptimizedSession).
    */
-  static async start(model: Uint8Array, intraOpThreads: number, optimizedPath?: string): Promise<InferenceEngine> {
-    const spawnedAt = performance.timeOrigin + performance.now()
-    const worker = new Worker(new URL('./inference-worker.ts', import.meta.url))
+  static async start(
+    model: Uint8Array,
+    intraOpThreads: number,
+    optimizedCache?: { dir: string; modelSha256: string },
+  ): Promise<InferenceEngine> {
+    const started = spare ?? startWorker()
+    spare = undefined
+    const { worker, spawnedAt } = started
     const owned = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength ? model : model.slice()
     const loaded = await new Promise<Extract<WorkerReply, { type: 'loaded' }>>((resolve, reject) => {
-      const onError = (error: Error) => reject(error)
-      worker.once('error', onError)
+      let settled = false
+      void started.failed.then((error) => {
+        if (!settled) reject(error)
+      })
       worker.once('message', (reply: WorkerReply) => {
-        worker.off('error', onError)
+        settled = true
         if (reply.type === 'loaded') resolve(reply)
         else reject(new Error(reply.type === 'error' ? `model load failed: ${reply.message}` : 'unexpected reply'))
       })
@@ -73,20 +98,29 @@ export class InferenceEngine extends EventEmitter {
         type: 'load',
         model: owned.buffer as ArrayBuffer,
         intraOpThreads,
-        ...(optimizedPath !== undefined && { optimizedPath }),
+        ...(optimizedCache && { optimizedCache }),
       }
       worker.postMessage(request, [owned.buffer as ArrayBuffer])
     }).catch(async (error) => {
       await worker.terminate()
       throw error
     })
-    const { inputName, inputShape, outputName, outputShape, runtimeLoadedAt, sessionMs, optimizedCache } = loaded
+    const { inputName, inputShape, outputName, outputShape, runtimeLoadedAt, sessionMs } = loaded
     const runtimeMs = Math.max(0, runtimeLoadedAt - spawnedAt)
     return new InferenceEngine(
       worker,
       { inputName, inputShape, outputName, outputShape },
-      { runtimeMs, sessionMs, optimizedCache },
+      { runtimeMs, sessionMs, optimizedCache: loaded.optimizedCache },
     )
+  }
+
+  /**
+   * Starts one inference thread now, before any model is known: its own start-up (a Node environment, loading
+   * onnxruntime-node) then runs on another core while the main thread loads modules and models — the next
+   * start() takes it. For a process about to serve (the replica's entry point); a no-op if one is waiting.
+   */
+  static prestart(): void {
+    spare ??= startWorker()
   }
 
   /** The batch size is fixed when the model declares a numeric first input dimension (then it is that number). */

@@ -5,10 +5,11 @@ export type WorkerRequest =
       model: ArrayBuffer
       intraOpThreads: number
       /**
-       * Where this model's graph, optimised by ONNX Runtime, is kept: loaded from there with optimisation off when
-       * it exists, else optimised now and saved there for the next start. Undefined: optimise on every start.
+       * Where this model's graph, optimised by ONNX Runtime, is kept (a cache folder and the model's sha256):
+       * loaded from there with optimisation off when it exists, else optimised now and saved there for the next
+       * start. Undefined: optimise on every start.
        */
-      optimizedPath?: string
+      optimizedCache?: { dir: string; modelSha256: string }
     }
   | { type: 'run'; id: number; data: ArrayBuffer; shape: number[] }
 

@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads'
 import ort from 'onnxruntime-node'
 import type { WorkerReply, WorkerRequest } from './inference-protocol.ts'
-import { createOptimizedSession } from './optimized-session.ts'
+import { createOptimizedSession, optimizedModelPath } from './optimized-session.ts'
 
 /** When the thread had started and loaded onnxruntime-node (epoch ms: the main thread compares it with its own). */
 const runtimeLoadedAt = performance.timeOrigin + performance.now()
@@ -26,7 +26,7 @@ port.on('message', async (message: WorkerRequest) => {
           interOpNumThreads: 1,
           executionMode: 'sequential',
         },
-        message.optimizedPath,
+        message.optimizedCache && optimizedModelPath(message.optimizedCache.dir, message.optimizedCache.modelSha256),
       )
       session = created.session
       const input = session.inputMetadata[0]

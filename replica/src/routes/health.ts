@@ -58,6 +58,8 @@ const startupSchema = {
     server_ms: ms,
     warmup_ms: ms,
     total_ms: ms,
+    cpu_ms: ms,
+    main_thread_cpu_ms: ms,
     first_ready_answer_ms: ms,
     models: {
       type: 'array',
