@@ -20,7 +20,9 @@ const logger = createLogger({
 const replica = await startReplica(config, logger, {
   processPhases: processPhases(entryStartedAt),
   // A parent watching the start-up (the experiment's local cluster) learns when a prober first saw us ready.
-  onFirstReadyAnswer: (atMs) => process.send?.({ type: 'ready_answered', at_ms: atMs }),
+  onFirstReadyAnswer: (atMs) => {
+    if (process.connected) process.send?.({ type: 'ready_answered', at_ms: atMs })
+  },
 })
 // A parent that spawned us with an IPC channel (the gateway's local discovery, tests) learns the URL this way, and
 // where the start-up went; the clock's origin lets it place our phases on its own clock.
