@@ -66,6 +66,22 @@ export async function startReplica(
   }
   const models = settled.map((s) => (s as PromiseFulfilledResult<ServedModel>).value)
   const enginesMs = performance.now() - started
+
+  // One small inference per model: the session's first run initialises its kernels and allocates its buffers, so
+  // readiness waits for it and no client pays for it. A larger first batch allocates a little more then (cheap
+  // next to a start-up at a fraction of a core, which is why readiness does not wait for a full batch too). It runs
+  // on the models' threads while the main thread builds the HTTP server.
+  let warmUpStarted = 0
+  const warmUpInferences = () => {
+    warmUpStarted = performance.now()
+    return Promise.all(
+      models.map(({ engine, definition }) => engine.run([new Float32Array(3 * definition.preprocess.inputSize ** 2)])),
+    )
+  }
+  let warming = options.warmUp !== false ? warmUpInferences() : undefined
+  // Awaited below; a failure meanwhile must not be an unhandled rejection.
+  warming?.catch(() => {})
+
   started = performance.now()
   const server = await buildReplicaServer({
     config,
@@ -76,14 +92,9 @@ export async function startReplica(
   const url = await server.app.listen({ host: config.host, port: config.port })
   const serverMs = performance.now() - started
 
-  // One small inference per model: the session's first run initialises its kernels and allocates its buffers, so
-  // readiness waits for it and no client pays for it. A larger first batch allocates a little more then (cheap
-  // next to a start-up at a fraction of a core, which is why readiness does not wait for a full batch too).
   const warmUp = async () => {
-    const warmUpStarted = performance.now()
-    await Promise.all(
-      models.map(({ engine, definition }) => engine.run([new Float32Array(3 * definition.preprocess.inputSize ** 2)])),
-    )
+    await (warming ?? warmUpInferences())
+    warming = undefined
     const readyAt = performance.now()
     const startup: StartupBreakdown = {
       ...options.processPhases,

@@ -20,7 +20,7 @@ export interface StartupBreakdown {
   engines_ms: number
   /** The HTTP server built and listening (overlaps the engines). */
   server_ms: number
-  /** The warm-up inference of every model. */
+  /** The warm-up inference of every model, until ready (it runs on the models' threads beside the server's build). */
   warmup_ms: number
   /** Process start to ready (readiness answered 200 from here on). */
   total_ms: number
