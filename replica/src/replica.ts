@@ -46,12 +46,22 @@ export async function startReplica(
   options: StartReplicaOptions = {},
 ): Promise<RunningReplica> {
   let started = performance.now()
-  const definitions = await loadModelDefinitions(config, logger)
+  // Each model's session is made on its own thread as soon as its bytes are known (the default model's while the
+  // others load): with more than one core (a start-up CPU boost) they overlap; on one they cost what they cost one
+  // after another.
+  const starting: Promise<ServedModel>[] = []
+  await loadModelDefinitions(config, logger, (definition) => {
+    const served = serveModel(definition, config, logger)
+    // Awaited below; a failure meanwhile must not be an unhandled rejection.
+    served.catch(() => {})
+    starting.push(served)
+  }).catch(async (error) => {
+    await closeAll(starting)
+    throw error
+  })
   const modelLoadMs = performance.now() - started
   started = performance.now()
-  // Each model's session is made on its own thread: with more than one core (a start-up CPU boost) they overlap;
-  // on one they cost what they cost one after another.
-  const serving = Promise.allSettled(definitions.map((definition) => serveModel(definition, config, logger)))
+  const serving = Promise.allSettled(starting)
   // The HTTP side's modules (Fastify, sharp) load meanwhile, while the models' threads make their sessions.
   const [{ buildReplicaServer }, { setPreprocessThreads }] = await Promise.all([
     import('./server.ts'),
@@ -61,7 +71,7 @@ export async function startReplica(
   const settled = await serving
   const failed = settled.find((s) => s.status === 'rejected')
   if (failed) {
-    await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.engine.close() : undefined)))
+    await closeAll(starting)
     throw failed.reason
   }
   const models = settled.map((s) => (s as PromiseFulfilledResult<ServedModel>).value)
@@ -171,6 +181,12 @@ export async function serveModel(
     maxBatchWaitMs: config.maxBatchWaitMs,
   })
   return { engine, predictor, definition, maxBatchSize }
+}
+
+/** Stops the inference threads of the models that started (a start-up that fails must not leave them running). */
+async function closeAll(starting: readonly Promise<ServedModel>[]): Promise<void> {
+  const settled = await Promise.allSettled(starting)
+  await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.engine.close() : undefined)))
 }
 
 /** Polls a cheap condition every 10 ms; resolves true when it holds, false at the timeout. */

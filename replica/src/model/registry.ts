@@ -24,8 +24,16 @@ export interface RegistryConfig extends ProvisionConfig {
 
 export const DEFAULT_MODEL = 'resnet18'
 
-/** ResNet18 first (the default model), then every model version found in `modelsDir`, by folder name. */
-export async function loadModelDefinitions(config: RegistryConfig, log: Logger): Promise<ModelDefinition[]> {
+/**
+ * ResNet18 first (the default model), then every model version found in `modelsDir`, by folder name. `onLoaded`
+ * hears of each as soon as it is known (ResNet18 before the folder is searched), so its session can be started
+ * while the others load.
+ */
+export async function loadModelDefinitions(
+  config: RegistryConfig,
+  log: Logger,
+  onLoaded?: (definition: ModelDefinition) => void,
+): Promise<ModelDefinition[]> {
   const resnet18 = await provisionResnet18(config, log)
   const definitions: ModelDefinition[] = [
     {
@@ -35,6 +43,7 @@ export async function loadModelDefinitions(config: RegistryConfig, log: Logger):
       preprocess: IMAGENET_PREPROCESS,
     },
   ]
+  onLoaded?.(definitions[0]!)
   for (const definition of await discoverModels(config, log)) {
     if (definitions.some((d) => d.info.name === definition.info.name && d.info.version === definition.info.version)) {
       log.error(
@@ -44,6 +53,7 @@ export async function loadModelDefinitions(config: RegistryConfig, log: Logger):
       continue
     }
     definitions.push(definition)
+    onLoaded?.(definition)
   }
   return definitions
 }
