@@ -16,7 +16,10 @@ export interface StartupBreakdown {
   runtime_ms: number
   /** ONNX Runtime InferenceSession creation (summed over the models: each runs on its own thread). */
   session_ms: number
-  /** Models' threads started and their sessions created, wall clock (runtime and session overlap across models). */
+  /**
+   * From the models loaded to every session made, wall clock (the default model's thread starts before the imports
+   * and its session while the other models load, so this is what is left of them on the critical path).
+   */
   engines_ms: number
   /** The HTTP server built and listening (overlaps the engines). */
   server_ms: number
