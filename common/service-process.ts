@@ -43,6 +43,11 @@ export interface SpawnServiceOptions {
   entry?: string
   /** Flags for Node itself, before the entry point (e.g. a benchmark's `--cpu-prof`). */
   nodeArgs?: string[]
+  /**
+   * Node's compile cache folder for the service (NODE_COMPILE_CACHE): set before it starts, even its entry module
+   * is loaded from the cache (the replica enables the cache itself, but only once its entry module has run).
+   */
+  compileCache?: string
 }
 
 /**
@@ -65,7 +70,15 @@ export async function spawnService(
       '0',
       ...(options.args ?? []),
     ],
-    { env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: options.ownProcessGroup ?? false },
+    {
+      env:
+        options.compileCache === undefined
+          ? options.env
+          : // biome-ignore lint/style/noProcessEnv: the child inherits our environment, plus Node's own cache switch
+            { ...(options.env ?? process.env), NODE_COMPILE_CACHE: options.compileCache },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: options.ownProcessGroup ?? false,
+    },
   )
   options.onSpawn?.(child)
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string)

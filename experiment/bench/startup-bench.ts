@@ -85,6 +85,8 @@ interface Variant {
   name: string
   bootCores: number
   args: string[]
+  /** NODE_COMPILE_CACHE for the process, as the experiment's local cluster sets it. */
+  compileCache?: string
   env?: Record<string, string | undefined>
   entry?: string
   /** Before each boot (e.g. remove a cached file). */
@@ -99,9 +101,15 @@ const removeUntrainedModel = () => {
   for (const file of readdirSync(cacheDir)) if (file.startsWith('untrained-seed')) rmSync(join(cacheDir, file))
 }
 const ours = ['--model-cache-dir', cacheDir, ...commonArgs]
+const compileCache = join(cacheDir, 'node-compile-cache')
 const variants: Variant[] = [
-  { name: 'all cuts, no boost', bootCores: config.cores, args: ours },
-  ...config.bootCores.map((bootCores) => ({ name: `all cuts, boot at ${bootCores} cores`, bootCores, args: ours })),
+  { name: 'all cuts, no boost', bootCores: config.cores, args: ours, compileCache },
+  ...config.bootCores.map((bootCores) => ({
+    name: `all cuts, boot at ${bootCores} cores`,
+    bootCores,
+    args: ours,
+    compileCache,
+  })),
   ...(config.cuts
     ? [
         {
@@ -153,6 +161,7 @@ async function boot(variant: Variant): Promise<Boot> {
       args: variant.args,
       ...(variant.env && { env: variant.env }),
       ...(variant.entry && { entry: variant.entry }),
+      ...(variant.compileCache && { compileCache: variant.compileCache }),
       onSpawn: (child) => {
         spawnedAt = performance.now()
         group.add(child.pid!)

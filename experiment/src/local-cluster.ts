@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { renameSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { type ServiceProcess, spawnReplica } from '../../common/service-process.ts'
 import { type TimerAt, timerAt } from '../../common/timer-at.ts'
 import type { StartupBreakdown } from '../../replica/src/startup-timing.ts'
@@ -210,6 +212,8 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
           })
         },
         startTimeoutMs: 120_000,
+        // Node's default folder, which the replica uses itself: a pod's image built with a warm cache.
+        compileCache: join(tmpdir(), 'node-compile-cache'),
       })
     } catch (error) {
       this.#startFailure = `${pod.name}: failed to start: ${(error as Error).message}`
