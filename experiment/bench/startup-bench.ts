@@ -254,6 +254,7 @@ lines.push(
     'variant'.padEnd(36),
     'spawn→ready'.padEnd(width),
     'CPU s'.padEnd(20),
+    'throttled s'.padEnd(20),
     ...phases.map((p) => p.label.padEnd(width)),
   ].join(''),
 )
