@@ -14,6 +14,17 @@ export interface ServiceProcess {
   url: string
   /** Resolves with the exit code (or signal name) when the process ends. */
   exited: Promise<number | string>
+  /** What the service said about its start-up with its `ready` message (a replica's phases), if anything. */
+  startup?: unknown
+  /** The service's performance.timeOrigin (epoch ms), if it said: places its own clock on ours. */
+  timeOrigin?: number
+}
+
+interface ReadyMessage {
+  type?: string
+  url?: string
+  startup?: unknown
+  time_origin?: number
 }
 
 export interface SpawnServiceOptions {
@@ -32,6 +43,11 @@ export interface SpawnServiceOptions {
   entry?: string
   /** Flags for Node itself, before the entry point (e.g. a benchmark's `--cpu-prof`). */
   nodeArgs?: string[]
+  /**
+   * Node's compile cache folder for the service (NODE_COMPILE_CACHE): set before it starts, even its entry module
+   * is loaded from the cache (the replica enables the cache itself, but only once its entry module has run).
+   */
+  compileCache?: string
 }
 
 /**
@@ -54,7 +70,15 @@ export async function spawnService(
       '0',
       ...(options.args ?? []),
     ],
-    { env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: options.ownProcessGroup ?? false },
+    {
+      env:
+        options.compileCache === undefined
+          ? options.env
+          : // biome-ignore lint/style/noProcessEnv: the child inherits our environment, plus Node's own cache switch
+            { ...(options.env ?? process.env), NODE_COMPILE_CACHE: options.compileCache },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: options.ownProcessGroup ?? false,
+    },
   )
   options.onSpawn?.(child)
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string)
@@ -64,9 +88,9 @@ export async function spawnService(
     if (stderr.length > 50) stderr.shift()
   })
   createInterface({ input: child.stdout! }).on('line', (line) => options.onLog?.(line))
-  const ready = new Promise<string>((resolve, reject) => {
-    child.on('message', (message: { type?: string; url?: string }) => {
-      if (message.type === 'ready' && typeof message.url === 'string') resolve(message.url)
+  const ready = new Promise<ReadyMessage & { url: string }>((resolve, reject) => {
+    child.on('message', (message: ReadyMessage) => {
+      if (message.type === 'ready' && typeof message.url === 'string') resolve({ ...message, url: message.url })
     })
     exited.then((code) => reject(new Error(`${service} exited (${code}) before it was ready: ${stderr.join('')}`)))
   })
@@ -76,8 +100,14 @@ export async function spawnService(
     timer = setTimeout(() => reject(new Error(`${service} not ready after ${timeoutMs} ms`)), timeoutMs)
   })
   try {
-    const url = await Promise.race([ready, timeout])
-    return { child, url, exited }
+    const message = await Promise.race([ready, timeout])
+    return {
+      child,
+      url: message.url,
+      exited,
+      ...(message.startup !== undefined && { startup: message.startup }),
+      ...(typeof message.time_origin === 'number' && { timeOrigin: message.time_origin }),
+    }
   } catch (error) {
     child.kill('SIGKILL')
     throw error

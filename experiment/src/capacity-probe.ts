@@ -5,6 +5,7 @@ import { postImage } from '../../common/testing/http.ts'
 import type { LoadImage } from '../../loadtester/src/images.ts'
 import { fitServiceTime, type ServiceTimeModel } from '../../simulator/src/service-time.ts'
 import type { CpuModel } from '../../simulator/src/simulation.ts'
+import type { BootBoost } from './boot-boost.ts'
 import { LocalCluster } from './local-cluster.ts'
 
 /** What the simulator needs to predict a real run, measured on this machine before any policy runs. */
@@ -30,6 +31,8 @@ const MEASURED = 40
  */
 export async function calibrate(options: {
   cores: number
+  /** New pods' start-up CPU boost, as in the runs: the boot times measured here are the simulator's. */
+  bootBoost: BootBoost
   maxReplicas: number
   images: readonly LoadImage[]
   dir: string
@@ -37,6 +40,7 @@ export async function calibrate(options: {
 }): Promise<Calibration> {
   const cluster = new LocalCluster({
     cores: options.cores,
+    bootBoost: options.bootBoost,
     provisioningMs: 0,
     replicasFile: join(options.dir, 'replicas.txt'),
     replicaArgs: ['--log-level', 'warn', '--intra-op-threads', '1'],

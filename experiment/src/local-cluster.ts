@@ -1,8 +1,12 @@
 import { EventEmitter } from 'node:events'
 import { renameSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { type ServiceProcess, spawnReplica } from '../../common/service-process.ts'
 import { type TimerAt, timerAt } from '../../common/timer-at.ts'
+import type { StartupBreakdown } from '../../replica/src/startup-timing.ts'
 import type { PodPhase, PodView } from '../../simulator/src/controllers/cluster-state.ts'
+import { type BootBoost, bootLimitCores, lowersOnReady } from './boot-boost.ts'
 import { CpuLimitedGroup } from './cgroup.ts'
 
 export interface LocalClusterOptions {
@@ -16,6 +20,8 @@ export interface LocalClusterOptions {
   replicaArgs: readonly string[]
   /** Between leaving the replicas file and SIGTERM: time for the gateway to stop routing to it (a preStop hook). */
   drainDelayMs: number
+  /** A start-up CPU boost: pods boot at its limit and are lowered to `cores` once ready. Default: none. */
+  bootBoost?: BootBoost
 }
 
 /** A pod's life, ms since the cluster's epoch (see rebase). */
@@ -29,6 +35,16 @@ export interface PodRecord {
   goneAt?: number
   cpuSeconds: number
   throttledSeconds: number
+  /** The CPU limit it booted with (above `cores` with a start-up boost), read back from its group. */
+  bootCores?: number
+  /** When its limit was lowered to `cores` after a boosted boot. */
+  boostEndedAt?: number
+  /** From its process spawned to its Node running (the replica's time origin), ms. */
+  processSpawnMs?: number
+  /** The replica's own account of its start-up (see replica/src/startup-timing.ts). */
+  startup?: StartupBreakdown
+  /** When its /readyz first answered 200: the gateway's first passing probe. */
+  readyAnsweredAt?: number
 }
 
 interface Pod extends PodRecord {
@@ -73,7 +89,15 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
     const shift = performance.now() - this.#epoch
     this.#epoch += shift
     for (const pod of this.#pods) {
-      for (const key of ['createdAt', 'startedAt', 'readyAt', 'deletedAt', 'goneAt'] as const)
+      for (const key of [
+        'createdAt',
+        'startedAt',
+        'readyAt',
+        'deletedAt',
+        'goneAt',
+        'boostEndedAt',
+        'readyAnsweredAt',
+      ] as const)
         if (pod[key] !== undefined) pod[key] = pod[key]! - shift
     }
   }
@@ -120,16 +144,15 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
 
   /** Every pod that existed, with its life and CPU. */
   records(): PodRecord[] {
-    return this.#pods.map(({ name, createdAt, startedAt, readyAt, deletedAt, goneAt }, i) => ({
-      name,
-      createdAt,
-      startedAt,
-      readyAt,
-      deletedAt,
-      goneAt,
-      cpuSeconds: this.#readCpu(this.#pods[i]!),
-      throttledSeconds: this.#pods[i]!.throttledSeconds,
-    }))
+    return this.#pods.map((pod) => {
+      const { phase: _phase, timer: _timer, group: _group, process: _process, url: _url, ...record } = pod
+      return { ...record, cpuSeconds: this.#readCpu(pod), throttledSeconds: pod.throttledSeconds }
+    })
+  }
+
+  /** Each running pod's CPU limit now, read from its group (cores). */
+  cpuLimits(): { name: string; cores: number }[] {
+    return this.#pods.flatMap((p) => (p.group ? [{ name: p.name, cores: p.group.cores }] : []))
   }
 
   /** Counts by phase, for the timeline. */
@@ -173,12 +196,24 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
     if (pod.phase !== 'pending') return
     pod.phase = 'booting'
     pod.startedAt = this.now()
+    const boost = this.options.bootBoost ?? { enabled: false, bootCores: this.options.cores }
+    let spawnedAt = 0
     try {
-      pod.group = new CpuLimitedGroup(pod.name, this.options.cores)
+      pod.group = new CpuLimitedGroup(pod.name, bootLimitCores(this.options.cores, boost))
+      pod.bootCores = pod.group.cores
       pod.process = await spawnReplica({
         args: ['--replica-id', pod.name, ...this.options.replicaArgs],
-        onSpawn: (child) => pod.group!.add(child.pid!),
+        onSpawn: (child) => {
+          spawnedAt = performance.timeOrigin + performance.now()
+          pod.group!.add(child.pid!)
+          // The replica says when a prober first saw it ready (here: the gateway, once the replicas file lists it).
+          child.on('message', (message: { type?: string }) => {
+            if (message.type === 'ready_answered') pod.readyAnsweredAt ??= this.now()
+          })
+        },
         startTimeoutMs: 120_000,
+        // Node's default folder, which the replica uses itself: a pod's image built with a warm cache.
+        compileCache: join(tmpdir(), 'node-compile-cache'),
       })
     } catch (error) {
       this.#startFailure = `${pod.name}: failed to start: ${(error as Error).message}`
@@ -188,6 +223,17 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
       return
     }
     void pod.process.exited.then(() => this.#gone(pod))
+    // Ready, so back to its own limit (before it is listed: traffic never sees the boost).
+    if (lowersOnReady(this.options.cores, pod.bootCores!)) {
+      try {
+        pod.group.setCores(this.options.cores)
+        pod.boostEndedAt = this.now()
+      } catch {
+        // Exited meanwhile: its exit is handled by #gone.
+      }
+    }
+    pod.startup = pod.process.startup as StartupBreakdown | undefined
+    if (pod.process.timeOrigin !== undefined) pod.processSpawnMs = Math.max(0, pod.process.timeOrigin - spawnedAt)
     // Deleted while it booted.
     if ((pod.phase as Pod['phase']) === 'terminating') {
       pod.process.child.kill('SIGTERM')
@@ -196,7 +242,11 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
     pod.phase = 'ready'
     pod.readyAt = this.now()
     pod.url = pod.process.url
-    this.emit('log', `${pod.name}: ready after ${((pod.readyAt - pod.createdAt) / 1000).toFixed(1)} s at ${pod.url}`)
+    this.emit(
+      'log',
+      `${pod.name}: ready after ${((pod.readyAt - pod.createdAt) / 1000).toFixed(1)} s at ${pod.url}` +
+        (pod.boostEndedAt !== undefined ? ` (booted at ${pod.bootCores} cores, now ${this.options.cores})` : ''),
+    )
     this.#writeReplicasFile()
   }
 

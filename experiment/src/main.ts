@@ -30,12 +30,13 @@ import {
   summarizeSeeds,
 } from '../../simulator/src/compare.ts'
 import { seedTable } from '../../simulator/src/report.ts'
+import type { BootBoost } from './boot-boost.ts'
 import { runRegistryState } from './brownout-state.ts'
 import { type Calibration, calibrate } from './capacity-probe.ts'
 import { cgroupUnavailableReason, removeStaleGroups } from './cgroup.ts'
 import { runReal } from './real-run.ts'
 import { experimentHtml } from './report-html.ts'
-import { type PolicyOutcome, predictionTable, realTable } from './tables.ts'
+import { type PolicyOutcome, predictionTable, realTable, startupTable } from './tables.ts'
 
 const spec = {
   workload: setting({
@@ -65,6 +66,21 @@ const spec = {
     description: 'CPU limit (= request) of each replica, cores',
     parse: parse.number({ min: 0.05, max: 64 }),
     default: 0.6,
+  }),
+  bootBoost: setting({
+    env: 'EXPERIMENT_BOOT_BOOST',
+    flag: 'boot-boost',
+    description:
+      "Start-up CPU boost (Kubernetes' in-place resize, kube-startup-cpu-boost): pods boot at --boot-cores and are lowered to --cores once ready",
+    parse: parse.boolean(),
+    default: true,
+  }),
+  bootCores: setting({
+    env: 'EXPERIMENT_BOOT_CORES',
+    flag: 'boot-cores',
+    description: 'CPU limit of a booting pod with --boot-boost, cores',
+    parse: parse.number({ min: 0.05, max: 64 }),
+    default: 2,
   }),
   maxReplicas: setting({
     env: 'EXPERIMENT_MAX_REPLICAS',
@@ -153,6 +169,7 @@ const out = resolve(config.out)
 mkdirSync(out, { recursive: true })
 const log = (message: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`)
 removeStaleGroups()
+const bootBoost: BootBoost = { enabled: config.bootBoost, bootCores: config.bootCores }
 
 // Every run's gateway reads a registry state of the run's own (not the developer's): none, or the brownout fallback.
 const registry = await runRegistryState(config.brownout, config.modelsDir).catch((error: Error) => {
@@ -170,7 +187,7 @@ if (registry.fallback) {
 
 const calibration: Calibration = config.calibration
   ? JSON.parse(readFileSync(config.calibration, 'utf8'))
-  : await calibrate({ cores: config.cores, maxReplicas: config.maxReplicas, images, dir: out, log })
+  : await calibrate({ cores: config.cores, bootBoost, maxReplicas: config.maxReplicas, images, dir: out, log })
 writeFileSync(join(out, 'calibration.json'), `${JSON.stringify(calibration, null, 2)}\n`)
 const fullCapacity =
   (config.maxReplicas * 1000) / (calibration.serviceTime.mean_ms * calibration.contention[config.maxReplicas - 1]!)
@@ -227,6 +244,7 @@ for (const [i, { policy, seed }] of order.entries()) {
     images,
     seed,
     cores: config.cores,
+    bootBoost,
     provisioningMs: startup.provisioningMs,
     maxReplicas: config.maxReplicas,
     startupS: configuredStartupS(startup),
@@ -251,7 +269,9 @@ for (const [i, { policy, seed }] of order.entries()) {
 for (const o of outcomes) if (o.policy === 'fixed') o.policy = `fixed-${fixedReplicas}`
 const tables =
   `Real runs (mean [range] over repeats):\n${realTable(outcomes, config.sloMs)}\n\n` +
-  `Predicted before the runs (simulator, mean over seeds 1–${config.seeds}) vs real:\n${predictionTable(outcomes)}`
+  `Predicted before the runs (simulator, mean over seeds 1–${config.seeds}) vs real:\n${predictionTable(outcomes)}\n\n` +
+  `Pod start-ups during the runs, asked → serving (${config.provisioningS} s provisioning stand-in, ${config.cores} cores${bootBoost.enabled ? `, booted at ${bootBoost.bootCores}` : ''}):\n` +
+  startupTable(outcomes.flatMap((o) => o.real.flatMap((r) => r.pods.filter((p) => p.createdAt >= 0))))
 console.log(tables)
 writeFileSync(join(out, 'tables.txt'), `${tables}\n`)
 writeFileSync(
@@ -259,7 +279,7 @@ writeFileSync(
   experimentHtml(
     'Switchyard: every scaling policy on CPU-limited replicas',
     `${workload.length} s of ${config.workload} (compressed ${config.compress}×, rates × ${rateScale.toFixed(3)}); replicas at ${config.cores} cores each ` +
-      `(cgroup CPU quota standing in for a pod's limit), at most ${config.maxReplicas}; new pods wait ${config.provisioningS} s before ` +
+      `(cgroup CPU quota standing in for a pod's limit${bootBoost.enabled ? `; booting at ${bootBoost.bootCores} cores until ready, a start-up CPU boost` : ''}), at most ${config.maxReplicas}; new pods wait ${config.provisioningS} s before ` +
       `starting (stand-in for scheduling and image pull). Replica-seconds count from the decision to the process's exit.`,
     tables,
     outcomes,

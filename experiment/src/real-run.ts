@@ -9,6 +9,7 @@ import { latencyMs, type RequestRecord } from '../../loadtester/src/request-reco
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
 import type { GatewayGauges, ScalingController } from '../../simulator/src/controllers/cluster-state.ts'
+import type { BootBoost } from './boot-boost.ts'
 import { LocalCluster, type PodRecord } from './local-cluster.ts'
 
 export interface RealRunOptions {
@@ -17,6 +18,8 @@ export interface RealRunOptions {
   images: readonly LoadImage[]
   seed: number
   cores: number
+  /** A start-up CPU boost for new pods. */
+  bootBoost: BootBoost
   provisioningMs: number
   maxReplicas: number
   /** What the gateway's own autoscaler assumes a new replica takes (--replica-startup-s). */
@@ -108,6 +111,7 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
   const { controller } = options
   const cluster = new LocalCluster({
     cores: options.cores,
+    bootBoost: options.bootBoost,
     provisioningMs: options.provisioningMs,
     replicasFile: join(options.dir, 'replicas.txt'),
     replicaArgs: [

@@ -1,6 +1,8 @@
 import type { SeedSummary } from '../../simulator/src/compare.ts'
 import { formatShare } from '../../simulator/src/report.ts'
+import type { PodRecord } from './local-cluster.ts'
 import type { RealRunResult } from './real-run.ts'
+import { STARTUP_PHASES, startupPhases } from './startup-phases.ts'
 
 export interface PolicyOutcome {
   policy: string
@@ -65,6 +67,40 @@ export function predictionTable(outcomes: readonly PolicyOutcome[]): string {
     const diff = `${((predicted.replicaSeconds.mean / realCost - 1) * 100).toFixed(0)} %`
     lines.push(
       `${policy.padEnd(11)} ${`${pct(predicted.slowShare.mean)} / ${pct(realSlow)}`.padEnd(30)} ${(verdict.slowOk ? 'yes' : 'NO').padEnd(14)} ${`${predicted.replicaSeconds.mean.toFixed(0)} / ${realCost.toFixed(0)} (${diff})`.padEnd(30)} ${(verdict.costOk ? 'yes' : 'NO').padEnd(12)} ${pct(predicted.degradedShare?.mean ?? 0)} / ${pct(mean(real.map((r) => r.degradedShare ?? 0)))}`,
+    )
+  }
+  return lines.join('\n')
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/**
+ * Where the pods' start-ups went, phase by phase: median [min–max] ms over every pod that became ready and said
+ * how. The phases inside the process are the replica's own account; the rest is the cluster's clock.
+ */
+export function startupTable(pods: readonly PodRecord[]): string {
+  const breakdowns = pods.flatMap((pod) => {
+    const phases = startupPhases(pod)
+    return phases ? [phases] : []
+  })
+  if (breakdowns.length === 0) return 'no pod said how it started'
+  const boosted = pods.filter((p) => p.boostEndedAt !== undefined)
+  const lines = [
+    `${breakdowns.length} pod start-up(s)` +
+      (boosted.length > 0
+        ? `, ${boosted.length} booted at ${boosted[0]!.bootCores} cores and lowered once ready`
+        : ', no boot boost'),
+    `${'phase'.padEnd(30)} ${'median ms'.padStart(10)}  range`,
+  ]
+  for (const phase of STARTUP_PHASES) {
+    const values = breakdowns.flatMap((b) => (b[phase] === undefined ? [] : [b[phase]!]))
+    if (values.length === 0) continue
+    lines.push(
+      `${phase.padEnd(30)} ${median(values).toFixed(0).padStart(10)}  ${range(values, (v) => v.toFixed(0)).trim() || '—'}`,
     )
   }
   return lines.join('\n')

@@ -7,13 +7,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { pathToFileURL } from 'node:url'
+import fc from 'fast-check'
 import { launchChromium, pageProblems } from '../../common/testing/browser.ts'
 import type { SeedSummary } from '../../simulator/src/compare.ts'
+import { bootLimitCores, lowersOnReady } from '../src/boot-boost.ts'
 import { cgroupUnavailableReason, removeStaleGroups } from '../src/cgroup.ts'
 import { LocalCluster, type PodRecord } from '../src/local-cluster.ts'
 import { type RealRunResult, replicaSeconds } from '../src/real-run.ts'
 import { experimentHtml } from '../src/report-html.ts'
-import { type PolicyOutcome, predictionMeetsTarget, predictionTable, realTable } from '../src/tables.ts'
+import { STARTUP_PHASES, startupPhases } from '../src/startup-phases.ts'
+import { type PolicyOutcome, predictionMeetsTarget, predictionTable, realTable, startupTable } from '../src/tables.ts'
 
 const pod = (createdAt: number, goneAt?: number): PodRecord => ({
   name: `p${createdAt}`,
@@ -108,6 +111,69 @@ describe('experiment accounting and tables', () => {
   })
 })
 
+describe('start-up CPU boost and breakdown', () => {
+  test('a pod boots at the boost limit (never below its own) when it is on, at its own when off, and is lowered only if it booted above', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.05, max: 8, noNaN: true }),
+        fc.double({ min: 0.05, max: 8, noNaN: true }),
+        fc.boolean(),
+        (cores, bootCores, enabled) => {
+          const boot = bootLimitCores(cores, { enabled, bootCores })
+          assert.ok(boot >= cores)
+          assert.equal(boot, enabled ? Math.max(cores, bootCores) : cores)
+          assert.equal(lowersOnReady(cores, boot), enabled && bootCores > cores)
+        },
+      ),
+    )
+  })
+
+  const booted: PodRecord = {
+    name: 'replica-1',
+    createdAt: 1000,
+    startedAt: 11_000,
+    readyAt: 11_800,
+    readyAnsweredAt: 11_830,
+    processSpawnMs: 5,
+    cpuSeconds: 1,
+    throttledSeconds: 0,
+    bootCores: 2,
+    boostEndedAt: 11_800,
+    startup: {
+      process_ms: 40,
+      imports_ms: 300,
+      model_load_ms: 100,
+      runtime_ms: 80,
+      session_ms: 120,
+      engines_ms: 150,
+      server_ms: 120,
+      warmup_ms: 40,
+      total_ms: 760,
+      models: [],
+    },
+  }
+
+  test("a pod's start-up: the cluster's clock outside the process, the replica's inside; its own part excludes provisioning", () => {
+    const phases = startupPhases(booted)!
+    assert.equal(phases['provisioning (stand-in)'], 10_000)
+    assert.equal(phases['process start'], 45)
+    assert.equal(phases['ready → first passing probe'], 30)
+    assert.equal(phases["pod's own part"], 830)
+    assert.equal(phases['asked → serving'], 10_830)
+    assert.equal(startupPhases({ ...booted, readyAt: undefined }), undefined, 'never ready: no breakdown')
+    // No probe passed (yet): serving counts from ready.
+    assert.equal(startupPhases({ ...booted, readyAnsweredAt: undefined })!["pod's own part"], 800)
+  })
+
+  test('the start-up table lists every phase with median and range, and says whether pods were boosted', () => {
+    const table = startupTable([booted, { ...booted, readyAnsweredAt: 11_900 }, pod(0)])
+    for (const phase of STARTUP_PHASES) assert.match(table, new RegExp(phase.replace(/[()]/g, '\\$&')))
+    assert.match(table, /2 pod start-up\(s\), 2 booted at 2 cores/)
+    assert.match(table, /ready → first passing probe\s+65\s+\[30–100\]/)
+    assert.equal(startupTable([pod(0)]), 'no pod said how it started')
+  })
+})
+
 const noCgroups = cgroupUnavailableReason()
 
 describe('a local cluster of CPU-limited replicas', { skip: noCgroups }, () => {
@@ -145,6 +211,37 @@ describe('a local cluster of CPU-limited replicas', { skip: noCgroups }, () => {
       await rm(dir, { recursive: true, force: true })
     }
     assert.ok(cluster.records()[0]!.goneAt !== undefined)
+  })
+
+  test('with a boot boost a pod boots at the boost limit and is lowered to its own once ready; it says how it started', async () => {
+    removeStaleGroups()
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-cluster-'))
+    const cluster = new LocalCluster({
+      cores: 0.5,
+      bootBoost: { enabled: true, bootCores: 1.5 },
+      provisioningMs: 0,
+      replicasFile: join(dir, 'replicas.txt'),
+      replicaArgs: ['--log-level', 'warn', '--intra-op-threads', '1', '--models-dir', 'none'],
+      drainDelayMs: 0,
+    })
+    try {
+      cluster.scaleTo(1)
+      await cluster.untilReady(1)
+      const [record] = cluster.records()
+      assert.equal(record!.bootCores, 1.5, 'booted at the boost limit (read back from its cgroup)')
+      assert.deepEqual(cluster.cpuLimits(), [{ name: record!.name, cores: 0.5 }], 'lowered to its own limit once ready')
+      assert.ok(record!.boostEndedAt !== undefined && record!.boostEndedAt <= record!.readyAt!)
+      assert.equal(typeof record!.startup?.warmup_ms, 'number')
+      assert.equal(typeof record!.processSpawnMs, 'number')
+      // A prober's first passing /readyz reaches the cluster.
+      const url = /^http:\/\/\S+$/m.exec(await readFile(join(dir, 'replicas.txt'), 'utf8'))![0]
+      assert.equal((await fetch(`${url}/readyz`)).status, 200)
+      while (cluster.records()[0]!.readyAnsweredAt === undefined) await new Promise((r) => setTimeout(r, 20))
+      assert.ok(cluster.records()[0]!.readyAnsweredAt! >= record!.readyAt!)
+    } finally {
+      await cluster.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   test("each run's groups live under its own pid: a dead run's are removed, a live run's are left alone", async () => {

@@ -177,6 +177,22 @@ export const gatewayConfigSpec = {
     parse: positiveInt(),
     default: 1000,
   }),
+  healthBootIntervalMs: setting({
+    env: 'HEALTH_BOOT_INTERVAL_MS',
+    flag: 'health-boot-interval-ms',
+    description:
+      'How often a replica that is not ready yet (booting) is probed, so it takes traffic as soon as it is warm; 0 = every HEALTH_INTERVAL_MS like the others',
+    parse: parse.integer({ min: 0, max: 3_600_000 }),
+    default: 100,
+  }),
+  healthBootWindowMs: setting({
+    env: 'HEALTH_BOOT_WINDOW_MS',
+    flag: 'health-boot-window-ms',
+    description:
+      'A replica still not ready this long after it was listed or last ready is probed every HEALTH_INTERVAL_MS again',
+    parse: parse.integer({ min: 0, max: 86_400_000 }),
+    default: 120_000,
+  }),
   healthTimeoutMs: setting({
     env: 'HEALTH_TIMEOUT_MS',
     flag: 'health-timeout-ms',

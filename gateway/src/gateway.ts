@@ -144,7 +144,12 @@ export async function startGateway(
   )
   const health = new HealthChecker(
     pool,
-    { intervalMs: config.healthIntervalMs, timeoutMs: config.healthTimeoutMs },
+    {
+      intervalMs: config.healthIntervalMs,
+      timeoutMs: config.healthTimeoutMs,
+      bootIntervalMs: config.healthBootIntervalMs,
+      bootWindowMs: config.healthBootWindowMs,
+    },
     logger,
   )
   // A replica discovery just announced is probed at once rather than at the next tick.

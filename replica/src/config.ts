@@ -64,6 +64,14 @@ export const replicaConfigSpec = {
     parse: parse.integer({ min: 1000 }),
     default: 600_000,
   }),
+  optimizedModelCache: setting({
+    env: 'OPTIMIZED_MODEL_CACHE',
+    flag: 'optimized-model-cache',
+    description:
+      "Keep ONNX Runtime's optimised graph of each model in MODEL_CACHE_DIR/optimized and load it with optimisation off on later starts (shorter session creation)",
+    parse: parse.boolean(),
+    default: true,
+  }),
   intraOpThreads: setting({
     env: 'INTRA_OP_THREADS',
     flag: 'intra-op-threads',

@@ -1,35 +1,20 @@
-import { configFromCommandLine, dataOrExitAsync } from '../../common/command-line.ts'
-import { exitGracefully } from '../../common/graceful-exit.ts'
-import { createLogger } from '../../common/logging.ts'
-import { loadReplicaConfig, replicaConfigSpec } from './config.ts'
-import { startReplica } from './replica.ts'
+/**
+ * The replica's entry point. V8's compiled code (and Node's TypeScript stripping) of every module the replica
+ * loads is kept on disk and reused by the next start — module loading is the largest part of a start-up at a
+ * fraction of a core. Node's own NODE_COMPILE_CACHE names the folder (default: the OS temp folder);
+ * NODE_DISABLE_COMPILE_CACHE=1 turns it off. It must be enabled before the modules load, hence this file (itself
+ * compiled, and stripped of its types, before it can enable anything, unless NODE_COMPILE_CACHE was set by whoever
+ * started the process: the experiment's local cluster sets it).
+ */
+import { enableCompileCache, getCompileCacheDir } from 'node:module'
 
-const config = configFromCommandLine('replica', replicaConfigSpec, loadReplicaConfig)
-
-const logger = createLogger({
-  service: 'replica',
-  level: config.logLevel,
-  format: config.logFormat,
-  isTTY: process.stdout.isTTY,
-  base: { replica: config.replicaId },
-})
-const replica = await dataOrExitAsync(() => startReplica(config, logger))
-// The tokens file: re-read without a restart (it is also watched).
-process.on('SIGHUP', () => void replica.tokens?.refresh())
-// A parent that spawned us with an IPC channel (the gateway's local discovery, tests) learns the URL this way.
-process.send?.({ type: 'ready', url: replica.url })
-process.channel?.unref()
-for (const { engine } of replica.models)
-  engine.once('exit', (code) => {
-    logger.fatal({ code }, 'inference worker died; exiting so the supervisor restarts the replica')
-    process.exit(1)
-  })
-
-exitGracefully({
-  timeoutMs: config.shutdownTimeoutMs + 5000,
-  log: logger,
-  drain: () => replica.shutdown(config.shutdownTimeoutMs),
-})
-// A gateway that runs us as a local replica keeps us out of the terminal's process group (its Ctrl-C is for the
-// gateway, which drains and then stops us); if that gateway dies without stopping us, its IPC channel closes.
-process.once('disconnect', () => process.emit('SIGTERM'))
+enableCompileCache()
+// Worker threads (one per model) start with a copy of this environment: through it they use the same cache, which
+// also spares each of them Node's TypeScript stripper. A parent that sets it before starting us spares this thread's.
+const cacheDir = getCompileCacheDir()
+// biome-ignore lint/style/noProcessEnv: Node's own switch for the threads we start, not our configuration
+if (cacheDir !== undefined) process.env.NODE_COMPILE_CACHE ??= cacheDir
+// The default model's inference thread starts now, so its start-up overlaps the module loading below.
+const { InferenceEngine } = await import('./model/inference-engine.ts')
+InferenceEngine.prestart()
+await import('./run-replica.ts')

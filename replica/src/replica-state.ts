@@ -1,3 +1,5 @@
+import type { StartupBreakdown } from './startup-timing.ts'
+
 /** What the replica's routes share about the process: written by the routes and the lifecycle, read by probes. */
 export interface ReplicaState {
   /** A warm-up inference has completed. */
@@ -8,6 +10,10 @@ export interface ReplicaState {
   inflight: number
   /** Requests of any kind whose headers arrived before draining began, not yet answered: shutdown waits for them. */
   arrivedBeforeDrain: number
+  /** Where the start-up went, once ready. */
+  startup?: StartupBreakdown
+  /** When /readyz first answered 200 (performance.now(): ms since the process started). */
+  firstReadyAnswerMs?: number
 }
 
 export function initialReplicaState(): ReplicaState {

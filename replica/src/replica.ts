@@ -7,13 +7,12 @@ import type { WatchedFile } from '../../common/auth/watched-file.ts'
 import { reachableListenUrl } from '../../common/http/listen-url.ts'
 import { listenForMetrics } from '../../common/http/metrics-listener.ts'
 import type { ReplicaConfig } from './config.ts'
-import { allowOnlyAcceptedDecoders } from './image-decoders.ts'
 import { InferenceEngine } from './model/inference-engine.ts'
 import { loadModelDefinitions, type ModelDefinition } from './model/registry.ts'
-import { Predictor } from './predictor.ts'
-import { setPreprocessThreads } from './preprocess.ts'
+import type { Predictor } from './predictor.ts'
 import { PreprocessSlots } from './preprocess-slots.ts'
-import { buildReplicaServer, type ReplicaServer } from './server.ts'
+import type { ReplicaServer } from './server.ts'
+import { cpuSoFar, round, type StartupBreakdown } from './startup-timing.ts'
 
 /** One model being served: its inference thread and the predictor (batching, labels) in front of it. */
 export interface ServedModel {
@@ -44,6 +43,10 @@ export interface RunningReplica extends ReplicaServer {
 export interface StartReplicaOptions {
   /** false leaves the replica not ready until `warmUp()` is called (tests observe readiness this way). */
   warmUp?: boolean
+  /** The phases before startReplica, measured by the entry point (Node's bootstrap, the imports). */
+  processPhases?: Pick<StartupBreakdown, 'process_ms' | 'imports_ms'>
+  /** Called once, when /readyz first answers 200 (a prober has seen the replica ready), with performance.now(). */
+  onFirstReadyAnswer?: (atMs: number) => void
 }
 
 /** Provisions the models, starts one inference thread each and the HTTP server, warms up, then reports ready. */
@@ -55,20 +58,67 @@ export async function startReplica(
   // Credentials first: a tokens file that cannot be read stops the replica before it loads any model.
   const tokens = config.tokensFile ? openTokenStore(config.tokensFile, logger) : undefined
   tokens?.on('reloaded', (set) => logger.info({ tokens: set.size }, 'tokens file re-read'))
-  setPreprocessThreads(config.sharpConcurrency)
-  allowOnlyAcceptedDecoders()
-  const definitions = await loadModelDefinitions(config, logger)
-  const models: ServedModel[] = []
   // One queue for decoding, whichever model a request asked for: they share libvips' threads.
   const preprocessSlots = new PreprocessSlots(config.preprocessSlots)
-  for (const definition of definitions) models.push(await serveModel(definition, config, logger, preprocessSlots))
+  let started = performance.now()
+  // Each model's session is made on its own thread as soon as its bytes are known (the default model's while the
+  // others load): with more than one core (a start-up CPU boost) they overlap; on one they cost what they cost one
+  // after another.
+  const starting: Promise<ServedModel>[] = []
+  await loadModelDefinitions(config, logger, (definition) => {
+    const served = serveModel(definition, config, logger, preprocessSlots)
+    // Awaited below; a failure meanwhile must not be an unhandled rejection.
+    served.catch(() => {})
+    starting.push(served)
+  }).catch(async (error) => {
+    await closeAll(starting)
+    throw error
+  })
+  const modelLoadMs = performance.now() - started
+  started = performance.now()
+  const serving = Promise.allSettled(starting)
+  // The HTTP side's modules (Fastify, sharp) load meanwhile, while the models' threads make their sessions.
+  const [{ buildReplicaServer }, { setPreprocessThreads }, { allowOnlyAcceptedDecoders }] = await Promise.all([
+    import('./server.ts'),
+    import('./preprocess.ts'),
+    import('./image-decoders.ts'),
+  ])
+  setPreprocessThreads(config.sharpConcurrency)
+  allowOnlyAcceptedDecoders()
+  const settled = await serving
+  const failed = settled.find((s) => s.status === 'rejected')
+  if (failed) {
+    await closeAll(starting)
+    throw failed.reason
+  }
+  const models = settled.map((s) => (s as PromiseFulfilledResult<ServedModel>).value)
+  const enginesMs = performance.now() - started
+
+  // One small inference per model: the session's first run initialises its kernels and allocates its buffers, so
+  // readiness waits for it and no client pays for it. A larger first batch allocates a little more then (cheap
+  // next to a start-up at a fraction of a core, which is why readiness does not wait for a full batch too). It runs
+  // on the models' threads while the main thread builds the HTTP server.
+  let warmUpStarted = 0
+  const warmUpInferences = () => {
+    warmUpStarted = performance.now()
+    return Promise.all(
+      models.map(({ engine, definition }) => engine.run([new Float32Array(3 * definition.preprocess.inputSize ** 2)])),
+    )
+  }
+  let warming = options.warmUp !== false ? warmUpInferences() : undefined
+  // Awaited below; a failure meanwhile must not be an unhandled rejection.
+  warming?.catch(() => {})
+
+  started = performance.now()
   const server = await buildReplicaServer({
     config,
     models: models.map((m) => m.predictor),
     logger: logger as FastifyBaseLogger,
+    ...(options.onFirstReadyAnswer && { onFirstReadyAnswer: options.onFirstReadyAnswer }),
     access: { tokens: tokens && (() => tokens.value), predictNeedsToken: config.predictAuth },
   })
   const url = await server.app.listen({ host: config.host, port: config.port })
+  const serverMs = performance.now() - started
   const metricsListener =
     config.metricsPort === undefined
       ? undefined
@@ -77,14 +127,30 @@ export async function startReplica(
   const warning = openAccessWarning(config.host, tokens !== undefined)
   if (warning) logger.warn(warning)
 
-  // The first runs allocate the session's buffers; readiness waits for them so no client pays for it.
   const warmUp = async () => {
-    for (const { engine, definition, maxBatchSize } of models) {
-      const item = new Float32Array(3 * definition.preprocess.inputSize ** 2)
-      await engine.run(Array.from({ length: maxBatchSize }, () => item))
-      await engine.run([item])
+    await (warming ?? warmUpInferences())
+    warming = undefined
+    const readyAt = performance.now()
+    const startup: StartupBreakdown = {
+      ...options.processPhases,
+      model_load_ms: round(modelLoadMs),
+      runtime_ms: round(Math.max(...models.map((m) => m.engine.startup.runtimeMs))),
+      session_ms: round(models.reduce((sum, m) => sum + m.engine.startup.sessionMs, 0)),
+      engines_ms: round(enginesMs),
+      server_ms: round(serverMs),
+      warmup_ms: round(readyAt - warmUpStarted),
+      total_ms: round(readyAt),
+      ...cpuSoFar(),
+      models: models.map(({ definition, engine }) => ({
+        name: definition.info.name,
+        version: definition.info.version,
+        session_ms: round(engine.startup.sessionMs),
+        optimized_cache: engine.startup.optimizedCache,
+      })),
     }
+    server.state.startup = startup
     server.state.warm = true
+    logger.info(startup, 'startup')
     logger.info(
       { url, models: models.map((m) => m.definition.info), max_batch_size: config.maxBatchSize },
       'replica ready',
@@ -121,7 +187,12 @@ export async function serveModel(
   logger: Logger,
   preprocessSlots = new PreprocessSlots(config.preprocessSlots),
 ): Promise<ServedModel> {
-  const engine = await InferenceEngine.start(definition.bytes, config.intraOpThreads)
+  const engine = await InferenceEngine.start(
+    definition.bytes,
+    config.intraOpThreads,
+    config.optimizedModelCache ? { dir: config.modelCacheDir, modelSha256: definition.info.sha256 } : undefined,
+  )
+  const { Predictor } = await import('./predictor.ts')
   let maxBatchSize = config.maxBatchSize
   if (engine.fixedBatchSize !== undefined) {
     if (engine.fixedBatchSize !== 1) {
@@ -141,6 +212,12 @@ export async function serveModel(
     preprocessSlots,
   })
   return { engine, predictor, definition, maxBatchSize }
+}
+
+/** Stops the inference threads of the models that started (a start-up that fails must not leave them running). */
+async function closeAll(starting: readonly Promise<ServedModel>[]): Promise<void> {
+  const settled = await Promise.allSettled(starting)
+  await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.engine.close() : undefined)))
 }
 
 /** Polls a cheap condition every 10 ms; resolves true when it holds, false at the timeout. */

@@ -28,6 +28,8 @@ export interface ReplicaServerOptions {
   logger: FastifyBaseLogger
   /** Tokens (a gateway presents one) and whether predictions need one (default: nothing enforced). */
   access?: AccessControlOptions
+  /** Called once, when /readyz first answers 200, with performance.now(). */
+  onFirstReadyAnswer?: (atMs: number) => void
 }
 
 export interface ReplicaServer {
@@ -102,6 +104,7 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
     models: models.map((m) => m.model),
     replicaId: config.replicaId,
     queued,
+    ...(options.onFirstReadyAnswer && { onFirstReadyAnswer: options.onFirstReadyAnswer }),
   })
   // With METRICS_PORT, /metrics is served there alone (the replica starts that listener), not here.
   if (config.metricsPort === undefined) registerMetricsRoute(app, metrics.registry)

@@ -85,6 +85,21 @@ describe('provisionResnet18', () => {
     assert.equal(model.info.version, 'untrained-seed7')
   })
 
+  test('the untrained graph is built once: later starts read the same model from the cache, a broken file is rebuilt', async () => {
+    const cacheDir = join(dir, 'untrained-cache')
+    const first = await provisionResnet18(config({ modelCacheDir: cacheDir }), log)
+    assert.ok(first.info.path?.startsWith(cacheDir))
+    const again = await provisionResnet18(config({ modelCacheDir: cacheDir }), log)
+    assert.equal(again.info.sha256, first.info.sha256)
+    assert.equal(again.info.version, 'untrained-seed7')
+    assert.equal(again.info.path, first.info.path)
+    await writeFile(first.info.path!, 'truncated')
+    const rebuilt = await provisionResnet18(config({ modelCacheDir: cacheDir }), log)
+    assert.equal(rebuilt.info.sha256, first.info.sha256)
+    const otherSeed = await provisionResnet18(config({ modelCacheDir: cacheDir, modelSeed: 8 }), log)
+    assert.notEqual(otherSeed.info.sha256, first.info.sha256)
+  })
+
   test('MODEL_PATH wins; a file we generated still says it is untrained', async () => {
     const path = join(dir, 'custom.onnx')
     await writeFile(path, buildUntrainedResnet18(3).bytes)

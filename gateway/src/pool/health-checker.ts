@@ -2,11 +2,12 @@ import type { FastifyBaseLogger } from 'fastify'
 import { request } from 'undici'
 import type { ReplicaReadiness } from '../../../common/readiness-schema.ts'
 import { probeDeadline } from './probe-deadline.ts'
+import { dueForBootProbe, type ProbeSchedule } from './probe-schedule.ts'
 import type { ProbeResult } from './readiness.ts'
 import type { ModelVersionRef, ReadonlyReplica } from './replica.ts'
 import type { ReplicaPool } from './replica-pool.ts'
 
-export interface HealthCheckOptions {
+export interface HealthCheckOptions extends Partial<Pick<ProbeSchedule, 'bootIntervalMs' | 'bootWindowMs'>> {
   intervalMs: number
   timeoutMs: number
 }
@@ -18,12 +19,19 @@ export interface HealthCheckOptions {
  * without an answer make it not ready, so a replica that stops answering is out within
  * failureThreshold × interval + timeout; a replica that answers "not ready", or that nothing listens on, is out at
  * once. Probes run on their own connection, so a replica busy with predictions is not declared dead for it.
+ * Replicas not ready yet are also probed on a faster schedule (see probe-schedule.ts), so one that finishes
+ * booting takes traffic at once.
  */
 export class HealthChecker {
   readonly #pool: ReplicaPool
   readonly #options: HealthCheckOptions
   readonly #log: FastifyBaseLogger
   #timer: NodeJS.Timeout | undefined
+  #bootTimer: NodeJS.Timeout | undefined
+  readonly #schedule: ProbeSchedule
+  /** Per replica: when its last probe started, and since when it has not been ready. */
+  readonly #lastProbe = new WeakMap<ReadonlyReplica, number>()
+  readonly #notReadySince = new WeakMap<ReadonlyReplica, number>()
   /** Probes in flight, one per replica at most: a replica is probed again only once its last probe has ended. */
   readonly #probing = new Map<ReadonlyReplica, Promise<void>>()
 
@@ -31,6 +39,11 @@ export class HealthChecker {
     this.#pool = pool
     this.#options = options
     this.#log = log
+    this.#schedule = {
+      intervalMs: options.intervalMs,
+      bootIntervalMs: options.bootIntervalMs ?? 0,
+      bootWindowMs: options.bootWindowMs ?? 120_000,
+    }
   }
 
   start(): void {
@@ -39,11 +52,33 @@ export class HealthChecker {
     }
     tick()
     this.#timer = setInterval(tick, this.#options.intervalMs)
+    const { bootIntervalMs, intervalMs } = this.#schedule
+    if (bootIntervalMs > 0 && bootIntervalMs < intervalMs) {
+      this.#bootTimer = setInterval(() => {
+        const now = performance.now()
+        for (const replica of this.#pool.all) {
+          if (
+            dueForBootProbe(
+              {
+                ready: replica.ready,
+                notReadySinceMs: this.#notReadySince.get(replica),
+                lastProbeMs: this.#lastProbe.get(replica),
+              },
+              now,
+              this.#schedule,
+            )
+          )
+            void this.probe(replica)
+        }
+      }, bootIntervalMs)
+    }
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#timer)
+    clearInterval(this.#bootTimer)
     this.#timer = undefined
+    this.#bootTimer = undefined
     await Promise.all(this.#probing.values())
   }
 
@@ -57,8 +92,13 @@ export class HealthChecker {
   }
 
   async #probeOnce(replica: ReadonlyReplica): Promise<void> {
+    const startedAt = performance.now()
+    this.#lastProbe.set(replica, startedAt)
+    if (!replica.ready && !this.#notReadySince.has(replica)) this.#notReadySince.set(replica, startedAt)
     const { result, models } = await this.#check(replica)
     this.#pool.recordProbe(replica, result, models)
+    if (replica.ready) this.#notReadySince.delete(replica)
+    else if (!this.#notReadySince.has(replica)) this.#notReadySince.set(replica, performance.now())
     if (result !== 'ready' && replica.ready) {
       this.#log.warn(
         { replica: replica.url, misses: replica.readiness.consecutiveFailures },

@@ -11,6 +11,33 @@ export interface ModelSignature {
   outputShape: (number | string)[]
 }
 
+/** What starting the engine took, ms. */
+export interface EngineStartup {
+  /** Thread start and onnxruntime-node loaded. */
+  runtimeMs: number
+  /** InferenceSession creation. */
+  sessionMs: number
+  optimizedCache: 'hit' | 'miss' | 'off'
+}
+
+/** An inference thread started before its model is known (see InferenceEngine.prestart). */
+interface StartedWorker {
+  worker: Worker
+  /** Epoch ms (performance.timeOrigin + now()), to time the thread's own start-up. */
+  spawnedAt: number
+  /** Resolves with the error if the thread fails before it is given a model (a listener, so it is never uncaught). */
+  failed: Promise<Error>
+}
+
+function startWorker(): StartedWorker {
+  const spawnedAt = performance.timeOrigin + performance.now()
+  const worker = new Worker(new URL('./inference-worker.ts', import.meta.url))
+  return { worker, spawnedAt, failed: new Promise((resolve) => worker.once('error', resolve)) }
+}
+
+/** At most one thread started ahead, taken by the next start(). */
+let spare: StartedWorker | undefined
+
 interface PendingRun {
   resolve: (logits: Float32Array[]) => void
   reject: (error: Error) => void
@@ -23,6 +50,7 @@ interface PendingRun {
  */
 export class InferenceEngine extends EventEmitter {
   readonly signature: ModelSignature
+  readonly startup: EngineStartup
   readonly #worker: Worker
   readonly #pending = new Map<number, PendingRun>()
   /** Batch buffers: transferred to the worker with a run, transferred back with its result. */
@@ -30,10 +58,11 @@ export class InferenceEngine extends EventEmitter {
   #nextId = 0
   #closed = false
 
-  private constructor(worker: Worker, signature: ModelSignature) {
+  private constructor(worker: Worker, signature: ModelSignature, startup: EngineStartup) {
     super()
     this.#worker = worker
     this.signature = signature
+    this.startup = startup
     worker.on('message', (reply: WorkerReply) => this.#onReply(reply))
     worker.on('error', (error) => this.#fail(error))
     worker.on('exit', (code) => {
@@ -42,25 +71,56 @@ export class InferenceEngine extends EventEmitter {
     })
   }
 
-  /** Starts the worker and loads the model; the model buffer is transferred, not copied. */
-  static async start(model: Uint8Array, intraOpThreads: number): Promise<InferenceEngine> {
-    const worker = new Worker(new URL('./inference-worker.ts', import.meta.url))
+  /**
+   * Starts the worker and loads the model; the model buffer is transferred, not copied. `optimizedCache`: where
+   * ONNX Runtime's optimised graph is cached across starts (see createOptimizedSession).
+   */
+  static async start(
+    model: Uint8Array,
+    intraOpThreads: number,
+    optimizedCache?: { dir: string; modelSha256: string },
+  ): Promise<InferenceEngine> {
+    const started = spare ?? startWorker()
+    spare = undefined
+    const { worker, spawnedAt } = started
     const owned = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength ? model : model.slice()
-    const signature = await new Promise<ModelSignature>((resolve, reject) => {
-      const onError = (error: Error) => reject(error)
-      worker.once('error', onError)
+    const loaded = await new Promise<Extract<WorkerReply, { type: 'loaded' }>>((resolve, reject) => {
+      let settled = false
+      void started.failed.then((error) => {
+        if (!settled) reject(error)
+      })
       worker.once('message', (reply: WorkerReply) => {
-        worker.off('error', onError)
+        settled = true
         if (reply.type === 'loaded') resolve(reply)
         else reject(new Error(reply.type === 'error' ? `model load failed: ${reply.message}` : 'unexpected reply'))
       })
-      const request: WorkerRequest = { type: 'load', model: owned.buffer as ArrayBuffer, intraOpThreads }
+      const request: WorkerRequest = {
+        type: 'load',
+        model: owned.buffer as ArrayBuffer,
+        intraOpThreads,
+        ...(optimizedCache && { optimizedCache }),
+      }
       worker.postMessage(request, [owned.buffer as ArrayBuffer])
     }).catch(async (error) => {
       await worker.terminate()
       throw error
     })
-    return new InferenceEngine(worker, signature)
+    const { inputName, inputShape, outputName, outputShape, runtimeLoadedAt, sessionMs } = loaded
+    const runtimeMs = Math.max(0, runtimeLoadedAt - spawnedAt)
+    return new InferenceEngine(
+      worker,
+      { inputName, inputShape, outputName, outputShape },
+      { runtimeMs, sessionMs, optimizedCache: loaded.optimizedCache },
+    )
+  }
+
+  /**
+   * Starts one inference thread now, before any model is known: its own start-up (a Node environment, loading
+   * onnxruntime-node) then runs on another core while the main thread loads modules and models — the next
+   * start() takes it. For a process about to serve (the replica's entry point); a no-op if one is waiting.
+   */
+  static prestart(): void {
+    spare ??= startWorker()
   }
 
   /** The batch size is fixed when the model declares a numeric first input dimension (then it is that number). */

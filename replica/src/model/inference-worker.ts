@@ -5,6 +5,10 @@
 import { parentPort } from 'node:worker_threads'
 import ort from 'onnxruntime-node'
 import type { WorkerReply, WorkerRequest } from './inference-protocol.ts'
+import { createOptimizedSession, optimizedModelPath } from './optimized-session.ts'
+
+/** When the thread had started and loaded onnxruntime-node (epoch ms: the main thread compares it with its own). */
+const runtimeLoadedAt = performance.timeOrigin + performance.now()
 
 const port = parentPort
 if (!port) throw new Error('inference-worker must run in a worker thread')
@@ -14,12 +18,17 @@ let session: ort.InferenceSession | undefined
 port.on('message', async (message: WorkerRequest) => {
   try {
     if (message.type === 'load') {
-      session = await ort.InferenceSession.create(new Uint8Array(message.model), {
-        intraOpNumThreads: message.intraOpThreads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-      })
+      const started = performance.now()
+      const created = await createOptimizedSession(
+        new Uint8Array(message.model),
+        {
+          intraOpNumThreads: message.intraOpThreads,
+          interOpNumThreads: 1,
+          executionMode: 'sequential',
+        },
+        message.optimizedCache && optimizedModelPath(message.optimizedCache.dir, message.optimizedCache.modelSha256),
+      )
+      session = created.session
       const input = session.inputMetadata[0]
       const output = session.outputMetadata[0]
       if (!input?.isTensor || !output?.isTensor) throw new Error('the model must have one tensor input and output')
@@ -29,6 +38,9 @@ port.on('message', async (message: WorkerRequest) => {
         inputShape: [...input.shape],
         outputName: output.name,
         outputShape: [...output.shape],
+        runtimeLoadedAt,
+        sessionMs: performance.now() - started,
+        optimizedCache: created.cache,
       })
       return
     }

@@ -5,7 +5,6 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { loadImagenetClasses } from '../labels.ts'
 import { IMAGENET_PREPROCESS, type PreprocessSpec } from '../preprocess.ts'
-import { importTfjsModel } from './importer/import-tfjs.ts'
 import { type ModelManifest, type ModelPrecision, readLabels, readManifest } from './manifest.ts'
 import { manifestsIn, modelFolders } from './model-folders.ts'
 import { type ModelInfo, type ProvisionConfig, provisionResnet18 } from './provision.ts'
@@ -27,8 +26,16 @@ export interface RegistryConfig extends ProvisionConfig {
 
 export const DEFAULT_MODEL = 'resnet18'
 
-/** ResNet18 first (the default model), then every model version found in `modelsDir`, by folder name. */
-export async function loadModelDefinitions(config: RegistryConfig, log: Logger): Promise<ModelDefinition[]> {
+/**
+ * ResNet18 first (the default model), then every model version found in `modelsDir`, by folder name. `onLoaded`
+ * hears of each as soon as it is known (ResNet18 before the folder is searched), so its session can be started
+ * while the others load.
+ */
+export async function loadModelDefinitions(
+  config: RegistryConfig,
+  log: Logger,
+  onLoaded?: (definition: ModelDefinition) => void,
+): Promise<ModelDefinition[]> {
   const resnet18 = await provisionResnet18(config, log)
   const definitions: ModelDefinition[] = [
     {
@@ -39,6 +46,7 @@ export async function loadModelDefinitions(config: RegistryConfig, log: Logger):
       precision: 'fp32',
     },
   ]
+  onLoaded?.(definitions[0]!)
   for (const definition of await discoverModels(config, log)) {
     if (definitions.some((d) => d.info.name === definition.info.name && d.info.version === definition.info.version)) {
       log.error(
@@ -48,6 +56,7 @@ export async function loadModelDefinitions(config: RegistryConfig, log: Logger):
       continue
     }
     definitions.push(definition)
+    onLoaded?.(definition)
   }
   return definitions
 }
@@ -128,6 +137,8 @@ async function convertedTfjsModel(
     }
   }
   const started = performance.now()
+  // Loaded when needed: most starts find the converted model in the cache.
+  const { importTfjsModel } = await import('./importer/import-tfjs.ts')
   const imported = await importTfjsModel(modelJson, outDir, { name })
   log.info(
     {

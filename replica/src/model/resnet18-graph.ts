@@ -4,7 +4,7 @@ import { attr, OnnxGraphBuilder } from './onnx/onnx-graph.ts'
 
 export const RESNET18_INPUT = 'input'
 export const RESNET18_OUTPUT = 'logits'
-export const UNTRAINED_MODEL_VERSION_PREFIX = 'untrained-seed'
+export { UNTRAINED_MODEL_VERSION_PREFIX } from './untrained.ts'
 
 export interface GeneratedModel {
   bytes: Uint8Array

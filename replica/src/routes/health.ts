@@ -12,6 +12,7 @@ interface HealthRouteOptions {
   models: readonly ModelInfo[]
   replicaId: string
   queued: () => number
+  onFirstReadyAnswer?: (atMs: number) => void
 }
 
 const modelDetails = {
@@ -41,9 +42,44 @@ const versionDetails = {
   },
 } as const
 
+const ms = { type: 'number' } as const
+const startupSchema = {
+  type: 'object',
+  description:
+    'Where the start-up went, ms: each phase, total_ms = process start to ready, first_ready_answer_ms = process start to the first 200 of /readyz',
+  required: ['model_load_ms', 'runtime_ms', 'session_ms', 'engines_ms', 'server_ms', 'warmup_ms', 'total_ms', 'models'],
+  properties: {
+    process_ms: ms,
+    imports_ms: ms,
+    model_load_ms: ms,
+    runtime_ms: ms,
+    session_ms: ms,
+    engines_ms: ms,
+    server_ms: ms,
+    warmup_ms: ms,
+    total_ms: ms,
+    cpu_ms: ms,
+    main_thread_cpu_ms: ms,
+    first_ready_answer_ms: ms,
+    models: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'version', 'session_ms', 'optimized_cache'],
+        properties: {
+          name: { type: 'string' },
+          version: { type: 'string' },
+          session_ms: ms,
+          optimized_cache: { type: 'string', enum: ['hit', 'miss', 'off'] },
+        },
+      },
+    },
+  },
+} as const
+
 /** `GET /healthz`, `/models` and `/readyz`: a plugin, its route types from its schemas. */
 export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: HealthRouteOptions }> = async (app, options) => {
-  const { state, models, replicaId, queued } = options
+  const { state, models, replicaId, queued, onFirstReadyAnswer } = options
   const startedAt = Date.now()
   const [defaultModel] = models as [ModelInfo]
   const ref = (model: ModelInfo) => ({ name: model.name, version: model.version, pretrained: model.pretrained })
@@ -73,6 +109,7 @@ export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: HealthRou
             models: { type: 'array', items: modelDetails },
             warning: { type: 'string' },
             uptime_s: { type: 'number' },
+            startup: startupSchema,
           },
         },
       },
@@ -86,6 +123,14 @@ export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: HealthRou
         models: models.map(details),
         ...(warning && { warning }),
         uptime_s: Math.round((Date.now() - startedAt) / 1000),
+        ...(state.startup && {
+          startup: {
+            ...state.startup,
+            ...(state.firstReadyAnswerMs !== undefined && {
+              first_ready_answer_ms: Math.round(state.firstReadyAnswerMs * 10) / 10,
+            }),
+          },
+        }),
       }
     },
   })
@@ -141,6 +186,10 @@ export const healthRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: HealthRou
     },
     handler: async (_request, reply) => {
       const reason = state.draining ? 'draining' : state.warm ? undefined : 'warming up'
+      if (!reason && state.firstReadyAnswerMs === undefined) {
+        state.firstReadyAnswerMs = performance.now()
+        onFirstReadyAnswer?.(state.firstReadyAnswerMs)
+      }
       const body: ReplicaReadiness = {
         ready: reason === undefined,
         ...(reason ? { reason } : {}),
