@@ -4,6 +4,7 @@ import { authSettings } from '../../common/auth/settings.ts'
 import { ConfigError, type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
 import { registryFileSetting } from '../../common/model-registry/settings.ts'
 import { serviceSettings } from '../../common/service-settings.ts'
+import { parseStandbySetting, type StandbySetting } from './autoscale/standby-count.ts'
 
 const positiveInt = (max = 1_000_000_000) => parse.integer({ min: 1, max })
 
@@ -319,6 +320,43 @@ export const gatewayConfigSpec = {
       'How long a new replica takes to become ready, until one is measured (ask to ready): the forecast and the backlog term plan around it',
     parse: parse.number({ min: 0, max: 3600 }),
     default: 5,
+  }),
+  standby: setting<StandbySetting>({
+    env: 'STANDBY',
+    flag: 'standby',
+    description:
+      'Warm standbys beside the serving replicas, promoted by an in-place CPU resize when scaling up: auto (as many as the bursts seen outgrew the pool within one start-up), off, or a count. Held by AUTOSCALER=kubernetes (pods/resize); the local actuator ignores them',
+    parse: parseStandbySetting,
+    default: 'auto',
+  }),
+  minStandbys: setting({
+    env: 'MIN_STANDBYS',
+    flag: 'min-standbys',
+    description: 'STANDBY=auto keeps at least this many warm standbys, before any burst has sized them',
+    parse: parse.integer({ min: 0, max: 10_000 }),
+    default: 1,
+  }),
+  maxStandbys: setting({
+    env: 'MAX_STANDBYS',
+    flag: 'max-standbys',
+    description: 'At most this many warm standbys',
+    parse: parse.integer({ min: 0, max: 10_000 }),
+    default: 4,
+  }),
+  standbyHorizonS: setting({
+    env: 'STANDBY_HORIZON_S',
+    flag: 'standby-horizon-s',
+    description: 'STANDBY=auto sizes the standbys from the bursts of this many seconds back',
+    parse: parse.integer({ min: 1, max: 86_400 }),
+    default: 600,
+  }),
+  standbyCpu: setting({
+    env: 'STANDBY_CPU',
+    flag: 'standby-cpu',
+    description:
+      "kubernetes: a standby's CPU request and limit (a Kubernetes quantity); promotion resizes it to the Deployment template's",
+    parse: parse.string(),
+    default: '50m',
   }),
   waitTailShare: setting({
     env: 'WAIT_TAIL_SHARE',

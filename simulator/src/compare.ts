@@ -1,4 +1,5 @@
 import { createRandom } from '../../common/random.ts'
+import type { StandbySetting } from '../../gateway/src/autoscale/standby-count.ts'
 import { gatewayConfigSpec } from '../../gateway/src/config.ts'
 import {
   type ControllerBounds,
@@ -15,7 +16,7 @@ import {
 import { clairvoyantController } from './controllers/clairvoyant.ts'
 import type { ScalingController } from './controllers/cluster-state.ts'
 import type { ServiceTimeModel } from './service-time.ts'
-import { type CpuModel, type SimulationResult, type StartupModel, simulate } from './simulation.ts'
+import { type CpuModel, type SimulationResult, type StandbyModel, type StartupModel, simulate } from './simulation.ts'
 
 export const POLICY_NAMES = ['custom', 'hpa-70', 'hpa-90', 'keda', 'keda-queue', 'fixed'] as const
 export type PolicyName = (typeof POLICY_NAMES)[number]
@@ -38,6 +39,10 @@ export interface Scenario {
   /** Upper bound for the autoscaling policies (default: four times what the peak needs). */
   maxReplicas?: number
   policies?: readonly PolicyName[]
+  /** The custom policy's warm standbys (the gateway's STANDBY; default: the gateway's default). */
+  standby?: StandbySetting
+  /** What a promotion takes and a standby requests (default: DEFAULT_STANDBY_MODEL). */
+  standbyModel?: StandbyModel
 }
 
 /** A 1-core replica that does nothing but serve: the model behind `npm run simulate`'s defaults. */
@@ -60,7 +65,13 @@ export const CUSTOM_DEFAULTS = {
   longWindowS: numberDefault(gatewayConfigSpec.longWindowS),
   scaleDownStabilizationS: numberDefault(gatewayConfigSpec.scaleDownStabilizationS),
   scaleDownStartups: numberDefault(gatewayConfigSpec.scaleDownStartups),
+  minStandbys: numberDefault(gatewayConfigSpec.minStandbys),
+  maxStandbys: numberDefault(gatewayConfigSpec.maxStandbys),
+  standbyHorizonS: numberDefault(gatewayConfigSpec.standbyHorizonS),
 }
+
+/** The gateway's default STANDBY: what the custom policy does without a switch. */
+export const DEFAULT_STANDBY = gatewayConfigSpec.standby.default as StandbySetting
 
 /** The HPA sync, metrics-server scrape and Prometheus scrape phases of one seed: whole seconds within each period. */
 export function controllerPhases(seed: number): ControllerPhases {
@@ -145,7 +156,9 @@ export function simulateController(
       drainTimeS: scenario.sloMs / 1000,
       startupS: configuredStartupS(scenario.startup),
       slotsPerReplica: 1,
+      standby: scenario.standby ?? DEFAULT_STANDBY,
     },
+    standby: scenario.standbyModel,
     slotsPerReplica: 1,
     sloMs: scenario.sloMs,
     timeoutMs: CLIENT_TIMEOUT_MS,
@@ -195,6 +208,10 @@ export interface SeedSummary {
   seeds: number
   slowShare: Spread
   replicaSeconds: Spread
+  /** Core-seconds requested (standbys at their small request); absent where not measured. */
+  requestedCoreSeconds?: Spread
+  /** Core-seconds that must be free on the nodes (every pod at its limit). */
+  nodeCoreSeconds?: Spread
   p99Ms: number
 }
 
@@ -207,6 +224,12 @@ export function summarizeSeeds(perSeed: readonly (readonly SimulationResult[])[]
       seeds: runs.length,
       slowShare: spread(runs.map((r) => r.slowShare)),
       replicaSeconds: spread(runs.map((r) => r.replicaSeconds)),
+      ...(runs.every((r) => r.requestedCoreSeconds !== undefined)
+        ? {
+            requestedCoreSeconds: spread(runs.map((r) => r.requestedCoreSeconds)),
+            nodeCoreSeconds: spread(runs.map((r) => r.nodeCoreSeconds)),
+          }
+        : {}),
       p99Ms: spread(runs.map((r) => r.p99Ms)).mean,
     }
   })
