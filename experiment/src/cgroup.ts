@@ -36,21 +36,30 @@ export function cgroupUnavailableReason(): string | undefined {
  */
 export class CpuLimitedGroup {
   readonly name: string
-  readonly cores: number
   readonly #cpu: string
   readonly #cpuacct: string
+  readonly #periodUs: number
 
   constructor(name: string, cores: number) {
     const cpu = hierarchy('cpu')
     const cpuacct = hierarchy('cpuacct')
     if (!cpu || !cpuacct) throw new Error(cgroupUnavailableReason())
     this.name = name
-    this.cores = cores
     this.#cpu = join(cpu, PARENT, name)
     this.#cpuacct = join(cpuacct, PARENT, name)
     for (const dir of new Set([this.#cpu, this.#cpuacct])) mkdirSync(dir, { recursive: true })
-    const periodUs = Number(readFileSync(join(this.#cpu, 'cpu.cfs_period_us'), 'utf8'))
-    writeFileSync(join(this.#cpu, 'cpu.cfs_quota_us'), String(Math.round(cores * periodUs)))
+    this.#periodUs = Number(readFileSync(join(this.#cpu, 'cpu.cfs_period_us'), 'utf8'))
+    this.setCores(cores)
+  }
+
+  /** Changes the limit of a running group, as the kubelet does for an in-place resize: the processes stay. */
+  setCores(cores: number): void {
+    writeFileSync(join(this.#cpu, 'cpu.cfs_quota_us'), String(Math.round(cores * this.#periodUs)))
+  }
+
+  /** The limit in force, read back from the group (cores). */
+  get cores(): number {
+    return Number(readFileSync(join(this.#cpu, 'cpu.cfs_quota_us'), 'utf8')) / this.#periodUs
   }
 
   /** Moves a process, all its threads, into the group. */

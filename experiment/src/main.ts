@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
+import { parseStandbySetting } from '../../gateway/src/autoscale/standby-count.ts'
 import { defaultImagesDir, loadImages } from '../../loadtester/src/images.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
 import { compressWorkload } from '../../loadtester/src/workload-shapes.ts'
@@ -27,8 +28,10 @@ import {
   summarizeSeeds,
 } from '../../simulator/src/compare.ts'
 import { seedTable } from '../../simulator/src/report.ts'
+import { DEFAULT_STANDBY_MODEL } from '../../simulator/src/simulation.ts'
 import { type Calibration, calibrate } from './capacity-probe.ts'
 import { cgroupUnavailableReason, removeStaleGroups } from './cgroup.ts'
+import { costTable } from './cost-table.ts'
 import { runReal } from './real-run.ts'
 import { experimentHtml } from './report-html.ts'
 import { type PolicyOutcome, predictionTable, realTable } from './tables.ts'
@@ -75,6 +78,29 @@ const spec = {
     description: 'Stand-in for scheduling and image pull: seconds a new pod waits before its process starts',
     parse: parse.number({ min: 0, max: 600 }),
     default: 10,
+  }),
+  standby: setting({
+    env: 'EXPERIMENT_STANDBY',
+    flag: 'standby',
+    description:
+      "custom's warm standbys (the gateway's STANDBY): booted pods held at --standby-cores, not routed to, promoted by raising their cgroup quota — auto, off or a count",
+    parse: parseStandbySetting,
+    default: 'auto' as const,
+  }),
+  standbyCores: setting({
+    env: 'EXPERIMENT_STANDBY_CORES',
+    flag: 'standby-cores',
+    description: "A waiting standby's CPU quota (its request), cores",
+    parse: parse.number({ min: 0.01, max: 64 }),
+    default: DEFAULT_STANDBY_MODEL.standbyCores,
+  }),
+  resizeDelayMs: setting({
+    env: 'EXPERIMENT_RESIZE_DELAY_MS',
+    flag: 'resize-delay-ms',
+    description:
+      "Stand-in for the kubelet's in-place resize: from promoting a standby to its quota raised and its listing, ms",
+    parse: parse.integer({ min: 0, max: 600_000 }),
+    default: DEFAULT_STANDBY_MODEL.resizeDelayMs,
   }),
   repeats: setting({
     env: 'EXPERIMENT_REPEATS',
@@ -161,6 +187,8 @@ const scenario: Scenario = {
   sloMs: config.sloMs,
   seed: 1,
   maxReplicas: config.maxReplicas,
+  standby: config.standby,
+  standbyModel: { resizeDelayMs: config.resizeDelayMs, standbyCores: config.standbyCores },
 }
 const seeds = Array.from({ length: config.seeds }, (_, i) => i + 1)
 const fixedReplicas = rightSizedFixed(scenario, seeds)
@@ -193,6 +221,7 @@ for (const [i, { policy, seed }] of order.entries()) {
     cores: config.cores,
     provisioningMs: startup.provisioningMs,
     maxReplicas: config.maxReplicas,
+    standby: { setting: config.standby, cores: config.standbyCores, resizeDelayMs: config.resizeDelayMs },
     startupS: configuredStartupS(startup),
     sloMs: config.sloMs,
     timeoutMs: CLIENT_TIMEOUT_MS,
@@ -211,8 +240,11 @@ for (const o of outcomes) if (o.policy === 'fixed') o.policy = `fixed-${fixedRep
 const tables =
   `Real runs (mean [range] over repeats):\n${realTable(outcomes, config.sloMs)}\n\n` +
   `Predicted before the runs (simulator, mean over seeds 1–${config.seeds}) vs real:\n${predictionTable(outcomes)}`
-console.log(tables)
-writeFileSync(join(out, 'tables.txt'), `${tables}\n`)
+const costs =
+  `Cost both ways (mean over repeats; custom's standbys ${config.standby}, waiting at ${config.standbyCores} cores, promoted after a ${config.resizeDelayMs} ms resize stand-in):\n` +
+  costTable(outcomes)
+console.log(`${tables}\n\n${costs}`)
+writeFileSync(join(out, 'tables.txt'), `${tables}\n\n${costs}\n`)
 writeFileSync(
   join(out, 'report.html'),
   experimentHtml(
@@ -220,7 +252,7 @@ writeFileSync(
     `${workload.length} s of ${config.workload} (compressed ${config.compress}×, rates × ${rateScale.toFixed(3)}); replicas at ${config.cores} cores each ` +
       `(cgroup CPU quota standing in for a pod's limit), at most ${config.maxReplicas}; new pods wait ${config.provisioningS} s before ` +
       `starting (stand-in for scheduling and image pull). Replica-seconds count from the decision to the process's exit.`,
-    tables,
+    `${tables}\n\n${costs}`,
     outcomes,
     config.sloMs,
   ),

@@ -4,12 +4,13 @@ import { untilOk } from '../../common/http/until-ok.ts'
 import { percentile } from '../../common/percentile.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { metric } from '../../common/testing/prometheus-sample.ts'
+import type { StandbySetting } from '../../gateway/src/autoscale/standby-count.ts'
 import type { LoadImage } from '../../loadtester/src/images.ts'
 import { latencyMs } from '../../loadtester/src/request-record.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
 import type { GatewayGauges, ScalingController } from '../../simulator/src/controllers/cluster-state.ts'
-import { LocalCluster, type PodRecord } from './local-cluster.ts'
+import { LocalCluster, type PodRecord, type StandbyOptions } from './local-cluster.ts'
 
 export interface RealRunOptions {
   controller: ScalingController
@@ -19,6 +20,8 @@ export interface RealRunOptions {
   cores: number
   provisioningMs: number
   maxReplicas: number
+  /** The gateway's STANDBY, and how the local cluster holds and promotes standbys (for a controller that asks). */
+  standby: { setting: StandbySetting } & StandbyOptions
   /** What the gateway's own autoscaler assumes a new replica takes (--replica-startup-s). */
   startupS: number
   sloMs: number
@@ -38,6 +41,10 @@ export interface RealSecond {
   paid: number
   desiredGauge: number
   inSystem: number
+  /** Standbys waiting (booted or booting, not being promoted): in `paid` too, at the standby quota once booted. */
+  standbys?: number
+  /** Resident memory of every replica process, MB. */
+  residentMb?: number
 }
 
 export interface RealRunResult {
@@ -51,6 +58,16 @@ export interface RealRunResult {
   p50Ms: number
   p99Ms: number
   replicaSeconds: number
+  /**
+   * Core-seconds requested: every pod at --cores, less what a waiting standby does not request (it asks for the
+   * standby quota only). replicaSeconds × cores is the other side: what must be free on the node for every resize.
+   */
+  requestedCoreSeconds: number
+  nodeCoreSeconds: number
+  /** Seconds of standbys waiting (booted, at the standby quota). */
+  standbySeconds: number
+  /** Replica RSS × time, MB·s (sampled each second). */
+  memoryMbSeconds: number
   cpuSeconds: number
   throttledSeconds: number
   /** Seconds from a pod's creation to ready, for pods created during the run. */
@@ -68,6 +85,7 @@ async function scrapeGauges(gatewayUrl: string): Promise<GatewayGauges> {
   return {
     desiredReplicas: metric(text, 'gateway_desired_replicas'),
     inSystem: metric(text, 'gateway_queue_size') + metric(text, 'gateway_workers_busy'),
+    desiredStandbys: metric(text, 'gateway_desired_standbys'),
   }
 }
 
@@ -91,6 +109,7 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
     replicasFile: join(options.dir, 'replicas.txt'),
     replicaArgs: ['--log-level', 'warn', '--intra-op-threads', '1'],
     drainDelayMs: 2000,
+    standby: { cores: options.standby.cores, resizeDelayMs: options.standby.resizeDelayMs },
   })
   cluster.on('log', (message) => options.log(message))
   const gateway = await spawnService('gateway', {
@@ -112,6 +131,8 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
       String(options.startupS),
       '--slo-ms',
       String(options.sloMs),
+      '--standby',
+      String(options.standby.setting),
       '--log-level',
       'warn',
     ],
@@ -127,15 +148,21 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
     let tick = 0
     let stopped = false
     let gauges: GatewayGauges = { desiredReplicas: controller.initialReplicas, inSystem: 0 }
+    let standbyTarget = 0
     const loop = (async () => {
       while (!stopped) {
         const now = tick * 1000
         gauges = await scrapeGauges(gateway.url).catch(() => gauges)
         const phases = cluster.phases()
-        const next = controller.tick({ now, specReplicas: cluster.specReplicas, pods: cluster.pods(), gauges })
-        if (next !== undefined && next !== cluster.specReplicas) {
-          decisions.push(`${tick} s: ${cluster.specReplicas} → ${next}`)
-          cluster.scaleTo(next)
+        const state = { now, specReplicas: cluster.specReplicas, pods: cluster.pods(), gauges }
+        const next = controller.tick(state) ?? cluster.specReplicas
+        const standbys = controller.standbys?.(state) ?? 0
+        if (next !== cluster.specReplicas || standbys !== standbyTarget) {
+          decisions.push(
+            `${tick} s: ${cluster.specReplicas} → ${next}${standbys || standbyTarget ? ` (+${standbyTarget} → +${standbys} standby)` : ''}`,
+          )
+          standbyTarget = standbys
+          cluster.scaleTo(next, standbys)
         }
         timeline.push({
           second: tick,
@@ -144,6 +171,8 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
           paid: phases.pending + phases.booting + phases.ready + phases.terminating,
           desiredGauge: gauges.desiredReplicas,
           inSystem: gauges.inSystem,
+          standbys: cluster.standbys().filter((s) => !s.promoting).length,
+          residentMb: cluster.residentMb(),
         })
         tick++
         // Drift-free: the next tick at its own second of the run, however long this one took.
@@ -170,6 +199,9 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
     const summary = summarize(result.records, [], options.sloMs, options.workload.length)
     const latencies = result.records.flatMap((r) => (r.status === 200 ? [latencyMs(r)!] : []))
     const created = pods.filter((p) => p.createdAt >= 0 && p.readyAt !== undefined)
+    const seconds = timeline.slice(0, options.workload.length)
+    const standbySeconds = seconds.reduce((n, t) => n + (t.standbys ?? 0), 0)
+    const podSeconds = replicaSeconds(pods, endMs)
     return {
       policy: controller.name,
       requests: result.records.length,
@@ -178,11 +210,15 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
       statuses: summary.by_status,
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
-      replicaSeconds: replicaSeconds(pods, endMs),
+      replicaSeconds: podSeconds,
+      requestedCoreSeconds: podSeconds * options.cores - standbySeconds * (options.cores - options.standby.cores),
+      nodeCoreSeconds: podSeconds * options.cores,
+      standbySeconds,
+      memoryMbSeconds: seconds.reduce((n, t) => n + (t.residentMb ?? 0), 0),
       cpuSeconds: pods.reduce((s, p) => s + p.cpuSeconds, 0),
       throttledSeconds: pods.reduce((s, p) => s + p.throttledSeconds, 0),
       startupS: created.map((p) => (p.readyAt! - p.createdAt) / 1000),
-      timeline: timeline.slice(0, options.workload.length),
+      timeline: seconds,
       p99BySecond: options.workload.map((_, second) => {
         const inSecond = result.records.filter((r) => r.second === second)
         const values = inSecond.map((r) => (r.status === 200 ? latencyMs(r)! : options.timeoutMs))
