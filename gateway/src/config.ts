@@ -4,6 +4,7 @@ import { authSettings } from '../../common/auth/settings.ts'
 import { ConfigError, type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
 import { registryFileSetting } from '../../common/model-registry/settings.ts'
 import { serviceSettings } from '../../common/service-settings.ts'
+import { cpuMillicores } from './autoscale/cpu-quantity.ts'
 import { parseStandbySetting, type StandbySetting } from './autoscale/standby-count.ts'
 
 const positiveInt = (max = 1_000_000_000) => parse.integer({ min: 1, max })
@@ -325,9 +326,9 @@ export const gatewayConfigSpec = {
     env: 'STANDBY',
     flag: 'standby',
     description:
-      'Warm standbys beside the serving replicas, promoted by an in-place CPU resize when scaling up: auto (as many as the bursts seen outgrew the pool within one start-up), off, or a count. Held by AUTOSCALER=kubernetes (pods/resize); the local actuator ignores them',
+      'Warm standbys beside the serving replicas, promoted by an in-place CPU resize when scaling up: auto (as many as the bursts seen outgrew the pool within one start-up, at least MIN_STANDBYS), off, or a count. Held by AUTOSCALER=kubernetes (pods/resize; k8s/overlays/custom turns it on, with the Service selecting serving pods only); the local actuator ignores them',
     parse: parseStandbySetting,
-    default: 'auto',
+    default: 'off',
   }),
   minStandbys: setting({
     env: 'MIN_STANDBYS',
@@ -355,7 +356,10 @@ export const gatewayConfigSpec = {
     flag: 'standby-cpu',
     description:
       "kubernetes: a standby's CPU request and limit (a Kubernetes quantity); promotion resizes it to the Deployment template's",
-    parse: parse.string(),
+    parse: (raw) => {
+      if (!cpuMillicores(raw)) throw new Error('expected a CPU quantity above 0, e.g. 50m or 0.05')
+      return raw
+    },
     default: '50m',
   }),
   waitTailShare: setting({
@@ -525,6 +529,21 @@ export const gatewayConfigSpec = {
     parse: parse.string(),
     default: 'replica',
   }),
+  kubePodSelector: setting<string | undefined>({
+    env: 'KUBE_POD_SELECTOR',
+    flag: 'kube-pod-selector',
+    description:
+      "kubernetes: label selector of the replica Deployment's pods; set, the actuator labels each serving or standby (switchyard.dev/role, which the replica Service selects) and resizes standbys in place (needed for STANDBY)",
+    parse: parse.string(),
+    default: undefined,
+  }),
+  kubeContainer: setting({
+    env: 'KUBE_CONTAINER',
+    flag: 'kube-container',
+    description: "kubernetes: the replica pods' container that standbys resize",
+    parse: parse.string(),
+    default: 'replica',
+  }),
   kubeTokenFile: setting({
     env: 'KUBE_TOKEN_FILE',
     flag: 'kube-token-file',
@@ -655,6 +674,12 @@ export function loadGatewayConfig(source: ConfigSource): GatewayConfig {
   }
   if (config.peerDnsName && config.peers.length > 0) {
     throw new ConfigError('peers', 'PEERS and PEER_DNS_NAME are two ways to name the other gateways: give one')
+  }
+  if (config.autoscaler === 'kubernetes' && config.standby !== 'off' && !config.kubePodSelector) {
+    throw new ConfigError(
+      'kubePodSelector',
+      'STANDBY with AUTOSCALER=kubernetes needs KUBE_POD_SELECTOR: standbys are pods labelled and resized in place (k8s/overlays/custom)',
+    )
   }
   if (config.minReplicas > config.maxReplicas) {
     throw new ConfigError(

@@ -301,6 +301,9 @@ async function createActuator(
         ...kubeConnection(config),
         namespace: config.kubeNamespace,
         deployment: config.kubeDeployment,
+        roles: config.kubePodSelector
+          ? { selector: config.kubePodSelector, container: config.kubeContainer, standbyCpu: config.standbyCpu }
+          : undefined,
       })
   }
 }

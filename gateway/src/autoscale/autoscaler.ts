@@ -53,6 +53,11 @@ export interface Actuator {
   readonly name: 'local' | 'kubernetes'
   /** `standbys`: warm pods to hold beside the serving ones (an actuator that cannot hold them ignores it). */
   apply(replicas: number, standbys?: number): Promise<void>
+  /**
+   * Brings the pods in line with the count last applied (which serve, which wait as standbys), on every tick
+   * that leads and has nothing else to do: pods become ready between changes of the count.
+   */
+  reconcile?(replicas: number, standbys: number): Promise<void>
 }
 
 /**
@@ -121,6 +126,7 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
   readonly #cluster: GatewayCluster
   /** The count last handed to the actuator (undefined: none that stands, so the next leading tick writes). */
   #applied: string | undefined
+  #reconcileError: string | undefined
   /** Demand and asks of the last standby horizon (see standby-count.ts). */
   #demand: DemandSample[] = []
 
@@ -195,13 +201,19 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
       // A change still waiting its turn is stale once a newer one comes: only the newest waits.
       this.#changes.clear()
       const change = () =>
-        actuator.apply(desired, standbys).catch((error) => {
-          // Not applied: the next tick tries again (a PATCH lost to a blip must not wait for the next change).
-          if (this.#applied === key) this.#applied = undefined
-          this.emit('error', error)
-        })
+        actuator.apply(desired, standbys).then(
+          () => this.#reconcile(desired, standbys),
+          (error) => {
+            // Not applied: the next tick tries again (a PATCH lost to a blip must not wait for the next change).
+            if (this.#applied === key) this.#applied = undefined
+            this.emit('error', error)
+          },
+        )
       // The queue rejects a change it cleared before it ran: superseded, not failed.
       this.#changes.add(change).catch(() => {})
+    } else if (this.actuator?.reconcile && this.#changes.size === 0 && this.#changes.pending === 0) {
+      const { desired, standbys } = status
+      this.#changes.add(() => this.#reconcile(desired, standbys)).catch(() => {})
     }
     this.emit('decision', status)
     return status
@@ -267,6 +279,18 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     this.#demand = recordDemand(this.#demand, { at: now, need, asked }, horizonMs, startupMs)
     const bounds = { min: this.options.minStandbys ?? 1, max: this.options.maxStandbys ?? this.options.maxReplicas }
     return desiredStandbys(setting, bounds, this.#demand, now, horizonMs, startupMs)
+  }
+
+  /** The actuator's reconcile; a failure is reported once until it changes (it is retried every tick). */
+  async #reconcile(desired: number, standbys: number): Promise<void> {
+    try {
+      await this.actuator?.reconcile?.(desired, standbys)
+      this.#reconcileError = undefined
+    } catch (error) {
+      const message = (error as Error).message
+      if (message !== this.#reconcileError) this.emit('error', error)
+      this.#reconcileError = message
+    }
   }
 
   /** Resolves when the actuator has done everything asked of it so far. */
