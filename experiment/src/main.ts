@@ -20,6 +20,7 @@ import {
   CLIENT_TIMEOUT_MS,
   comparePolicies,
   configuredStartupS,
+  DEFAULT_STANDBY,
   makeController,
   POLICY_NAMES,
   type PolicyName,
@@ -85,7 +86,7 @@ const spec = {
     description:
       "custom's warm standbys (the gateway's STANDBY): booted pods held at --standby-cores, not routed to, promoted by raising their cgroup quota — auto, off or a count",
     parse: parseStandbySetting,
-    default: 'auto' as const,
+    default: DEFAULT_STANDBY,
   }),
   standbyCores: setting({
     env: 'EXPERIMENT_STANDBY_CORES',

@@ -70,8 +70,11 @@ export const CUSTOM_DEFAULTS = {
   standbyHorizonS: numberDefault(gatewayConfigSpec.standbyHorizonS),
 }
 
-/** The gateway's default STANDBY: what the custom policy does without a switch. */
-export const DEFAULT_STANDBY = gatewayConfigSpec.standby.default as StandbySetting
+/**
+ * The custom policy's standbys without a switch: `auto`, as k8s/overlays/custom ships it (the gateway binary's own
+ * default is off, since standbys need that overlay's Service selector), and as measured better (README).
+ */
+export const DEFAULT_STANDBY: StandbySetting = 'auto'
 
 /** The HPA sync, metrics-server scrape and Prometheus scrape phases of one seed: whole seconds within each period. */
 export function controllerPhases(seed: number): ControllerPhases {
