@@ -55,3 +55,13 @@ test('with standbys off (the default of the options) the actuator is told 0 and 
   assert.equal(status.standbys, 0)
   assert.deepEqual(applied, [[2, 0]])
 })
+
+test('never more standbys than could be promoted: the serving pool plus standbys stays within MAX_REPLICAS', () => {
+  const options = { ...testAutoscalerOptions, startupS: 10, standby: 3 as const, maxStandbys: 4, maxReplicas: 4 }
+  const autoscaler = new Autoscaler(options, undefined, () => ({ backlog: 0, readyReplicas: 1 }), 0, 1)
+  assert.equal(autoscaler.tick(1000).standbys, 3)
+  for (let t = 1000; t < 4000; t += 25) autoscaler.recordArrival(t)
+  const burst = autoscaler.tick(4000)
+  assert.ok(burst.desired >= 2, `desired ${burst.desired}`)
+  assert.equal(burst.standbys, 4 - burst.desired)
+})

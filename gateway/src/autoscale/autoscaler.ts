@@ -277,7 +277,9 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     const horizonMs = (this.options.standbyHorizonS ?? 600) * 1000
     const startupMs = Math.max(this.options.startupS, this.#startup.estimateS) * 1000
     this.#demand = recordDemand(this.#demand, { at: now, need, asked }, horizonMs, startupMs)
-    const bounds = { min: this.options.minStandbys ?? 1, max: this.options.maxStandbys ?? this.options.maxReplicas }
+    // A standby that could never be promoted (the serving pool already at MAX_REPLICAS) would only cost.
+    const room = Math.max(0, this.options.maxReplicas - asked)
+    const bounds = { min: this.options.minStandbys ?? 1, max: Math.min(this.options.maxStandbys ?? room, room) }
     return desiredStandbys(setting, bounds, this.#demand, now, horizonMs, startupMs)
   }
 
