@@ -111,6 +111,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     discovery: config.discovery,
     isShuttingDown,
     replicaSummary: () => ({ desired: autoscaler.desired }),
+    wakingUp,
   })
   await app.register(autoscaleRoute, { autoscaler })
   await app.register(batchRoutes, { batch: options.batch, datasets: options.datasets })

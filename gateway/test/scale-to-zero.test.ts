@@ -90,6 +90,10 @@ test('MIN_REPLICAS=0: a request to a pool with no replica waits while the autosc
   ])
   try {
     assert.equal(gateway.pool.readyCount(), 0)
+    // Ready with no replica: asleep, it must still receive the request that wakes the pool.
+    const readiness = await call(`${gateway.url}/readyz`)
+    assert.equal(readiness.status, 200)
+    assert.deepEqual(readiness.body, { ready: true, replicas_ready: 0 })
     // The wake-up: once the autoscaler asks for a replica, "the pod starts" (the stub is listed).
     const woken = new Promise<void>((resolve) => {
       const onScaled = (replicas: number) => {
