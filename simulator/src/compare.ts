@@ -43,6 +43,8 @@ export interface Scenario {
   standby?: StandbySetting
   /** What a promotion takes and a standby requests (default: DEFAULT_STANDBY_MODEL). */
   standbyModel?: StandbyModel
+  /** The custom policy may scale to zero (MIN_REPLICAS=0): requests wait while it wakes instead of being refused. */
+  scaleToZero?: boolean
 }
 
 /** A 1-core replica that does nothing but serve: the model behind `npm run simulate`'s defaults. */
@@ -106,7 +108,7 @@ export function makeController(name: PolicyName, scenario: Scenario, fixedReplic
   const phases = controllerPhases(scenario.seed)
   switch (name) {
     case 'custom':
-      return customController(b)
+      return customController(scenario.scaleToZero ? { ...b, minReplicas: 0 } : b)
     case 'hpa-70':
       return hpaCpuController(0.7, scenario.cpu.limitCores, b, phases)
     case 'hpa-90':
@@ -144,7 +146,8 @@ export function simulateController(
   scenario: Scenario,
   custom: CustomSettings = {},
 ): SimulationResult {
-  const b = bounds(scenario)
+  const zero = scenario.scaleToZero === true && controller.name === 'custom'
+  const b = { ...bounds(scenario), ...(zero ? { minReplicas: 0 } : {}) }
   return simulate({
     workload: scenario.workload,
     serviceTime: scenario.serviceTime,
@@ -162,6 +165,7 @@ export function simulateController(
       standby: scenario.standby ?? DEFAULT_STANDBY,
     },
     standby: scenario.standbyModel,
+    scaleToZero: zero,
     slotsPerReplica: 1,
     sloMs: scenario.sloMs,
     timeoutMs: CLIENT_TIMEOUT_MS,

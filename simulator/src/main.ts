@@ -96,6 +96,14 @@ const spec = {
     parse: parse.number({ min: 0, max: 64 }),
     default: DEFAULT_STANDBY_MODEL.standbyCores,
   }),
+  scaleToZero: setting({
+    env: 'SIM_SCALE_TO_ZERO',
+    flag: 'scale-to-zero',
+    description:
+      "custom may scale to zero (the gateway's MIN_REPLICAS=0): requests wait while a standby is promoted or a pod starts",
+    parse: parse.boolean(),
+    default: false,
+  }),
   seed: setting({
     env: 'SIM_SEED',
     flag: 'seed',
@@ -133,6 +141,7 @@ for (const scale of config.scales) {
     policies: config.policies,
     standby: config.standby,
     standbyModel: { resizeDelayMs: config.resizeDelayMs, standbyCores: config.standbyCores },
+    scaleToZero: config.scaleToZero,
   }
   // One fixed count for every seed: a capacity plan cannot know the arrivals.
   const fixedReplicas = config.policies.includes('fixed') ? rightSizedFixed(scenario, seeds) : undefined

@@ -65,6 +65,8 @@ export interface SimulationOptions {
   seed: number
   /** How standbys behave, for a controller that asks for them (see ScalingController.standbys). */
   standby?: StandbyModel
+  /** Scaled to zero, a request finding no ready pod waits in the queue (the gateway's wakingFromZero). */
+  scaleToZero?: boolean
 }
 
 /** Without a model: a resize of about a second (see experiment's --resize-delay-ms), a 50 m request. */
@@ -278,7 +280,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
     if (queue.length - queueHead >= options.queueMax) return false
     const budgetMs = options.admissionBudgetMs
     if (budgetMs === undefined) return true
-    if (routable.length === 0) return false // no_replica: 503
+    if (routable.length === 0) return options.scaleToZero === true // waits while the pool wakes; else no_replica: 503
     const replicas = routable.map((p) => ({
       slots: options.slotsPerReplica,
       latencyMs: p.latencyMs ?? meanServiceMs,

@@ -76,3 +76,21 @@ test('scaling down demotes a warm serving pod into a short standby pool instead 
   assert.deepEqual([at(25).replicas, at(25).ready, at(25).standbys], [2, 2, 0])
   assert.deepEqual([at(35).replicas, at(35).ready, at(35).standbys], [2, 1, 1])
 })
+
+test('scaled to zero, a request waits while a standby is promoted and is served; without scale to zero it is refused', () => {
+  // Nothing serving, one standby booted (20 s); the controller serves 1 pod from 30 s, when the requests start.
+  const controller: ScalingController = {
+    name: 'wake-at-30s',
+    initialReplicas: 0,
+    tick: (state) => (state.now >= 30_000 ? 1 : 0),
+    standbys: (state) => (state.now >= 30_000 ? 0 : 1),
+  }
+  const workload = [...Array.from({ length: 30 }, () => 0), ...Array.from({ length: 30 }, () => 2)]
+  // With the gateway's admission (its SLO as the budget).
+  const awake = simulate({ ...options(controller, workload), admissionBudgetMs: 500, scaleToZero: true })
+  assert.equal(awake.dropped, 0, 'every request waited for the wake-up')
+  assert.equal(awake.timeline[31]!.ready, 1)
+  assert.ok(awake.p99Ms < 2500, `the first ones waited about a resize, not a start-up: p99 ${awake.p99Ms} ms`)
+  const refused = simulate({ ...options(controller, workload), admissionBudgetMs: 500 })
+  assert.ok(refused.dropped > 0, 'without scale to zero the first requests are refused (no_replica)')
+})
