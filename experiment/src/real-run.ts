@@ -41,7 +41,10 @@ export interface RealSecond {
   paid: number
   desiredGauge: number
   inSystem: number
-  /** Standbys waiting (booted or booting, not being promoted): in `paid` too, at the standby quota once booted. */
+  /**
+   * Standbys waiting at the standby quota (booted, not being promoted); in `paid` too. A booting standby boots at
+   * full CPU, so it counts as a full pod in the requested cost.
+   */
   standbys?: number
   /** Resident memory of every replica process, MB. */
   residentMb?: number
@@ -171,7 +174,7 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
           paid: phases.pending + phases.booting + phases.ready + phases.terminating,
           desiredGauge: gauges.desiredReplicas,
           inSystem: gauges.inSystem,
-          standbys: cluster.standbys().filter((s) => !s.promoting).length,
+          standbys: cluster.standbys().filter((s) => s.phase === 'ready' && !s.promoting).length,
           residentMb: cluster.residentMb(),
         })
         tick++
