@@ -149,9 +149,15 @@ for (const scale of config.scales) {
   const results = perSeed[0]!
   const summaries = summarizeSeeds(perSeed)
   runs.push({ scale, startupDelayMs, results, seeds: summaries })
-  const target = meetsTarget(results)
+  // Cost as requested core-seconds (a waiting standby at its small request; whole-core pods otherwise, so the same as
+  // replica-seconds without standbys); the node-free figure is in the tables beside.
+  const target = meetsTarget(results.map((r) => ({ ...r, replicaSeconds: r.requestedCoreSeconds })))
   const meanTarget = meetsTarget(
-    summaries.map((s) => ({ ...s, slowShare: s.slowShare.mean, replicaSeconds: s.replicaSeconds.mean })),
+    summaries.map((s) => ({
+      ...s,
+      slowShare: s.slowShare.mean,
+      replicaSeconds: (s.requestedCoreSeconds ?? s.replicaSeconds).mean,
+    })),
   )
   console.log(
     `arrivals ×${scale} (${workload.reduce((a, b) => a + b, 0)} requests, ${((performance.now() - started) / 1000).toFixed(1)} s to simulate), seed ${config.seed}:`,
@@ -163,8 +169,8 @@ for (const scale of config.scales) {
   }
   if (Number.isFinite(target.costRatio)) {
     console.log(
-      `target (custom ≤ 1/10 of HPA-70's share over ${config.sloMs} ms, replica-seconds ≤ HPA-70's): ` +
-        `seed ${config.seed} ${target.met ? 'met' : 'NOT met'} (slow share ratio ${target.slowRatio.toFixed(3)}, replica-seconds ratio ${target.costRatio.toFixed(2)}); ` +
+      `target (custom ≤ 1/10 of HPA-70's share over ${config.sloMs} ms, requested core-seconds ≤ HPA-70's): ` +
+        `seed ${config.seed} ${target.met ? 'met' : 'NOT met'} (slow share ratio ${target.slowRatio.toFixed(3)}, requested core-seconds ratio ${target.costRatio.toFixed(2)}); ` +
         `mean over seeds ${meanTarget.met ? 'met' : 'NOT met'} (${meanTarget.slowRatio.toFixed(3)}, ${meanTarget.costRatio.toFixed(2)})\n`,
     )
   }
