@@ -39,7 +39,7 @@ export interface Scenario {
   /** Upper bound for the autoscaling policies (default: four times what the peak needs). */
   maxReplicas?: number
   policies?: readonly PolicyName[]
-  /** The custom policy's warm standbys (the gateway's STANDBY; default: the gateway's default). */
+  /** The custom policy's warm standbys (the gateway's STANDBY; default off: the commands set their own default). */
   standby?: StandbySetting
   /** What a promotion takes and a standby requests (default: DEFAULT_STANDBY_MODEL). */
   standbyModel?: StandbyModel
@@ -73,8 +73,9 @@ export const CUSTOM_DEFAULTS = {
 }
 
 /**
- * The custom policy's standbys without a switch: `auto`, as k8s/overlays/custom ships it (the gateway binary's own
- * default is off, since standbys need that overlay's Service selector), and as measured better (README).
+ * `npm run simulate`'s and `npm run experiment`'s default for custom's standbys: `auto`, as k8s/overlays/custom ships
+ * it (the gateway binary's own default is off, since standbys need that overlay's Service selector), and as measured
+ * better (README). A Scenario without `standby` has none (tuning and the frontier sweep custom without them).
  */
 export const DEFAULT_STANDBY: StandbySetting = 'auto'
 
@@ -162,7 +163,7 @@ export function simulateController(
       drainTimeS: scenario.sloMs / 1000,
       startupS: configuredStartupS(scenario.startup),
       slotsPerReplica: 1,
-      standby: scenario.standby ?? DEFAULT_STANDBY,
+      standby: scenario.standby ?? 'off',
     },
     standby: scenario.standbyModel,
     scaleToZero: zero,
