@@ -1,41 +1,25 @@
 import { EventEmitter } from 'node:events'
-import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { renameSync, writeFileSync } from 'node:fs'
 import { type ServiceProcess, spawnReplica } from '../../common/service-process.ts'
 import { type TimerAt, timerAt } from '../../common/timer-at.ts'
 import { type PodRole, planRoles } from '../../gateway/src/autoscale/standby-plan.ts'
 import type { PodPhase, PodView } from '../../simulator/src/controllers/cluster-state.ts'
 import { CpuLimitedGroup } from './cgroup.ts'
+import { residentMb } from './process-memory.ts'
 
 export interface LocalClusterOptions {
   /** Each pod's CPU limit (= its request), cores. */
   cores: number
   /** Stand-in for scheduling and image pull: how long a new pod waits before its process starts. */
   provisioningMs: number
+  /** Warm standbys (see scaleTo): their CPU quota while they wait, and the resize stand-in. Default: none asked. */
+  standby?: StandbyOptions
   /** Ready pods' URLs, one per line: the gateway's --replicas-file (what Endpoints are to a Service). */
   replicasFile: string
   /** Flags for every replica process. */
   replicaArgs: readonly string[]
   /** Between leaving the replicas file and SIGTERM: time for the gateway to stop routing to it (a preStop hook). */
   drainDelayMs: number
-  /** Warm standbys (see scaleTo): their CPU quota while they wait, and the resize stand-in. Default: none asked. */
-  standby?: StandbyOptions
-}
-
-export interface StandbyOptions {
-  /** A waiting standby's CPU limit, cores: what it is resized down to once booted. */
-  cores: number
-  /**
-   * From promoting a standby to its quota raised to `cores` and its listing: a stand-in for the kubelet's in-place
-   * resize (API write, kubelet sync, the container runtime's cgroup update, the readiness seen by Endpoints).
-   */
-  resizeDelayMs: number
-}
-
-/** A standby's life, for cost accounting: seconds spent waiting as a standby, and its promotions. */
-export interface StandbyRecord {
-  name: string
-  standbySeconds: number
-  promotions: number
 }
 
 /** A pod's life, ms since the cluster's epoch (see rebase). */
@@ -153,17 +137,12 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
 
   /** Resident memory of every running pod's process now, MB (for memory-seconds). */
   residentMb(): number {
-    let kb = 0
+    let mb = 0
     for (const p of this.#pods) {
       const pid = p.goneAt === undefined ? p.process?.child.pid : undefined
-      if (pid === undefined) continue
-      try {
-        kb += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
-      } catch {
-        // Exited meanwhile.
-      }
+      if (pid !== undefined) mb += residentMb(pid)
     }
-    return kb / 1024
+    return mb
   }
 
   /** Resolves once `n` pods are ready (for the start of a run). */
@@ -393,4 +372,21 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
     writeFileSync(`${file}.tmp`, `# ready replicas of the experiment's local cluster\n${urls.join('\n')}\n`)
     renameSync(`${file}.tmp`, file)
   }
+}
+
+export interface StandbyOptions {
+  /** A waiting standby's CPU limit, cores: what it is resized down to once booted. */
+  cores: number
+  /**
+   * From promoting a standby to its quota raised to `cores` and its listing: a stand-in for the kubelet's in-place
+   * resize (API write, kubelet sync, the container runtime's cgroup update, the readiness seen by Endpoints).
+   */
+  resizeDelayMs: number
+}
+
+/** A standby's life, for cost accounting: seconds spent waiting as a standby, and its promotions. */
+export interface StandbyRecord {
+  name: string
+  standbySeconds: number
+  promotions: number
 }
