@@ -6,6 +6,7 @@ import { type PodRole, planRoles } from '../../gateway/src/autoscale/standby-pla
 import type { PodPhase, PodView } from '../../simulator/src/controllers/cluster-state.ts'
 import { CpuLimitedGroup } from './cgroup.ts'
 import { residentMb } from './process-memory.ts'
+import type { StandbyOptions } from './standby-options.ts'
 
 export interface LocalClusterOptions {
   /** Each pod's CPU limit (= its request), cores. */
@@ -372,16 +373,6 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
     writeFileSync(`${file}.tmp`, `# ready replicas of the experiment's local cluster\n${urls.join('\n')}\n`)
     renameSync(`${file}.tmp`, file)
   }
-}
-
-export interface StandbyOptions {
-  /** A waiting standby's CPU limit, cores: what it is resized down to once booted. */
-  cores: number
-  /**
-   * From promoting a standby to its quota raised to `cores` and its listing: a stand-in for the kubelet's in-place
-   * resize (API write, kubelet sync, the container runtime's cgroup update, the readiness seen by Endpoints).
-   */
-  resizeDelayMs: number
 }
 
 /** A standby's life, for cost accounting: seconds spent waiting as a standby, and its promotions. */

@@ -8,7 +8,7 @@
  * 2. Predict: simulate every policy on that calibration over several seeds; written before any real run.
  * 3. Run: each policy for real on the same workload, custom and HPA-70 repeated; then the tables and one page.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
@@ -21,6 +21,7 @@ import {
   comparePolicies,
   configuredStartupS,
   DEFAULT_STANDBY,
+  DEFAULT_STANDBY_MODEL,
   makeController,
   POLICY_NAMES,
   type PolicyName,
@@ -29,7 +30,6 @@ import {
   summarizeSeeds,
 } from '../../simulator/src/compare.ts'
 import { seedTable } from '../../simulator/src/report.ts'
-import { DEFAULT_STANDBY_MODEL } from '../../simulator/src/simulation.ts'
 import { type Calibration, calibrate } from './capacity-probe.ts'
 import { cgroupUnavailableReason, removeStaleGroups } from './cgroup.ts'
 import { costTable } from './cost-table.ts'
@@ -241,11 +241,13 @@ for (const o of outcomes) if (o.policy === 'fixed') o.policy = `fixed-${fixedRep
 const tables =
   `Real runs (mean [range] over repeats):\n${realTable(outcomes, config.sloMs)}\n\n` +
   `Predicted before the runs (simulator, mean over seeds 1–${config.seeds}) vs real:\n${predictionTable(outcomes)}`
+console.log(tables)
+writeFileSync(join(out, 'tables.txt'), `${tables}\n`)
 const costs =
   `Cost both ways (mean over repeats; custom's standbys ${config.standby}, waiting at ${config.standbyCores} cores, promoted after a ${config.resizeDelayMs} ms resize stand-in):\n` +
   costTable(outcomes)
-console.log(`${tables}\n\n${costs}`)
-writeFileSync(join(out, 'tables.txt'), `${tables}\n\n${costs}\n`)
+console.log(`\n${costs}`)
+appendFileSync(join(out, 'tables.txt'), `\n${costs}\n`)
 writeFileSync(
   join(out, 'report.html'),
   experimentHtml(

@@ -10,7 +10,8 @@ import { latencyMs } from '../../loadtester/src/request-record.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
 import type { GatewayGauges, ScalingController } from '../../simulator/src/controllers/cluster-state.ts'
-import { LocalCluster, type PodRecord, type StandbyOptions } from './local-cluster.ts'
+import { LocalCluster, type PodRecord } from './local-cluster.ts'
+import type { StandbyOptions } from './standby-options.ts'
 
 export interface RealRunOptions {
   controller: ScalingController

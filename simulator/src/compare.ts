@@ -72,6 +72,8 @@ export const CUSTOM_DEFAULTS = {
   standbyHorizonS: numberDefault(gatewayConfigSpec.standbyHorizonS),
 }
 
+export { DEFAULT_STANDBY_MODEL } from './simulation.ts'
+
 /**
  * `npm run simulate`'s and `npm run experiment`'s default for custom's standbys: `auto`, as k8s/overlays/custom ships
  * it (the gateway binary's own default is off, since standbys need that overlay's Service selector), and as measured
