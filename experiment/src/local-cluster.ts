@@ -40,8 +40,6 @@ interface Pod extends PodRecord {
   phase: PodPhase | 'terminating'
   /** Serving pods are listed once ready; standbys wait unlisted at the standby quota (see scaleTo). */
   role: PodRole
-  /** A promoted standby waiting out the resize stand-in: listed when it fires. */
-  resize?: NodeJS.Timeout
   /** Standby time so far (ms) and, while it waits as one, since when (performance.now()). */
   standbyMs: number
   standbySince?: number
@@ -68,6 +66,8 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
   #epoch = performance.now()
   #count = 0
   #closed = false
+  /** Promoted standbys waiting out the resize stand-in (listed when it fires): kept off the pods, which are records. */
+  readonly #resizing = new Map<Pod, NodeJS.Timeout>()
   /** Why the last pod that could not start did not, so a wait for readiness fails at once with the reason. */
   #startFailure: string | undefined
 
@@ -120,8 +120,8 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
   /** Standbys (waiting, or promoted and waiting out the resize) with the CPU limit their group has now. */
   standbys(): { name: string; phase: PodPhase; promoting: boolean; cores: number | undefined }[] {
     return this.#pods.flatMap((p) =>
-      p.phase !== 'terminating' && (p.role === 'standby' || p.resize)
-        ? [{ name: p.name, phase: p.phase, promoting: p.resize !== undefined, cores: this.#limit(p) }]
+      p.phase !== 'terminating' && (p.role === 'standby' || this.#resizing.has(p))
+        ? [{ name: p.name, phase: p.phase, promoting: this.#resizing.has(p), cores: this.#limit(p) }]
         : [],
     )
   }
@@ -278,8 +278,8 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
     if (pod.phase !== 'ready') return
     const { resizeDelayMs } = this.#standby()
     const promotedAt = this.now()
-    pod.resize = setTimeout(() => {
-      pod.resize = undefined
+    const timer = setTimeout(() => {
+      this.#resizing.delete(pod)
       if (pod.role !== 'serving' || pod.phase !== 'ready' || !pod.group) return
       try {
         pod.group.setCores(this.options.cores)
@@ -292,13 +292,14 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
       )
       this.#writeReplicasFile()
     }, resizeDelayMs)
+    this.#resizing.set(pod, timer)
   }
 
   /** Serving to standby: unlisted at once, resized down once the gateway has stopped routing to it (the drain delay). */
   #demote(pod: Pod): void {
     pod.role = 'standby'
-    if (pod.resize) clearTimeout(pod.resize)
-    pod.resize = undefined
+    clearTimeout(this.#resizing.get(pod))
+    this.#resizing.delete(pod)
     if (pod.phase !== 'ready') return
     this.#writeReplicasFile()
     setTimeout(() => this.#holdAsStandby(pod), this.options.drainDelayMs)
@@ -335,8 +336,8 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
 
   #gone(pod: Pod): void {
     if (pod.goneAt !== undefined) return
-    if (pod.resize) clearTimeout(pod.resize)
-    pod.resize = undefined
+    clearTimeout(this.#resizing.get(pod))
+    this.#resizing.delete(pod)
     if (pod.standbySince !== undefined) pod.standbyMs += performance.now() - pod.standbySince
     pod.standbySince = undefined
     pod.cpuSeconds = this.#readCpu(pod)
@@ -366,7 +367,7 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
   #writeReplicasFile(): void {
     // Standbys and promoted pods still waiting out their resize are not routed to.
     const urls = this.#pods
-      .filter((p) => p.phase === 'ready' && p.url && p.role === 'serving' && !p.resize)
+      .filter((p) => p.phase === 'ready' && p.url && p.role === 'serving' && !this.#resizing.has(p))
       .map((p) => p.url)
     const file = this.options.replicasFile
     // Atomically, so the gateway never reads half a list.
