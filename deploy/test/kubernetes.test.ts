@@ -307,10 +307,16 @@ describe('k8s/ manifests keep their promises', () => {
     // An API server that authorises every request against the rendered Role, as RBAC would.
     const denied: string[] = []
     const allowed = (method: string, url: string) => {
-      const match = url.match(/^\/apis\/([^/]+)\/[^/]+\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/)
+      // /apis/<group>/<version>/… or the core group's /api/v1/…; a GET without a name (and a query) is a list.
+      const match = new URL(url, 'http://x').pathname.match(
+        /^\/(?:apis\/([^/]+)\/[^/]+|api\/v1)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/,
+      )
       if (!match || match[2] !== role.metadata.namespace) return false
-      const [, group, , resource, name, subresource] = match
-      const verb = { GET: 'get', POST: 'create', PUT: 'update', PATCH: 'patch' }[method]
+      const [, group = '', , resource, name, subresource] = match
+      const verb =
+        method === 'GET' && name === undefined
+          ? 'list'
+          : { GET: 'get', POST: 'create', PUT: 'update', PATCH: 'patch' }[method]
       const full = subresource ? `${resource}/${subresource}` : resource
       return role.rules.some(
         (rule: K8sObject) =>
@@ -322,6 +328,7 @@ describe('k8s/ manifests keep their promises', () => {
     }
     let lease: K8sObject | undefined
     let replicas = 3
+    const podWrites: string[] = []
     const api = createServer(async (request, response) => {
       let text = ''
       for await (const chunk of request) text += chunk
@@ -332,6 +339,25 @@ describe('k8s/ manifests keep their promises', () => {
         return send(403, { kind: 'Status', reason: 'Forbidden' })
       }
       const body = text ? JSON.parse(text) : undefined
+      // The replica pods (one standby booted at full CPU, to be resized down) and the Deployment's template.
+      if (request.url!.startsWith('/api/v1/namespaces/switchyard/pods')) {
+        if (request.method === 'PATCH') podWrites.push(request.url!)
+        return send(200, {
+          kind: 'PodList',
+          items: [
+            {
+              metadata: { name: 'replica-a', labels: { 'switchyard.dev/role': 'standby' } },
+              spec: { containers: [{ name: 'replica', resources: { limits: { cpu: '1' } } }] },
+              status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+            },
+          ],
+        })
+      }
+      if (request.url === '/apis/apps/v1/namespaces/switchyard/deployments/replica')
+        return send(
+          200,
+          render('overlays/custom').find((o) => o.kind === 'Deployment' && o.metadata.name === 'replica'),
+        )
       if (request.url!.endsWith('/scale')) {
         if (request.method === 'PATCH') replicas = body.spec.replicas
         return send(200, { kind: 'Scale', spec: { replicas } })
@@ -364,6 +390,7 @@ describe('k8s/ manifests keep their promises', () => {
         ...connection,
         namespace: config.kubeNamespace,
         deployment: config.kubeDeployment,
+        roles: { selector: config.kubePodSelector!, container: config.kubeContainer, standbyCpu: config.standbyCpu },
       })
       await elector.step() // read (none), create
       await elector.step() // read, renew
@@ -372,6 +399,17 @@ describe('k8s/ manifests keep their promises', () => {
       assert.equal(await actuator.current(), 3)
       await actuator.apply(5)
       assert.equal(replicas, 5)
+      // Standbys: 4 serving + 1 standby on the scale; the pods listed, the standby resized down in place.
+      assert.equal(config.standby, 'auto')
+      await actuator.apply(4, 1)
+      assert.equal(replicas, 5)
+      // The one pod listed kept as the standby: resized down in place; then wanted serving: labelled.
+      await actuator.reconcile!(0, 1)
+      await actuator.reconcile!(4, 1)
+      assert.deepEqual(podWrites, [
+        '/api/v1/namespaces/switchyard/pods/replica-a/resize',
+        '/api/v1/namespaces/switchyard/pods/replica-a',
+      ])
       await elector.stop() // release
       assert.equal(lease.spec.holderIdentity, '')
       assert.deepEqual(errors, [])
@@ -385,6 +423,26 @@ describe('k8s/ manifests keep their promises', () => {
     } finally {
       api.close()
     }
+  })
+
+  test('custom: replica pods are born standbys, the replica Service selects serving ones, and CPU resizes without a restart', () => {
+    const objects = render('overlays/custom')
+    const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'replica')
+    const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'replica')
+    const labels = deployment.spec.template.metadata.labels
+    assert.equal(labels['switchyard.dev/role'], 'standby')
+    assert.equal(
+      deployment.spec.selector.matchLabels['switchyard.dev/role'],
+      undefined,
+      'relabelling never orphans a pod',
+    )
+    assert.ok(!selects(service.spec.selector, labels), 'a standby is not in the Service')
+    assert.ok(selects(service.spec.selector, { ...labels, 'switchyard.dev/role': 'serving' }))
+    const container = deployment.spec.template.spec.containers.find((c: K8sObject) => c.name === 'replica')
+    assert.deepEqual(container.resizePolicy, [{ resourceName: 'cpu', restartPolicy: 'NotRequired' }])
+    // The base (HPA, KEDA) has no roles: its Service selects every replica pod.
+    const base = render('base').find((o) => o.kind === 'Service' && o.metadata.name === 'replica')
+    assert.equal(base.spec.selector['switchyard.dev/role'], undefined)
   })
 
   test('keda: every gateway shows the count for the whole pool, so the largest of them is what the pool needs', () => {

@@ -4,16 +4,21 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type ServiceProcess, spawnReplica } from '../../common/service-process.ts'
 import { type TimerAt, timerAt } from '../../common/timer-at.ts'
+import { type PodRole, planRoles } from '../../gateway/src/autoscale/standby-plan.ts'
 import type { StartupBreakdown } from '../../replica/src/startup-timing.ts'
 import type { PodPhase, PodView } from '../../simulator/src/controllers/cluster-state.ts'
 import { type BootBoost, bootLimitCores, lowersOnReady } from './boot-boost.ts'
 import { CpuLimitedGroup } from './cgroup.ts'
+import { residentMb } from './process-memory.ts'
+import type { StandbyOptions } from './standby-options.ts'
 
 export interface LocalClusterOptions {
   /** Each pod's CPU limit (= its request), cores. */
   cores: number
   /** Stand-in for scheduling and image pull: how long a new pod waits before its process starts. */
   provisioningMs: number
+  /** Warm standbys (see scaleTo): their CPU quota while they wait, and the resize stand-in. Default: none asked. */
+  standby?: StandbyOptions
   /** Ready pods' URLs, one per line: the gateway's --replicas-file (what Endpoints are to a Service). */
   replicasFile: string
   /** Flags for every replica process. */
@@ -49,6 +54,12 @@ export interface PodRecord {
 
 interface Pod extends PodRecord {
   phase: PodPhase | 'terminating'
+  /** Serving pods are listed once ready; standbys wait unlisted at the standby quota (see scaleTo). */
+  role: PodRole
+  /** Standby time so far (ms) and, while it waits as one, since when (performance.now()). */
+  standbyMs: number
+  standbySince?: number
+  promotions: number
   timer?: TimerAt
   group?: CpuLimitedGroup
   process?: ServiceProcess
@@ -71,6 +82,8 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
   #epoch = performance.now()
   #count = 0
   #closed = false
+  /** Promoted standbys waiting out the resize stand-in (listed when it fires): kept off the pods, which are records. */
+  readonly #resizing = new Map<Pod, NodeJS.Timeout>()
   /** Why the last pod that could not start did not, so a wait for readiness fails at once with the reason. */
   #startFailure: string | undefined
 
@@ -106,17 +119,55 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
     return performance.now() - this.#epoch
   }
 
-  scaleTo(replicas: number): void {
+  /**
+   * To `replicas` serving pods and `standbys` warm ones, by the plan every cluster follows (standby-plan.ts):
+   * standbys are promoted first — their quota raised to `cores` after the resize stand-in, then listed — and new
+   * pods refill the standby pool; scaling down demotes into a short pool, and otherwise deletes as a ReplicaSet
+   * does (pending pods first, then unready ones, then the newest).
+   */
+  scaleTo(replicas: number, standbys = 0): void {
     if (this.#closed) return
     this.#spec = replicas
     const active = this.#pods.filter((p) => p.phase !== 'terminating')
-    for (let i = active.length; i < replicas; i++) this.#create()
-    const surplus = active.length - replicas
-    if (surplus <= 0) return
-    // As a ReplicaSet does: pending pods first, then unready ones, then the newest.
-    const rank = (p: Pod) => (p.phase === 'pending' ? 0 : p.phase === 'booting' ? 1 : 2)
-    const victims = active.sort((a, b) => rank(a) - rank(b) || b.createdAt - a.createdAt).slice(0, surplus)
-    for (const pod of victims) this.#delete(pod)
+    const byName = new Map(active.map((p) => [p.name, p]))
+    const plan = planRoles(
+      active.map((p) => ({ name: p.name, phase: p.phase as PodPhase, role: p.role, createdAt: p.createdAt })),
+      { serving: replicas, standby: standbys },
+    )
+    for (const name of plan.promote) this.#promote(byName.get(name)!)
+    for (const name of plan.demote) this.#demote(byName.get(name)!)
+    for (const name of plan.remove) this.#delete(byName.get(name)!)
+    for (let i = 0; i < plan.create.serving; i++) this.#create()
+    for (let i = 0; i < plan.create.standby; i++) this.#create('standby')
+  }
+
+  /** Standbys (waiting, or promoted and waiting out the resize) with the CPU limit their group has now. */
+  standbys(): { name: string; phase: PodPhase; promoting: boolean; cores: number | undefined }[] {
+    return this.#pods.flatMap((p) =>
+      p.phase !== 'terminating' && (p.role === 'standby' || this.#resizing.has(p))
+        ? [{ name: p.name, phase: p.phase, promoting: this.#resizing.has(p), cores: this.#limit(p) }]
+        : [],
+    )
+  }
+
+  /** Each pod's time as a standby and its promotions (the requested cost counts that time at the standby quota). */
+  standbyRecords(): StandbyRecord[] {
+    const now = performance.now()
+    return this.#pods.map((p) => ({
+      name: p.name,
+      standbySeconds: (p.standbyMs + (p.standbySince === undefined ? 0 : now - p.standbySince)) / 1000,
+      promotions: p.promotions,
+    }))
+  }
+
+  /** Resident memory of every running pod's process now, MB (for memory-seconds). */
+  residentMb(): number {
+    let mb = 0
+    for (const p of this.#pods) {
+      const pid = p.goneAt === undefined ? p.process?.child.pid : undefined
+      if (pid !== undefined) mb += residentMb(pid)
+    }
+    return mb
   }
 
   /** Resolves once `n` pods are ready (for the start of a run). */
@@ -129,10 +180,10 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
     }
   }
 
-  /** Pods as a controller sees them: existing and not terminating, with their CPU so far. */
+  /** Pods as a controller sees them: existing, not terminating and serving (not standbys), with their CPU so far. */
   pods(): PodView[] {
     return this.#pods
-      .filter((p) => p.phase !== 'terminating')
+      .filter((p) => p.phase !== 'terminating' && p.role === 'serving')
       .map((p) => ({
         name: p.name,
         phase: p.phase as PodPhase,
@@ -170,10 +221,13 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
     this.#writeReplicasFile()
   }
 
-  #create(): void {
+  #create(role: PodRole = 'serving'): void {
     const pod: Pod = {
       name: `replica-${this.#count++}`,
       phase: 'pending',
+      role,
+      standbyMs: 0,
+      promotions: 0,
       createdAt: this.now(),
       cpuSeconds: 0,
       throttledSeconds: 0,
@@ -248,6 +302,71 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
         (pod.boostEndedAt !== undefined ? ` (booted at ${pod.bootCores} cores, now ${this.options.cores})` : ''),
     )
     this.#writeReplicasFile()
+    if (pod.role === 'standby') this.#holdAsStandby(pod)
+  }
+
+  /** A booted standby waits at the standby quota, unlisted (a resize down: the process and its warm model stay). */
+  #holdAsStandby(pod: Pod): void {
+    if (pod.phase !== 'ready' || pod.role !== 'standby' || !pod.group) return
+    try {
+      pod.group.setCores(this.#standby().cores)
+    } catch {
+      return // exited meanwhile: #gone handles it
+    }
+    pod.standbySince ??= performance.now()
+    this.emit('log', `${pod.name}: standby at ${this.#standby().cores} cores`)
+  }
+
+  /** A standby to serving: a booting one simply boots into service; a waiting one is resized up, then listed. */
+  #promote(pod: Pod): void {
+    pod.role = 'serving'
+    pod.promotions++
+    if (pod.standbySince !== undefined) {
+      pod.standbyMs += performance.now() - pod.standbySince
+      pod.standbySince = undefined
+    }
+    if (pod.phase !== 'ready') return
+    const { resizeDelayMs } = this.#standby()
+    const promotedAt = this.now()
+    const timer = setTimeout(() => {
+      this.#resizing.delete(pod)
+      if (pod.role !== 'serving' || pod.phase !== 'ready' || !pod.group) return
+      try {
+        pod.group.setCores(this.options.cores)
+      } catch {
+        return
+      }
+      this.emit(
+        'log',
+        `${pod.name}: promoted to ${this.options.cores} cores ${(this.now() - promotedAt).toFixed(0)} ms after the decision`,
+      )
+      this.#writeReplicasFile()
+    }, resizeDelayMs)
+    this.#resizing.set(pod, timer)
+  }
+
+  /** Serving to standby: unlisted at once, resized down once the gateway has stopped routing to it (the drain delay). */
+  #demote(pod: Pod): void {
+    pod.role = 'standby'
+    clearTimeout(this.#resizing.get(pod))
+    this.#resizing.delete(pod)
+    if (pod.phase !== 'ready') return
+    this.#writeReplicasFile()
+    setTimeout(() => this.#holdAsStandby(pod), this.options.drainDelayMs)
+  }
+
+  #standby(): StandbyOptions {
+    if (!this.options.standby) throw new Error('this local cluster was made without standby options')
+    return this.options.standby
+  }
+
+  /** The CPU limit of a pod's group now, cores (undefined before it has one or after it is gone). */
+  #limit(pod: Pod): number | undefined {
+    try {
+      return pod.group?.cores
+    } catch {
+      return undefined
+    }
   }
 
   #delete(pod: Pod, drainDelayMs = this.options.drainDelayMs): void {
@@ -267,6 +386,10 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
 
   #gone(pod: Pod): void {
     if (pod.goneAt !== undefined) return
+    clearTimeout(this.#resizing.get(pod))
+    this.#resizing.delete(pod)
+    if (pod.standbySince !== undefined) pod.standbyMs += performance.now() - pod.standbySince
+    pod.standbySince = undefined
     pod.cpuSeconds = this.#readCpu(pod)
     try {
       pod.throttledSeconds = pod.group?.throttledSeconds() ?? 0
@@ -292,10 +415,20 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
   }
 
   #writeReplicasFile(): void {
-    const urls = this.#pods.filter((p) => p.phase === 'ready' && p.url).map((p) => p.url)
+    // Standbys and promoted pods still waiting out their resize are not routed to.
+    const urls = this.#pods
+      .filter((p) => p.phase === 'ready' && p.url && p.role === 'serving' && !this.#resizing.has(p))
+      .map((p) => p.url)
     const file = this.options.replicasFile
     // Atomically, so the gateway never reads half a list.
     writeFileSync(`${file}.tmp`, `# ready replicas of the experiment's local cluster\n${urls.join('\n')}\n`)
     renameSync(`${file}.tmp`, file)
   }
+}
+
+/** A standby's life, for cost accounting: seconds spent waiting as a standby, and its promotions. */
+export interface StandbyRecord {
+  name: string
+  standbySeconds: number
+  promotions: number
 }

@@ -8,12 +8,13 @@
  * 2. Predict: simulate every policy on that calibration over several seeds; written before any real run.
  * 3. Run: each policy for real on the same workload, custom and HPA-70 repeated; then the tables and one page.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { writeStateFile } from '../../common/model-registry/state-file.ts'
 import { RegistryError } from '../../common/model-registry/transitions.ts'
+import { parseStandbySetting } from '../../gateway/src/autoscale/standby-count.ts'
 import { defaultImagesDir, loadImages } from '../../loadtester/src/images.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
 import { compressWorkload } from '../../loadtester/src/workload-shapes.ts'
@@ -22,6 +23,8 @@ import {
   CLIENT_TIMEOUT_MS,
   comparePolicies,
   configuredStartupS,
+  DEFAULT_STANDBY,
+  DEFAULT_STANDBY_MODEL,
   makeController,
   POLICY_NAMES,
   type PolicyName,
@@ -34,6 +37,7 @@ import type { BootBoost } from './boot-boost.ts'
 import { runRegistryState } from './brownout-state.ts'
 import { type Calibration, calibrate } from './capacity-probe.ts'
 import { cgroupUnavailableReason, removeStaleGroups } from './cgroup.ts'
+import { costTable } from './cost-table.ts'
 import { runReal } from './real-run.ts'
 import { experimentHtml } from './report-html.ts'
 import { type PolicyOutcome, predictionTable, realTable, startupTable } from './tables.ts'
@@ -95,6 +99,29 @@ const spec = {
     description: 'Stand-in for scheduling and image pull: seconds a new pod waits before its process starts',
     parse: parse.number({ min: 0, max: 600 }),
     default: 10,
+  }),
+  standby: setting({
+    env: 'EXPERIMENT_STANDBY',
+    flag: 'standby',
+    description:
+      "custom's warm standbys (the gateway's STANDBY): booted pods held at --standby-cores, not routed to, promoted by raising their cgroup quota — auto, off or a count",
+    parse: parseStandbySetting,
+    default: DEFAULT_STANDBY,
+  }),
+  standbyCores: setting({
+    env: 'EXPERIMENT_STANDBY_CORES',
+    flag: 'standby-cores',
+    description: "A waiting standby's CPU quota (its request), cores",
+    parse: parse.number({ min: 0.01, max: 64 }),
+    default: DEFAULT_STANDBY_MODEL.standbyCores,
+  }),
+  resizeDelayMs: setting({
+    env: 'EXPERIMENT_RESIZE_DELAY_MS',
+    flag: 'resize-delay-ms',
+    description:
+      "Stand-in for the kubelet's in-place resize: from promoting a standby to its quota raised and its listing, ms",
+    parse: parse.integer({ min: 0, max: 600_000 }),
+    default: DEFAULT_STANDBY_MODEL.resizeDelayMs,
   }),
   repeats: setting({
     env: 'EXPERIMENT_REPEATS',
@@ -214,6 +241,8 @@ const scenario: Scenario = {
   seed: 1,
   maxReplicas: config.maxReplicas,
   ...(registry.fallback && { brownout: { serviceRatio: config.brownoutServiceRatio } }),
+  standby: config.standby,
+  standbyModel: { resizeDelayMs: config.resizeDelayMs, standbyCores: config.standbyCores },
 }
 const seeds = Array.from({ length: config.seeds }, (_, i) => i + 1)
 const fixedReplicas = rightSizedFixed(scenario, seeds)
@@ -247,6 +276,7 @@ for (const [i, { policy, seed }] of order.entries()) {
     bootBoost,
     provisioningMs: startup.provisioningMs,
     maxReplicas: config.maxReplicas,
+    standby: { setting: config.standby, cores: config.standbyCores, resizeDelayMs: config.resizeDelayMs },
     startupS: configuredStartupS(startup),
     sloMs: config.sloMs,
     timeoutMs: CLIENT_TIMEOUT_MS,
@@ -274,6 +304,11 @@ const tables =
   startupTable(outcomes.flatMap((o) => o.real.flatMap((r) => r.pods.filter((p) => p.createdAt >= 0))))
 console.log(tables)
 writeFileSync(join(out, 'tables.txt'), `${tables}\n`)
+const costs =
+  `Cost both ways (mean over repeats; custom's standbys ${config.standby}, waiting at ${config.standbyCores} cores, promoted after a ${config.resizeDelayMs} ms resize stand-in):\n` +
+  costTable(outcomes)
+console.log(`\n${costs}`)
+appendFileSync(join(out, 'tables.txt'), `\n${costs}\n`)
 writeFileSync(
   join(out, 'report.html'),
   experimentHtml(
@@ -281,7 +316,7 @@ writeFileSync(
     `${workload.length} s of ${config.workload} (compressed ${config.compress}×, rates × ${rateScale.toFixed(3)}); replicas at ${config.cores} cores each ` +
       `(cgroup CPU quota standing in for a pod's limit${bootBoost.enabled ? `; booting at ${bootBoost.bootCores} cores until ready, a start-up CPU boost` : ''}), at most ${config.maxReplicas}; new pods wait ${config.provisioningS} s before ` +
       `starting (stand-in for scheduling and image pull). Replica-seconds count from the decision to the process's exit.`,
-    tables,
+    `${tables}\n\n${costs}`,
     outcomes,
     config.sloMs,
   ),

@@ -4,6 +4,7 @@ import { untilOk } from '../../common/http/until-ok.ts'
 import { percentile } from '../../common/percentile.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { metric } from '../../common/testing/prometheus-sample.ts'
+import type { StandbySetting } from '../../gateway/src/autoscale/standby-count.ts'
 import type { LoadImage } from '../../loadtester/src/images.ts'
 import { latencyMs, type RequestRecord } from '../../loadtester/src/request-record.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
@@ -11,6 +12,7 @@ import { summarize } from '../../loadtester/src/stats.ts'
 import type { GatewayGauges, ScalingController } from '../../simulator/src/controllers/cluster-state.ts'
 import type { BootBoost } from './boot-boost.ts'
 import { LocalCluster, type PodRecord } from './local-cluster.ts'
+import type { StandbyOptions } from './standby-options.ts'
 
 export interface RealRunOptions {
   controller: ScalingController
@@ -22,6 +24,8 @@ export interface RealRunOptions {
   bootBoost: BootBoost
   provisioningMs: number
   maxReplicas: number
+  /** The gateway's STANDBY, and how the local cluster holds and promotes standbys (for a controller that asks). */
+  standby: { setting: StandbySetting } & StandbyOptions
   /** What the gateway's own autoscaler assumes a new replica takes (--replica-startup-s). */
   startupS: number
   sloMs: number
@@ -45,6 +49,13 @@ export interface RealSecond {
   paid: number
   desiredGauge: number
   inSystem: number
+  /**
+   * Standbys waiting at the standby quota (booted, not being promoted); in `paid` too. A booting standby boots at
+   * full CPU, so it counts as a full pod in the requested cost.
+   */
+  standbys?: number
+  /** Resident memory of every replica process, MB. */
+  residentMb?: number
 }
 
 export interface RealRunResult {
@@ -62,6 +73,16 @@ export interface RealRunResult {
   p50Ms: number
   p99Ms: number
   replicaSeconds: number
+  /**
+   * Core-seconds requested: every pod at --cores, less what a waiting standby does not request (it asks for the
+   * standby quota only). replicaSeconds × cores is the other side: what must be free on the node for every resize.
+   */
+  requestedCoreSeconds: number
+  nodeCoreSeconds: number
+  /** Seconds of standbys waiting (booted, at the standby quota). */
+  standbySeconds: number
+  /** Replica RSS × time, MB·s (sampled each second). */
+  memoryMbSeconds: number
   cpuSeconds: number
   throttledSeconds: number
   /** Seconds from a pod's creation to ready, for pods created during the run. */
@@ -79,6 +100,7 @@ async function scrapeGauges(gatewayUrl: string): Promise<GatewayGauges> {
   return {
     desiredReplicas: metric(text, 'gateway_desired_replicas'),
     inSystem: metric(text, 'gateway_queue_size') + metric(text, 'gateway_workers_busy'),
+    desiredStandbys: metric(text, 'gateway_desired_standbys'),
   }
 }
 
@@ -119,6 +141,7 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
       ...(options.modelsDir === undefined ? [] : ['--models-dir', options.modelsDir]),
     ],
     drainDelayMs: 2000,
+    standby: { cores: options.standby.cores, resizeDelayMs: options.standby.resizeDelayMs },
   })
   cluster.on('log', (message) => options.log(message))
   const gateway = await spawnService('gateway', {
@@ -142,6 +165,8 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
       String(options.sloMs),
       '--model-registry-file',
       options.registryFile,
+      '--standby',
+      String(options.standby.setting),
       '--log-level',
       'warn',
     ],
@@ -157,15 +182,21 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
     let tick = 0
     let stopped = false
     let gauges: GatewayGauges = { desiredReplicas: controller.initialReplicas, inSystem: 0 }
+    let standbyTarget = 0
     const loop = (async () => {
       while (!stopped) {
         const now = tick * 1000
         gauges = await scrapeGauges(gateway.url).catch(() => gauges)
         const phases = cluster.phases()
-        const next = controller.tick({ now, specReplicas: cluster.specReplicas, pods: cluster.pods(), gauges })
-        if (next !== undefined && next !== cluster.specReplicas) {
-          decisions.push(`${tick} s: ${cluster.specReplicas} → ${next}`)
-          cluster.scaleTo(next)
+        const state = { now, specReplicas: cluster.specReplicas, pods: cluster.pods(), gauges }
+        const next = controller.tick(state) ?? cluster.specReplicas
+        const standbys = controller.standbys?.(state) ?? 0
+        if (next !== cluster.specReplicas || standbys !== standbyTarget) {
+          decisions.push(
+            `${tick} s: ${cluster.specReplicas} → ${next}${standbys || standbyTarget ? ` (+${standbyTarget} → +${standbys} standby)` : ''}`,
+          )
+          standbyTarget = standbys
+          cluster.scaleTo(next, standbys)
         }
         timeline.push({
           second: tick,
@@ -174,6 +205,8 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
           paid: phases.pending + phases.booting + phases.ready + phases.terminating,
           desiredGauge: gauges.desiredReplicas,
           inSystem: gauges.inSystem,
+          standbys: cluster.standbys().filter((s) => s.phase === 'ready' && !s.promoting).length,
+          residentMb: cluster.residentMb(),
         })
         tick++
         // Drift-free: the next tick at its own second of the run, however long this one took.
@@ -200,6 +233,9 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
     const summary = summarize(result.records, [], options.sloMs, options.workload.length)
     const latencies = result.records.flatMap((r) => (r.status === 200 ? [latencyMs(r)!] : []))
     const created = pods.filter((p) => p.createdAt >= 0 && p.readyAt !== undefined)
+    const seconds = timeline.slice(0, options.workload.length)
+    const standbySeconds = seconds.reduce((n, t) => n + (t.standbys ?? 0), 0)
+    const podSeconds = replicaSeconds(pods, endMs)
     return {
       policy: controller.name,
       requests: result.records.length,
@@ -210,11 +246,15 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
       ...fallbackServiceRatio(result.records),
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
-      replicaSeconds: replicaSeconds(pods, endMs),
+      replicaSeconds: podSeconds,
+      requestedCoreSeconds: podSeconds * options.cores - standbySeconds * (options.cores - options.standby.cores),
+      nodeCoreSeconds: podSeconds * options.cores,
+      standbySeconds,
+      memoryMbSeconds: seconds.reduce((n, t) => n + (t.residentMb ?? 0), 0),
       cpuSeconds: pods.reduce((s, p) => s + p.cpuSeconds, 0),
       throttledSeconds: pods.reduce((s, p) => s + p.throttledSeconds, 0),
       startupS: created.map((p) => (p.readyAt! - p.createdAt) / 1000),
-      timeline: timeline.slice(0, options.workload.length),
+      timeline: seconds,
       p99BySecond: options.workload.map((_, second) => {
         const inSecond = result.records.filter((r) => r.second === second)
         const values = inSecond.map((r) => (r.status === 200 ? latencyMs(r)! : options.timeoutMs))

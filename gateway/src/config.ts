@@ -4,6 +4,8 @@ import { authSettings } from '../../common/auth/settings.ts'
 import { ConfigError, type ConfigOf, type ConfigSource, parse, parseConfig, setting } from '../../common/config.ts'
 import { registryFileSetting } from '../../common/model-registry/settings.ts'
 import { serviceSettings } from '../../common/service-settings.ts'
+import { cpuMillicores } from './autoscale/cpu-quantity.ts'
+import { parseStandbySetting, type StandbySetting } from './autoscale/standby-count.ts'
 
 const positiveInt = (max = 1_000_000_000) => parse.integer({ min: 1, max })
 
@@ -346,6 +348,46 @@ export const gatewayConfigSpec = {
     parse: parse.number({ min: 0, max: 3600 }),
     default: 5,
   }),
+  standby: setting<StandbySetting>({
+    env: 'STANDBY',
+    flag: 'standby',
+    description:
+      'Warm standbys beside the serving replicas, promoted by an in-place CPU resize when scaling up: auto (as many as the bursts seen outgrew the pool within one start-up, at least MIN_STANDBYS), off, or a count. Held by AUTOSCALER=kubernetes (pods/resize; k8s/overlays/custom turns it on, with the Service selecting serving pods only); the local actuator ignores them',
+    parse: parseStandbySetting,
+    default: 'off',
+  }),
+  minStandbys: setting({
+    env: 'MIN_STANDBYS',
+    flag: 'min-standbys',
+    description: 'STANDBY=auto keeps at least this many warm standbys, before any burst has sized them',
+    parse: parse.integer({ min: 0, max: 10_000 }),
+    default: 1,
+  }),
+  maxStandbys: setting({
+    env: 'MAX_STANDBYS',
+    flag: 'max-standbys',
+    description: 'At most this many warm standbys',
+    parse: parse.integer({ min: 0, max: 10_000 }),
+    default: 4,
+  }),
+  standbyHorizonS: setting({
+    env: 'STANDBY_HORIZON_S',
+    flag: 'standby-horizon-s',
+    description: 'STANDBY=auto sizes the standbys from the bursts of this many seconds back',
+    parse: parse.integer({ min: 1, max: 86_400 }),
+    default: 600,
+  }),
+  standbyCpu: setting({
+    env: 'STANDBY_CPU',
+    flag: 'standby-cpu',
+    description:
+      "kubernetes: a standby's CPU request and limit (a Kubernetes quantity); promotion resizes it to the Deployment template's",
+    parse: (raw) => {
+      if (!cpuMillicores(raw)) throw new Error('expected a CPU quantity above 0, e.g. 50m or 0.05')
+      return raw
+    },
+    default: '50m',
+  }),
   waitTailShare: setting({
     env: 'WAIT_TAIL_SHARE',
     flag: 'wait-tail-share',
@@ -521,6 +563,21 @@ export const gatewayConfigSpec = {
     parse: parse.string(),
     default: 'replica',
   }),
+  kubePodSelector: setting<string | undefined>({
+    env: 'KUBE_POD_SELECTOR',
+    flag: 'kube-pod-selector',
+    description:
+      "kubernetes: label selector of the replica Deployment's pods; set, the actuator labels each serving or standby (switchyard.dev/role, which the replica Service selects) and resizes standbys in place (needed for STANDBY)",
+    parse: parse.string(),
+    default: undefined,
+  }),
+  kubeContainer: setting({
+    env: 'KUBE_CONTAINER',
+    flag: 'kube-container',
+    description: "kubernetes: the replica pods' container that standbys resize",
+    parse: parse.string(),
+    default: 'replica',
+  }),
   kubeTokenFile: setting({
     env: 'KUBE_TOKEN_FILE',
     flag: 'kube-token-file',
@@ -651,6 +708,12 @@ export function loadGatewayConfig(source: ConfigSource): GatewayConfig {
   }
   if (config.peerDnsName && config.peers.length > 0) {
     throw new ConfigError('peers', 'PEERS and PEER_DNS_NAME are two ways to name the other gateways: give one')
+  }
+  if (config.autoscaler === 'kubernetes' && config.standby !== 'off' && !config.kubePodSelector) {
+    throw new ConfigError(
+      'kubePodSelector',
+      'STANDBY with AUTOSCALER=kubernetes needs KUBE_POD_SELECTOR: standbys are pods labelled and resized in place (k8s/overlays/custom)',
+    )
   }
   if (config.minReplicas > config.maxReplicas) {
     throw new ConfigError(

@@ -5,6 +5,7 @@ import { openSecretFile, openTokenStore } from '../../common/auth/token-store.ts
 import type { WatchedFile } from '../../common/auth/watched-file.ts'
 import { reachableListenUrl } from '../../common/http/listen-url.ts'
 import { listenForMetrics, type MetricsListener } from '../../common/http/metrics-listener.ts'
+import { wakingFromZero } from './admission/admission.ts'
 import { type KubernetesActuator, kubernetesActuator } from './autoscale/actuators/kubernetes.ts'
 import { localActuator } from './autoscale/actuators/local.ts'
 import { type Actuator, Autoscaler } from './autoscale/autoscaler.ts'
@@ -134,6 +135,7 @@ export async function startGateway(
       metrics,
       log: logger,
       forward: (job, replica, signal) => forwardToReplica(job, replica, signal, forwardOptions),
+      wakingUp: () => wakingFromZero(config.minReplicas, autoscaler?.actuator !== undefined, pool.readyCount()),
     },
     {
       workers: config.workers,
@@ -177,6 +179,10 @@ export async function startGateway(
       scaleDownStartups: config.scaleDownStartups,
       slotsPerReplica: config.slotsPerReplica,
       initialServiceTimeS: 0.05,
+      standby: config.standby,
+      minStandbys: config.minStandbys,
+      maxStandbys: config.maxStandbys,
+      standbyHorizonS: config.standbyHorizonS,
     },
     actuator,
     () => ({ backlog: queue.size, readyReplicas: pool.readyCount() }),
@@ -314,6 +320,9 @@ async function createActuator(
         ...kubeConnection(config),
         namespace: config.kubeNamespace,
         deployment: config.kubeDeployment,
+        roles: config.kubePodSelector
+          ? { selector: config.kubePodSelector, container: config.kubeContainer, standbyCpu: config.standbyCpu }
+          : undefined,
       })
   }
 }

@@ -59,6 +59,11 @@ export function createGatewayMetrics(sources: GatewayGaugeSources) {
     () => sources.autoscale()?.desired ?? 0,
   )
   gauge(
+    'gateway_desired_standbys',
+    'Warm standbys the autoscaling signal asks for beside the desired replicas (booted, at a small CPU request, not routed to)',
+    () => sources.autoscale()?.standbys ?? 0,
+  )
+  gauge(
     'gateway_autoscaler_leader',
     'Whether this gateway writes the replica count (1 while it holds the Lease; always 1 without an election)',
     () => (sources.autoscale()?.leader ? 1 : 0),

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { AccessControlOptions } from '../../common/auth/access-control.ts'
 import { registerMetricsRoute } from '../../common/http/metrics-route.ts'
 import { createServiceApp } from '../../common/http/service-app.ts'
+import { wakingFromZero } from './admission/admission.ts'
 import type { Autoscaler } from './autoscale/autoscaler.ts'
 import type { BatchJobs } from './batch/batch-jobs.ts'
 import type { DatasetCatalog } from './batch/datasets.ts'
@@ -25,7 +26,14 @@ import { registerWebPage } from './web-page.ts'
 export interface GatewayServerOptions {
   config: Pick<
     GatewayConfig,
-    'maxBodyBytes' | 'maxConnections' | 'bodyTimeoutMs' | 'defaultTimeoutMs' | 'discovery' | 'sloMs' | 'metricsPort'
+    | 'maxBodyBytes'
+    | 'maxConnections'
+    | 'bodyTimeoutMs'
+    | 'defaultTimeoutMs'
+    | 'discovery'
+    | 'sloMs'
+    | 'metricsPort'
+    | 'minReplicas'
   >
   queue: JobQueue<Job>
   dispatcher: Dispatcher
@@ -66,6 +74,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     done(null, payload)
   })
 
+  const wakingUp = () => wakingFromZero(config.minReplicas, autoscaler.actuator !== undefined, pool.readyCount())
   const live = new LiveStats()
   const sampler = setInterval(
     () => live.sampleGauges(Date.now(), { queue: queue.size, ready: pool.readyCount(), desired: autoscaler.desired }),
@@ -85,7 +94,13 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     defaultTimeoutMs: config.defaultTimeoutMs,
     sloMs: config.sloMs,
     isShuttingDown,
-    onArrival: () => autoscaler.recordArrival(Date.now()),
+    onArrival: () => {
+      const now = Date.now()
+      autoscaler.recordArrival(now)
+      // Asleep (nothing serving, nothing asked): decide now rather than at the next tick, a second sooner awake.
+      if (wakingUp() && autoscaler.desired === 0) autoscaler.tick(now)
+    },
+    wakingUp,
     onAnswered: (statusCode, elapsedMs, degraded) => live.recordAnswer(Date.now(), elapsedMs, statusCode, degraded),
     models: options.models,
     onVersionOutcome: options.onVersionOutcome,
@@ -99,6 +114,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     discovery: config.discovery,
     isShuttingDown,
     replicaSummary: () => ({ desired: autoscaler.desired }),
+    wakingUp,
   })
   await app.register(autoscaleRoute, { autoscaler })
   await app.register(batchRoutes, { batch: options.batch, datasets: options.datasets })

@@ -1,4 +1,5 @@
 import { createRandom } from '../../common/random.ts'
+import type { StandbySetting } from '../../gateway/src/autoscale/standby-count.ts'
 import { gatewayConfigSpec } from '../../gateway/src/config.ts'
 import {
   type ControllerBounds,
@@ -15,7 +16,7 @@ import {
 import { clairvoyantController } from './controllers/clairvoyant.ts'
 import type { ScalingController } from './controllers/cluster-state.ts'
 import type { ServiceTimeModel } from './service-time.ts'
-import { type CpuModel, type SimulationResult, type StartupModel, simulate } from './simulation.ts'
+import { type CpuModel, type SimulationResult, type StandbyModel, type StartupModel, simulate } from './simulation.ts'
 
 export const POLICY_NAMES = ['custom', 'hpa-70', 'hpa-90', 'keda', 'keda-queue', 'fixed'] as const
 export type PolicyName = (typeof POLICY_NAMES)[number]
@@ -43,6 +44,12 @@ export interface Scenario {
    * not in time (the baselines run as Kubernetes would run them, without it).
    */
   brownout?: { serviceRatio: number }
+  /** The custom policy's warm standbys (the gateway's STANDBY; default off: the commands set their own default). */
+  standby?: StandbySetting
+  /** What a promotion takes and a standby requests (default: DEFAULT_STANDBY_MODEL). */
+  standbyModel?: StandbyModel
+  /** The custom policy may scale to zero (MIN_REPLICAS=0): requests wait while it wakes instead of being refused. */
+  scaleToZero?: boolean
 }
 
 /** A 1-core replica that does nothing but serve: the model behind `npm run simulate`'s defaults. */
@@ -65,7 +72,19 @@ export const CUSTOM_DEFAULTS = {
   longWindowS: numberDefault(gatewayConfigSpec.longWindowS),
   scaleDownStabilizationS: numberDefault(gatewayConfigSpec.scaleDownStabilizationS),
   scaleDownStartups: numberDefault(gatewayConfigSpec.scaleDownStartups),
+  minStandbys: numberDefault(gatewayConfigSpec.minStandbys),
+  maxStandbys: numberDefault(gatewayConfigSpec.maxStandbys),
+  standbyHorizonS: numberDefault(gatewayConfigSpec.standbyHorizonS),
 }
+
+export { DEFAULT_STANDBY_MODEL } from './simulation.ts'
+
+/**
+ * `npm run simulate`'s and `npm run experiment`'s default for custom's standbys: `auto`, as k8s/overlays/custom ships
+ * it (the gateway binary's own default is off, since standbys need that overlay's Service selector), and as measured
+ * better (README). A Scenario without `standby` has none (tuning and the frontier sweep custom without them).
+ */
+export const DEFAULT_STANDBY: StandbySetting = 'auto'
 
 /** The HPA sync, metrics-server scrape and Prometheus scrape phases of one seed: whole seconds within each period. */
 export function controllerPhases(seed: number): ControllerPhases {
@@ -97,7 +116,7 @@ export function makeController(name: PolicyName, scenario: Scenario, fixedReplic
   const phases = controllerPhases(scenario.seed)
   switch (name) {
     case 'custom':
-      return customController(b)
+      return customController(scenario.scaleToZero ? { ...b, minReplicas: 0 } : b)
     case 'hpa-70':
       return hpaCpuController(0.7, scenario.cpu.limitCores, b, phases)
     case 'hpa-90':
@@ -135,7 +154,8 @@ export function simulateController(
   scenario: Scenario,
   custom: CustomSettings = {},
 ): SimulationResult {
-  const b = bounds(scenario)
+  const zero = scenario.scaleToZero === true && controller.name === 'custom'
+  const b = { ...bounds(scenario), ...(zero ? { minReplicas: 0 } : {}) }
   return simulate({
     workload: scenario.workload,
     serviceTime: scenario.serviceTime,
@@ -150,7 +170,10 @@ export function simulateController(
       drainTimeS: scenario.sloMs / 1000,
       startupS: configuredStartupS(scenario.startup),
       slotsPerReplica: 1,
+      standby: scenario.standby ?? 'off',
     },
+    standby: scenario.standbyModel,
+    scaleToZero: zero,
     slotsPerReplica: 1,
     sloMs: scenario.sloMs,
     timeoutMs: CLIENT_TIMEOUT_MS,
@@ -204,6 +227,10 @@ export interface SeedSummary {
   seeds: number
   slowShare: Spread
   replicaSeconds: Spread
+  /** Core-seconds requested (standbys at their small request); absent where not measured. */
+  requestedCoreSeconds?: Spread
+  /** Core-seconds that must be free on the nodes (every pod at its limit). */
+  nodeCoreSeconds?: Spread
   p99Ms: number
   /** Share of requests answered by the fallback (brownout); 0 without one. */
   degradedShare: Spread
@@ -218,6 +245,12 @@ export function summarizeSeeds(perSeed: readonly (readonly SimulationResult[])[]
       seeds: runs.length,
       slowShare: spread(runs.map((r) => r.slowShare)),
       replicaSeconds: spread(runs.map((r) => r.replicaSeconds)),
+      ...(runs.every((r) => r.requestedCoreSeconds !== undefined)
+        ? {
+            requestedCoreSeconds: spread(runs.map((r) => r.requestedCoreSeconds)),
+            nodeCoreSeconds: spread(runs.map((r) => r.nodeCoreSeconds)),
+          }
+        : {}),
       p99Ms: spread(runs.map((r) => r.p99Ms)).mean,
       degradedShare: spread(runs.map((r) => (r.requests === 0 ? 0 : r.degraded / r.requests))),
     }

@@ -14,24 +14,40 @@ const percent = (share: number) => `${(share * 100).toFixed(2)}`
 /** A share as the reports print it: "1.23 %". */
 export const formatShare = (share: number) => `${percent(share)} %`
 
-/** Per policy: share over the SLO and replica-seconds, mean [min–max] over the seeds. */
+const range = (s: { mean: number; min: number; max: number }) =>
+  `${s.mean.toFixed(0)} [${s.min.toFixed(0)}–${s.max.toFixed(0)}]`
+
+/**
+ * Per policy: share over the SLO and replica-seconds, mean [min–max] over the seeds; with standbys measured, the
+ * cost both ways: core-seconds requested (standbys at their small request) and core-seconds that must be free on
+ * the nodes (every pod at its limit).
+ */
 export function seedTable(summaries: readonly SeedSummary[]): string {
-  // Brownout's column only when a fallback answered anything: the tables stay as they were without it.
+  // Brownout's column only when a fallback answered anything, the cost columns only when standbys were measured:
+  // the tables stay as they were without them.
   const brownout = summaries.some((s) => s.degradedShare.max > 0)
-  const header = `${'policy'.padEnd(14)} ${'over SLO %, mean [range]'.padStart(26)} ${'replica-s, mean [range]'.padStart(26)} ${'p99 ms'.padStart(8)}${brownout ? ` ${'degraded %'.padStart(10)}` : ''}`
+  const costs = summaries.some((s) => s.requestedCoreSeconds)
+  const header =
+    `${'policy'.padEnd(14)} ${'over SLO %, mean [range]'.padStart(26)} ${'replica-s, mean [range]'.padStart(26)} ${'p99 ms'.padStart(8)}` +
+    (costs ? ` ${'requested core-s'.padStart(20)} ${'node-free core-s'.padStart(20)}` : '') +
+    (brownout ? ` ${'degraded %'.padStart(10)}` : '')
   const rows = summaries.map(
     (s) =>
-      `${s.policy.padEnd(14)} ${`${percent(s.slowShare.mean)} [${percent(s.slowShare.min)}–${percent(s.slowShare.max)}]`.padStart(26)} ${`${s.replicaSeconds.mean.toFixed(0)} [${s.replicaSeconds.min.toFixed(0)}–${s.replicaSeconds.max.toFixed(0)}]`.padStart(26)} ${s.p99Ms.toFixed(0).padStart(8)}${brownout ? ` ${percent(s.degradedShare.mean).padStart(10)}` : ''}`,
+      `${s.policy.padEnd(14)} ${`${percent(s.slowShare.mean)} [${percent(s.slowShare.min)}–${percent(s.slowShare.max)}]`.padStart(26)} ${range(s.replicaSeconds).padStart(26)} ${s.p99Ms.toFixed(0).padStart(8)}` +
+      (costs
+        ? ` ${(s.requestedCoreSeconds ? range(s.requestedCoreSeconds) : '–').padStart(20)} ${(s.nodeCoreSeconds ? range(s.nodeCoreSeconds) : '–').padStart(20)}`
+        : '') +
+      (brownout ? ` ${percent(s.degradedShare.mean).padStart(10)}` : ''),
   )
   return [header, ...rows].join('\n')
 }
 
 export function resultsTable(results: readonly SimulationResult[]): string {
   const brownout = results.some((r) => r.degraded > 0)
-  const header = `${'policy'.padEnd(14)} ${'over SLO'.padStart(9)} ${'dropped'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'mean repl'.padStart(9)} ${'max'.padStart(5)} ${'replica-s'.padStart(10)}${brownout ? ` ${'degraded'.padStart(9)}` : ''}`
+  const header = `${'policy'.padEnd(14)} ${'over SLO'.padStart(9)} ${'dropped'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'mean repl'.padStart(9)} ${'max'.padStart(5)} ${'replica-s'.padStart(10)} ${'standby-s'.padStart(10)} ${'req core-s'.padStart(10)} ${'node core-s'.padStart(11)}${brownout ? ` ${'degraded'.padStart(9)}` : ''}`
   const rows = results.map(
     (r) =>
-      `${r.policy.padEnd(14)} ${`${(r.slowShare * 100).toFixed(3)} %`.padStart(9)} ${String(r.dropped).padStart(8)} ${r.p50Ms.toFixed(0).padStart(8)} ${r.p99Ms.toFixed(0).padStart(8)} ${r.meanReplicas.toFixed(2).padStart(9)} ${String(r.maxReplicas).padStart(5)} ${r.replicaSeconds.toFixed(0).padStart(10)}${brownout ? ` ${`${percent(r.requests === 0 ? 0 : r.degraded / r.requests)} %`.padStart(9)}` : ''}`,
+      `${r.policy.padEnd(14)} ${`${(r.slowShare * 100).toFixed(3)} %`.padStart(9)} ${String(r.dropped).padStart(8)} ${r.p50Ms.toFixed(0).padStart(8)} ${r.p99Ms.toFixed(0).padStart(8)} ${r.meanReplicas.toFixed(2).padStart(9)} ${String(r.maxReplicas).padStart(5)} ${r.replicaSeconds.toFixed(0).padStart(10)} ${r.standbySeconds.toFixed(0).padStart(10)} ${r.requestedCoreSeconds.toFixed(0).padStart(10)} ${r.nodeCoreSeconds.toFixed(0).padStart(11)}${brownout ? ` ${`${percent(r.requests === 0 ? 0 : r.degraded / r.requests)} %`.padStart(9)}` : ''}`,
   )
   return [header, ...rows].join('\n')
 }

@@ -3,6 +3,7 @@ import { createRandom, type Random } from '../../common/random.ts'
 import { wouldMissDeadline } from '../../gateway/src/admission/admission.ts'
 import { brownoutChoice } from '../../gateway/src/admission/brownout.ts'
 import { Autoscaler, type AutoscalerOptions } from '../../gateway/src/autoscale/autoscaler.ts'
+import { type PodRole, planRoles } from '../../gateway/src/autoscale/standby-plan.ts'
 import { DrainRate } from '../../gateway/src/meters/drain-rate.ts'
 import { VersionServiceTimes } from '../../gateway/src/meters/version-service-times.ts'
 import { updatePeakEwma } from '../../gateway/src/pool/peak-ewma.ts'
@@ -27,6 +28,14 @@ export interface CpuModel {
   busyCores: number
   /** While booting (model load, warm-up). */
   bootCores: number
+}
+
+/** Warm standbys (booted pods held at a small CPU request, not routed to): what promoting one takes and costs. */
+export interface StandbyModel {
+  /** From the decision to promote until the pod serves at its full CPU: the kubelet's in-place resize. */
+  resizeDelayMs: number
+  /** A standby's CPU request (and limit) while it waits, cores. */
+  standbyCores: number
 }
 
 export interface SimulationOptions {
@@ -62,10 +71,21 @@ export interface SimulationOptions {
    */
   brownout?: { serviceRatio: number }
   seed: number
+  /** How standbys behave, for a controller that asks for them (see ScalingController.standbys). */
+  standby?: StandbyModel
+  /** Scaled to zero, a request finding no ready pod waits in the queue (the gateway's wakingFromZero). */
+  scaleToZero?: boolean
 }
+
+/** Without a model: a resize of about a second (see experiment's --resize-delay-ms), a 50 m request. */
+export const DEFAULT_STANDBY_MODEL: StandbyModel = { resizeDelayMs: 1000, standbyCores: 0.05 }
 
 interface Pod extends PodView {
   createdAt: number
+  /** Serving pods are routed to once ready; standbys wait, booted, at the standby request. */
+  role: PodRole
+  /** A standby promoted, not yet resized up: serves from the 'promoted' event. */
+  promoting: boolean
   busy: number
   /** Retired: out of routing, finishing what it holds. */
   draining: boolean
@@ -81,6 +101,7 @@ type SimEvent =
   | { kind: 'done'; pod: Pod; job: number; serviceMs: number; degraded: boolean }
   | { kind: 'started'; pod: Pod }
   | { kind: 'ready'; pod: Pod }
+  | { kind: 'promoted'; pod: Pod }
   | { kind: 'tick' }
 
 export interface SecondStats {
@@ -91,6 +112,8 @@ export interface SecondStats {
   /** Pods existing (pending, booting, ready or draining) at the end of the second: the cores paid for. */
   replicas: number
   ready: number
+  /** Standbys existing at the end of the second (booting or ready), counted in `replicas` too. */
+  standbys: number
   queue: number
 }
 
@@ -108,7 +131,14 @@ export interface SimulationResult {
   p99Ms: number
   meanReplicas: number
   maxReplicas: number
+  /** Pod-seconds, every pod at its full size: the cores that must be free on the nodes (× the CPU limit). */
   replicaSeconds: number
+  /** Core-seconds requested: standbys at their small request, every other pod at its limit. */
+  requestedCoreSeconds: number
+  /** Core-seconds that must be free on the nodes for every resize to succeed: every pod at its limit. */
+  nodeCoreSeconds: number
+  /** Pod-seconds of standbys (in replicaSeconds too); memory-seconds are pod-seconds × a replica's RSS. */
+  standbySeconds: number
   timeline: SecondStats[]
 }
 
@@ -139,6 +169,10 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let podCount = 0
   let now = 0
   let replicaMs = 0
+  let requestedCoreMs = 0
+  let standbyMs = 0
+  let standbyTarget = 0
+  const standbyModel = options.standby ?? DEFAULT_STANDBY_MODEL
   let specReplicas = options.controller.initialReplicas
   const endMs = options.workload.length * 1000
   const { cpu } = options
@@ -148,7 +182,12 @@ export function simulate(options: SimulationOptions): SimulationResult {
       ? 0
       : pod.phase === 'booting'
         ? cpu.bootCores
-        : cpu.idleCores + (pod.busy / options.slotsPerReplica) * (cpu.busyCores - cpu.idleCores)
+        : pod.role === 'standby' && pod.busy === 0
+          ? Math.min(cpu.idleCores, standbyModel.standbyCores)
+          : cpu.idleCores + (pod.busy / options.slotsPerReplica) * (cpu.busyCores - cpu.idleCores)
+  /** Its CPU request now: a waiting standby's is small; a booting one boots at the full limit, as a serving pod. */
+  const requestCores = (pod: Pod) =>
+    pod.role === 'standby' && pod.phase === 'ready' ? standbyModel.standbyCores : cpu.limitCores
   /** Brings a pod's CPU seconds up to now; call before changing what it does. */
   const account = (pod: Pod) => {
     pod.cpuSeconds += (cpuRate(pod) * (now - pod.accountedAt)) / 1000
@@ -160,21 +199,30 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let booting = 0
   /** Pods serving at least one request; with the booting ones, the pods using CPU at once (contention). */
   let busyPods = 0
+  let requestedCores = 0
+  let standbyPods = 0
   const advance = (to: number) => {
     // Cost is counted over the workload's duration, so policies compare on the same span.
-    replicaMs += alive.length * Math.max(0, Math.min(to, endMs) - Math.min(now, endMs))
+    const span = Math.max(0, Math.min(to, endMs) - Math.min(now, endMs))
+    replicaMs += alive.length * span
+    requestedCoreMs += requestedCores * span
+    standbyMs += standbyPods * span
     now = to
   }
   const recount = () => {
     alive = alive.filter((p) => p.goneAt === undefined)
-    routable = alive.filter((p) => p.phase === 'ready' && !p.draining)
+    routable = alive.filter((p) => p.phase === 'ready' && !p.draining && p.role === 'serving' && !p.promoting)
     booting = alive.reduce((n, p) => n + (p.phase === 'booting' ? 1 : 0), 0)
+    requestedCores = alive.reduce((n, p) => n + requestCores(p), 0)
+    standbyPods = alive.reduce((n, p) => n + (p.role === 'standby' ? 1 : 0), 0)
   }
 
-  const addPod = (ready: boolean) => {
+  const addPod = (ready: boolean, role: PodRole = 'serving') => {
     const pod: Pod = {
       name: `pod-${podCount++}`,
       phase: ready ? 'ready' : 'pending',
+      role,
+      promoting: false,
       createdAt: now,
       busy: 0,
       draining: false,
@@ -191,17 +239,35 @@ export function simulate(options: SimulationOptions): SimulationResult {
     if (pod.phase === 'ready' && pod.busy > 0) pod.draining = true
     else pod.goneAt = now
   }
-  /** A ReplicaSet scaling down deletes pending pods first, then unready ones, then the newest ready ones. */
-  const scaleTo = (target: number) => {
+  /**
+   * To `target` serving pods and `standbys` warm ones, by the plan every cluster follows (standby-plan.ts): standbys
+   * are promoted first (serving after the resize delay), new pods refill them; a ReplicaSet scaling down deletes
+   * pending pods first, then unready ones, then the newest ready ones.
+   */
+  const scaleTo = (target: number, standbys: number) => {
     specReplicas = target
+    standbyTarget = standbys
     const active = alive.filter((p) => !p.draining)
-    for (let i = active.length; i < target; i++) addPod(false)
-    const surplus = active.length - target
-    if (surplus > 0) {
-      const rank = (p: Pod) => (p.phase === 'pending' ? 0 : p.phase === 'booting' ? 1 : 2)
-      const victims = active.sort((a, b) => rank(a) - rank(b) || b.createdAt - a.createdAt).slice(0, surplus)
-      for (const pod of victims) retire(pod)
+    const byName = new Map(active.map((p) => [p.name, p]))
+    const plan = planRoles(active, { serving: target, standby: standbys })
+    for (const name of plan.promote) {
+      const pod = byName.get(name)!
+      account(pod)
+      pod.role = 'serving'
+      if (pod.phase === 'ready') {
+        pod.promoting = true
+        events.push(now + standbyModel.resizeDelayMs, { kind: 'promoted', pod })
+      }
     }
+    for (const name of plan.demote) {
+      const pod = byName.get(name)!
+      account(pod)
+      pod.role = 'standby'
+      pod.promoting = false
+    }
+    for (const name of plan.remove) retire(byName.get(name)!)
+    for (let i = 0; i < plan.create.serving; i++) addPod(false)
+    for (let i = 0; i < plan.create.standby; i++) addPod(false, 'standby')
     recount()
   }
   const dispatch = () => {
@@ -231,7 +297,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
     if (queue.length - queueHead >= options.queueMax) return false
     const budgetMs = options.admissionBudgetMs
     if (budgetMs === undefined) return 'primary'
-    if (routable.length === 0) return false // no_replica: 503
+    // Waits while the pool wakes (scaled to zero); else no_replica: 503.
+    if (routable.length === 0) return options.scaleToZero === true ? 'primary' : false
     const replicas = routable.map((p) => ({
       slots: options.slotsPerReplica,
       latencyMs: p.latencyMs ?? meanServiceMs,
@@ -263,12 +330,16 @@ export function simulate(options: SimulationOptions): SimulationResult {
     now,
     specReplicas,
     pods: alive
-      .filter((p) => !p.draining)
+      .filter((p) => !p.draining && p.role === 'serving')
       .map((p) => {
         account(p)
         return { name: p.name, phase: p.phase, startedAt: p.startedAt, readyAt: p.readyAt, cpuSeconds: p.cpuSeconds }
       }),
-    gauges: { desiredReplicas: signal.desired, inSystem: queue.length - queueHead + inFlight },
+    gauges: {
+      desiredReplicas: signal.desired,
+      desiredStandbys: signal.status.standbys,
+      inSystem: queue.length - queueHead + inFlight,
+    },
   })
 
   for (let i = 0; i < specReplicas; i++) addPod(true)
@@ -290,6 +361,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
         p99: null,
         replicas: alive.length,
         ready: routable.length,
+        standbys: standbyPods,
         queue: queue.length - queueHead,
       })
       nextSecond += 1000
@@ -331,6 +403,13 @@ export function simulate(options: SimulationOptions): SimulationResult {
       recount()
       const boot = options.startup.bootMs[Math.floor(bootRandom() * options.startup.bootMs.length)] ?? 0
       events.push(now + boot, { kind: 'ready', pod })
+    } else if (item.kind === 'promoted') {
+      const { pod } = item
+      if (pod.goneAt !== undefined || pod.draining || pod.role !== 'serving' || !pod.promoting) continue
+      account(pod)
+      pod.promoting = false
+      recount()
+      dispatch()
     } else if (item.kind === 'ready') {
       const { pod } = item
       if (pod.goneAt !== undefined) continue
@@ -342,8 +421,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
     } else {
       latest = { backlog: queue.length - queueHead, readyReplicas: routable.length }
       signal.tick(now)
-      const next = options.controller.tick(state())
-      if (next !== undefined && next !== specReplicas) scaleTo(next)
+      const next = options.controller.tick(state()) ?? specReplicas
+      const standbys = options.controller.standbys?.(state()) ?? 0
+      if (next !== specReplicas || standbys !== standbyTarget) scaleTo(next, standbys)
       dispatch()
       // Keep ticking while there is work: until the workload ends and the queue has drained.
       if (now < endMs || inFlight > 0 || queue.length > queueHead) events.push(now + 1000, { kind: 'tick' })
@@ -379,6 +459,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
     meanReplicas: replicaMs / 1000 / duration,
     maxReplicas: Math.max(...timeline.map((t) => t.replicas), options.controller.initialReplicas),
     replicaSeconds: replicaMs / 1000,
+    requestedCoreSeconds: requestedCoreMs / 1000,
+    nodeCoreSeconds: (replicaMs / 1000) * cpu.limitCores,
+    standbySeconds: standbyMs / 1000,
     timeline,
   }
 }

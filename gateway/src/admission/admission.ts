@@ -38,6 +38,11 @@ export interface LoadNow {
   shuttingDown: boolean
   /** Routable replicas that serve the model asked for. */
   readyReplicas: number
+  /**
+   * The pool is waking from zero (see `wakingFromZero`): a request with no ready replica waits in the queue, within
+   * its deadline, for the standby being promoted or the pod starting, instead of a no_replica refusal.
+   */
+  wakingUp?: boolean
   /** Whether the queue has room for this request (count and bytes, in its lane). */
   queueRoom: QueueRoom
   /** Requests waiting in the queue. */
@@ -76,11 +81,13 @@ export function admissionRefusal(
   settings: AdmissionSettings,
 ): Refusal | undefined {
   if (load.shuttingDown) return refusal('shutting_down', 'the gateway is shutting down', 1)
-  if (load.readyReplicas === 0) {
+  if (load.readyReplicas === 0 && !load.wakingUp) {
     return refusal('no_replica', model ? `no replica serving ${model} is ready` : 'no replica is ready', 1)
   }
   if (load.queueRoom === 'receiving') return receivingFull()
   if (load.queueRoom !== 'ok') return queueFull(load.queued, load.recentPerSecond)
+  // Waking: no replica to estimate an answer from; the request's own deadline bounds its wait.
+  if (load.readyReplicas === 0) return undefined
   const wait = wouldMissDeadline(budget, load)
   if (wait === undefined) return undefined
   return {
@@ -93,6 +100,16 @@ export function admissionRefusal(
     ),
     reason: 'would_miss_deadline',
   }
+}
+
+/**
+ * Scale to zero (MIN_REPLICAS=0 with an actuator): with no replica ready in the whole pool, capacity is on its way —
+ * the arrival itself makes the autoscaler ask for a replica (a standby promoted in about a second, or a pod started)
+ * — so requests wait for it rather than being refused. Not for a model that no ready replica serves while others
+ * do: that is not waking. Pure.
+ */
+export function wakingFromZero(minReplicas: number, actuated: boolean, readyInPool: number): boolean {
+  return minReplicas === 0 && actuated && readyInPool === 0
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   scaleDownWindowS,
   stabilize,
 } from './desired-replicas.ts'
+import { type DemandSample, desiredStandbys, recordDemand, type StandbySetting } from './standby-count.ts'
 import { initialStartupEstimate, type StartupEstimate, updateStartupEstimate } from './startup-estimate.ts'
 
 export interface AutoscalerOptions extends ScalingPolicy {
@@ -30,6 +31,13 @@ export interface AutoscalerOptions extends ScalingPolicy {
   slotsPerReplica: number
   /** Assumed service time until the first answers are measured. */
   initialServiceTimeS: number
+  /** Warm standbys to keep beside the serving replicas (see standby-count.ts); default off. */
+  standby?: StandbySetting
+  /** `auto` keeps at least this many standbys (default 1), at most `maxStandbys` (default: maxReplicas). */
+  minStandbys?: number
+  maxStandbys?: number
+  /** `auto` sizes standbys from the bursts of this many seconds back. */
+  standbyHorizonS?: number
 }
 
 /** Recommendations are kept this long, so a scale-down window that grows with the start-up can look back. */
@@ -43,7 +51,13 @@ export function serviceCv2(meanS: number, meanSquareS2: number): number {
 /** Something that makes the number of replicas happen (local processes, a Kubernetes Deployment). */
 export interface Actuator {
   readonly name: 'local' | 'kubernetes'
-  apply(replicas: number): Promise<void>
+  /** `standbys`: warm pods to hold beside the serving ones (an actuator that cannot hold them ignores it). */
+  apply(replicas: number, standbys?: number): Promise<void>
+  /**
+   * Brings the pods in line with the count last applied (which serve, which wait as standbys), on every tick
+   * that leads and has nothing else to do: pods become ready between changes of the count.
+   */
+  reconcile?(replicas: number, standbys: number): Promise<void>
 }
 
 /**
@@ -65,6 +79,8 @@ export const SINGLE_GATEWAY: GatewayCluster = { identity: 'gateway', peers: () =
 
 export interface AutoscaleStatus {
   desired: number
+  /** Warm standbys wanted beside the desired serving replicas (0 with standbys off). */
+  standbys: number
   decision: ScalingDecision
   /** What the decision was computed from: the whole pool's demand (this gateway's and its peers'). */
   inputs: ScalingInputs
@@ -109,7 +125,10 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
   readonly #changes = new PQueue({ concurrency: 1 })
   readonly #cluster: GatewayCluster
   /** The count last handed to the actuator (undefined: none that stands, so the next leading tick writes). */
-  #applied: number | undefined
+  #applied: string | undefined
+  #reconcileError: string | undefined
+  /** Demand and asks of the last standby horizon (see standby-count.ts). */
+  #demand: DemandSample[] = []
 
   readonly actuator: Actuator | undefined
   /** The backlog and ready replicas right now (the gateway's queue and pool). */
@@ -142,7 +161,7 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     this.#status = this.#decide(now)
     // Leading from the start (alone), it stands by its first decision (the replicas it started with); one that is
     // not yet leading writes its count on its first tick as the leader.
-    this.#applied = this.#status.leader ? this.#status.desired : undefined
+    this.#applied = this.#status.leader ? appliedKey(this.#status) : undefined
   }
 
   recordArrival(now: number): void {
@@ -173,21 +192,28 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     const status = this.#decide(now)
     this.#status = status
     if (!status.leader) this.#applied = undefined
-    else if (this.actuator && this.#applied !== status.desired) {
+    else if (this.actuator && this.#applied !== appliedKey(status)) {
       const actuator = this.actuator
-      const desired = status.desired
-      this.#applied = desired
+      const { desired, standbys } = status
+      const key = appliedKey(status)
+      this.#applied = key
       // One change at a time, in order: scaling down waits for drains, and a later decision must not overtake it.
       // A change still waiting its turn is stale once a newer one comes: only the newest waits.
       this.#changes.clear()
       const change = () =>
-        actuator.apply(desired).catch((error) => {
-          // Not applied: the next tick tries again (a PATCH lost to a blip must not wait for the next change).
-          if (this.#applied === desired) this.#applied = undefined
-          this.emit('error', error)
-        })
+        actuator.apply(desired, standbys).then(
+          () => this.#reconcile(desired, standbys),
+          (error) => {
+            // Not applied: the next tick tries again (a PATCH lost to a blip must not wait for the next change).
+            if (this.#applied === key) this.#applied = undefined
+            this.emit('error', error)
+          },
+        )
       // The queue rejects a change it cleared before it ran: superseded, not failed.
       this.#changes.add(change).catch(() => {})
+    } else if (this.actuator?.reconcile && this.#changes.size === 0 && this.#changes.pending === 0) {
+      const { desired, standbys } = status
+      this.#changes.add(() => this.#reconcile(desired, standbys)).catch(() => {})
     }
     this.emit('decision', status)
     return status
@@ -227,6 +253,7 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     this.#startup = updateStartupEstimate(this.#startup, now, stable.replicas, inputs.readyReplicas)
     const status: AutoscaleStatus = {
       desired: stable.replicas,
+      standbys: this.#standbys(now, decision.shortWindow, stable.replicas),
       decision,
       inputs,
       local_inputs: local,
@@ -240,8 +267,39 @@ export class Autoscaler extends EventEmitter<AutoscalerEvents> {
     return status
   }
 
+  /**
+   * Standbys wanted now. Their look-back is a pod's start-up, never less than the configured one: promotions make
+   * the measured start-up short, but a standby stands in for a new pod, whose start-up is what it covers.
+   */
+  #standbys(now: number, need: number, asked: number): number {
+    const setting = this.options.standby ?? 'off'
+    if (setting === 'off') return 0
+    const horizonMs = (this.options.standbyHorizonS ?? 600) * 1000
+    const startupMs = Math.max(this.options.startupS, this.#startup.estimateS) * 1000
+    this.#demand = recordDemand(this.#demand, { at: now, need, asked }, horizonMs, startupMs)
+    // A standby that could never be promoted (the serving pool already at MAX_REPLICAS) would only cost.
+    const room = Math.max(0, this.options.maxReplicas - asked)
+    const bounds = { min: this.options.minStandbys ?? 1, max: Math.min(this.options.maxStandbys ?? room, room) }
+    return desiredStandbys(setting, bounds, this.#demand, now, horizonMs, startupMs)
+  }
+
+  /** The actuator's reconcile; a failure is reported once until it changes (it is retried every tick). */
+  async #reconcile(desired: number, standbys: number): Promise<void> {
+    try {
+      await this.actuator?.reconcile?.(desired, standbys)
+      this.#reconcileError = undefined
+    } catch (error) {
+      const message = (error as Error).message
+      if (message !== this.#reconcileError) this.emit('error', error)
+      this.#reconcileError = message
+    }
+  }
+
   /** Resolves when the actuator has done everything asked of it so far. */
   settled(): Promise<void> {
     return this.#changes.onIdle()
   }
 }
+
+/** What was last handed to the actuator: the serving count and the standbys. */
+const appliedKey = (status: AutoscaleStatus) => `${status.desired}+${status.standbys}`

@@ -36,6 +36,8 @@ export interface DispatcherDeps {
   metrics: GatewayMetrics
   log: FastifyBaseLogger
   forward: (job: Job, replica: ReadonlyReplica, signal: AbortSignal) => Promise<AttemptResult>
+  /** The pool is waking from zero (admission.ts `wakingFromZero`): queued jobs wait for it instead of failing. */
+  wakingUp?: () => boolean
 }
 
 /** How fast the dispatcher completes jobs: what admission estimates waits from. */
@@ -347,7 +349,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   #onPoolChange(): void {
     // Runs after every attempt (a freed slot is a change): the queue's size is the cheap test, the pool walk second.
-    if (this.#deps.queue.size > 0 && this.#deps.pool.readyCount() === 0) {
+    if (this.#deps.queue.size > 0 && this.#deps.pool.readyCount() === 0 && !this.#deps.wakingUp?.()) {
       const failed = this.failQueued('no_replica', 'no replica is ready')
       this.#deps.metrics.rejected.inc({ reason: 'no_replica' }, failed)
     }

@@ -35,6 +35,10 @@ export const autoscaleRoute: FastifyPluginAsyncJsonSchemaToTs<{ Options: { autos
           type: 'object',
           properties: {
             desired: { type: 'integer', description: 'after scale-down stabilisation; also gateway_desired_replicas' },
+            standbys: {
+              type: 'integer',
+              description: 'warm standbys wanted beside the desired replicas (STANDBY); also gateway_desired_standbys',
+            },
             actuator: { type: 'string', enum: ['none', 'local', 'kubernetes'] },
             updated_at: { type: 'string' },
             decision: {

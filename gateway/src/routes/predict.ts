@@ -45,6 +45,8 @@ export interface PredictRoutesOptions extends AdmissionSettings {
   isShuttingDown: () => boolean
   /** Every prediction request, refused or not: demand, for the autoscaler. */
   onArrival: () => void
+  /** The pool is waking from zero: a request finding no ready replica waits for one (admission.ts `wakingFromZero`). */
+  wakingUp?: () => boolean
   /** Every prediction request answered, with its status and time at the gateway (the live page's statistics). */
   onAnswered: (statusCode: number, elapsedMs: number, degraded: boolean) => void
   /** Turns `NAME` / `NAME@VERSION` into the version to run. */
@@ -161,6 +163,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
       const load = {
         shuttingDown: options.isShuttingDown(),
         readyReplicas: pool.readyCount(model),
+        wakingUp: options.wakingUp?.() ?? false,
         queueRoom: queue.roomToReceive(priority, declaredLength ?? 0),
         // Low-priority (batch) jobs wait behind a normal request, not ahead of it.
         queued: priority === 'low' ? queue.size : queue.laneSize('normal'),

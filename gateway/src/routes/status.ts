@@ -45,6 +45,11 @@ export interface StatusRoutesOptions {
   isShuttingDown: () => boolean
   /** Extra fields for GET /replicas (the autoscaler's desired count). */
   replicaSummary?: () => Record<string, number>
+  /**
+   * The pool is asleep and wakes on demand (MIN_REPLICAS=0): the gateway stays ready with no replica, or no request
+   * would ever reach it to wake one.
+   */
+  wakingUp?: () => boolean
 }
 
 /** The gateway's state for people and probes: `/queue`, `/replicas`, `/models`, `/healthz`, `/readyz`. */
@@ -210,12 +215,17 @@ export const statusRoutes: FastifyPluginAsyncJsonSchemaToTs<{
   app.get('/readyz', {
     config: { role: 'open' },
     schema: {
-      summary: 'Ready when at least one replica is ready and the gateway is not shutting down',
+      summary:
+        'Ready when at least one replica is ready (or, scaled to zero, one is woken on demand) and the gateway is not shutting down',
       response: { 200: readiness, 503: readiness },
     },
     handler: async (_request, reply) => {
       const ready = pool.readyCount()
-      const reason = options.isShuttingDown() ? 'shutting down' : ready === 0 ? 'no replica is ready' : undefined
+      const reason = options.isShuttingDown()
+        ? 'shutting down'
+        : ready === 0 && !options.wakingUp?.()
+          ? 'no replica is ready'
+          : undefined
       return reply
         .code(reason ? 503 : 200)
         .send({ ready: !reason, ...(reason ? { reason } : {}), replicas_ready: ready })

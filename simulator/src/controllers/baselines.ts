@@ -148,5 +148,7 @@ export function customController(bounds: ControllerBounds): ScalingController {
     initialReplicas: bounds.minReplicas,
     tick: (state) =>
       Math.min(bounds.maxReplicas, Math.max(bounds.minReplicas, Math.round(state.gauges.desiredReplicas))),
+    // The gateway's gateway_desired_standbys (0 unless its STANDBY is on).
+    standbys: (state) => Math.max(0, Math.round(state.gauges.desiredStandbys ?? 0)),
   }
 }

@@ -21,6 +21,8 @@ export interface PodView {
 export interface GatewayGauges {
   /** gateway_desired_replicas: the custom policy's signal. */
   desiredReplicas: number
+  /** gateway_desired_standbys: warm standbys the custom policy wants beside them (0 or undefined: none). */
+  desiredStandbys?: number
   /** gateway_queue_size plus requests in flight to replicas: what KEDA-on-queue scales on. */
   inSystem: number
 }
@@ -40,6 +42,11 @@ export interface ScalingController {
   readonly initialReplicas: number
   /** Once a second; returns the new spec.replicas, or undefined to leave it as it is. */
   tick(state: ClusterState): number | undefined
+  /**
+   * Warm standbys to hold beside spec.replicas (booted, at a small CPU request, not routed to, promoted by an
+   * in-place resize), after `tick`. Absent: none (what Kubernetes' own autoscalers can do).
+   */
+  standbys?(state: ClusterState): number
 }
 
 /** A period with a phase: fires at phase, phase + period, … (ms). */
