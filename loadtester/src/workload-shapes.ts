@@ -1,4 +1,5 @@
 import { createRandom, type Random } from '../../common/random.ts'
+import { HELD_OUT_FAMILIES, trainingWorkload } from '../../simulator/src/training-workloads.ts'
 
 /** A workload: its file name, what the header comment says, and requests per second. */
 export interface WorkloadShape {
@@ -95,6 +96,12 @@ export function allWorkloads(): WorkloadShape[] {
       description: `60 s at ${overload} req/s: twice the ${LOCAL_STACK_CAPACITY_RPS} req/s the default local stack serves at saturation on 2 cores`,
       values: repeat(60, () => overload),
     },
+    // The policy was never tuned on these families: the real runs are judged on them beside workload.txt.
+    ...HELD_OUT_FAMILIES.map((family) => ({
+      file: `judge-${family}.txt`,
+      description: `held-out family ${family}, seed 101 (simulator/src/training-workloads.ts): never used for tuning`,
+      values: trainingWorkload(family, 101),
+    })),
   ]
 }
 
