@@ -50,6 +50,8 @@ export interface PodRecord {
   startup?: StartupBreakdown
   /** When its /readyz first answered 200: the gateway's first passing probe. */
   readyAnsweredAt?: number
+  /** It was a standby when it became ready: nobody probes it until a promotion lists it, so its start-up ends at ready. */
+  readyAsStandby?: boolean
 }
 
 interface Pod extends PodRecord {
@@ -302,7 +304,10 @@ export class LocalCluster extends EventEmitter<LocalClusterEvents> {
         (pod.boostEndedAt !== undefined ? ` (booted at ${pod.bootCores} cores, now ${this.options.cores})` : ''),
     )
     this.#writeReplicasFile()
-    if (pod.role === 'standby') this.#holdAsStandby(pod)
+    if (pod.role === 'standby') {
+      pod.readyAsStandby = true
+      this.#holdAsStandby(pod)
+    }
   }
 
   /** A booted standby waits at the standby quota, unlisted (a resize down: the process and its warm model stay). */

@@ -167,6 +167,10 @@ describe('start-up CPU boost and breakdown', () => {
     assert.equal(startupPhases({ ...booted, readyAt: undefined }), undefined, 'never ready: no breakdown')
     // No probe passed (yet): serving counts from ready.
     assert.equal(startupPhases({ ...booted, readyAnsweredAt: undefined })!["pod's own part"], 800)
+    // A standby is first probed when a promotion lists it, a minute later say: that wait is not its start-up.
+    const standby = startupPhases({ ...booted, readyAnsweredAt: 71_800, readyAsStandby: true })!
+    assert.equal(standby["pod's own part"], 800)
+    assert.equal(standby['ready → first passing probe'], undefined)
   })
 
   test('the start-up table lists every phase with median and range, and says whether pods were boosted', () => {
