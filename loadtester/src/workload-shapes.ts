@@ -1,5 +1,5 @@
 import { createRandom, type Random } from '../../common/random.ts'
-import { HELD_OUT_FAMILIES, trainingWorkload } from '../../simulator/src/training-workloads.ts'
+import { HELD_OUT_FAMILIES, trainingWorkload } from './training-workloads.ts'
 
 /** A workload: its file name, what the header comment says, and requests per second. */
 export interface WorkloadShape {
@@ -99,7 +99,7 @@ export function allWorkloads(): WorkloadShape[] {
     // The policy was never tuned on these families: the real runs are judged on them beside workload.txt.
     ...HELD_OUT_FAMILIES.map((family) => ({
       file: `judge-${family}.txt`,
-      description: `held-out family ${family}, seed 101 (simulator/src/training-workloads.ts): never used for tuning`,
+      description: `held-out family ${family}, seed 101 (loadtester/src/training-workloads.ts): never used for tuning`,
       values: trainingWorkload(family, 101),
     })),
   ]

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { HELD_OUT_FAMILIES } from '../src/training-workloads.ts'
 import { readWorkload, stagesFromWorkload } from '../src/workload-file.ts'
 import { allWorkloads, canonicalWorkload, formatWorkload, LOCAL_STACK_CAPACITY_RPS } from '../src/workload-shapes.ts'
 
@@ -37,11 +38,24 @@ test('workload.txt has the seed experiment shape', () => {
 })
 
 test('the short workloads are short, and overload is twice the local stack', () => {
-  for (const shape of allWorkloads().filter((s) => !['workload.txt', 'experiment-small.txt'].includes(s.file))) {
+  const long = (file: string) => ['workload.txt', 'experiment-small.txt'].includes(file) || file.startsWith('judge-')
+  for (const shape of allWorkloads().filter((s) => !long(s.file))) {
     assert.ok(shape.values.length <= 120, `${shape.file} runs ${shape.values.length} s`)
   }
   const overload = allWorkloads().find((s) => s.file === 'overload.txt')!
   assert.equal(mean(overload.values), 2 * LOCAL_STACK_CAPACITY_RPS)
+})
+
+test('the judging workloads are the held-out families (never tuned on), 600 s each, as committed', () => {
+  const judging = allWorkloads().filter((s) => s.file.startsWith('judge-'))
+  assert.deepEqual(
+    judging.map((s) => s.file),
+    HELD_OUT_FAMILIES.map((family) => `judge-${family}.txt`),
+  )
+  for (const shape of judging) {
+    assert.equal(shape.values.length, 600)
+    assert.deepEqual(readWorkload(workloadPath(shape.file)), shape.values, `${shape.file} is as generated`)
+  }
 })
 
 test('experiment-small.txt is workload.txt compressed 3× in time and scaled by 0.7', () => {

@@ -11,11 +11,16 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
+import {
+  type Family,
+  HELD_OUT_FAMILIES,
+  TRAINING_FAMILIES,
+  trainingWorkload,
+} from '../../loadtester/src/training-workloads.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
 import { CUSTOM_DEFAULTS, type CustomSettings, type Scenario, wholeCoreScenario } from './compare.ts'
 import { formatShare } from './report.ts'
 import { MEASURED_SERVICE_TIME, readServiceTime } from './service-time.ts'
-import { type Family, HELD_OUT_FAMILIES, TRAINING_FAMILIES, trainingWorkload } from './training-workloads.ts'
 import { customOutcome, hpaBaseline, type Matchup, meetsTarget, rankCandidates } from './tuning.ts'
 
 const spec = {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
+import { HELD_OUT_FAMILIES, TRAINING_FAMILIES, trainingWorkload } from '../../loadtester/src/training-workloads.ts'
 import { type Scenario, simulateController, WHOLE_CORE } from '../src/compare.ts'
 import { clairvoyantController, replicasNeeded } from '../src/controllers/clairvoyant.ts'
 import {
@@ -13,7 +14,6 @@ import {
 } from '../src/frontier.ts'
 import { frontierSvg } from '../src/frontier-svg.ts'
 import type { ServiceTimeModel } from '../src/service-time.ts'
-import { HELD_OUT_FAMILIES, TRAINING_FAMILIES, trainingWorkload } from '../src/training-workloads.ts'
 import { type Matchup, meetsTarget, rankCandidates, shortfall } from '../src/tuning.ts'
 
 const serviceTime: ServiceTimeModel = {
