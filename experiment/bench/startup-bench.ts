@@ -8,15 +8,15 @@
  * replica/src/main.ts), that code's spawn → ready and CPU beside. Needs root and cgroup v1 (as the experiment).
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { configFromCommandLine } from '../../common/command-line.ts'
 import { parse, setting } from '../../common/config.ts'
 import { spawnReplica } from '../../common/service-process.ts'
+import { cpuInfo, describeCpu } from '../../common/testing/cpu-info.ts'
 import { loadReplicaConfig } from '../../replica/src/config.ts'
 import type { StartupBreakdown } from '../../replica/src/startup-timing.ts'
 import { CpuLimitedGroup, cgroupUnavailableReason, removeStaleGroups } from '../src/cgroup.ts'
-import { cpuDescription } from './cpu-description.ts'
 
 const config = configFromCommandLine(
   'bench:startup',
@@ -189,9 +189,8 @@ async function boot(variant: Variant): Promise<Boot> {
   }
 }
 
-const cpu = cpuDescription()
 console.log(`bench:startup — ${new Date().toISOString()}`)
-console.log(`CPU: ${cpu.model}, ${cpus().length} cores; flags: ${cpu.flags}`)
+for (const line of describeCpu()) console.log(line)
 console.log(
   `load average ${loadavg()
     .map((l) => l.toFixed(2))
@@ -282,6 +281,6 @@ console.log(`\n${lines.join('\n')}`)
 mkdirSync('out/bench', { recursive: true })
 writeFileSync(
   'out/bench/startup.json',
-  `${JSON.stringify({ measuredAt: new Date().toISOString(), cpu, cores: config.cores, results: Object.fromEntries(results) }, null, 2)}\n`,
+  `${JSON.stringify({ measuredAt: new Date().toISOString(), cpu: cpuInfo(), cores: config.cores, results: Object.fromEntries(results) }, null, 2)}\n`,
 )
 console.log('\nwritten to out/bench/startup.json')

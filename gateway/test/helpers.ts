@@ -46,6 +46,16 @@ export async function startGatewayWithLocalReplicas(replicas = 2): Promise<Runni
   return gateway
 }
 
+/** A real gateway in front of replicas already running (static discovery, no autoscaling), once all are routable. */
+export async function startGatewayOver(replicaUrls: string[], flags: string[] = []): Promise<RunningGateway> {
+  const gateway = await startTestGateway([
+    ...['--discovery', 'static', '--replicas', replicaUrls.join(','), '--autoscaler', 'none'],
+    ...flags,
+  ])
+  await routable(gateway, replicaUrls.length)
+  return gateway
+}
+
 /** Resolves once the gateway sees `count` routable replicas (health checks are event-driven: 'change'). */
 export async function routable(gateway: RunningGateway, count: number): Promise<void> {
   while (gateway.pool.readyCount() !== count) {

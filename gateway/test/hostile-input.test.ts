@@ -10,7 +10,7 @@ import { sampleImages } from '../../common/testing/sample-images.ts'
 import type { RunningReplica } from '../../replica/src/replica.ts'
 import { startTestReplica } from '../../replica/test/helpers.ts'
 import type { RunningGateway } from '../src/gateway.ts'
-import { routable, startTestGateway } from './helpers.ts'
+import { startGatewayOver } from './helpers.ts'
 
 const BODY_TIMEOUT_MS = 1500
 const images = sampleImages()
@@ -35,17 +35,7 @@ describe('hostile input: every case a clear 4xx JSON error, the service stays up
   before(async () => {
     corpus = await hostileCorpus(jpeg)
     replica = await startTestReplica(['--body-timeout-ms', String(BODY_TIMEOUT_MS), '--models-dir', 'none'])
-    gateway = await startTestGateway([
-      '--discovery',
-      'static',
-      '--replicas',
-      replica.url,
-      '--body-timeout-ms',
-      String(BODY_TIMEOUT_MS),
-      '--autoscaler',
-      'none',
-    ])
-    await routable(gateway, 1)
+    gateway = await startGatewayOver([replica.url], ['--body-timeout-ms', String(BODY_TIMEOUT_MS)])
   })
   after(async () => {
     await gateway.shutdown(5000)

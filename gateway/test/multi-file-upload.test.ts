@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createInterface } from 'node:readline'
 import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
 import { imageUpload, multipartBody } from '../../common/http/multipart-body.ts'
 import { RawConnection, rawPost } from '../../common/testing/raw-http.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
 import type { RunningReplica } from '../../replica/src/replica.ts'
-import { startTestReplica } from '../../replica/test/helpers.ts'
+import { spawnTestReplica, startTestReplica } from '../../replica/test/helpers.ts'
 import type { RunningGateway } from '../src/gateway.ts'
-import { routable, startTestGateway } from './helpers.ts'
+import { startGatewayOver } from './helpers.ts'
 
 // Long enough that a connection left stalled by an unread body shows as a 408 (or a 504), never as a slow success.
 const BODY_TIMEOUT_MS = 4000
@@ -64,17 +61,7 @@ describe('an upload with several file parts: one clean 400, and nothing else is 
     bad = await threeFileParts()
     good = await imageUpload(small)
     replica = await startTestReplica(['--body-timeout-ms', String(BODY_TIMEOUT_MS), '--models-dir', 'none'])
-    gateway = await startTestGateway([
-      '--discovery',
-      'static',
-      '--replicas',
-      replica.url,
-      '--body-timeout-ms',
-      String(BODY_TIMEOUT_MS),
-      '--autoscaler',
-      'none',
-    ])
-    await routable(gateway, 1)
+    gateway = await startGatewayOver([replica.url], ['--body-timeout-ms', String(BODY_TIMEOUT_MS)])
   })
   after(async () => {
     await gateway.shutdown(5000)
@@ -231,23 +218,8 @@ describe('an upload with several file parts: one clean 400, and nothing else is 
 
 describe('a replica process after a refused multi-file upload', () => {
   test('SIGTERM drains at once and exits 0 (the refused body left no connection busy)', async () => {
-    const main = fileURLToPath(new URL('../../replica/src/main.ts', import.meta.url))
     // A body timeout far beyond the drain's deadline: a connection stalled by an unread body would outlive the drain.
-    const child = spawn(
-      process.execPath,
-      [main, '--host', '127.0.0.1', '--port', '0', '--models-dir', 'none', '--body-timeout-ms', '300000'],
-      { env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
-    )
-    const lines = createInterface({ input: child.stdout! })
-    let url = ''
-    for await (const line of lines) {
-      const entry = JSON.parse(line)
-      if (entry.msg === 'replica ready') {
-        url = entry.url
-        break
-      }
-    }
-    lines.on('line', () => {})
+    const { child, url } = await spawnTestReplica(['--models-dir', 'none', '--body-timeout-ms', '300000'])
     const bad = await threeFileParts()
     const connection = await RawConnection.open(url)
     const whole = rawPost('/predict', { 'content-type': bad.contentType }, bad.body)

@@ -21,7 +21,7 @@ import { processCpuSeconds } from '../../common/testing/process-cpu.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
-import { replicaConfigSpec } from '../src/config.ts'
+import { modelSourceSettings } from '../src/config.ts'
 import { buildUntrainedResnet18 } from '../src/model/resnet18-graph.ts'
 import { IMAGENET_PREPROCESS, imageToTensor } from '../src/preprocess.ts'
 import { compareVersions } from './version-compare.ts'
@@ -35,12 +35,7 @@ const benchSpec = {
     parse: parse.list(parse.string()),
     default: [] as string[],
   }),
-  modelsDir: replicaConfigSpec.modelsDir,
-  modelCacheDir: replicaConfigSpec.modelCacheDir,
-  modelPath: replicaConfigSpec.modelPath,
-  modelFetch: replicaConfigSpec.modelFetch,
-  modelSeed: replicaConfigSpec.modelSeed,
-  downloadTimeoutMs: replicaConfigSpec.downloadTimeoutMs,
+  ...modelSourceSettings,
 }
 const config = configFromCommandLine(
   'bench:replica',

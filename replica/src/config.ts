@@ -134,6 +134,16 @@ export const replicaConfigSpec = {
 
 export type ReplicaConfig = ConfigOf<typeof replicaConfigSpec>
 
+/** The settings that say where models come from: for the tools and benches that load models as a replica does. */
+export const modelSourceSettings = {
+  modelsDir: replicaConfigSpec.modelsDir,
+  modelCacheDir: replicaConfigSpec.modelCacheDir,
+  modelPath: replicaConfigSpec.modelPath,
+  modelFetch: replicaConfigSpec.modelFetch,
+  modelSeed: replicaConfigSpec.modelSeed,
+  downloadTimeoutMs: replicaConfigSpec.downloadTimeoutMs,
+}
+
 export function loadReplicaConfig(source: ConfigSource): ReplicaConfig {
   return parseConfig(replicaConfigSpec, source)
 }

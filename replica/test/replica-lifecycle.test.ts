@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createInterface } from 'node:readline'
 import { describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { call, errorCode, postImage } from '../../common/testing/http.ts'
 import { RawConnection, rawPost } from '../../common/testing/raw-http.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
-import { startTestReplica } from './helpers.ts'
+import { spawnTestReplica, startTestReplica } from './helpers.ts'
 
 const images = someSampleImages(12, 31).map((i) => i.bytes())
 
@@ -126,20 +123,7 @@ describe('replica lifecycle', () => {
   })
 
   test('SIGTERM to the replica process: in-flight requests complete, then it exits 0', async () => {
-    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url))
-    const child = spawn(process.execPath, [main, '--host', '127.0.0.1', '--port', '0'], {
-      env: { ...process.env, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    const lines = createInterface({ input: child.stdout! })
-    let url = ''
-    for await (const line of lines) {
-      const entry = JSON.parse(line)
-      if (entry.msg === 'replica ready') {
-        url = entry.url
-        break
-      }
-    }
+    const { child, url } = await spawnTestReplica()
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
     const pending = images.slice(0, 4).map((image) => postImage(`${url}/predict`, image))
     let answered = 0

@@ -8,7 +8,7 @@ import { configFromCommandLine } from '../../common/command-line.ts'
 import { ConfigError, type ConfigSource, MissingDataError, parse, parseConfig, setting } from '../../common/config.ts'
 import { registryFileSetting } from '../../common/model-registry/settings.ts'
 import { RegistryError } from '../../common/model-registry/transitions.ts'
-import { replicaConfigSpec } from '../src/config.ts'
+import { modelSourceSettings } from '../src/config.ts'
 import { CALIBRATION_METHODS, type CalibrationMethod } from '../src/model/quantize/calibration-ranges.ts'
 import { makeInt8Version } from '../src/model/quantize/make-int8-version.ts'
 import { QUANTIZED_FORMS, type QuantizedForm } from '../src/model/quantize/quantize-model.ts'
@@ -80,12 +80,7 @@ const quantizeSpec = {
     parse: parse.string(),
     default: DEFAULT_DATASETS_DIR,
   }),
-  modelsDir: replicaConfigSpec.modelsDir,
-  modelCacheDir: replicaConfigSpec.modelCacheDir,
-  modelPath: replicaConfigSpec.modelPath,
-  modelFetch: replicaConfigSpec.modelFetch,
-  modelSeed: replicaConfigSpec.modelSeed,
-  downloadTimeoutMs: replicaConfigSpec.downloadTimeoutMs,
+  ...modelSourceSettings,
   modelRegistryFile: registryFileSetting(),
 }
 
