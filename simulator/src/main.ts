@@ -112,7 +112,7 @@ const spec = {
     default: 1,
   }),
   brownout: setting<number | undefined>({
-    env: 'SIMULATE_BROWNOUT',
+    env: 'SIM_BROWNOUT',
     flag: 'brownout',
     description:
       "Brownout for the custom policy: a fallback whose service time is this share of the model's (e.g. 0.4) answers what the model would not in time; unset: off",
