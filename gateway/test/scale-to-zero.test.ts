@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { call, errorCode } from '../../common/testing/http.ts'
 import { admissionRefusal, type LoadNow, requestBudget, wakingFromZero } from '../src/admission/admission.ts'
+import { fakeKubernetes } from './fake-kubernetes.ts'
 import { startTestGateway } from './helpers.ts'
 import { StubReplica } from './stub-replica.ts'
 
@@ -48,31 +46,7 @@ test('admission while waking: queued within the deadline instead of no_replica; 
 })
 
 test('MIN_REPLICAS=0: a request to a pool with no replica waits while the autoscaler wakes one, then is answered', async () => {
-  const scales: number[] = []
-  let lease: { metadata: { resourceVersion: string } } | undefined
-  const api = createServer((request, response) => {
-    let body = ''
-    request.on('data', (chunk) => (body += chunk))
-    request.on('end', () => {
-      const json = (status: number, value: unknown) =>
-        response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value))
-      if (request.url!.startsWith('/apis/coordination.k8s.io/v1/namespaces/ml/leases')) {
-        if (request.method === 'GET') return lease ? json(200, lease) : json(404, { kind: 'Status' })
-        lease = {
-          ...JSON.parse(body),
-          metadata: { resourceVersion: String(Number(lease?.metadata.resourceVersion ?? 0) + 1) },
-        }
-        return json(request.method === 'POST' ? 201 : 200, lease)
-      }
-      if (request.method === 'PATCH') {
-        scales.push(JSON.parse(body).spec.replicas)
-        api.emit('scaled', scales.at(-1))
-      }
-      return json(200, { kind: 'Scale', spec: { replicas: scales.at(-1) ?? 0 } })
-    })
-  })
-  api.listen(0, '127.0.0.1')
-  await once(api, 'listening')
+  const api = await fakeKubernetes(0)
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-zero-'))
   const replicasFile = join(dir, 'replicas.txt')
   await writeFile(replicasFile, '# asleep: no replica\n')
@@ -80,12 +54,7 @@ test('MIN_REPLICAS=0: a request to a pool with no replica waits while the autosc
   const stub = await StubReplica.start({ delayMs: 10 })
   const gateway = await startTestGateway([
     ...['--discovery', 'static', '--replicas-file', replicasFile, '--autoscaler', 'kubernetes', '--min-replicas', '0'],
-    ...[
-      '--kube-api-url',
-      `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
-      '--kube-token-file',
-      join(dir, 'token'),
-    ],
+    ...['--kube-api-url', api.url, '--kube-token-file', join(dir, 'token')],
     ...['--kube-namespace', 'ml', '--kube-deployment', 'resnet', '--autoscale-interval-ms', '50'],
   ])
   try {
@@ -98,10 +67,10 @@ test('MIN_REPLICAS=0: a request to a pool with no replica waits while the autosc
     const woken = new Promise<void>((resolve) => {
       const onScaled = (replicas: number) => {
         if (replicas < 1) return
-        api.off('scaled', onScaled)
+        api.events.off('scaled', onScaled)
         void writeFile(replicasFile, `${stub.url}\n`).then(resolve)
       }
-      api.on('scaled', onScaled)
+      api.events.on('scaled', onScaled)
     })
     const answer = call(`${gateway.url}/predict`, {
       body: Buffer.alloc(100, 1),
@@ -114,11 +83,11 @@ test('MIN_REPLICAS=0: a request to a pool with no replica waits while the autosc
       200,
       `answered once awake, not refused (${result.status === 200 ? '' : errorCode(result)})`,
     )
-    assert.ok(scales.some((n) => n >= 1))
+    assert.ok(api.scaleWrites.some((write) => write.replicas >= 1))
   } finally {
     await gateway.shutdown(1000)
     await stub.close()
-    api.close()
+    await api.close()
     await rm(dir, { recursive: true, force: true })
   }
 })
