@@ -102,16 +102,20 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (!this.#deps.policy.loadAware) return Number.POSITIVE_INFINITY
     const { pool, queue } = this.#deps
     const total = pool.totalSlots()
-    if ((this.#options.slotsWhenQueued ?? 0) <= 0 || queue.size === 0) return total
+    if (!this.#lending || queue.size === 0) return total
     const replicas = pool.readyCount()
     return total + replicas * this.#lent(queue.size, replicas, total)
   }
 
-  /** Slots lent to each replica now (0 unless the queue is deep and lending is on); uniform slots assumed. */
+  /** Whether slots may be lent under a deep queue at all (REPLICA_SLOTS_WHEN_QUEUED with auto, load-aware workers). */
+  get #lending(): boolean {
+    return this.#deps.policy.loadAware && this.#options.workers === 'auto' && (this.#options.slotsWhenQueued ?? 0) > 0
+  }
+
+  /** Slots lent to each replica now (0 unless the queue is deep); uniform slots assumed. */
   #lent(queued: number, replicas: number, totalSlots: number): number {
-    const slotsWhenQueued = this.#options.slotsWhenQueued ?? 0
-    if (slotsWhenQueued <= 0 || replicas === 0) return 0
-    return slotsToLend(queued, replicas, Math.floor(totalSlots / replicas), slotsWhenQueued)
+    if (replicas === 0) return 0
+    return slotsToLend(queued, replicas, Math.floor(totalSlots / replicas), this.#options.slotsWhenQueued ?? 0)
   }
 
   pace(now = performance.now()): DispatchPace {
@@ -178,11 +182,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     const reserve = this.#options.lowPriorityReservedSlots ?? 0
     const windowMs = this.#options.interactiveWindowMs ?? INTERACTIVE_WINDOW_MS
     const interactiveActive = performance.now() - this.#lastNormalAt < windowMs
-    // Slots lent to every replica while the queue is deep (this job counted in it); 0 when lending is off.
-    const totalSlots = pool.totalSlots()
-    const replicas = pool.readyCount()
-    const lent =
-      policy.loadAware && this.#options.workers === 'auto' ? this.#lent(queue.size + 1, replicas, totalSlots) : 0
+    // Slots lent to every replica while the queue is deep (this job counted in it); 0 when lending is off, and then
+    // the pool is not walked for it on every dispatch.
+    const totalSlots = this.#lending || job.priority === 'low' ? pool.totalSlots() : 0
+    const replicas = this.#lending ? pool.readyCount() : 0
+    const lent = this.#lending ? this.#lent(queue.size + 1, replicas, totalSlots) : 0
     // Lent slots count as slots for the reserve too: batch work is what a backlog is made of.
     if (
       job.priority === 'low' &&
