@@ -34,6 +34,11 @@ export class TokenSet {
   }
 }
 
+/** The `Authorization: Bearer <token>` header for a token (a client's side), or none without one. */
+export function bearerHeader(token: string | undefined): { authorization?: string } {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` }
+}
+
 /** The token of an `Authorization: Bearer <token>` header; undefined when there is none or it is another scheme. */
 export function bearerToken(header: string | string[] | undefined): string | undefined {
   if (typeof header !== 'string') return undefined

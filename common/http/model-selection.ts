@@ -39,9 +39,14 @@ export function modelVersionKey(name: string, version: string): string {
   return `${name}@${version}`
 }
 
+/** Client text echoed in an error message: kept to `max` characters, anything but `\w . @ -` shown as `?`. */
+export function printableClientText(text: string, max: number): string {
+  return text.replace(/[^\w.@-]/g, '?').slice(0, max)
+}
+
 /** Model names come from the client and are echoed in errors: keep them short and printable. */
 export function printableModelName(name: string): string {
-  return name.replace(/[^\w.@-]/g, '?').slice(0, 129)
+  return printableClientText(name, 129)
 }
 
 /**

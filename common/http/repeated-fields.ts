@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { ServiceError } from '../errors.ts'
+import { printableClientText } from './model-selection.ts'
 
 /**
  * The request headers some route reads, each meant once. Sent twice they are ambiguous, and Node hides it: it joins
@@ -42,11 +43,6 @@ export function repeatedHeader(
   return undefined
 }
 
-/** Client text in an error message: short and printable. */
-function printable(name: string): string {
-  return name.replace(/[^\w.@-]/g, '?').slice(0, 64)
-}
-
 /**
  * Refuses a repeated query parameter or a repeated header of SINGLE_VALUE_HEADERS with a 400 naming it, first thing
  * for every route: no handler or admission hook ever sees an array where it reads one value.
@@ -58,7 +54,7 @@ export function installRepeatedFieldCheck(app: FastifyInstance): void {
       done(
         new ServiceError(
           'invalid_query',
-          `query parameter "${printable(parameter)}" is given more than once; give it once`,
+          `query parameter "${printableClientText(parameter, 64)}" is given more than once; give it once`,
         ),
       )
       return

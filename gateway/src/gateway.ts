@@ -121,8 +121,10 @@ export async function startGateway(
   })
   const forwardOptions = {
     graceMs: config.deadlineGraceMs,
-    authorization: replicaToken && (() => `Bearer ${replicaToken.value}`),
+    token: replicaToken && (() => replicaToken.value),
   }
+  // Scaled to zero with an actuator and nothing ready: requests wait while the pool wakes (admission, dispatch).
+  const wakingUp = () => wakingFromZero(config.minReplicas, autoscaler?.actuator !== undefined, pool.readyCount())
   dispatcher = new Dispatcher(
     {
       queue,
@@ -135,7 +137,7 @@ export async function startGateway(
       metrics,
       log: logger,
       forward: (job, replica, signal) => forwardToReplica(job, replica, signal, forwardOptions),
-      wakingUp: () => wakingFromZero(config.minReplicas, autoscaler?.actuator !== undefined, pool.readyCount()),
+      wakingUp,
     },
     {
       workers: config.workers,
@@ -226,6 +228,7 @@ export async function startGateway(
     logger,
     isShuttingDown: () => shuttingDown,
     autoscaler,
+    wakingUp,
     models: models.router,
     onVersionOutcome: models.onVersionOutcome,
     liveVersions: models.liveVersions,

@@ -2,7 +2,6 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { AccessControlOptions } from '../../common/auth/access-control.ts'
 import { registerMetricsRoute } from '../../common/http/metrics-route.ts'
 import { createServiceApp } from '../../common/http/service-app.ts'
-import { wakingFromZero } from './admission/admission.ts'
 import type { Autoscaler } from './autoscale/autoscaler.ts'
 import type { BatchJobs } from './batch/batch-jobs.ts'
 import type { DatasetCatalog } from './batch/datasets.ts'
@@ -26,14 +25,7 @@ import { registerWebPage } from './web-page.ts'
 export interface GatewayServerOptions {
   config: Pick<
     GatewayConfig,
-    | 'maxBodyBytes'
-    | 'maxConnections'
-    | 'bodyTimeoutMs'
-    | 'defaultTimeoutMs'
-    | 'discovery'
-    | 'sloMs'
-    | 'metricsPort'
-    | 'minReplicas'
+    'maxBodyBytes' | 'maxConnections' | 'bodyTimeoutMs' | 'defaultTimeoutMs' | 'discovery' | 'sloMs' | 'metricsPort'
   >
   queue: JobQueue<Job>
   dispatcher: Dispatcher
@@ -42,6 +34,8 @@ export interface GatewayServerOptions {
   logger: FastifyBaseLogger
   isShuttingDown: () => boolean
   autoscaler: Autoscaler
+  /** The pool is asleep and waking (admission.ts `wakingFromZero`): a request finding no replica waits. */
+  wakingUp: () => boolean
   models: ModelRouter
   onVersionOutcome: (report: VersionOutcomeReport) => void
   liveVersions: () => LiveVersion[]
@@ -54,7 +48,7 @@ export interface GatewayServerOptions {
 
 /** The gateway's HTTP face. The body of a prediction is read once, as bytes, and forwarded untouched. */
 export async function buildGatewayServer(options: GatewayServerOptions): Promise<FastifyInstance> {
-  const { config, queue, dispatcher, pool, metrics, autoscaler, isShuttingDown } = options
+  const { config, queue, dispatcher, pool, metrics, autoscaler, isShuttingDown, wakingUp } = options
   const app = await createServiceApp({
     logger: options.logger,
     title: 'Switchyard gateway',
@@ -74,7 +68,6 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     done(null, payload)
   })
 
-  const wakingUp = () => wakingFromZero(config.minReplicas, autoscaler.actuator !== undefined, pool.readyCount())
   const live = new LiveStats()
   const sampler = setInterval(
     () => live.sampleGauges(Date.now(), { queue: queue.size, ready: pool.readyCount(), desired: autoscaler.desired }),

@@ -1,4 +1,5 @@
 import { request } from 'undici'
+import { bearerHeader } from '../../../common/auth/token-set.ts'
 import { freshPeers, type PeerReport } from './combine-demand.ts'
 import type { ScalingInputs } from './desired-replicas.ts'
 
@@ -97,7 +98,7 @@ export class PeerDemand {
       const token = this.options.token?.()
       const response = await request(`${url}/autoscale`, {
         signal: AbortSignal.timeout(this.options.timeoutMs),
-        ...(token !== undefined && { headers: { authorization: `Bearer ${token}` } }),
+        headers: bearerHeader(token),
       })
       const body = (await response.body.json()) as { gateway?: unknown; local_inputs?: unknown }
       const refused = response.statusCode === 401 || response.statusCode === 403 ? response.statusCode : undefined

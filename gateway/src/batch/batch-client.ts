@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { request } from 'undici'
+import { bearerHeader } from '../../../common/auth/token-set.ts'
 import type { BatchSpec } from './batch-jobs.ts'
 import type { BatchResults } from './batch-results.ts'
 import type { BatchStatus } from './batch-store.ts'
@@ -68,7 +69,7 @@ async function callJson(
     method,
     signal,
     headers: {
-      ...authorization(token),
+      ...bearerHeader(token),
       ...(body !== undefined && { 'content-type': 'application/json' }),
     },
     ...(body !== undefined && { body: JSON.stringify(body) }),
@@ -78,9 +79,4 @@ async function callJson(
     throw new BatchClientError(response.statusCode, answer.code, `${method} ${url}: ${String(answer.error)}`)
   }
   return answer
-}
-
-/** The `Authorization` header for a token, or none. */
-export function authorization(token: string | undefined): { authorization?: string } {
-  return token === undefined ? {} : { authorization: `Bearer ${token}` }
 }

@@ -1,4 +1,5 @@
 import { errors } from 'undici'
+import { bearerHeader } from '../../../common/auth/token-set.ts'
 import type { ReadonlyReplica } from '../pool/replica.ts'
 import type { Job } from '../queue/job.ts'
 
@@ -23,8 +24,8 @@ type AttemptEnd =
 export interface ForwardOptions {
   /** How long past the deadline a replica may take to send its own 504 before it counts as hung. */
   graceMs: number
-  /** The `Authorization` header replicas are sent (REPLICA_TOKEN_FILE, read as it is now), if any. */
-  authorization?: () => string | undefined
+  /** The token replicas are sent (REPLICA_TOKEN_FILE, read as it is now), if any. */
+  token?: () => string | undefined
 }
 
 /**
@@ -49,7 +50,7 @@ export async function forwardToReplica(
         'content-type': job.contentType,
         'x-request-id': job.id,
         'x-timeout-ms': String(remaining),
-        ...bearer(options.authorization?.()),
+        ...bearerHeader(options.token?.()),
       },
       signal,
       headersTimeout: patience,
@@ -102,8 +103,4 @@ function errorCodeOf(body: Buffer): string | undefined {
   } catch {
     return undefined
   }
-}
-
-function bearer(header: string | undefined): { authorization?: string } {
-  return header === undefined ? {} : { authorization: header }
 }

@@ -1,6 +1,7 @@
 import { request } from 'undici'
+import { bearerHeader } from '../../../common/auth/token-set.ts'
 import { recordGateVerdict } from '../../../common/model-registry/state-file.ts'
-import { authorization, type BatchJobView, runBatchJobOverHttp } from '../batch/batch-client.ts'
+import { type BatchJobView, runBatchJobOverHttp } from '../batch/batch-client.ts'
 import type { BatchResults } from '../batch/batch-results.ts'
 import { type GateThresholds, type GateVerdict, gateVerdict } from './gate-rules.ts'
 
@@ -93,7 +94,7 @@ function succeeded(job: BatchJobView): BatchJobView & { results: BatchResults } 
 
 /** The gateway's stored batch jobs, newest first. */
 async function storedJobs(gatewayUrl: string, token: string | undefined): Promise<BatchJobView[]> {
-  const response = await request(`${gatewayUrl}/batch`, { headers: authorization(token) })
+  const response = await request(`${gatewayUrl}/batch`, { headers: bearerHeader(token) })
   if (response.statusCode !== 200) throw new GateError(`GET ${gatewayUrl}/batch answered ${response.statusCode}`)
   return ((await response.body.json()) as { jobs: BatchJobView[] }).jobs
 }
