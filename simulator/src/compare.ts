@@ -154,7 +154,9 @@ export function simulateController(
   scenario: Scenario,
   custom: CustomSettings = {},
 ): SimulationResult {
-  const zero = scenario.scaleToZero === true && controller.name === 'custom'
+  // Scale to zero and brownout are the custom policy's; baselines run as Kubernetes would run them.
+  const isCustom = controller.name === 'custom'
+  const zero = scenario.scaleToZero === true && isCustom
   const b = { ...bounds(scenario), ...(zero ? { minReplicas: 0 } : {}) }
   return simulate({
     workload: scenario.workload,
@@ -180,7 +182,7 @@ export function simulateController(
     admissionBudgetMs: scenario.sloMs,
     queueMax: 100_000,
     seed: scenario.seed,
-    ...(scenario.brownout && { brownout: scenario.brownout }),
+    ...(isCustom && scenario.brownout && { brownout: scenario.brownout }),
   })
 }
 
@@ -191,10 +193,8 @@ export function rightSizedFixed(
   budget = RIGHT_SIZED_BUDGET,
 ) {
   const most = bounds(scenario).maxReplicas
-  // The right-sized pool is a baseline: without brownout.
-  const { brownout: _, ...plain } = scenario
   for (let n = 1; n < most; n++) {
-    const ok = seeds.every((seed) => simulateController(fixedController(n), { ...plain, seed }).slowShare <= budget)
+    const ok = seeds.every((seed) => simulateController(fixedController(n), { ...scenario, seed }).slowShare <= budget)
     if (ok) return n
   }
   return most
@@ -204,8 +204,7 @@ export function rightSizedFixed(
 export function comparePolicies(scenario: Scenario): SimulationResult[] {
   return (scenario.policies ?? POLICY_NAMES).map((name) => {
     const fixed = name === 'fixed' ? (scenario.fixedReplicas ?? rightSizedFixed(scenario)) : 1
-    const { brownout: _, ...plain } = scenario
-    return simulateController(makeController(name, scenario, fixed), name === 'custom' ? scenario : plain)
+    return simulateController(makeController(name, scenario, fixed), scenario)
   })
 }
 

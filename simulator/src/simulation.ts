@@ -421,8 +421,9 @@ export function simulate(options: SimulationOptions): SimulationResult {
     } else {
       latest = { backlog: queue.length - queueHead, readyReplicas: routable.length }
       signal.tick(now)
-      const next = options.controller.tick(state()) ?? specReplicas
-      const standbys = options.controller.standbys?.(state()) ?? 0
+      const cluster = state()
+      const next = options.controller.tick(cluster) ?? specReplicas
+      const standbys = options.controller.standbys?.(cluster) ?? 0
       if (next !== specReplicas || standbys !== standbyTarget) scaleTo(next, standbys)
       dispatch()
       // Keep ticking while there is work: until the workload ends and the queue has drained.

@@ -51,7 +51,8 @@ export function shortfallPeak(
     if (sample.at < now - horizonMs) continue
     const then = sample.at - startupMs
     while (j + 1 < history.length && history[j + 1]!.at <= then) j++
-    const before = history[j]!.at <= then ? history[j]!.asked : history[0]!.asked
+    // The last sample at or before `then`; the first one when the history starts later.
+    const before = history[j]!.asked
     peak = Math.max(peak, sample.need - before)
   }
   return Math.max(0, Math.ceil(peak - 1e-9))
