@@ -1,4 +1,4 @@
-import { EMBEDDED_DEFAULT_STATE, type RegistryState } from '../../common/model-registry/state.ts'
+import { EMBEDDED_DEFAULT_STATE, fallbackKey, type RegistryState } from '../../common/model-registry/state.ts'
 import { RegistryError } from '../../common/model-registry/transitions.ts'
 import { diskVersions } from '../../replica/src/model/disk-versions.ts'
 import { fallbackChange } from '../../replica/src/model/models-command.ts'
@@ -20,6 +20,5 @@ export async function runRegistryState(
     throw new RegistryError('unknown_model', `no model named '${model}' in ${modelsDir ?? 'no models folder'}`)
   }
   const change = await fallbackChange(EMBEDDED_DEFAULT_STATE, DEFAULT_MODEL, brownout, onDisk, new Date().toISOString())
-  const set = change.state.models[DEFAULT_MODEL]!.fallback!
-  return { state: change.state, fallback: `${set.model}@${set.version}` }
+  return { state: change.state, fallback: fallbackKey(change.state.models[DEFAULT_MODEL]) }
 }

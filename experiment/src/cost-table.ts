@@ -1,6 +1,4 @@
-import type { PolicyOutcome } from './tables.ts'
-
-const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length)
+import { mean, type PolicyOutcome } from './tables.ts'
 
 /**
  * Cost both ways, per policy (mean over repeats): core-seconds requested (a waiting standby at its small quota) and

@@ -10,7 +10,7 @@ export interface PolicyOutcome {
   predicted: SeedSummary
 }
 
-const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length
+export const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length
 const pct = formatShare
 const range = (values: readonly number[], format: (v: number) => string) =>
   values.length < 2 ? '' : ` [${format(Math.min(...values))}–${format(Math.max(...values))}]`

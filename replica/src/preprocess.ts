@@ -1,5 +1,6 @@
 import sharp from 'sharp'
 import { ServiceError } from '../../common/errors.ts'
+import { ACCEPTED_IMAGE_FORMATS } from './image-format.ts'
 
 export interface PreprocessSpec {
   /** Side of the square network input (224 for ResNet18). */
@@ -207,7 +208,7 @@ function decodeError(error: unknown): ServiceError {
   if (message.includes('unsupported image format')) {
     return new ServiceError(
       'unsupported_media_type',
-      'the body is not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF)',
+      `the body is not an image in a supported format (${ACCEPTED_IMAGE_FORMATS.join(', ')})`,
     )
   }
   if (message.includes('Input Buffer is empty')) return new ServiceError('empty_body', 'the image is empty (0 bytes)')

@@ -62,14 +62,16 @@ export async function calibrate(
     executionMode: 'sequential',
     graphOptimizationLevel: 'basic',
   })
+  // One spec object for every image: the normaliser caches its tables per spec.
+  const preprocess = { ...options.preprocess, maxInputPixels: 100_000_000 }
+  const shape = [
+    1,
+    ...(preprocess.layout === 'NCHW'
+      ? [3, preprocess.inputSize, preprocess.inputSize]
+      : [preprocess.inputSize, preprocess.inputSize, 3]),
+  ]
   const run = async (path: string, each: (name: string, values: Float32Array) => void) => {
-    const input = await imageToTensor(await readFile(path), { ...options.preprocess, maxInputPixels: 100_000_000 })
-    const shape = [
-      1,
-      ...(options.preprocess.layout === 'NCHW'
-        ? [3, options.preprocess.inputSize, options.preprocess.inputSize]
-        : [options.preprocess.inputSize, options.preprocess.inputSize, 3]),
-    ]
+    const input = await imageToTensor(await readFile(path), preprocess)
     const feed = new ort.Tensor('float32', input, shape)
     each(inputName, input)
     const results = await session.run({ [inputName]: feed }, tensors.slice(1))

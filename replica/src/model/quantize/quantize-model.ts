@@ -27,8 +27,8 @@ export async function quantizeModel(
   const batchNormsFolded = foldConvBatchNorm(folded.graph)
   const foldedBytes = batchNormsFolded > 0 ? encodeOnnxModel(folded) : fp32
   const calibration = await calibrate(foldedBytes, options)
-  const quantized = quantizeCalibrated(foldedBytes, calibration, options.form)
-  return { ...quantized, summary: { ...quantized.summary, batchNormsFolded }, calibration }
+  // The rewrite folds the same BatchNorms again itself (deterministic), so it counts them too.
+  return { ...quantizeCalibrated(fp32, calibration, options.form), calibration }
 }
 
 /** The graph rewrite alone, from ranges already calibrated on `fp32` (the same graph, BatchNorm folded). */
