@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { ConfigError, parse, parseConfig, setting } from '../config.ts'
+import { ConfigError, describeSpec, parse, parseConfig, setting } from '../config.ts'
 
 const spec = {
   port: setting({
@@ -118,5 +118,24 @@ describe('parseConfig', () => {
       () => parseConfig(spec, { env: {}, argv: ['a.json'] }),
       (error: unknown) => error instanceof ConfigError && error.key === 'argv',
     )
+  })
+})
+
+describe('describeSpec', () => {
+  test('defaults are shown as one would type them: a list comma-separated, a string bare, a number as it is', () => {
+    const help = describeSpec({
+      precision: setting({
+        env: 'P',
+        flag: 'precision',
+        description: 'precisions',
+        parse: parse.list(parse.string()),
+        default: ['fp32', 'int8'],
+      }),
+      mode: setting({ env: 'M', flag: 'mode', description: 'mode', parse: parse.string(), default: 'auto' }),
+      port: spec.port,
+    })
+    assert.match(help, /precisions \[fp32,int8\]$/m)
+    assert.match(help, /mode \[auto\]$/m)
+    assert.match(help, / \[8080\]$/m)
   })
 })
