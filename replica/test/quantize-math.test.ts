@@ -204,7 +204,8 @@ test('property: ONNX Runtime quantises exactly as our arithmetic does (QuantizeL
       await session.release()
       assert.deepEqual([...(y!.data as Uint8Array)], ours)
     }),
-    { numRuns: 30 },
+    // A quotient that is a tie in float32 only (found by this property in CI).
+    { numRuns: 30, examples: [[{ min: 0, max: 999.9999707937242 }, Float32Array.from([100, 0])]] },
   )
 })
 

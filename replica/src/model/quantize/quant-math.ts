@@ -37,7 +37,9 @@ export function activationParams(min: number, max: number): ActivationParams {
 }
 
 export function quantizeU8(x: number, { scale, zeroPoint }: ActivationParams): number {
-  return Math.min(255, Math.max(0, roundHalfEven(x / scale) + zeroPoint))
+  // x / scale in float32, as ONNX Runtime divides: at a tie (100 / 3.9215686 is 25.5 in float32, 25.49999997 in
+  // float64) the wider quotient rounds the other way.
+  return Math.min(255, Math.max(0, roundHalfEven(Math.fround(x / scale)) + zeroPoint))
 }
 
 export function dequantizeU8(q: number, { scale, zeroPoint }: ActivationParams): number {
