@@ -30,6 +30,7 @@ import {
   type PolicyName,
   rightSizedFixed,
   type Scenario,
+  SELECTABLE_POLICY_NAMES,
   summarizeSeeds,
 } from '../../simulator/src/compare.ts'
 import { seedTable } from '../../simulator/src/report.ts'
@@ -123,6 +124,14 @@ const spec = {
     parse: parse.integer({ min: 0, max: 600_000 }),
     default: DEFAULT_STANDBY_MODEL.resizeDelayMs,
   }),
+  warmupS: setting({
+    env: 'EXPERIMENT_WARMUP_S',
+    flag: 'warmup-s',
+    description:
+      "Seconds at the workload's opening rate (its first 10 s's mean) played before it, unmeasured: every policy meets the workload from its own steady state, as a service already running would, not from one replica",
+    parse: parse.integer({ min: 0, max: 3600 }),
+    default: 30,
+  }),
   repeats: setting({
     env: 'EXPERIMENT_REPEATS',
     flag: 'repeats',
@@ -140,8 +149,8 @@ const spec = {
   policies: setting({
     env: 'EXPERIMENT_POLICIES',
     flag: 'policies',
-    description: `Policies to run: ${POLICY_NAMES.join(', ')}`,
-    parse: parse.list(parse.oneOf(POLICY_NAMES)),
+    description: `Policies to run: ${SELECTABLE_POLICY_NAMES.join(', ')}`,
+    parse: parse.list(parse.oneOf(SELECTABLE_POLICY_NAMES)),
     default: [...POLICY_NAMES],
   }),
   calibration: setting<string | undefined>({
@@ -219,20 +228,24 @@ writeFileSync(join(out, 'calibration.json'), `${JSON.stringify(calibration, null
 const fullCapacity =
   (config.maxReplicas * 1000) / (calibration.serviceTime.mean_ms * calibration.contention[config.maxReplicas - 1]!)
 const rateScale = (config.utilisationAtPeak * fullCapacity) / (Math.max(...canonical) || 1)
-const workload = compressWorkload(canonical, config.compress, rateScale)
+const measured = compressWorkload(canonical, config.compress, rateScale)
+const opening = measured.slice(0, 10)
+const openingRate = Math.round(opening.reduce((a, b) => a + b, 0) / Math.max(1, opening.length))
+const workload = [...Array.from({ length: config.warmupS }, () => openingRate), ...measured]
 log(
   `${config.workload} compressed ${config.compress}× and scaled by ${rateScale.toFixed(3)} (peak = ${config.utilisationAtPeak} × ` +
-    `${fullCapacity.toFixed(1)} req/s of ${config.maxReplicas} replicas at ${config.cores} cores): ${workload.length} s, ` +
-    `${workload.reduce((a, b) => a + b, 0)} requests; pods wait ${config.provisioningS} s before starting (stand-in for scheduling and image pull)`,
+    `${fullCapacity.toFixed(1)} req/s of ${config.maxReplicas} replicas at ${config.cores} cores): ${measured.length} s, ` +
+    `${measured.reduce((a, b) => a + b, 0)} requests measured after a ${config.warmupS} s warm-up at ${openingRate} req/s; pods wait ${config.provisioningS} s before starting (stand-in for scheduling and image pull)`,
 )
 writeFileSync(
   join(out, 'workload.txt'),
-  `# ${config.workload} compressed ${config.compress}× in time, rates × ${rateScale.toFixed(4)}\n${workload.join('\n')}\n`,
+  `# ${config.workload} compressed ${config.compress}× in time, rates × ${rateScale.toFixed(4)}, after a ${config.warmupS} s unmeasured warm-up\n${workload.join('\n')}\n`,
 )
 
 const startup = { provisioningMs: config.provisioningS * 1000, bootMs: calibration.bootMs }
 const scenario: Scenario = {
   workload,
+  warmupS: config.warmupS,
   serviceTime: calibration.serviceTime,
   contention: calibration.contention,
   startup,
@@ -270,6 +283,7 @@ for (const [i, { policy, seed }] of order.entries()) {
   const result = await runReal({
     controller,
     workload,
+    warmupS: config.warmupS,
     images,
     seed,
     cores: config.cores,
@@ -313,9 +327,9 @@ writeFileSync(
   join(out, 'report.html'),
   experimentHtml(
     'Switchyard: every scaling policy on CPU-limited replicas',
-    `${workload.length} s of ${config.workload} (compressed ${config.compress}×, rates × ${rateScale.toFixed(3)}); replicas at ${config.cores} cores each ` +
+    `${measured.length} s of ${config.workload} (compressed ${config.compress}×, rates × ${rateScale.toFixed(3)}); replicas at ${config.cores} cores each ` +
       `(cgroup CPU quota standing in for a pod's limit${bootBoost.enabled ? `; booting at ${bootBoost.bootCores} cores until ready, a start-up CPU boost` : ''}), at most ${config.maxReplicas}; new pods wait ${config.provisioningS} s before ` +
-      `starting (stand-in for scheduling and image pull). Replica-seconds count from the decision to the process's exit.`,
+      `starting (stand-in for scheduling and image pull). Each run is measured after a ${config.warmupS} s warm-up at the workload's opening rate. Replica-seconds count from the decision to the process's exit.`,
     `${tables}\n\n${costs}`,
     outcomes,
     config.sloMs,

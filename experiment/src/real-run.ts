@@ -16,7 +16,9 @@ import type { StandbyOptions } from './standby-options.ts'
 
 export interface RealRunOptions {
   controller: ScalingController
+  /** Its first `warmupS` seconds are a warm-up: played and scaled on, not measured (requests, cost, timeline). */
   workload: readonly number[]
+  warmupS: number
   images: readonly LoadImage[]
   seed: number
   cores: number
@@ -83,6 +85,7 @@ export interface RealRunResult {
   standbySeconds: number
   /** Replica RSS × time, MB·s (sampled each second). */
   memoryMbSeconds: number
+  /** CPU and throttling of every pod over the whole run, warm-up included (cgroup counters are not split). */
   cpuSeconds: number
   throttledSeconds: number
   /** Seconds from a pod's creation to ready, for pods created during the run. */
@@ -117,10 +120,10 @@ function fallbackServiceRatio(records: readonly RequestRecord[]): { fallbackServ
   return fallback === undefined || model === undefined ? {} : { fallbackServiceRatio: fallback / model }
 }
 
-/** Pod-seconds within [0, endMs]: from each pod's creation (the decision) until its process is gone. */
-export function replicaSeconds(pods: readonly PodRecord[], endMs: number): number {
+/** Pod-seconds within [startMs, endMs]: from each pod's creation (the decision) until its process is gone. */
+export function replicaSeconds(pods: readonly PodRecord[], endMs: number, startMs = 0): number {
   let ms = 0
-  for (const pod of pods) ms += Math.max(0, Math.min(pod.goneAt ?? endMs, endMs) - Math.max(pod.createdAt, 0))
+  for (const pod of pods) ms += Math.max(0, Math.min(pod.goneAt ?? endMs, endMs) - Math.max(pod.createdAt, startMs))
   return ms / 1000
 }
 
@@ -230,20 +233,22 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
     stopped = true
     await loop
     const pods = cluster.records()
-    const summary = summarize(result.records, [], options.sloMs, options.workload.length)
-    const latencies = result.records.flatMap((r) => (r.status === 200 ? [latencyMs(r)!] : []))
+    const { warmupS } = options
+    const records = result.records.filter((r) => r.second >= warmupS)
+    const summary = summarize(records, [], options.sloMs, options.workload.length - warmupS)
+    const latencies = records.flatMap((r) => (r.status === 200 ? [latencyMs(r)!] : []))
     const created = pods.filter((p) => p.createdAt >= 0 && p.readyAt !== undefined)
-    const seconds = timeline.slice(0, options.workload.length)
+    const seconds = timeline.slice(warmupS, options.workload.length).map((t) => ({ ...t, second: t.second - warmupS }))
     const standbySeconds = seconds.reduce((n, t) => n + (t.standbys ?? 0), 0)
-    const podSeconds = replicaSeconds(pods, endMs)
+    const podSeconds = replicaSeconds(pods, endMs, warmupS * 1000)
     return {
       policy: controller.name,
-      requests: result.records.length,
+      requests: records.length,
       slowShare: 1 - summary.slo_attainment,
-      failed: result.records.length - (summary.by_status['200'] ?? 0),
+      failed: records.length - (summary.by_status['200'] ?? 0),
       statuses: summary.by_status,
       degradedShare: summary.degraded.share,
-      ...fallbackServiceRatio(result.records),
+      ...fallbackServiceRatio(records),
       p50Ms: percentile(latencies, 0.5),
       p99Ms: percentile(latencies, 0.99),
       replicaSeconds: podSeconds,
@@ -255,8 +260,8 @@ export async function runReal(options: RealRunOptions): Promise<RealRunResult> {
       throttledSeconds: pods.reduce((s, p) => s + p.throttledSeconds, 0),
       startupS: created.map((p) => (p.readyAt! - p.createdAt) / 1000),
       timeline: seconds,
-      p99BySecond: options.workload.map((_, second) => {
-        const inSecond = result.records.filter((r) => r.second === second)
+      p99BySecond: options.workload.slice(warmupS).map((_, i) => {
+        const inSecond = records.filter((r) => r.second === warmupS + i)
         const values = inSecond.map((r) => (r.status === 200 ? latencyMs(r)! : options.timeoutMs))
         return values.length === 0 ? null : Math.round(percentile(values, 0.99))
       }),

@@ -30,6 +30,8 @@ describe('experiment accounting and tables', () => {
   test('replica-seconds run from the decision to the exit, clipped to the run; pods still up count to its end', () => {
     // A warm pod made before the run (negative time), one that came and went, one still there at the end.
     assert.equal(replicaSeconds([pod(-8000), pod(10_000, 40_000), pod(50_000)], 60_000), 60 + 30 + 10)
+    // After a 20 s warm-up only the measured 40 s count: the one that came and went is there for 20 of them.
+    assert.equal(replicaSeconds([pod(-8000), pod(10_000, 40_000), pod(50_000)], 60_000, 20_000), 40 + 20 + 10)
   })
 
   test('a prediction is within target at ×2 of the violations (±0.5 points below 1 %) and 10 % of the cost', () => {

@@ -19,7 +19,18 @@ import type { ServiceTimeModel } from './service-time.ts'
 import { type CpuModel, type SimulationResult, type StandbyModel, type StartupModel, simulate } from './simulation.ts'
 
 export const POLICY_NAMES = ['custom', 'hpa-70', 'hpa-90', 'keda', 'keda-queue', 'fixed'] as const
-export type PolicyName = (typeof POLICY_NAMES)[number]
+/** Also selectable, not run by default: the HPA's other targets and the clairvoyant reference (the frontier). */
+export const FRONTIER_POLICY_NAMES = [
+  'hpa-20',
+  'hpa-30',
+  'hpa-40',
+  'hpa-50',
+  'hpa-60',
+  'hpa-80',
+  'clairvoyant',
+] as const
+export const SELECTABLE_POLICY_NAMES = [...POLICY_NAMES, ...FRONTIER_POLICY_NAMES] as const
+export type PolicyName = (typeof SELECTABLE_POLICY_NAMES)[number]
 
 /** The client's deadline in every comparison: requests still queued after it are lost. */
 export const CLIENT_TIMEOUT_MS = 10_000
@@ -50,6 +61,8 @@ export interface Scenario {
   standbyModel?: StandbyModel
   /** The custom policy may scale to zero (MIN_REPLICAS=0): requests wait while it wakes instead of being refused. */
   scaleToZero?: boolean
+  /** The workload's first seconds run unmeasured, so every policy starts the measured part from its own steady state. */
+  warmupS?: number
 }
 
 /** A 1-core replica that does nothing but serve: the model behind `npm run simulate`'s defaults. */
@@ -117,16 +130,23 @@ export function makeController(name: PolicyName, scenario: Scenario, fixedReplic
   switch (name) {
     case 'custom':
       return customController(scenario.scaleToZero ? { ...b, minReplicas: 0 } : b)
+    case 'hpa-20':
+    case 'hpa-30':
+    case 'hpa-40':
+    case 'hpa-50':
+    case 'hpa-60':
     case 'hpa-70':
-      return hpaCpuController(0.7, scenario.cpu.limitCores, b, phases)
+    case 'hpa-80':
     case 'hpa-90':
-      return hpaCpuController(0.9, scenario.cpu.limitCores, b, phases)
+      return hpaCpuController(Number(name.slice('hpa-'.length)) / 100, scenario.cpu.limitCores, b, phases)
     case 'keda':
       return kedaDesiredController(b, phases)
     case 'keda-queue':
       return kedaQueueController(2, b, phases)
     case 'fixed':
       return fixedController(fixedReplicas)
+    case 'clairvoyant':
+      return clairvoyantFor(scenario)
   }
 }
 
@@ -182,6 +202,7 @@ export function simulateController(
     admissionBudgetMs: scenario.sloMs,
     queueMax: 100_000,
     seed: scenario.seed,
+    warmupS: scenario.warmupS ?? 0,
     ...(isCustom && scenario.brownout && { brownout: scenario.brownout }),
   })
 }

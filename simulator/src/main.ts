@@ -17,6 +17,7 @@ import {
   meetsTarget,
   POLICY_NAMES,
   rightSizedFixed,
+  SELECTABLE_POLICY_NAMES,
   summarizeSeeds,
   wholeCoreScenario,
 } from './compare.ts'
@@ -63,8 +64,8 @@ const spec = {
   policies: setting({
     env: 'SIM_POLICIES',
     flag: 'policies',
-    description: `Policies to compare: ${POLICY_NAMES.join(', ')}`,
-    parse: parse.list(parse.oneOf(POLICY_NAMES)),
+    description: `Policies to compare: ${SELECTABLE_POLICY_NAMES.join(', ')}`,
+    parse: parse.list(parse.oneOf(SELECTABLE_POLICY_NAMES)),
     default: [...POLICY_NAMES],
   }),
   sloMs: setting({

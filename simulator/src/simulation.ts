@@ -75,6 +75,11 @@ export interface SimulationOptions {
   standby?: StandbyModel
   /** Scaled to zero, a request finding no ready pod waits in the queue (the gateway's wakingFromZero). */
   scaleToZero?: boolean
+  /**
+   * A warm-up: the workload's first `warmupS` seconds run (the controller scales on them) but are not measured —
+   * requests arriving in them, their cost and their timeline rows are left out, as a pool already running would be.
+   */
+  warmupS?: number
 }
 
 /** Without a model: a resize of about a second (see experiment's --resize-delay-ms), a 50 m request. */
@@ -175,6 +180,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const standbyModel = options.standby ?? DEFAULT_STANDBY_MODEL
   let specReplicas = options.controller.initialReplicas
   const endMs = options.workload.length * 1000
+  const warmupS = Math.min(options.warmupS ?? 0, options.workload.length)
+  const measuredFromMs = warmupS * 1000
   const { cpu } = options
 
   const cpuRate = (pod: Pod) =>
@@ -202,8 +209,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
   let requestedCores = 0
   let standbyPods = 0
   const advance = (to: number) => {
-    // Cost is counted over the workload's duration, so policies compare on the same span.
-    const span = Math.max(0, Math.min(to, endMs) - Math.min(now, endMs))
+    // Cost is counted over the workload's measured span (after the warm-up), so policies compare on the same span.
+    const span = Math.max(0, Math.min(to, endMs) - Math.max(Math.min(now, endMs), measuredFromMs))
     replicaMs += alive.length * span
     requestedCoreMs += requestedCores * span
     standbyMs += standbyPods * span
@@ -436,8 +443,6 @@ export function simulate(options: SimulationOptions): SimulationResult {
   }
 
   if (now < endMs) advance(endMs)
-  const served = Array.from(latency).filter((l) => !Number.isNaN(l))
-  const sorted = Float64Array.from(served).sort()
   let start = 0
   for (const row of timeline) {
     const end = start + (options.workload[row.second] ?? 0)
@@ -446,23 +451,38 @@ export function simulate(options: SimulationOptions): SimulationResult {
     row.p99 = slice.length === 0 ? null : Math.round(percentileOfSorted(slice, 0.99) * 10) / 10
     start = end
   }
-  const slow = served.filter((l) => l > options.sloMs).length + (arrivals.length - served.length)
-  const duration = Math.max(1, options.workload.length)
+  // Arrivals are in time order: the measured ones are those from the warm-up's end on.
+  let firstMeasured = 0
+  while (firstMeasured < arrivals.length && arrivals[firstMeasured]! < measuredFromMs) firstMeasured++
+  const measured = latency.subarray(firstMeasured)
+  const served = Array.from(measured).filter((l) => !Number.isNaN(l))
+  const sorted = Float64Array.from(served).sort()
+  const requests = measured.length
+  const slow = served.filter((l) => l > options.sloMs).length + (requests - served.length)
+  const duration = Math.max(1, options.workload.length - warmupS)
+  const measuredTimeline = timeline
+    .filter((t) => t.second >= warmupS)
+    .map((t) => ({ ...t, second: t.second - warmupS }))
   return {
     policy: options.controller.name,
-    requests: arrivals.length,
+    requests,
     served: served.length,
-    dropped: arrivals.length - served.length,
-    degraded: degradedJob.reduce((n, d, job) => n + (d === 1 && !Number.isNaN(latency[job]!) ? 1 : 0), 0),
-    slowShare: arrivals.length === 0 ? 0 : slow / arrivals.length,
+    dropped: requests - served.length,
+    degraded: degradedJob
+      .subarray(firstMeasured)
+      .reduce((n, d, i) => n + (d === 1 && !Number.isNaN(measured[i]!) ? 1 : 0), 0),
+    slowShare: requests === 0 ? 0 : slow / requests,
     p50Ms: percentileOfSorted(sorted, 0.5),
     p99Ms: percentileOfSorted(sorted, 0.99),
     meanReplicas: replicaMs / 1000 / duration,
-    maxReplicas: Math.max(...timeline.map((t) => t.replicas), options.controller.initialReplicas),
+    maxReplicas: Math.max(
+      ...measuredTimeline.map((t) => t.replicas),
+      warmupS > 0 ? 0 : options.controller.initialReplicas,
+    ),
     replicaSeconds: replicaMs / 1000,
     requestedCoreSeconds: requestedCoreMs / 1000,
     nodeCoreSeconds: (replicaMs / 1000) * cpu.limitCores,
     standbySeconds: standbyMs / 1000,
-    timeline,
+    timeline: measuredTimeline,
   }
 }

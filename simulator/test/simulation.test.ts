@@ -7,7 +7,9 @@ import {
   CUSTOM_DEFAULTS,
   comparePolicies,
   controllerPhases,
+  makeController,
   rightSizedFixed,
+  SELECTABLE_POLICY_NAMES,
   simulateController,
   summarizeSeeds,
   WHOLE_CORE,
@@ -89,6 +91,21 @@ describe('simulate', () => {
     // What is admitted is served within the budget (the estimate has headroom), not after seconds in a queue.
     assert.ok(result.p99Ms < 500, `p99 of the served ${result.p99Ms} ms`)
     assert.ok(Math.max(...result.timeline.map((t) => t.queue)) < 30)
+  })
+
+  test('a warm-up is played and scaled on, but its requests, cost and seconds are not measured', () => {
+    // Overload on one replica until the step to 3 (asked at 5 s) is ready, then 30 s it carries: only those measured.
+    const workload = [...Array(30).fill(60), ...Array(30).fill(20)]
+    const controller = stepController(5000, 1, 3)
+    const whole = simulate({ ...base, workload, controller })
+    const warmed = simulate({ ...base, workload, controller, warmupS: 30 })
+    assert.ok(whole.slowShare > 0.05, `the unmeasured run is slow: ${whole.slowShare}`)
+    assert.equal(warmed.slowShare, 0)
+    assert.ok(Math.abs(warmed.requests - 600) < 100, `${warmed.requests} requests measured`)
+    assert.equal(warmed.replicaSeconds, 90, 'three pods for the 30 measured seconds')
+    assert.equal(warmed.timeline.length, 30)
+    assert.equal(warmed.timeline[0]!.second, 0)
+    assert.equal(warmed.timeline[0]!.replicas, 3, 'the measured part starts from the pool the warm-up built')
   })
 
   test('a new pod is pending for the provisioning delay, then boots, and is paid for from the decision', () => {
@@ -200,6 +217,28 @@ test('on the canonical workload (measured service time and start-up), custom mis
   })
   const [custom, hpa] = results
   assert.ok(custom!.slowShare < hpa!.slowShare, `custom ${custom!.slowShare}, hpa-70 ${hpa!.slowShare}`)
+})
+
+test('every selectable policy makes its own controller; the clairvoyant one orders pods one start-up ahead', () => {
+  const workload = [...Array(30).fill(10), ...Array(30).fill(200)]
+  const scenario = {
+    workload,
+    serviceTime: constant20ms,
+    startup: { provisioningMs: 10_000, bootMs: [1000] },
+    cpu: WHOLE_CORE,
+    sloMs: 500,
+    seed: 1,
+    maxReplicas: 8,
+  }
+  for (const name of SELECTABLE_POLICY_NAMES) {
+    const controller = makeController(name, scenario, 2)
+    const expected = name === 'fixed' ? 'fixed-2' : name === 'clairvoyant' ? 'clairvoyant-80' : name
+    assert.equal(controller.name, expected)
+  }
+  const clairvoyant = simulateController(makeController('clairvoyant', scenario), scenario)
+  assert.equal(clairvoyant.slowShare, 0, 'it knew the step was coming')
+  const hpa = simulateController(makeController('hpa-30', scenario), scenario)
+  assert.ok(hpa.slowShare > 0, 'the HPA could not')
 })
 
 describe('simulate: brownout (a cheaper fallback answers what the model would not in time)', () => {
