@@ -317,12 +317,17 @@ export function acrossSeeds(
   seeds: readonly number[],
   make: (seeded: Scenario) => ScalingController,
   custom: CustomSettings = {},
-): { slowShare: Spread; replicaSeconds: Spread } {
+): { slowShare: Spread; replicaSeconds: Spread; requestedCoreSeconds: Spread; nodeCoreSeconds: Spread } {
   const runs = seeds.map((seed) => {
     const seeded = { ...scenario, seed }
     return simulateController(make(seeded), seeded, custom)
   })
-  return { slowShare: spread(runs.map((r) => r.slowShare)), replicaSeconds: spread(runs.map((r) => r.replicaSeconds)) }
+  return {
+    slowShare: spread(runs.map((r) => r.slowShare)),
+    replicaSeconds: spread(runs.map((r) => r.replicaSeconds)),
+    requestedCoreSeconds: spread(runs.map((r) => r.requestedCoreSeconds)),
+    nodeCoreSeconds: spread(runs.map((r) => r.nodeCoreSeconds)),
+  }
 }
 
 /**

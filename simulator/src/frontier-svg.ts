@@ -18,12 +18,20 @@ const UNITS: Record<FrontierPoint['family'], string> = {
   clairvoyant: 'utilisation %',
 }
 
-/** Violations below this are drawn on it: a log axis has no zero. */
+/** Misses below this share (%) are drawn on it: attainment is drawn on a log scale of the misses, which has no zero. */
 const FLOOR_PERCENT = 0.01
+/** The attainment target's misses (%): 99.5 % answered within the SLO, drawn as a dashed line. */
+const TARGET_MISS_PERCENT = 0.5
+
+/** An attainment tick's label: 100 % − the misses, with the decimals the decade needs. */
+const attainmentLabel = (missPercent: number) =>
+  `${(100 - missPercent).toFixed(Math.max(0, -Math.log10(missPercent)))} %`
 
 /**
- * The cost–SLO plane as a standalone SVG (for the README): replica-seconds across, share over the SLO up (log),
- * one line per family through its knob's values, the shipped defaults ringed. Pure: points in, text out.
+ * The cost–attainment plane as a standalone SVG (for the docs): core-seconds requested across, SLO attainment up
+ * (answered 200 within the SLO; drawn on a log scale of the misses, so 99 %, 99.9 % and 99.99 % are equally far
+ * apart), one line per family through its knob's values, the shipped defaults ringed, the 99.5 % target dashed.
+ * Pure: points in, text out.
  */
 export function frontierSvg(points: readonly FrontierPoint[], title: string): string {
   const width = 760
@@ -32,7 +40,7 @@ export function frontierSvg(points: readonly FrontierPoint[], title: string): st
   const right = 190
   const top = 40
   const bottom = 50
-  const costs = points.map((p) => p.replicaSeconds.mean)
+  const costs = points.map((p) => p.requestedCoreSeconds.mean)
   const lo = Math.min(...costs)
   const hi = Math.max(...costs)
   const pad = (hi - lo) * 0.05 || 1
@@ -48,9 +56,14 @@ export function frontierSvg(points: readonly FrontierPoint[], title: string): st
     const at = y(10 ** decade / 100)
     parts.push(
       `<line x1="${left}" x2="${width - right}" y1="${at}" y2="${at}" stroke="#ddd"/>`,
-      `<text x="${left - 6}" y="${at + 4}" text-anchor="end">${decade === yBottom ? `≤ ${10 ** decade}` : 10 ** decade} %</text>`,
+      `<text x="${left - 6}" y="${at + 4}" text-anchor="end">${decade === yBottom ? '≥ ' : ''}${attainmentLabel(10 ** decade)}</text>`,
     )
   }
+  const target = y(TARGET_MISS_PERCENT / 100)
+  parts.push(
+    `<line x1="${left}" x2="${width - right}" y1="${target}" y2="${target}" stroke="#d62728" stroke-dasharray="4 3" opacity="0.6"/>`,
+    `<text x="${width - right - 4}" y="${target - 4}" text-anchor="end" font-size="9" fill="#d62728">target ${attainmentLabel(TARGET_MISS_PERCENT)}</text>`,
+  )
   for (let i = 0; i <= 4; i++) {
     const cost = x0 + ((x1 - x0) * i) / 4
     parts.push(`<text x="${x(cost)}" y="${height - bottom + 18}" text-anchor="middle">${Math.round(cost)}</text>`)
@@ -59,13 +72,15 @@ export function frontierSvg(points: readonly FrontierPoint[], title: string): st
   for (const [i, family] of families.entries()) {
     const own = points.filter((p) => p.family === family).sort((a, b) => a.knob - b.knob)
     const colour = COLOURS[family]
-    const path = own.map((p) => `${x(p.replicaSeconds.mean).toFixed(1)},${y(p.slowShare.mean).toFixed(1)}`).join(' ')
+    const path = own
+      .map((p) => `${x(p.requestedCoreSeconds.mean).toFixed(1)},${y(p.slowShare.mean).toFixed(1)}`)
+      .join(' ')
     parts.push(`<polyline points="${path}" fill="none" stroke="${colour}" stroke-width="1.5" opacity="0.7"/>`)
     for (const p of own) {
-      const cx = x(p.replicaSeconds.mean).toFixed(1)
+      const cx = x(p.requestedCoreSeconds.mean).toFixed(1)
       const cy = y(p.slowShare.mean).toFixed(1)
       parts.push(
-        `<circle cx="${cx}" cy="${cy}" r="${p.isDefault ? 5 : 3}" fill="${colour}"${p.isDefault ? ' stroke="#fff" stroke-width="1.5"' : ''}><title>${escapeHtml(`${family} ${p.knob} ${UNITS[family]}: ${(p.slowShare.mean * 100).toFixed(2)} % [${(p.slowShare.min * 100).toFixed(2)}–${(p.slowShare.max * 100).toFixed(2)}], ${p.replicaSeconds.mean.toFixed(0)} replica-s`)}</title></circle>`,
+        `<circle cx="${cx}" cy="${cy}" r="${p.isDefault ? 5 : 3}" fill="${colour}"${p.isDefault ? ' stroke="#fff" stroke-width="1.5"' : ''}><title>${escapeHtml(`${family} ${p.knob} ${UNITS[family]}: attainment ${(100 - p.slowShare.mean * 100).toFixed(2)} % [${(100 - p.slowShare.max * 100).toFixed(2)}–${(100 - p.slowShare.min * 100).toFixed(2)}], ${p.requestedCoreSeconds.mean.toFixed(0)} requested / ${p.nodeCoreSeconds.mean.toFixed(0)} node-free core-s`)}</title></circle>`,
         `<text x="${Number(cx) + 6}" y="${Number(cy) - 4}" font-size="9" fill="${colour}">${p.knob}</text>`,
       )
     }
@@ -80,8 +95,8 @@ export function frontierSvg(points: readonly FrontierPoint[], title: string): st
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="${left}" y="22" font-size="14">${escapeHtml(title)}</text>
 ${parts.join('\n')}
-<text x="${(left + width - right) / 2}" y="${height - 10}" text-anchor="middle">replica-seconds (mean over seeds; larger ring: the shipped default)</text>
-<text transform="translate(16 ${(top + height - bottom) / 2}) rotate(-90)" text-anchor="middle">over the SLO or failed (log)</text>
+<text x="${(left + width - right) / 2}" y="${height - 10}" text-anchor="middle">core-seconds requested (mean over seeds; larger ring: the shipped default)</text>
+<text transform="translate(16 ${(top + height - bottom) / 2}) rotate(-90)" text-anchor="middle">SLO attainment (log scale of the misses)</text>
 </svg>
 `
 }

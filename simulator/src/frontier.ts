@@ -5,7 +5,7 @@ import {
   type CustomSettings,
   clairvoyantFor,
   controllerPhases,
-  meansOf,
+  DEFAULT_STANDBY,
   type Outcome,
   rightSizedFixed,
   type Scenario,
@@ -97,26 +97,47 @@ export interface FrontierPoint {
   isDefault: boolean
   slowShare: Spread
   replicaSeconds: Spread
+  /** The cost the plane is drawn on: core-seconds requested (a waiting standby requests only its small share). */
+  requestedCoreSeconds: Spread
+  /** Core-seconds that must be free on the nodes for every pod at its limit (every standby resized). */
+  nodeCoreSeconds: Spread
 }
 
-/** Each configuration on every seed (the same arrivals per seed for all), as mean and range. */
+/** The share of requests the issue's SLO-attainment target lets miss: 99.5 % answered 200 within the SLO. */
+export const ATTAINMENT_TARGET_MISS = 0.005
+
+/**
+ * Each configuration on every seed (the same arrivals per seed for all), as mean and range. Custom runs as shipped:
+ * with its warm standbys (STANDBY=auto); the baselines run as Kubernetes would run them, without.
+ */
 export function measureSweep(scenario: Scenario, seeds: readonly number[]): FrontierPoint[] {
   const rightSized = rightSizedFixed(scenario, seeds)
   return sweep(scenario, rightSized).map((configuration) => ({
     family: configuration.family,
     knob: configuration.knob,
     isDefault: configuration.isDefault,
-    ...acrossSeeds(scenario, seeds, configuration.make, configuration.custom),
+    ...acrossSeeds(
+      configuration.family === 'custom' ? { ...scenario, standby: DEFAULT_STANDBY } : scenario,
+      seeds,
+      configuration.make,
+      configuration.custom,
+    ),
   }))
 }
 
 /** `a` dominates `b`: fewer violations and fewer replica-seconds, both strictly. */
 export const dominates = (a: Outcome, b: Outcome) => a.slowShare < b.slowShare && a.replicaSeconds < b.replicaSeconds
 
+/** A point's violations and its requested core-seconds (the plane's cost), as one outcome to compare. */
+const onPlane = (p: FrontierPoint): Outcome => ({
+  slowShare: p.slowShare.mean,
+  replicaSeconds: p.requestedCoreSeconds.mean,
+})
+
 /** The points of `others` (baselines: not custom, not the clairvoyant) that dominate `point`, on the means. */
 export function dominatingBaselines(point: FrontierPoint, others: readonly FrontierPoint[]): FrontierPoint[] {
   return others.filter(
-    (o) => o.family !== 'custom' && o.family !== 'clairvoyant' && dominates(meansOf(o), meansOf(point)),
+    (o) => o.family !== 'custom' && o.family !== 'clairvoyant' && dominates(onPlane(o), onPlane(point)),
   )
 }
 
@@ -127,14 +148,18 @@ export function paretoFront<T extends Outcome>(points: readonly T[]): T[] {
     .sort((a, b) => a.replicaSeconds - b.replicaSeconds || a.slowShare - b.slowShare)
 }
 
-/** Custom's cost relative to the cheapest clairvoyant point within `budget` violations (undefined if none is). */
+/**
+ * Custom's requested cost relative to the cheapest clairvoyant point that meets the attainment target (misses within
+ * `budget`), or custom's own attainment when that is looser; undefined if no clairvoyant point does.
+ */
 export function costOverClairvoyant(
   custom: FrontierPoint,
   points: readonly FrontierPoint[],
-  budget = 0.01,
+  budget = ATTAINMENT_TARGET_MISS,
 ): number | undefined {
-  const within = points.filter((p) => p.family === 'clairvoyant' && p.slowShare.mean <= budget)
+  const allowed = Math.max(budget, custom.slowShare.mean)
+  const within = points.filter((p) => p.family === 'clairvoyant' && p.slowShare.mean <= allowed)
   if (within.length === 0) return undefined
-  const cheapest = Math.min(...within.map((p) => p.replicaSeconds.mean))
-  return custom.replicaSeconds.mean / cheapest - 1
+  const cheapest = Math.min(...within.map((p) => p.requestedCoreSeconds.mean))
+  return custom.requestedCoreSeconds.mean / cheapest - 1
 }

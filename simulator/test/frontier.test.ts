@@ -78,6 +78,8 @@ const point = (family: FrontierPoint['family'], knob: number, slow: number, cost
   isDefault: false,
   slowShare: { mean: slow, min: slow, max: slow },
   replicaSeconds: { mean: cost, min: cost, max: cost },
+  requestedCoreSeconds: { mean: cost, min: cost, max: cost },
+  nodeCoreSeconds: { mean: cost, min: cost, max: cost },
 })
 
 describe('the cost–SLO plane', () => {
@@ -101,7 +103,7 @@ describe('the cost–SLO plane', () => {
     )
   })
 
-  test('custom is judged against baselines only, and against the cheapest clairvoyant point within 1 %', () => {
+  test('custom is judged against baselines only, and against the cheapest clairvoyant point at its attainment', () => {
     const custom = point('custom', 70, 0.02, 120)
     const points = [
       custom,
@@ -115,8 +117,12 @@ describe('the cost–SLO plane', () => {
       dominatingBaselines(custom, points).map((p) => `${p.family} ${p.knob}`),
       ['hpa 50'],
     )
-    assert.ok(Math.abs(costOverClairvoyant(custom, points)! - 0.2) < 1e-9)
-    assert.equal(costOverClairvoyant(custom, [point('clairvoyant', 90, 0.02, 80)]), undefined)
+    // Custom misses 2 %: a clairvoyant point missing as much is a fair comparison.
+    assert.ok(Math.abs(costOverClairvoyant(custom, points)! - 0.5) < 1e-9)
+    // Custom within the 99.5 % target: only clairvoyant points meeting the target count.
+    const good = point('custom', 2, 0.001, 120)
+    assert.ok(Math.abs(costOverClairvoyant(good, points)! - 0.2) < 1e-9)
+    assert.equal(costOverClairvoyant(good, [point('clairvoyant', 90, 0.02, 80)]), undefined)
   })
 
   test('the sweep spans every family over its knob, one shipped default each', () => {
