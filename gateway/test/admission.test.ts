@@ -11,7 +11,7 @@ import {
 } from '../src/admission/admission.ts'
 
 const settings = { defaultTimeoutMs: 30_000, sloMs: 500 }
-const busyReplica = { slots: 1, latencyMs: 100, outstanding: 1 }
+const busyReplica = { slots: 1, latencyMs: 100, load: 1 }
 const calm: LoadNow = {
   shuttingDown: false,
   readyReplicas: 1,
@@ -59,7 +59,7 @@ describe('admission policy (pure)', () => {
           fc.record({
             slots: fc.integer({ min: 1, max: 4 }),
             latencyMs: fc.double({ min: 1, max: 5000, noNaN: true }),
-            outstanding: fc.nat(4),
+            load: fc.nat(4),
           }),
           { maxLength: 6 },
         ),
@@ -68,7 +68,7 @@ describe('admission policy (pure)', () => {
           const budget = requestBudget(undefined, settings)
           const wait = wouldMissDeadline(budget, { queued, replicas, measuredPace })
           if (measuredPace === undefined) assert.equal(wait, undefined)
-          const free = replicas.reduce((sum, r) => sum + Math.max(0, r.slots - r.outstanding), 0)
+          const free = replicas.reduce((sum, r) => sum + Math.max(0, r.slots - r.load), 0)
           if (queued < free) assert.equal(wait, undefined, 'a free slot: sent at once, always admitted')
           if (wait !== undefined) assert.ok(wait > budget.budgetMs * ADMISSION_HEADROOM)
         },

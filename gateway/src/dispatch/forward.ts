@@ -42,7 +42,7 @@ export async function forwardToReplica(
   const remaining = Math.max(0, Math.floor(job.deadline - started))
   const patience = remaining + options.graceMs
   try {
-    const response = await replica.pool.request({
+    const response = await replica.connections.request({
       path: job.model === undefined ? '/predict' : `/predict?model=${encodeURIComponent(job.model)}`,
       method: 'POST',
       body: job.body,
