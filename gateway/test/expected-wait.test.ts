@@ -21,7 +21,10 @@ test('expected wait, every slot busy: (queued + 1) / Σ(slots / latency); unknow
     { slots: 1, latencyMs: 40, load: 1 },
     { slots: 1, latencyMs: 60, load: 1 },
   ]
-  assert.ok(Math.abs(expectedAnswer(9, two)!.answerMs - 40 - expectedQueueWaitMs(9, two)!) < 1e-9, 'plus the fastest latency')
+  assert.ok(
+    Math.abs(expectedAnswer(9, two)!.answerMs - 40 - expectedQueueWaitMs(9, two)!) < 1e-9,
+    'plus the fastest latency',
+  )
 })
 
 test('expected wait: nothing while a slot is free; beyond the free slots, the jobs ahead of it drain first', () => {

@@ -9,8 +9,8 @@ import {
   loadSeen,
   MAX_HOLD_MS,
   MIN_HOLD_MS,
-  reportFromAnswer,
   type ReportedLoad,
+  reportFromAnswer,
   reportFromRefusal,
 } from '../src/pool/reported-load.ts'
 

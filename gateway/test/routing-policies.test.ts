@@ -107,10 +107,7 @@ describe('routing policies', () => {
 
   test('random is blind to load (a baseline)', () => {
     const s = state(9)
-    const list = [
-      candidateOf('full', 9, 1, 10),
-      candidateOf('free', 0, 1, 10),
-    ]
+    const list = [candidateOf('full', 9, 1, 10), candidateOf('free', 0, 1, 10)]
     const picks = Array.from({ length: 400 }, () => pickRandom(list, s)?.id)
     assert.ok(picks.filter((id) => id === 'full').length > 150)
   })

@@ -1,5 +1,6 @@
 import { errors } from 'undici'
 import { bearerHeader } from '../../../common/auth/token-set.ts'
+import { FORWARDED_HEADERS, REPLICA_LOAD_HEADERS } from '../../../common/http/replica-protocol.ts'
 import type { ReadonlyReplica } from '../pool/replica.ts'
 import type { Job } from '../queue/job.ts'
 
@@ -48,8 +49,8 @@ export async function forwardToReplica(
       body: job.body,
       headers: {
         'content-type': job.contentType,
-        'x-request-id': job.id,
-        'x-timeout-ms': String(remaining),
+        [FORWARDED_HEADERS.requestId]: job.id,
+        [FORWARDED_HEADERS.timeoutMs]: String(remaining),
         ...bearerHeader(options.token?.()),
       },
       signal,
@@ -58,13 +59,13 @@ export async function forwardToReplica(
     })
     const body = Buffer.from(await response.body.arrayBuffer())
     const upstreamMs = performance.now() - started
-    const inflight = Number(response.headers['x-replica-inflight'])
+    const inflight = Number(response.headers[REPLICA_LOAD_HEADERS.inflight])
     const reportedInflight = Number.isFinite(inflight) ? inflight : undefined
     const status = response.statusCode
     if (status === 503) {
       const code = errorCodeOf(body)
       if (code === 'replica_full') {
-        const freeIn = Number(response.headers['x-replica-free-in-ms'] ?? Number.NaN)
+        const freeIn = Number(response.headers[REPLICA_LOAD_HEADERS.freeInMs] ?? Number.NaN)
         return { kind: 'full', reportedInflight, ...(Number.isFinite(freeIn) && { freeInMs: freeIn }) }
       }
       const retryAfter = Number(response.headers['retry-after']) || undefined
