@@ -44,7 +44,7 @@ describe('admission policy (pure)', () => {
     assert.equal(full?.retryAfterSeconds, 2, '20 requests at 10 per second')
     // 9 queued behind a busy 100 ms replica: ~1,000 ms + 100 ms, beyond 0.8 × 500 ms.
     const late = refuse({ queued: 9 })
-    assert.equal(late?.code, 'queue_full')
+    assert.equal(late?.code, 'would_miss_deadline')
     assert.equal(late?.reason, 'would_miss_deadline')
     assert.match(late!.message, /500 ms SLO/)
     assert.equal(late?.retryAfterSeconds, 2)

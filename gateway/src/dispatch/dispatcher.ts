@@ -285,11 +285,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
           job.requeue(now)
           queue.pushFront(job)
         } else {
-          const busy = result.reason === 'busy'
+          const queueFull = result.reason === 'queue_full'
           this.#finish(job, {
             kind: 'error',
-            code: busy ? 'queue_full' : 'upstream_failed',
-            message: busy ? 'replicas are full' : `replica failed: ${result.message}`,
+            code: queueFull ? 'queue_full' : 'upstream_failed',
+            message: queueFull ? "the replicas' queues are full" : `replica failed: ${result.message}`,
             retryAfterSeconds: result.retryAfter ?? 1,
           })
         }
@@ -301,7 +301,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
           case 'shutting_down':
             // It is draining: stop sending it work until a probe says it is ready again.
             return { outcome: 'shutting_down' }
-          case 'busy':
+          case 'queue_full':
             return { outcome: 'none' }
         }
       }

@@ -13,9 +13,20 @@ export type AttemptResult = AttemptEnd & {
 type AttemptEnd =
   /** The replica answered something to pass on: a prediction, a 4xx about the input, a 504. */
   | { kind: 'answer'; status: number; body: Buffer; upstreamMs: number }
-  /** Nothing was or could be done there; another replica may succeed (connection refused or reset, a 503). */
-  | { kind: 'retryable'; reason: 'refused' | 'reset' | 'busy' | 'shutting_down'; message: string; retryAfter?: number }
-  /** It refused at once as full (503 replica_full): busy with other gateways' work; the job was not started. */
+  /**
+   * Nothing was or could be done there; another replica may succeed: connection refused or reset, or a 503 — its
+   * own queue overflowed (`queue_full`) or it is shutting down.
+   */
+  | {
+      kind: 'retryable'
+      reason: 'refused' | 'reset' | 'queue_full' | 'shutting_down'
+      message: string
+      retryAfter?: number
+    }
+  /**
+   * It refused at once as full (503 replica_full): no free slot, every one taken by some gateway's work; the job was
+   * not started. "Full" means this, and only this, throughout the gateway (see Candidate.free).
+   */
   | { kind: 'full'; freeInMs?: number }
   /** The replica failed this request (5xx, or no answer in time); not retried. */
   | { kind: 'failed'; reason: 'server_error' | 'no_answer'; message: string }
@@ -69,7 +80,7 @@ export async function forwardToReplica(
         return { kind: 'full', reportedInflight, ...(Number.isFinite(freeIn) && { freeInMs: freeIn }) }
       }
       const retryAfter = Number(response.headers['retry-after']) || undefined
-      const reason = code === 'queue_full' ? 'busy' : 'shutting_down'
+      const reason = code === 'queue_full' ? 'queue_full' : 'shutting_down'
       const message = `replica answered 503 ${code ?? ''}`.trim()
       return { kind: 'retryable', reason, message, retryAfter, reportedInflight }
     }
