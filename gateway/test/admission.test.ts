@@ -76,6 +76,25 @@ describe('admission policy (pure)', () => {
     )
   })
 
+  test('the headroom: an answer expected within the deadline but beyond 80 % of it is refused; at 80 %, admitted', () => {
+    // Two ahead of a busy 100 ms replica at 10 per second: sent in ~300 ms, answered in ~400 ms.
+    const load = { queued: 2, replicas: [busyReplica], measuredPace: 10 }
+    assert.equal(wouldMissDeadline(requestBudget(450, settings), load), 400, '400 ms < the 450 ms deadline, > 360 ms')
+    assert.equal(
+      admissionRefusal(undefined, requestBudget(450, settings), { ...calm, ...load }, settings)?.code,
+      'would_miss_deadline',
+    )
+    assert.equal(wouldMissDeadline(requestBudget(500, settings), load), undefined, 'exactly 80 % of 500 ms')
+    fc.assert(
+      fc.property(fc.nat(50), fc.double({ min: 0.81, max: 1, noNaN: true }), (queued, share) => {
+        // A deadline the expected answer uses between 81 % and all of: refused, though it would arrive in time.
+        const answerMs = (queued + 1) * 100 + 100
+        const budget = requestBudget(answerMs / share, settings)
+        assert.equal(wouldMissDeadline(budget, { ...load, queued }), answerMs)
+      }),
+    )
+  })
+
   test('property: a longer queue never turns a refusal into an admission', () => {
     fc.assert(
       fc.property(fc.nat(100), fc.nat(50), fc.integer({ min: 1, max: 2000 }), (queued, more, deadlineMs) => {
