@@ -47,7 +47,8 @@ describe('JobQueue', () => {
                 queue.size + 1 > maxCount ||
                 queue.bytes + item.size > maxBytes ||
                 (item.priority === 'low' &&
-                  (model.low.length + 1 > Math.max(1, Math.floor(maxCount * 0.5)) || lowBytes + item.size > maxBytes * 0.5))
+                  (model.low.length + 1 > Math.max(1, Math.floor(maxCount * 0.5)) ||
+                    lowBytes + item.size > maxBytes * 0.5))
               const admission = queue.push(item)
               assert.equal(admission === 'ok', !crosses, `${item.priority} job of ${item.size} bytes: ${admission}`)
               if (admission === 'ok') model[item.priority].push(item)
