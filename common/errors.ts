@@ -26,6 +26,8 @@ export const ERROR_STATUS = {
   internal: 500,
   upstream_failed: 502,
   queue_full: 503,
+  /** Admitted, its answer is expected after its deadline (or the SLO): refused at once instead of a 504 later. */
+  would_miss_deadline: 503,
   replica_full: 503,
   not_ready: 503,
   shutting_down: 503,

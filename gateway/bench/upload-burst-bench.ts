@@ -120,8 +120,9 @@ const outcomeOf = async (send: () => Promise<Awaited<ReturnType<typeof request>>
     const text = await response.body.text()
     if (response.statusCode === 200) return '200'
     const code = /"code":"(\w+)"/.exec(text)?.[1] ?? '?'
-    // Which bound a queue_full refusal was about: bodies arriving at once, the SLO, or the queue itself.
-    const why = text.includes('receiving') ? ' (receiving)' : text.includes('SLO') ? ' (SLO)' : ''
+    // Which bound a queue_full refusal was about: bodies arriving at once, or the queue itself (the SLO's refusal
+    // has its own code, would_miss_deadline).
+    const why = text.includes('receiving') ? ' (receiving)' : ''
     return `${response.statusCode} ${code}${why}`
   } catch (error) {
     return `no answer (${(error as { code?: string }).code ?? (error as Error).message})`

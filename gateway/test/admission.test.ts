@@ -11,7 +11,7 @@ import {
 } from '../src/admission/admission.ts'
 
 const settings = { defaultTimeoutMs: 30_000, sloMs: 500 }
-const busyReplica = { slots: 1, latencyMs: 100, outstanding: 1 }
+const busyReplica = { slots: 1, latencyMs: 100, load: 1 }
 const calm: LoadNow = {
   shuttingDown: false,
   readyReplicas: 1,
@@ -44,7 +44,7 @@ describe('admission policy (pure)', () => {
     assert.equal(full?.retryAfterSeconds, 2, '20 requests at 10 per second')
     // 9 queued behind a busy 100 ms replica: ~1,000 ms + 100 ms, beyond 0.8 × 500 ms.
     const late = refuse({ queued: 9 })
-    assert.equal(late?.code, 'queue_full')
+    assert.equal(late?.code, 'would_miss_deadline')
     assert.equal(late?.reason, 'would_miss_deadline')
     assert.match(late!.message, /500 ms SLO/)
     assert.equal(late?.retryAfterSeconds, 2)
@@ -59,7 +59,7 @@ describe('admission policy (pure)', () => {
           fc.record({
             slots: fc.integer({ min: 1, max: 4 }),
             latencyMs: fc.double({ min: 1, max: 5000, noNaN: true }),
-            outstanding: fc.nat(4),
+            load: fc.nat(4),
           }),
           { maxLength: 6 },
         ),
@@ -68,11 +68,30 @@ describe('admission policy (pure)', () => {
           const budget = requestBudget(undefined, settings)
           const wait = wouldMissDeadline(budget, { queued, replicas, measuredPace })
           if (measuredPace === undefined) assert.equal(wait, undefined)
-          const free = replicas.reduce((sum, r) => sum + Math.max(0, r.slots - r.outstanding), 0)
+          const free = replicas.reduce((sum, r) => sum + Math.max(0, r.slots - r.load), 0)
           if (queued < free) assert.equal(wait, undefined, 'a free slot: sent at once, always admitted')
           if (wait !== undefined) assert.ok(wait > budget.budgetMs * ADMISSION_HEADROOM)
         },
       ),
+    )
+  })
+
+  test('the headroom: an answer expected within the deadline but beyond 80 % of it is refused; at 80 %, admitted', () => {
+    // Two ahead of a busy 100 ms replica at 10 per second: sent in ~300 ms, answered in ~400 ms.
+    const load = { queued: 2, replicas: [busyReplica], measuredPace: 10 }
+    assert.equal(wouldMissDeadline(requestBudget(450, settings), load), 400, '400 ms < the 450 ms deadline, > 360 ms')
+    assert.equal(
+      admissionRefusal(undefined, requestBudget(450, settings), { ...calm, ...load }, settings)?.code,
+      'would_miss_deadline',
+    )
+    assert.equal(wouldMissDeadline(requestBudget(500, settings), load), undefined, 'exactly 80 % of 500 ms')
+    fc.assert(
+      fc.property(fc.nat(50), fc.double({ min: 0.81, max: 1, noNaN: true }), (queued, share) => {
+        // A deadline the expected answer uses between 81 % and all of: refused, though it would arrive in time.
+        const answerMs = (queued + 1) * 100 + 100
+        const budget = requestBudget(answerMs / share, settings)
+        assert.equal(wouldMissDeadline(budget, { ...load, queued }), answerMs)
+      }),
     )
   })
 

@@ -9,7 +9,7 @@ import { SERVICE_ESTIMATE_STALE_MS, VersionServiceTimes } from '../src/meters/ve
 const settings = { defaultTimeoutMs: 30_000, sloMs: 500 }
 type Load = Pick<LoadNow, 'queued' | 'replicas' | 'measuredPace'>
 /** One replica serving both versions, both its slots busy, the primary taking 300 ms. */
-const shared = [{ slots: 2, latencyMs: 300, outstanding: 2 }]
+const shared = [{ slots: 2, latencyMs: 300, load: 2 }]
 const busy: Load = { queued: 1, replicas: shared, measuredPace: 5 }
 const fast = (serviceMs: number | undefined, probing = false, stale = false): FallbackLoad => ({
   replicas: shared,
@@ -20,7 +20,7 @@ const fast = (serviceMs: number | undefined, probing = false, stale = false): Fa
 
 describe('brownout policy (pure)', () => {
   test('the primary runs when it is expected in time, whatever the fallback', () => {
-    const idle: Load = { queued: 0, replicas: [{ slots: 2, latencyMs: 300, outstanding: 0 }], measuredPace: 5 }
+    const idle: Load = { queued: 0, replicas: [{ slots: 2, latencyMs: 300, load: 0 }], measuredPace: 5 }
     assert.deepEqual(brownoutChoice(requestBudget(undefined, settings), idle, fast(10)), { kind: 'primary' })
     assert.deepEqual(brownoutChoice(requestBudget(undefined, settings), idle, undefined), { kind: 'primary' })
   })
@@ -64,7 +64,7 @@ describe('brownout policy (pure)', () => {
     // Its own replica is idle, but the jobs ahead wait for the primary's: 600 ms of queue before it, over 400.
     const budget = requestBudget(undefined, settings)
     const ownIdle = {
-      replicas: [{ slots: 2, latencyMs: 5, outstanding: 0 }],
+      replicas: [{ slots: 2, latencyMs: 5, load: 0 }],
       serviceMs: 5,
       stale: false,
       probing: false,
@@ -75,7 +75,7 @@ describe('brownout policy (pure)', () => {
   const replica = fc.record({
     slots: fc.integer({ min: 1, max: 4 }),
     latencyMs: fc.double({ min: 1, max: 2000, noNaN: true }),
-    outstanding: fc.integer({ min: 0, max: 4 }),
+    load: fc.integer({ min: 0, max: 4 }),
   })
   const load = fc.record({
     queued: fc.nat(100),

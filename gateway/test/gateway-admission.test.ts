@@ -109,7 +109,7 @@ describe('gateway: admission, deadlines, client aborts', () => {
     await stub.received(3)
     const hopeless = await post(gateway, { 'x-timeout-ms': '150' }).finally(() => settled.push('hopeless'))
     assert.equal(hopeless.status, 503)
-    assert.equal(errorCode(hopeless), 'queue_full')
+    assert.equal(errorCode(hopeless), 'would_miss_deadline')
     assert.ok(Number(hopeless.headers['retry-after']) >= 1)
     assert.ok(
       settled.filter((x) => x === 'busy').length < 3,
@@ -147,7 +147,7 @@ describe('gateway: admission, deadlines, client aborts', () => {
     // Six ahead at ~100 ms each: ~0.6 s or more, beyond 80 % of the SLO, far within 10 s.
     const plain = await call(`${gateway.url}/predict`, { body: image, headers: { 'content-type': 'image/jpeg' } })
     assert.equal(plain.status, 503, JSON.stringify(plain.body))
-    assert.equal(errorCode(plain), 'queue_full')
+    assert.equal(errorCode(plain), 'would_miss_deadline')
     assert.match(plain.body.error, /SLO/)
     assert.ok(Number(plain.headers['retry-after']) >= 1)
     release()

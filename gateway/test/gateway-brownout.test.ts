@@ -93,7 +93,7 @@ describe('gateway: brownout (a fallback answers what the model would not in time
     await freshPace(gateway)
     const hopeless = await post(gateway, 'resnet18', 50)
     assert.equal(hopeless.status, 503)
-    assert.equal(errorCode(hopeless), 'queue_full')
+    assert.equal(errorCode(hopeless), 'would_miss_deadline')
     assert.match(hopeless.body.error, /beyond this request's deadline/)
 
     // resnet18 saturated (both slots held): its answer is ≥ 1,000 ms away, the fallback's ≤ half of that + its own.
@@ -130,7 +130,7 @@ describe('gateway: brownout (a fallback answers what the model would not in time
     await freshPace(gateway)
     const refused = await post(gateway, 'resnet18', 1100)
     assert.equal(refused.status, 503)
-    assert.equal(errorCode(refused), 'queue_full')
+    assert.equal(errorCode(refused), 'would_miss_deadline')
     assert.equal(metric((await call(`${gateway.url}/metrics`)).body as string, DEGRADED_SAMPLE), 2)
     await applyState(gateway, WITH_FALLBACK)
   })
@@ -141,7 +141,7 @@ describe('gateway: brownout (a fallback answers what the model would not in time
     await freshPace(gateway)
     const refused = await post(gateway, 'resnet18', 1100)
     assert.equal(refused.status, 503)
-    assert.equal(errorCode(refused), 'queue_full')
+    assert.equal(errorCode(refused), 'would_miss_deadline')
     assert.equal(metric((await call(`${gateway.url}/metrics`)).body as string, DEGRADED_SAMPLE), 0)
   })
 })

@@ -132,10 +132,9 @@ describe('ReplicaPool', () => {
     // the faster one). Once the answers are in, only the report's expiry can wake that job.
     const { pool, replica } = poolOfOneReady(4)
     pool.beginAttempt(replica)
-    pool.recordLoadReport(replica, 4)
-    pool.endAttempt(replica, { outcome: 'success', upstreamMs: 20 })
+    pool.endAttempt(replica, { outcome: 'success', upstreamMs: 20, inflight: 4 })
     await once(pool, 'change')
-    assert.equal(replica.externalLoad(Date.now()), 0, 'the report had expired when the pool said so')
+    assert.equal(replica.load(Date.now()), 0, 'the report had expired when the pool said so')
     await pool.close()
   })
 
@@ -149,8 +148,7 @@ describe('ReplicaPool', () => {
     assert.deepEqual(pick(replica.snapshot(before + 60_000)), { reported_inflight: null, refusing: false })
     // An answer replaces the refusal: the replica counted the request it answered, so it holds one less.
     pool.beginAttempt(replica)
-    pool.recordLoadReport(replica, 3)
-    pool.endAttempt(replica, { outcome: 'success', upstreamMs: 20 })
+    pool.endAttempt(replica, { outcome: 'success', upstreamMs: 20, inflight: 3 })
     assert.deepEqual(pick(replica.snapshot(before)), { reported_inflight: 2, refusing: false })
     await pool.close()
   })

@@ -41,9 +41,17 @@ describe('JobQueue', () => {
           for (const step of operations) {
             if (step.op === 'push') {
               const item = { id: id++, priority: step.priority, size: step.size, enqueuedAt: id }
+              // Refused exactly when a bound would be crossed: the whole queue's, or the low lane's share of it.
+              const lowBytes = model.low.reduce((sum, low) => sum + low.size, 0)
+              const crosses =
+                queue.size + 1 > maxCount ||
+                queue.bytes + item.size > maxBytes ||
+                (item.priority === 'low' &&
+                  (model.low.length + 1 > Math.max(1, Math.floor(maxCount * 0.5)) ||
+                    lowBytes + item.size > maxBytes * 0.5))
               const admission = queue.push(item)
+              assert.equal(admission === 'ok', !crosses, `${item.priority} job of ${item.size} bytes: ${admission}`)
               if (admission === 'ok') model[item.priority].push(item)
-              else assert.ok(queue.size + 1 > maxCount || queue.bytes + item.size > maxBytes || item.priority === 'low')
             } else if (step.op === 'pushFront') {
               const item = { id: id++, priority: step.priority, size: step.size, enqueuedAt: id }
               queue.pushFront(item)
@@ -156,6 +164,17 @@ describe('JobQueue', () => {
       ),
       { numRuns: 300 },
     )
+  })
+
+  test('the low lane holds exactly its share of the count: the last place is taken, the one after refused', () => {
+    const queue = new JobQueue<Item>({ maxCount: 10, maxBytes: 1000, maxReceivingBytes: 1000, lowPriorityShare: 0.5 })
+    const low = (id: number): Item => ({ id, priority: 'low', size: 1, enqueuedAt: id })
+    assert.equal(queue.capacity('low'), 5)
+    for (let id = 0; id < 4; id++) assert.equal(queue.push(low(id)), 'ok')
+    assert.equal(queue.room('low', 1), 'ok', 'four of five taken: room for one more')
+    assert.equal(queue.push(low(4)), 'ok', 'the fifth fills the lane')
+    assert.equal(queue.push(low(5)), 'count', 'a sixth would be over its share')
+    assert.equal(queue.push({ id: 6, priority: 'normal', size: 1, enqueuedAt: 6 }), 'ok', 'normal work still fits')
   })
 
   test('oldest() looks across both lanes', () => {

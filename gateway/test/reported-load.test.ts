@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
+import { candidate } from '../src/balancing/candidate.ts'
 import {
   ASSUMED_LATENCY_MS,
   holdMs,
   isCurrent,
-  isFree,
   loadSeen,
   MAX_HOLD_MS,
   MIN_HOLD_MS,
+  type ReportedLoad,
   reportFromAnswer,
   reportFromRefusal,
 } from '../src/pool/reported-load.ts'
@@ -17,6 +18,10 @@ const count = fc.integer({ min: 0, max: 64 })
 const slots = fc.integer({ min: 1, max: 16 })
 const latency = fc.option(fc.double({ min: 0, max: 60_000, noNaN: true }), { nil: undefined })
 const now = fc.integer({ min: 0, max: 2 ** 40 })
+
+/** Free as routing and admission see it: the candidate the pool builds from the load seen. */
+const isFree = (outstanding: number, s: number, report: ReportedLoad | undefined, t: number) =>
+  candidate('replica', loadSeen(outstanding, s, report, t), s, ASSUMED_LATENCY_MS).free
 
 describe('reported load (what "free" means with several gateways)', () => {
   test('no report: free exactly while our own requests leave a slot', () => {

@@ -2,25 +2,26 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { createRandom } from '../../common/random.ts'
+import { type Candidate, candidate as candidateOf } from '../src/balancing/candidate.ts'
 import {
-  type Candidate,
   pickLeastOutstanding,
   pickRandom,
   pickRoundRobin,
   ROUTING_POLICIES,
   type RoutingState,
-} from '../src/routing/policies.ts'
+} from '../src/balancing/policies.ts'
 
-const candidate = fc.record({
-  id: fc.uuid(),
-  outstanding: fc.integer({ min: 0, max: 8 }),
-  slots: fc.integer({ min: 1, max: 4 }),
-  latencyMs: fc.double({ min: 1, max: 2000, noNaN: true }),
-  externalLoad: fc.integer({ min: 0, max: 3 }),
-})
+const candidate = fc
+  .record({
+    id: fc.uuid(),
+    load: fc.integer({ min: 0, max: 11 }),
+    slots: fc.integer({ min: 1, max: 4 }),
+    latencyMs: fc.double({ min: 1, max: 2000, noNaN: true }),
+  })
+  .map(({ id, load, slots, latencyMs }) => candidateOf(id, load, slots, latencyMs))
 const candidates = fc.uniqueArray(candidate, { minLength: 1, maxLength: 40, selector: (c) => c.id })
 const state = (seed: number): RoutingState => ({ random: createRandom(seed), cursor: Math.abs(seed) % 7 })
-const hasFreeSlot = (c: Candidate) => c.outstanding + c.externalLoad < c.slots
+const hasFreeSlot = (c: Candidate) => c.load < c.slots
 
 describe('routing policies', () => {
   test('least-outstanding: a replica with a free slot is always chosen before a full one', () => {
@@ -44,13 +45,7 @@ describe('routing policies', () => {
     })
 
     test(`${name}: over many picks on equal replicas the spread is even`, () => {
-      const equal = Array.from({ length: 5 }, (_, i) => ({
-        id: `r${i}`,
-        outstanding: 0,
-        slots: 1,
-        latencyMs: 30,
-        externalLoad: 0,
-      }))
+      const equal = Array.from({ length: 5 }, (_, i) => candidateOf(`r${i}`, 0, 1, 30))
       const counts = new Map<string, number>()
       const s = state(7)
       for (let i = 0; i < 10_000; i++) {
@@ -70,31 +65,26 @@ describe('routing policies', () => {
 
   test('least-outstanding prefers the idle replica, then the faster one', () => {
     const s = state(3)
-    const busy = { id: 'busy', outstanding: 1, slots: 2, latencyMs: 30, externalLoad: 0 }
-    const idle = { id: 'idle', outstanding: 0, slots: 2, latencyMs: 30, externalLoad: 0 }
+    const busy = candidateOf('busy', 1, 2, 30)
+    const idle = candidateOf('idle', 0, 2, 30)
     assert.equal(pickLeastOutstanding([busy, idle], s)?.id, 'idle')
-    const slow = { id: 'slow', outstanding: 0, slots: 1, latencyMs: 150, externalLoad: 0 }
-    const fast = { id: 'fast', outstanding: 0, slots: 1, latencyMs: 30, externalLoad: 0 }
+    const slow = candidateOf('slow', 0, 1, 150)
+    const fast = candidateOf('fast', 0, 1, 30)
     for (let i = 0; i < 100; i++) assert.equal(pickLeastOutstanding([slow, fast], s)?.id, 'fast')
   })
 
   test('least-outstanding counts load other gateways put on a replica', () => {
     const s = state(4)
-    const shared = { id: 'shared', outstanding: 0, slots: 2, latencyMs: 30, externalLoad: 1 }
-    const quiet = { id: 'quiet', outstanding: 0, slots: 2, latencyMs: 30, externalLoad: 0 }
+    // None of ours in flight there, one of another gateway's: its load is 1 all the same.
+    const shared = candidateOf('shared', 1, 2, 30)
+    const quiet = candidateOf('quiet', 0, 2, 30)
     assert.equal(pickLeastOutstanding([shared, quiet], s)?.id, 'quiet')
   })
 
   test('least-outstanding on a large pool (power of two choices) never picks the single worst replica', () => {
     fc.assert(
       fc.property(fc.integer({ min: 9, max: 50 }), fc.integer(), (size, seed) => {
-        const list = Array.from({ length: size }, (_, i) => ({
-          id: `r${i}`,
-          outstanding: 0,
-          slots: 1,
-          latencyMs: 10 + i,
-          externalLoad: 0,
-        }))
+        const list = Array.from({ length: size }, (_, i) => candidateOf(`r${i}`, 0, 1, 10 + i))
         // Two distinct replicas are compared, so the most expensive one can never win.
         assert.notEqual(pickLeastOutstanding(list, state(seed))!.id, `r${size - 1}`)
       }),
@@ -103,12 +93,12 @@ describe('routing policies', () => {
 
   test('round-robin rotates in a stable order, blind to load (a baseline)', () => {
     const s: RoutingState = { random: createRandom(1), cursor: 0 }
-    const list = ['c', 'a', 'b'].map((id) => ({ id, outstanding: 0, slots: 1, latencyMs: 10, externalLoad: 0 }))
+    const list = ['c', 'a', 'b'].map((id) => candidateOf(id, 0, 1, 10))
     assert.deepEqual(
       [1, 2, 3, 4].map(() => pickRoundRobin(list, s)?.id),
       ['a', 'b', 'c', 'a'],
     )
-    list[1]!.outstanding = 5
+    list[1] = candidateOf('a', 5, 1, 10)
     assert.deepEqual(
       [1, 2, 3].map(() => pickRoundRobin(list, s)?.id),
       ['b', 'c', 'a'],
@@ -117,10 +107,7 @@ describe('routing policies', () => {
 
   test('random is blind to load (a baseline)', () => {
     const s = state(9)
-    const list = [
-      { id: 'full', outstanding: 9, slots: 1, latencyMs: 10, externalLoad: 0 },
-      { id: 'free', outstanding: 0, slots: 1, latencyMs: 10, externalLoad: 0 },
-    ]
+    const list = [candidateOf('full', 9, 1, 10), candidateOf('free', 0, 1, 10)]
     const picks = Array.from({ length: 400 }, () => pickRandom(list, s)?.id)
     assert.ok(picks.filter((id) => id === 'full').length > 150)
   })

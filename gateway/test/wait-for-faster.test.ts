@@ -1,16 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import type { Candidate } from '../src/routing/policies.ts'
-import { worthWaitingForFaster } from '../src/routing/wait-for-faster.ts'
+import { type Candidate, candidate } from '../src/balancing/candidate.ts'
+import { worthWaitingForFaster } from '../src/balancing/wait-for-faster.ts'
 
-const replica = (id: string, latencyMs: number, outstanding: number, slots = 1): Candidate => ({
-  id,
-  latencyMs,
-  outstanding,
-  slots,
-  externalLoad: 0,
-})
+const replica = (id: string, latencyMs: number, load: number, slots = 1): Candidate =>
+  candidate(id, load, slots, latencyMs)
 
 test('a short queue waits for a busy fast replica rather than taking the idle slow one', () => {
   const slow = replica('slow', 60, 0)

@@ -3,6 +3,7 @@ import multipart from '@fastify/multipart'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { AccessControlOptions } from '../../common/auth/access-control.ts'
 import { registerMetricsRoute } from '../../common/http/metrics-route.ts'
+import { REPLICA_LOAD_HEADERS } from '../../common/http/replica-protocol.ts'
 import { createServiceApp } from '../../common/http/service-app.ts'
 import type { ReplicaConfig } from './config.ts'
 import { createReplicaMetrics, type ReplicaMetrics } from './metrics.ts'
@@ -84,8 +85,8 @@ export async function buildReplicaServer(options: ReplicaServerOptions): Promise
   })
 
   app.addHook('onSend', (_request, reply, payload, done) => {
-    reply.header('x-replica-inflight', String(state.inflight))
-    reply.header('x-replica-queue', String(Math.max(0, queued())))
+    reply.header(REPLICA_LOAD_HEADERS.inflight, String(state.inflight))
+    reply.header(REPLICA_LOAD_HEADERS.queue, String(Math.max(0, queued())))
     done(null, payload)
   })
 

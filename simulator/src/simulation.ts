@@ -309,7 +309,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
     const replicas = routable.map((p) => ({
       slots: options.slotsPerReplica,
       latencyMs: p.latencyMs ?? meanServiceMs,
-      outstanding: p.busy,
+      load: p.busy,
     }))
     const budget = { timeoutMs: budgetMs, budgetMs, namedDeadline: false }
     const load = { queued: queue.length - queueHead, replicas, measuredPace: drainRate.pace(now) }

@@ -55,15 +55,12 @@ export interface LoadNow {
   recentPerSecond: number
 }
 
-export type RefusalCode = 'shutting_down' | 'no_replica' | 'queue_full'
+export type RefusalCode = 'shutting_down' | 'no_replica' | 'queue_full' | 'would_miss_deadline'
 
 export interface Refusal {
   code: RefusalCode
-  /**
-   * The metric's reason label: the code, or `would_miss_deadline` for a queue_full refusal on time, or
-   * `receiving_full` for one because too many bodies are arriving at once.
-   */
-  reason: RefusalCode | 'would_miss_deadline' | 'receiving_full'
+  /** The metric's reason label: the code, or `receiving_full` for a queue_full refusal because too many bodies are arriving at once. */
+  reason: RefusalCode | 'receiving_full'
   message: string
   retryAfterSeconds: number
 }
@@ -90,16 +87,13 @@ export function admissionRefusal(
   if (load.readyReplicas === 0) return undefined
   const wait = wouldMissDeadline(budget, load)
   if (wait === undefined) return undefined
-  return {
-    ...refusal(
-      'queue_full',
-      budget.namedDeadline
-        ? `the answer would take about ${Math.round(wait)} ms (queue ahead included), beyond this request's deadline`
-        : `the answer would take about ${Math.round(wait)} ms (queue ahead included), beyond the gateway's ${settings.sloMs} ms SLO; send X-Timeout-Ms to allow longer`,
-      Math.max(1, Math.ceil(wait / 1000)),
-    ),
-    reason: 'would_miss_deadline',
-  }
+  return refusal(
+    'would_miss_deadline',
+    budget.namedDeadline
+      ? `the answer would take about ${Math.round(wait)} ms (queue ahead included), beyond this request's deadline`
+      : `the answer would take about ${Math.round(wait)} ms (queue ahead included), beyond the gateway's ${settings.sloMs} ms SLO; send X-Timeout-Ms to allow longer`,
+    Math.max(1, Math.ceil(wait / 1000)),
+  )
 }
 
 /**

@@ -1,10 +1,7 @@
-/** A replica as admission sees it: how many requests it takes at once, how long one takes, how many it has now. */
-export interface ServiceRate {
-  slots: number
-  latencyMs: number
-  outstanding: number
-  externalLoad?: number
-}
+import type { Candidate } from '../balancing/candidate.ts'
+
+/** A replica as admission sees it: how many requests it takes at once, how long one takes, how many it holds now. */
+export type ServiceRate = Pick<Candidate, 'slots' | 'latencyMs' | 'load'>
 
 /**
  * How long a request joining the queue behind `queued` others would wait before it is sent, or undefined when
@@ -23,7 +20,7 @@ export function expectedQueueWaitMs(
   let free = 0
   for (const replica of replicas) {
     if (replica.latencyMs > 0) perMs += replica.slots / replica.latencyMs
-    free += Math.max(0, replica.slots - replica.outstanding - (replica.externalLoad ?? 0))
+    free += Math.max(0, replica.slots - replica.load)
   }
   perMs = Math.max(perMs, measuredPerSecond / 1000)
   if (perMs === 0) return undefined
@@ -41,9 +38,4 @@ export function expectedAnswer(
   if (queueWaitMs === undefined) return undefined
   const fastest = Math.min(...replicas.map((r) => (r.latencyMs > 0 ? r.latencyMs : Number.POSITIVE_INFINITY)))
   return { queueWaitMs, answerMs: queueWaitMs + (Number.isFinite(fastest) ? fastest : 0) }
-}
-
-/** The answer time alone (see `expectedAnswer`). */
-export function expectedAnswerMs(queued: number, replicas: readonly ServiceRate[], measuredPerSecond = 0) {
-  return expectedAnswer(queued, replicas, measuredPerSecond)?.answerMs
 }

@@ -1,14 +1,14 @@
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import { createRandom } from '../../../common/random.ts'
+import type { RoutingPolicy, RoutingState } from '../balancing/policies.ts'
+import { worthWaitingForFaster } from '../balancing/wait-for-faster.ts'
 import { DrainRate } from '../meters/drain-rate.ts'
 import type { GatewayMetrics } from '../metrics.ts'
 import type { ReadonlyReplica } from '../pool/replica.ts'
-import type { AttemptReport, ReplicaPool } from '../pool/replica-pool.ts'
+import type { AttemptEnding, AttemptReport, ReplicaPool } from '../pool/replica-pool.ts'
 import type { Job, JobOutcome } from '../queue/job.ts'
 import type { JobQueue, QueueRoom } from '../queue/job-queue.ts'
-import type { RoutingPolicy, RoutingState } from '../routing/policies.ts'
-import { worthWaitingForFaster } from '../routing/wait-for-faster.ts'
 import type { AttemptResult } from './forward.ts'
 import { INTERACTIVE_WINDOW_MS, mayStartLowPriority } from './low-priority-reserve.ts'
 import type { RetryBudget } from './retry-budget.ts'
@@ -195,9 +195,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       queue.pushFront(job)
       return false
     }
-    let candidates = pool.candidates(job.tried, job.model)
-    // Every replica is seen with its lent slots, so routing and "full" below agree on them.
-    if (lent > 0) candidates = candidates.map((c) => ({ ...c, slots: c.slots + lent }))
+    // Every replica is seen with its lent slots, so routing and "free" below agree on them.
+    const candidates = pool.candidates(job.tried, job.model, lent)
     const choice = policy.pick(candidates, this.#routing)
     const replica = choice ? pool.get(choice.id) : undefined
     if (!choice || !replica) {
@@ -216,9 +215,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       return false
     }
     if (policy.loadAware && this.#options.workers === 'auto') {
-      const full = choice.outstanding + choice.externalLoad >= choice.slots
       // Late binding: the job waits here while its best replica is full, or while a faster one will be free soon.
-      if (full || worthWaitingForFaster(choice, candidates, queue.size + 1)) {
+      if (!choice.free || worthWaitingForFaster(choice, candidates, queue.size + 1)) {
         queue.pushFront(job)
         return false
       }
@@ -240,27 +238,24 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     // The client's own signal aborts the attempt when it leaves; a hung replica is cut off by the attempt's timeouts.
     void this.#deps
       .forward(job, replica, job.clientGone)
-      .then((result) => {
-        // A refusal's report is recorded with the attempt's end (see #onAttemptEnd); an answer's, here.
-        if (result.reportedInflight !== undefined && result.kind !== 'full') {
-          pool.recordLoadReport(replica, result.reportedInflight)
-        }
-        return this.#onAttemptEnd(job, replica, result)
-      })
+      .then(
+        (result): AttemptReport => ({ ...this.#onAttemptEnd(job, replica, result), inflight: result.reportedInflight }),
+      )
       .catch((error): AttemptReport => {
         this.#deps.log.error({ err: error, request_id: job.id }, 'dispatch failed')
         return { outcome: 'none' }
       })
       .then((report) => {
         this.#busy--
-        // The pool records what the attempt said, frees the slot and says 'change': the next job is pumped then.
+        // The pool records what the attempt said (its end and the replica's load), frees the slot and says 'change':
+        // the next job is pumped then.
         pool.endAttempt(replica, report)
         this.#checkDrained()
       })
   }
 
-  /** Settles or re-queues the job; returns what the attempt says about the replica, for the pool. */
-  #onAttemptEnd(job: Job, replica: ReadonlyReplica, result: AttemptResult): AttemptReport {
+  /** Settles or re-queues the job; returns how the attempt ended, for the pool. */
+  #onAttemptEnd(job: Job, replica: ReadonlyReplica, result: AttemptResult): AttemptEnding {
     const { metrics, queue, retryBudget, log } = this.#deps
     switch (result.kind) {
       case 'answer': {
@@ -290,11 +285,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
           job.requeue(now)
           queue.pushFront(job)
         } else {
-          const busy = result.reason === 'busy'
+          const queueFull = result.reason === 'queue_full'
           this.#finish(job, {
             kind: 'error',
-            code: busy ? 'queue_full' : 'upstream_failed',
-            message: busy ? 'replicas are full' : `replica failed: ${result.message}`,
+            code: queueFull ? 'queue_full' : 'upstream_failed',
+            message: queueFull ? "the replicas' queues are full" : `replica failed: ${result.message}`,
             retryAfterSeconds: result.retryAfter ?? 1,
           })
         }
@@ -306,7 +301,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
           case 'shutting_down':
             // It is draining: stop sending it work until a probe says it is ready again.
             return { outcome: 'shutting_down' }
-          case 'busy':
+          case 'queue_full':
             return { outcome: 'none' }
         }
       }
@@ -323,14 +318,14 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     replica: ReadonlyReplica,
     inflight: number | undefined,
     freeInMs: number | undefined,
-  ): AttemptReport {
+  ): AttemptEnding {
     this.#deps.metrics.replicaFull.inc()
     this.#deps.log.debug({ request_id: job.id, replica: replica.url, inflight }, 'replica full: re-queued')
     if (!job.settled) {
       job.requeue()
       this.#deps.queue.pushFront(job)
     }
-    return { outcome: 'full', inflight, freeInMs }
+    return { outcome: 'full', freeInMs }
   }
 
   #onDeadline(job: Job): void {

@@ -1,5 +1,6 @@
 import { errors } from 'undici'
 import { bearerHeader } from '../../../common/auth/token-set.ts'
+import { FORWARDED_HEADERS, REPLICA_LOAD_HEADERS } from '../../../common/http/replica-protocol.ts'
 import type { ReadonlyReplica } from '../pool/replica.ts'
 import type { Job } from '../queue/job.ts'
 
@@ -12,9 +13,20 @@ export type AttemptResult = AttemptEnd & {
 type AttemptEnd =
   /** The replica answered something to pass on: a prediction, a 4xx about the input, a 504. */
   | { kind: 'answer'; status: number; body: Buffer; upstreamMs: number }
-  /** Nothing was or could be done there; another replica may succeed (connection refused or reset, a 503). */
-  | { kind: 'retryable'; reason: 'refused' | 'reset' | 'busy' | 'shutting_down'; message: string; retryAfter?: number }
-  /** It refused at once as full (503 replica_full): busy with other gateways' work; the job was not started. */
+  /**
+   * Nothing was or could be done there; another replica may succeed: connection refused or reset, or a 503 — its
+   * own queue overflowed (`queue_full`) or it is shutting down.
+   */
+  | {
+      kind: 'retryable'
+      reason: 'refused' | 'reset' | 'queue_full' | 'shutting_down'
+      message: string
+      retryAfter?: number
+    }
+  /**
+   * It refused at once as full (503 replica_full): no free slot, every one taken by some gateway's work; the job was
+   * not started. "Full" means this, and only this, throughout the gateway (see Candidate.free).
+   */
   | { kind: 'full'; freeInMs?: number }
   /** The replica failed this request (5xx, or no answer in time); not retried. */
   | { kind: 'failed'; reason: 'server_error' | 'no_answer'; message: string }
@@ -42,14 +54,14 @@ export async function forwardToReplica(
   const remaining = Math.max(0, Math.floor(job.deadline - started))
   const patience = remaining + options.graceMs
   try {
-    const response = await replica.pool.request({
+    const response = await replica.connections.request({
       path: job.model === undefined ? '/predict' : `/predict?model=${encodeURIComponent(job.model)}`,
       method: 'POST',
       body: job.body,
       headers: {
         'content-type': job.contentType,
-        'x-request-id': job.id,
-        'x-timeout-ms': String(remaining),
+        [FORWARDED_HEADERS.requestId]: job.id,
+        [FORWARDED_HEADERS.timeoutMs]: String(remaining),
         ...bearerHeader(options.token?.()),
       },
       signal,
@@ -58,17 +70,17 @@ export async function forwardToReplica(
     })
     const body = Buffer.from(await response.body.arrayBuffer())
     const upstreamMs = performance.now() - started
-    const inflight = Number(response.headers['x-replica-inflight'])
+    const inflight = Number(response.headers[REPLICA_LOAD_HEADERS.inflight])
     const reportedInflight = Number.isFinite(inflight) ? inflight : undefined
     const status = response.statusCode
     if (status === 503) {
       const code = errorCodeOf(body)
       if (code === 'replica_full') {
-        const freeIn = Number(response.headers['x-replica-free-in-ms'] ?? Number.NaN)
+        const freeIn = Number(response.headers[REPLICA_LOAD_HEADERS.freeInMs] ?? Number.NaN)
         return { kind: 'full', reportedInflight, ...(Number.isFinite(freeIn) && { freeInMs: freeIn }) }
       }
       const retryAfter = Number(response.headers['retry-after']) || undefined
-      const reason = code === 'queue_full' ? 'busy' : 'shutting_down'
+      const reason = code === 'queue_full' ? 'queue_full' : 'shutting_down'
       const message = `replica answered 503 ${code ?? ''}`.trim()
       return { kind: 'retryable', reason, message, retryAfter, reportedInflight }
     }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { parseModelSelector } from '../../../common/http/model-selection.ts'
 import { type TimerAt, timerAt } from '../../../common/timer-at.ts'
-import type { Candidate } from '../routing/policies.ts'
+import type { Candidate } from '../balancing/candidate.ts'
 import type { AttemptOutcome, OutlierPolicy } from './outlier.ts'
 import type { ProbeResult, ReadinessThresholds } from './readiness.ts'
 import { type ModelVersionRef, type ReadonlyReplica, Replica } from './replica.ts'
@@ -34,15 +34,24 @@ export interface ReplicaPoolEvents {
   change: []
 }
 
+/**
+ * What one attempt taught us about its replica: how it ended, and what the replica said of its own load on the way
+ * (`inflight`, its X-Replica-Inflight, counting our request), so the pool records both at once.
+ */
+export type AttemptReport = AttemptEnding & {
+  /** The replica's own count of requests it holds, from every gateway, when its answer said. */
+  inflight?: number
+}
+
 /** How an attempt at a replica ended, as far as the replica's state is concerned. */
-export type AttemptReport =
+export type AttemptEnding =
   | { outcome: 'success'; upstreamMs: number }
   | { outcome: Exclude<AttemptOutcome, 'success'> }
   /** It answered that it is shutting down. */
   | { outcome: 'shutting_down' }
-  /** It refused the request as full (503 replica_full), with its in-flight count and when a place frees, if it said. */
-  | { outcome: 'full'; inflight: number | undefined; freeInMs: number | undefined }
-  /** Nothing to learn about the replica (its queue was full, or the client left). */
+  /** It refused the request as full (503 replica_full), with when a place frees if it said. */
+  | { outcome: 'full'; freeInMs?: number }
+  /** Nothing to learn about the replica beyond its load (its queue was full, or the client left). */
   | { outcome: 'none' }
 
 /**
@@ -118,16 +127,21 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
   }
 
   /**
-   * The attempt ended: the slot is free again, and what it said about the replica is recorded. Announces a
-   * routability change, removes a drained replica, and says 'change' (a slot is free).
+   * The attempt ended: the slot is free again, and what it said about the replica is recorded — its load report (a
+   * refusal's, or an answer's X-Replica-Inflight) and its outcome. Announces a routability change, removes a drained
+   * replica, and says 'change' (a slot is free).
    */
   endAttempt(replica: ReadonlyReplica, report: AttemptReport): void {
     const own = this.#own(replica)
     if (!own) return
+    const now = Date.now()
+    // A refusal's count is recorded as a refusal, below; any other answer's replaces what the replica said before.
+    if (report.inflight !== undefined && report.outcome !== 'full') {
+      this.#changeAtExpiry(own, own.recordLoadReport(report.inflight, now))
+    }
     own.endAttempt()
     const wasRoutable = own.isRoutable()
     const ejectionsBefore = own.outlier.ejections
-    const now = Date.now()
     switch (report.outcome) {
       case 'success':
         own.recordOutcome('success', now, this.#options.outlier)
@@ -151,14 +165,6 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
     this.#announce(own, wasRoutable, report.outcome === 'shutting_down' ? 'shutting_down' : 'attempt')
     this.#removeDrained()
     this.emit('change')
-  }
-
-  /** The replica's own report of its load (X-Replica-Inflight), made while our attempt was still counted. */
-  recordLoadReport(replica: ReadonlyReplica, inflight: number): void {
-    const own = this.#own(replica)
-    if (!own) return
-    const now = Date.now()
-    this.#changeAtExpiry(own, own.recordLoadReport(inflight, now))
   }
 
   /** A readiness probe's result, and the models the replica listed if it did. */
@@ -210,15 +216,18 @@ export class ReplicaPool extends EventEmitter<ReplicaPoolEvents> {
     return slots
   }
 
-  /** Routing input: routable replicas serving `model`, not already tried for this job. */
-  candidates(exclude: ReadonlySet<string>, model?: string): Candidate[] {
+  /**
+   * Routing and admission input: routable replicas serving `model`, not already tried for this job, each seen with
+   * `lent` slots on top of its own (see slotsToLend).
+   */
+  candidates(exclude: ReadonlySet<string>, model?: string, lent = 0): Candidate[] {
     const now = Date.now()
     const candidates: Candidate[] = []
     let unmeasured = false
     for (const replica of this.#replicas.values()) {
       if (!replica.isRoutable() || exclude.has(replica.url) || !replica.serves(model)) continue
       unmeasured ||= replica.latencyMs === undefined
-      candidates.push(replica.toCandidate(now, 0))
+      candidates.push(replica.toCandidate(now, lent, 0))
     }
     if (unmeasured) {
       // A replica with no history is assumed as fast as the median, not infinitely fast or slow.

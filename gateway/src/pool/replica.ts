@@ -1,6 +1,6 @@
 import { Client, Pool } from 'undici'
 import { modelVersionKey } from '../../../common/http/model-selection.ts'
-import type { Candidate } from '../routing/policies.ts'
+import { type Candidate, candidate } from '../balancing/candidate.ts'
 import {
   type AttemptOutcome,
   HEALTHY,
@@ -46,13 +46,14 @@ export interface ModelVersionRef {
 const LATENCY_TAU_MS = 10_000
 
 /**
- * One upstream replica as the gateway sees it: connection pool, readiness, load, latency, outlier state. Only its
+ * One upstream replica as the gateway sees it: its connections, readiness, load, latency, outlier state. Only its
  * `ReplicaPool` changes it (the pool hands out `ReadonlyReplica`s), so every change that could make routing decide
  * differently is made, and announced, in one place. Times are epoch ms (`Date.now()`).
  */
 export class Replica {
   readonly url: string
-  readonly pool: Pool
+  /** undici's pool of connections for predictions (one per slot, lent ones too). */
+  readonly connections: Pool
   /** A connection of its own for readiness probes, so probes never queue behind predictions. */
   readonly probeClient: Client
   readonly slots: number
@@ -68,12 +69,12 @@ export class Replica {
   #versions: readonly string[] = []
   #report: ReportedLoad | undefined
 
-  constructor(url: string, slots: number, connectTimeoutMs: number, connections = slots) {
+  constructor(url: string, slots: number, connectTimeoutMs: number, connectionCount = slots) {
     this.url = url
     this.slots = slots
     // One connection per slot (lent ones too): a request never waits behind another on the same socket.
-    this.pool = new Pool(url, {
-      connections: Math.max(slots, connections),
+    this.connections = new Pool(url, {
+      connections: Math.max(slots, connectionCount),
       connect: { timeout: connectTimeoutMs },
       keepAliveTimeout: 30_000,
     })
@@ -133,9 +134,9 @@ export class Replica {
     return this.#readiness.ready && !this.#draining && !isEjected(this.#outlier)
   }
 
-  /** Load the replica reported beyond our own requests (other gateways), while the report counts. */
-  externalLoad(now: number): number {
-    return loadSeen(this.#outstanding, this.slots, this.#report, now) - this.#outstanding
+  /** Its whole load as routing sees it: our requests in flight, or what it reported if that is more (`loadSeen`). */
+  load(now: number): number {
+    return loadSeen(this.#outstanding, this.slots, this.#report, now)
   }
 
   /** It refused a request as full, and the refusal still counts: wait for a 'change' rather than send again. */
@@ -143,14 +144,9 @@ export class Replica {
     return this.#report?.refused === true && isCurrent(this.#report, now)
   }
 
-  toCandidate(now: number, defaultLatencyMs: number): Candidate {
-    return {
-      id: this.url,
-      outstanding: this.#outstanding,
-      slots: this.slots,
-      latencyMs: this.#latencyMs ?? defaultLatencyMs,
-      externalLoad: this.externalLoad(now),
-    }
+  /** As routing and admission see it, with `lent` slots on top of its own (see slotsToLend). */
+  toCandidate(now: number, lent: number, defaultLatencyMs: number): Candidate {
+    return candidate(this.url, this.load(now), this.slots + lent, this.#latencyMs ?? defaultLatencyMs)
   }
 
   /** The view people get (`GET /replicas`, `GET /live`). */
@@ -235,7 +231,7 @@ export class Replica {
 
   async close(): Promise<void> {
     await Promise.all([
-      this.pool.close().catch(() => this.pool.destroy()),
+      this.connections.close().catch(() => this.connections.destroy()),
       this.probeClient.close().catch(() => this.probeClient.destroy()),
     ])
   }

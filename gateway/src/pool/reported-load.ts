@@ -80,8 +80,3 @@ export function loadSeen(outstanding: number, slots: number, report: ReportedLoa
   const floor = report.refused ? Math.max(report.floor, slots) : report.floor
   return Math.max(outstanding, floor)
 }
-
-/** Free: the load routing sees leaves one of its slots. */
-export function isFree(outstanding: number, slots: number, report: ReportedLoad | undefined, now: number): boolean {
-  return loadSeen(outstanding, slots, report, now) < slots
-}

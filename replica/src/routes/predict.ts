@@ -10,6 +10,7 @@ import {
   printableModelName,
   requestedModel,
 } from '../../../common/http/model-selection.ts'
+import { REPLICA_LOAD_HEADERS } from '../../../common/http/replica-protocol.ts'
 import { deadlineHeadersSchema, predictionSchema } from '../../../common/prediction-schema.ts'
 import { DroppedWork } from '../dropped-work.ts'
 import type { ReplicaMetrics } from '../metrics.ts'
@@ -103,7 +104,7 @@ export const predictRoutes: FastifyPluginAsyncJsonSchemaToTs<{ Options: PredictR
         metrics.requests.inc({ status: '503', code: 'replica_full', model: predictor.model.name })
         const seconds = (state.inflight * predictor.msPerImage) / 1000
         // When a place should free: a gateway retries then, rather than guessing (and leaving the replica idle).
-        reply.header('x-replica-free-in-ms', String(Math.round(expectedFreeInMs(predictor, performance.now()))))
+        reply.header(REPLICA_LOAD_HEADERS.freeInMs, String(Math.round(expectedFreeInMs(predictor, performance.now()))))
         throw new ServiceError('replica_full', `replica is full (${state.inflight} requests in flight)`, seconds)
       }
       if (queued() >= maxQueue) {

@@ -1,17 +1,5 @@
 import type { Random } from '../../../common/random.ts'
-
-/** What a routing policy may look at: plain data, so policies are pure and testable without sockets. */
-export interface Candidate {
-  id: string
-  /** Requests this gateway has in flight to the replica. */
-  outstanding: number
-  /** How many requests the replica can take at once (its concurrency). */
-  slots: number
-  /** Peak-EWMA of upstream latency in ms: jumps up at once on a slow answer, decays slowly. */
-  latencyMs: number
-  /** Load the replica reported that this gateway did not cause (other gateways' traffic), if recent. */
-  externalLoad: number
-}
+import type { Candidate } from './candidate.ts'
 
 export type RoutingPolicyName = 'least-outstanding' | 'round-robin' | 'random'
 
@@ -35,8 +23,6 @@ export interface RoutingPolicy {
 /** Above this many candidates, least-outstanding samples two at random instead of scanning all. */
 const FULL_SCAN_LIMIT = 8
 
-const hasFreeSlot = (c: Candidate) => c.outstanding + c.externalLoad < c.slots
-
 /**
  * Least outstanding relative to slots, weighed by peak-EWMA latency: the expected time until a new request would
  * finish here is roughly (load + 1) / slots × latency. Replicas with a free slot always win over full ones; among
@@ -45,10 +31,10 @@ const hasFreeSlot = (c: Candidate) => c.outstanding + c.externalLoad < c.slots
 export function pickLeastOutstanding(candidates: readonly Candidate[], state: RoutingState): Candidate | undefined {
   if (candidates.length === 0) return undefined
   // Runs for every request: the pool is scanned in place (no filtered copies) unless it is large.
-  const anyFree = candidates.some(hasFreeSlot)
-  const inPool = (c: Candidate) => !anyFree || hasFreeSlot(c)
+  const anyFree = candidates.some((c) => c.free)
+  const inPool = (c: Candidate) => !anyFree || c.free
   if (candidates.length > FULL_SCAN_LIMIT) {
-    const pool = anyFree ? candidates.filter(hasFreeSlot) : candidates
+    const pool = anyFree ? candidates.filter((c) => c.free) : candidates
     if (pool.length > FULL_SCAN_LIMIT) {
       const a = pool[Math.floor(state.random() * pool.length)]!
       let b = pool[Math.floor(state.random() * (pool.length - 1))]!
@@ -77,7 +63,7 @@ export function pickLeastOutstanding(candidates: readonly Candidate[], state: Ro
 }
 
 export function expectedCost(c: Candidate): number {
-  return ((c.outstanding + c.externalLoad + 1) / c.slots) * Math.max(c.latencyMs, 1)
+  return ((c.load + 1) / c.slots) * Math.max(c.latencyMs, 1)
 }
 
 /** Plain rotation in a stable order, blind to load (nginx's default): a baseline. */

@@ -1,4 +1,4 @@
-import type { Candidate } from './policies.ts'
+import type { Candidate } from './candidate.ts'
 
 /** Requests per ms a replica completes when busy: its slots over its latency. */
 const serviceRate = (c: Candidate) => c.slots / Math.max(c.latencyMs, 1)
@@ -13,7 +13,7 @@ const serviceRate = (c: Candidate) => c.slots / Math.max(c.latencyMs, 1)
 export function worthWaitingForFaster(chosen: Candidate, all: readonly Candidate[], queued: number): boolean {
   const faster = all.filter((c) => c !== chosen && serviceRate(c) > serviceRate(chosen) * 1.25)
   if (faster.length === 0) return false
-  const load = faster.reduce((sum, c) => sum + c.outstanding + c.externalLoad, 0)
+  const load = faster.reduce((sum, c) => sum + c.load, 0)
   const rate = faster.reduce((sum, c) => sum + serviceRate(c), 0)
   return (load + queued) / rate < chosen.latencyMs
 }
