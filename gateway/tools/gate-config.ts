@@ -68,3 +68,8 @@ export const gateSpec = {
   }),
   modelRegistryFile: registryFileSetting(),
 }
+
+export const gateSummary =
+  'npm run gate -- --model NAME --candidate V2 --baseline V1 [--dataset imagenet-sample] [--limit N]\n' +
+  "evaluates both versions through the gateway's batch jobs and passes the candidate when its top-1 accuracy is at\n" +
+  'most 1 point lower and its p95 latency at most 10 % higher; records the verdict for `npm run models -- promote`.'

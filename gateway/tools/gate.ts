@@ -9,7 +9,7 @@ import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { ConfigError, type ConfigSource, MissingDataError, parseConfig } from '../../common/config.ts'
 import { BatchClientError } from '../src/batch/batch-client.ts'
 import { GateError, gateTable, runGate } from '../src/gate/run-gate.ts'
-import { gateSpec } from './gate-config.ts'
+import { gateSpec, gateSummary } from './gate-config.ts'
 
 function readGateConfig(source: ConfigSource) {
   const config = parseConfig(gateSpec, source)
@@ -21,14 +21,7 @@ function readGateConfig(source: ConfigSource) {
   return { ...config, model: config.model!, candidate: config.candidate!, baseline: config.baseline! }
 }
 
-const config = configFromCommandLine(
-  'gate',
-  gateSpec,
-  readGateConfig,
-  'npm run gate -- --model NAME --candidate V2 --baseline V1 [--dataset imagenet-sample] [--limit N]\n' +
-    "evaluates both versions through the gateway's batch jobs and passes the candidate when its top-1 accuracy is at\n" +
-    'most 1 point lower and its p95 latency at most 10 % higher; records the verdict for `npm run models -- promote`.',
-)
+const config = configFromCommandLine('gate', gateSpec, readGateConfig, gateSummary)
 
 function readToken(file: string): string {
   try {
