@@ -24,15 +24,27 @@ const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 /** npm's own commands the docs may show besides `npm run`. */
 const NPM_SHORTHANDS: Record<string, string> = { 'npm start': 'start', 'npm test': 'test' }
 
-/** The code of a page: fenced blocks line by line, and each inline code span. */
+/** The code of a page: fenced blocks line by line, and each inline code span (which may wrap within its paragraph). */
 export function codeOf(markdown: string): string[] {
   const code: string[] = []
   let fenced = false
-  for (const line of markdown.split('\n')) {
-    if (/^\s*```/.test(line)) fenced = !fenced
-    else if (fenced) code.push(line)
-    else for (const match of line.matchAll(/`([^`]+)`/g)) code.push(match[1]!)
+  let paragraph: string[] = []
+  const endParagraph = () => {
+    for (const match of paragraph.join(' ').matchAll(/`([^`]+)`/g)) code.push(match[1]!)
+    paragraph = []
   }
+  for (const line of markdown.split('\n')) {
+    if (/^\s*```/.test(line)) {
+      endParagraph()
+      fenced = !fenced
+    } else if (fenced) code.push(line)
+    else if (line.trim() === '' || line.startsWith('|')) {
+      endParagraph()
+      paragraph.push(line)
+      endParagraph()
+    } else paragraph.push(line)
+  }
+  endParagraph()
   return code
 }
 
@@ -137,6 +149,7 @@ test('the checks themselves: commands, flags and anchors are read as GitHub and 
     { script: 'simulate', flags: [], withoutSeparator: true },
   ])
   assert.deepEqual(codeOf('a `npm test` b\n```sh\nnpm run x -- --y\n```\n'), ['npm test', 'npm run x -- --y'])
+  assert.deepEqual(codeOf('see `npm run load --\n--scale 2` here\n\n`a`'), ['npm run load -- --scale 2', 'a'])
   assert.deepEqual(
     [...anchorsOf('# Gateway benchmark (`npm run bench:gateway`)\n## A, b\n## A, b\n```\n# not a heading\n```')],
     ['gateway-benchmark-npm-run-benchgateway', 'a-b', 'a-b-1'],
