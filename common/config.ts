@@ -124,12 +124,17 @@ function defaultAsTyped(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value)
 }
 
+/** A setting's default as help shows it; undefined when it has none or it is computed from other settings. */
+export function defaultText(s: Setting<unknown>): string | undefined {
+  return typeof s.default === 'function' || s.default === undefined ? undefined : defaultAsTyped(s.default)
+}
+
 /** A help text listing every setting, its flag, environment variable and purpose. */
 export function describeSpec(spec: Spec): string {
   return Object.values(spec)
     .map((s) => {
-      const fallback =
-        typeof s.default === 'function' || s.default === undefined ? '' : ` [${defaultAsTyped(s.default)}]`
+      const shown = defaultText(s)
+      const fallback = shown === undefined ? '' : ` [${shown}]`
       const bare = s.positional ? ' (or as a bare argument)' : ''
       return `  --${s.flag.padEnd(24)} ${s.env.padEnd(28)} ${s.description}${bare}${fallback}`
     })

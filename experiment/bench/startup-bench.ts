@@ -11,56 +11,14 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { configFromCommandLine } from '../../common/command-line.ts'
-import { parse, setting } from '../../common/config.ts'
 import { spawnReplica } from '../../common/service-process.ts'
 import { cpuInfo, describeCpu } from '../../common/testing/cpu-info.ts'
 import { loadReplicaConfig } from '../../replica/src/config.ts'
 import type { StartupBreakdown } from '../../replica/src/startup-timing.ts'
 import { CpuLimitedGroup, cgroupUnavailableReason, removeStaleGroups } from '../src/cgroup.ts'
+import { startupBenchSpec, startupBenchSummary } from './startup-bench-config.ts'
 
-const config = configFromCommandLine(
-  'bench:startup',
-  {
-    cores: setting({
-      env: 'BENCH_CORES',
-      flag: 'cores',
-      description: "The pod's CPU limit, cores",
-      parse: parse.number({ min: 0.05, max: 64 }),
-      default: 0.6,
-    }),
-    bootCores: setting({
-      env: 'BENCH_BOOT_CORES',
-      flag: 'boot-cores',
-      description: 'Boost limits to try while booting, cores (each a variant)',
-      parse: parse.list(parse.number({ min: 0.05, max: 64 })),
-      default: [1, 2],
-    }),
-    repeats: setting({
-      env: 'BENCH_REPEATS',
-      flag: 'repeats',
-      description: 'Boots per variant',
-      parse: parse.integer({ min: 1, max: 50 }),
-      default: 3,
-    }),
-    cuts: setting({
-      env: 'BENCH_CUTS',
-      flag: 'cuts',
-      description: 'Also boot with each cut off in turn (compile cache, optimised-model cache, untrained-model cache)',
-      parse: parse.boolean(),
-      default: true,
-    }),
-    baselineEntry: setting<string | undefined>({
-      env: 'BENCH_BASELINE_ENTRY',
-      flag: 'baseline-entry',
-      description: "Another checkout's replica/src/main.ts, booted beside (spawn → ready and CPU only)",
-      parse: parse.string(),
-      default: undefined,
-    }),
-  },
-  undefined,
-  'Boots one replica at a time under a cgroup CPU quota, with and without a start-up boost and with each start-up\n' +
-    'cut off in turn, and prints where the start-up goes. Needs root and cgroup v1; writes out/bench/startup.json.',
-)
+const config = configFromCommandLine('bench:startup', startupBenchSpec, undefined, startupBenchSummary)
 
 const unavailable = cgroupUnavailableReason()
 if (unavailable) {

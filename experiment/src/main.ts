@@ -11,26 +11,19 @@
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
-import { parse, setting } from '../../common/config.ts'
 import { writeStateFile } from '../../common/model-registry/state-file.ts'
 import { RegistryError } from '../../common/model-registry/transitions.ts'
-import { parseStandbySetting } from '../../gateway/src/autoscale/standby-count.ts'
 import { defaultImagesDir, loadImages } from '../../loadtester/src/images.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
 import { compressWorkload } from '../../loadtester/src/workload-shapes.ts'
-import { replicaConfigSpec } from '../../replica/src/config.ts'
 import {
   CLIENT_TIMEOUT_MS,
   comparePolicies,
   configuredStartupS,
-  DEFAULT_STANDBY,
-  DEFAULT_STANDBY_MODEL,
   makeController,
-  POLICY_NAMES,
   type PolicyName,
   rightSizedFixed,
   type Scenario,
-  SELECTABLE_POLICY_NAMES,
   summarizeSeeds,
 } from '../../simulator/src/compare.ts'
 import { seedTable } from '../../simulator/src/report.ts'
@@ -38,162 +31,13 @@ import type { BootBoost } from './boot-boost.ts'
 import { runRegistryState } from './brownout-state.ts'
 import { type Calibration, calibrate } from './capacity-probe.ts'
 import { cgroupUnavailableReason, removeStaleGroups } from './cgroup.ts'
+import { experimentSpec } from './config.ts'
 import { costTable } from './cost-table.ts'
 import { runReal } from './real-run.ts'
 import { experimentHtml } from './report-html.ts'
 import { type PolicyOutcome, predictionTable, realTable, startupTable } from './tables.ts'
 
-const spec = {
-  workload: setting({
-    env: 'EXPERIMENT_WORKLOAD',
-    flag: 'workload',
-    description: 'Workload file (the canonical one, compressed and scaled to this machine)',
-    parse: parse.string(),
-    default: 'workload/workload.txt',
-  }),
-  compress: setting({
-    env: 'EXPERIMENT_COMPRESS',
-    flag: 'compress',
-    description: 'Seconds of the workload per second of the run (their mean rate)',
-    parse: parse.integer({ min: 1, max: 100 }),
-    default: 3,
-  }),
-  utilisationAtPeak: setting({
-    env: 'EXPERIMENT_PEAK_UTILISATION',
-    flag: 'peak-utilisation',
-    description: 'Rates are scaled so the peak needs this share of --max-replicas at the calibrated service time',
-    parse: parse.number({ min: 0.05, max: 2 }),
-    default: 0.8,
-  }),
-  cores: setting({
-    env: 'EXPERIMENT_CORES',
-    flag: 'cores',
-    description: 'CPU limit (= request) of each replica, cores',
-    parse: parse.number({ min: 0.05, max: 64 }),
-    default: 0.6,
-  }),
-  bootBoost: setting({
-    env: 'EXPERIMENT_BOOT_BOOST',
-    flag: 'boot-boost',
-    description:
-      "Start-up CPU boost (Kubernetes' in-place resize, kube-startup-cpu-boost): pods boot at --boot-cores and are lowered to --cores once ready",
-    parse: parse.boolean(),
-    default: true,
-  }),
-  bootCores: setting({
-    env: 'EXPERIMENT_BOOT_CORES',
-    flag: 'boot-cores',
-    description: 'CPU limit of a booting pod with --boot-boost, cores',
-    parse: parse.number({ min: 0.05, max: 64 }),
-    default: 2,
-  }),
-  maxReplicas: setting({
-    env: 'EXPERIMENT_MAX_REPLICAS',
-    flag: 'max-replicas',
-    description: 'Most replicas any policy may run (with --cores, within this machine beside gateway and load tester)',
-    parse: parse.integer({ min: 1, max: 64 }),
-    default: 3,
-  }),
-  provisioningS: setting({
-    env: 'EXPERIMENT_PROVISIONING_S',
-    flag: 'provisioning-s',
-    description: 'Stand-in for scheduling and image pull: seconds a new pod waits before its process starts',
-    parse: parse.number({ min: 0, max: 600 }),
-    default: 10,
-  }),
-  standby: setting({
-    env: 'EXPERIMENT_STANDBY',
-    flag: 'standby',
-    description:
-      "custom's warm standbys (the gateway's STANDBY): booted pods held at --standby-cores, not routed to, promoted by raising their cgroup quota — auto, off or a count",
-    parse: parseStandbySetting,
-    default: DEFAULT_STANDBY,
-  }),
-  standbyCores: setting({
-    env: 'EXPERIMENT_STANDBY_CORES',
-    flag: 'standby-cores',
-    description: "A waiting standby's CPU quota (its request), cores",
-    parse: parse.number({ min: 0.01, max: 64 }),
-    default: DEFAULT_STANDBY_MODEL.standbyCores,
-  }),
-  resizeDelayMs: setting({
-    env: 'EXPERIMENT_RESIZE_DELAY_MS',
-    flag: 'resize-delay-ms',
-    description:
-      "Stand-in for the kubelet's in-place resize: from promoting a standby to its quota raised and its listing, ms",
-    parse: parse.integer({ min: 0, max: 600_000 }),
-    default: DEFAULT_STANDBY_MODEL.resizeDelayMs,
-  }),
-  warmupS: setting({
-    env: 'EXPERIMENT_WARMUP_S',
-    flag: 'warmup-s',
-    description:
-      "Seconds at the workload's opening rate (its first 10 s's mean) played before it, unmeasured: every policy meets the workload from its own steady state, as a service already running would, not from one replica",
-    parse: parse.integer({ min: 0, max: 3600 }),
-    default: 30,
-  }),
-  repeats: setting({
-    env: 'EXPERIMENT_REPEATS',
-    flag: 'repeats',
-    description: 'Real runs of custom and hpa-70 (the others run once)',
-    parse: parse.integer({ min: 1, max: 20 }),
-    default: 2,
-  }),
-  seeds: setting({
-    env: 'EXPERIMENT_SEEDS',
-    flag: 'seeds',
-    description: 'Simulated seeds behind each prediction',
-    parse: parse.integer({ min: 1, max: 1000 }),
-    default: 5,
-  }),
-  policies: setting({
-    env: 'EXPERIMENT_POLICIES',
-    flag: 'policies',
-    description: `Policies to run: ${SELECTABLE_POLICY_NAMES.join(', ')}`,
-    parse: parse.list(parse.oneOf(SELECTABLE_POLICY_NAMES)),
-    default: [...POLICY_NAMES],
-  }),
-  calibration: setting<string | undefined>({
-    env: 'EXPERIMENT_CALIBRATION',
-    flag: 'calibration',
-    description: 'Reuse a calibration.json instead of measuring one',
-    parse: parse.string(),
-    default: undefined,
-  }),
-  sloMs: setting({
-    env: 'EXPERIMENT_SLO_MS',
-    flag: 'slo-ms',
-    description: 'Latency objective',
-    parse: parse.integer({ min: 1 }),
-    default: 500,
-  }),
-  brownout: setting<string | undefined>({
-    env: 'EXPERIMENT_BROWNOUT',
-    flag: 'brownout',
-    description:
-      "Brownout for the custom policy: MODEL[@VERSION] (e.g. darknet-tiny) answers, degraded, what ResNet18 would not in time; set as its fallback in the run's registry state (the baselines run without). Unset: off",
-    parse: parse.string(),
-    default: undefined,
-  }),
-  brownoutServiceRatio: setting({
-    env: 'EXPERIMENT_BROWNOUT_SERVICE_RATIO',
-    flag: 'brownout-service-ratio',
-    description:
-      "With --brownout: the fallback's service time as a share of ResNet18's, for the simulator's prediction (the runs measure the real one)",
-    parse: parse.number({ min: 0.01, max: 1 }),
-    default: 0.5,
-  }),
-  modelsDir: replicaConfigSpec.modelsDir,
-  out: setting({
-    env: 'EXPERIMENT_OUT',
-    flag: 'out',
-    description: 'Output directory',
-    parse: parse.string(),
-    default: 'out/experiment',
-  }),
-}
-
-const config = configFromCommandLine('experiment', spec)
+const config = configFromCommandLine('experiment', experimentSpec)
 const unavailable = cgroupUnavailableReason()
 if (unavailable) {
   console.error(`experiment: replicas run in CPU-limited cgroups, and ${unavailable}`)

@@ -16,53 +16,16 @@ import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
-import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { percentile } from '../../common/percentile.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { describeCpu } from '../../common/testing/cpu-info.ts'
 import { call, postImage, postJson } from '../../common/testing/http.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
-import { type RequestRow, roundSettings, runLoadPhase } from './load-phase.ts'
+import { batchBenchSpec, batchBenchSummary } from './batch-bench-config.ts'
+import { type RequestRow, runLoadPhase } from './load-phase.ts'
 
-const config = configFromCommandLine(
-  'bench:batch',
-  {
-    ...roundSettings('Rounds of (alone, with batch, batch only)', { rounds: 3, seconds: 20 }),
-    load: setting({
-      env: 'BENCH_LOAD',
-      flag: 'load',
-      description: 'Interactive load as a share of the measured capacity',
-      parse: parse.number({ min: 0.05, max: 1 }),
-      default: 0.5,
-    }),
-    model: setting({
-      env: 'BENCH_MODEL',
-      flag: 'model',
-      description: 'Model of both the interactive requests and the batch job',
-      parse: parse.string(),
-      default: 'darknet-tiny',
-    }),
-    batchConcurrency: setting({
-      env: 'BATCH_CONCURRENCY',
-      flag: 'batch-concurrency',
-      description: "The gateway's BATCH_CONCURRENCY (default: the gateway's own)",
-      parse: parse.integer({ min: 1, max: 256 }),
-      default: 0,
-    }),
-    reservedSlots: setting({
-      env: 'LOW_PRIORITY_RESERVED_SLOTS',
-      flag: 'low-priority-reserved-slots',
-      description: "The gateway's LOW_PRIORITY_RESERVED_SLOTS (default: the gateway's own)",
-      parse: parse.integer({ min: -1, max: 256 }),
-      default: -1,
-    }),
-  },
-  undefined,
-  'Interactive p99 at 50 % load with and without a batch job running, and batch images/s with and without\n' +
-    'interactive load, interleaved rounds on one stack. Needs ../shared/images/imagenet-sample; writes\n' +
-    'out/bench/batch.json.',
-)
+const config = configFromCommandLine('bench:batch', batchBenchSpec, undefined, batchBenchSummary)
 dataOrExit(() => sampleImages())
 for (const line of describeCpu()) console.log(line)
 

@@ -22,7 +22,6 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Pool, request } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
-import { parse, setting } from '../../common/config.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { describeCpu } from '../../common/testing/cpu-info.ts'
 import { processCpuSeconds } from '../../common/testing/process-cpu.ts'
@@ -30,55 +29,10 @@ import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
 import { type CpuProfile, formatSummary } from './cpu-profile-summary.ts'
+import { gatewayBenchSpec, gatewayBenchSummary, PARTS, type Part } from './gateway-bench-config.ts'
 import { hasCommand, type RunningProxy, startHaproxy, startNginx } from './proxies.ts'
 
-const PARTS = ['latency', 'throughput', 'uneven'] as const
-type Part = (typeof PARTS)[number]
-
-const options = configFromCommandLine(
-  'bench:gateway',
-  {
-    baselineGateway: setting<string | undefined>({
-      env: 'BENCH_BASELINE_GATEWAY',
-      flag: 'baseline-gateway',
-      description:
-        "Another checkout's gateway/src/main.ts (a worktree of the commit before a change): runs beside this one in " +
-        'every part, as "switchyard (baseline)", so before and after compare in one run',
-      parse: parse.string(),
-      default: undefined,
-    }),
-    runs: setting({
-      env: 'BENCH_RUNS',
-      flag: 'runs',
-      description:
-        'Runs of each part; contenders go in the opposite order every other run (the first one measures slower). ' +
-        'The uneven pool runs every contender once, then only those its target compares, each further run',
-      parse: parse.integer({ min: 1, max: 10 }),
-      default: 3,
-    }),
-    parts: setting<Part[]>({
-      env: 'BENCH_PARTS',
-      flag: 'parts',
-      description: `Which parts to run, comma-separated: ${PARTS.join(', ')}`,
-      parse: parse.list(parse.oneOf(PARTS)),
-      default: [...PARTS],
-    }),
-    cpuProf: setting<string | undefined>({
-      env: 'BENCH_CPU_PROF',
-      flag: 'cpu-prof',
-      description:
-        'Directory: after the throughput runs, one more each (not counted) with the gateway and the bare Node proxy ' +
-        'under node --cpu-prof; the profiles are written there and their top frames by self time are printed',
-      parse: parse.string(),
-      default: undefined,
-    }),
-  },
-  undefined,
-  "Switchyard's gateway against bare Node and Fastify proxies, nginx and HAProxy (when installed) in front of the same stub\n" +
-    'replicas: added latency, throughput, an uneven pool at 80 % load, each run --runs times (best and every run\n' +
-    'shown, with the ratios the targets name). Needs the sample images (../shared/images/imagenet-sample); writes\n' +
-    'out/bench/gateway.json and the printed report to out/bench/gateway.txt.',
-)
+const options = configFromCommandLine('bench:gateway', gatewayBenchSpec, undefined, gatewayBenchSummary)
 
 // 110 KB of real JPEG bytes (the size of a typical upload); stubs and proxies never decode them.
 const BODY = dataOrExit(() => Buffer.concat(someSampleImages(3, 1).map((i) => i.bytes())).subarray(0, 110 * 1024))

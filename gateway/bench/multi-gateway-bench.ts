@@ -20,50 +20,14 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import { configFromCommandLine } from '../../common/command-line.ts'
-import { parse, setting } from '../../common/config.ts'
 import { percentile } from '../../common/percentile.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { describeCpu } from '../../common/testing/cpu-info.ts'
 import { metric } from '../../common/testing/prometheus-sample.ts'
 import { type RequestRow, runLoadPhase } from './load-phase.ts'
+import { multiGatewayBenchSpec, multiGatewayBenchSummary } from './multi-gateway-bench-config.ts'
 
-const options = configFromCommandLine(
-  'bench:gateways',
-  {
-    runs: setting({
-      env: 'BENCH_RUNS',
-      flag: 'runs',
-      description: 'Runs of the three set-ups (all shown)',
-      parse: parse.integer({ min: 1, max: 20 }),
-      default: 1,
-    }),
-    seconds: setting({
-      env: 'BENCH_SECONDS',
-      flag: 'seconds',
-      description: 'Length of each phase',
-      parse: parse.integer({ min: 5, max: 600 }),
-      default: 30,
-    }),
-    load: setting({
-      env: 'BENCH_LOAD',
-      flag: 'load',
-      description: "Offered load as a share of the pool's capacity",
-      parse: parse.number({ min: 0.05, max: 1.5 }),
-      default: 0.8,
-    }),
-    out: setting({
-      env: 'BENCH_OUT',
-      flag: 'out',
-      description: 'Where the table (gateways.md) and the figures (gateways.json) go',
-      parse: parse.string(),
-      default: 'out/bench',
-    }),
-  },
-  undefined,
-  'Two gateways over one replica pool (traffic split evenly) against one gateway taking it all, on stub replicas\n' +
-    '(3 × 20 ms + 1 × 60 ms, one at a time each) at 80 % load; and two gateways without the replicas\' "full" refusal.\n' +
-    'Needs the sample images (../shared/images/imagenet-sample) for the load tester; writes out/bench/gateways.md.',
-)
+const options = configFromCommandLine('bench:gateways', multiGatewayBenchSpec, undefined, multiGatewayBenchSummary)
 
 const SERVICE_MS = [20, 20, 20, 60]
 const CAPACITY = SERVICE_MS.reduce((sum, ms) => sum + 1000 / ms, 0)

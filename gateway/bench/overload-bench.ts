@@ -15,30 +15,15 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
-import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { describeCpu } from '../../common/testing/cpu-info.ts'
 import { call } from '../../common/testing/http.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
-import { roundSettings, runLoadPhase } from './load-phase.ts'
+import { runLoadPhase } from './load-phase.ts'
+import { overloadBenchSpec, overloadBenchSummary } from './overload-bench-config.ts'
 
-const config = configFromCommandLine(
-  'bench:overload',
-  {
-    ...roundSettings('Capacity + overload pairs', { rounds: 4, seconds: 20 }),
-    overload: setting({
-      env: 'BENCH_OVERLOAD',
-      flag: 'overload',
-      description: 'Offered load in the overload phase, as a multiple of the measured capacity',
-      parse: parse.number({ min: 1, max: 20 }),
-      default: 2,
-    }),
-  },
-  undefined,
-  'Goodput within the SLO at 2x overload against capacity, interleaved on one stack (gateway + local replicas), the\n' +
-    'load tester in its own process. Needs ../shared/images/imagenet-sample; writes out/bench/overload.json.',
-)
+const config = configFromCommandLine('bench:overload', overloadBenchSpec, undefined, overloadBenchSummary)
 dataOrExit(() => sampleImages())
 for (const line of describeCpu()) console.log(line)
 

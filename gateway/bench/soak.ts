@@ -9,7 +9,6 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
-import { parse, setting } from '../../common/config.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
 import { metric } from '../../common/testing/prometheus-sample.ts'
@@ -17,30 +16,9 @@ import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
 import { type MemorySample, memoryGrowth } from './memory-growth.ts'
+import { soakSpec } from './soak-config.ts'
 
-const { minutes, rate, maxGrowth } = configFromCommandLine('soak', {
-  minutes: setting({
-    env: 'SOAK_MINUTES',
-    flag: 'minutes',
-    description: 'How long the steady load lasts, in minutes',
-    parse: parse.integer({ min: 1, max: 7 * 24 * 60 }),
-    default: 5,
-  }),
-  rate: setting({
-    env: 'SOAK_RATE',
-    flag: 'rate',
-    description: 'Requests per second (Poisson arrivals)',
-    parse: parse.integer({ min: 1, max: 10_000 }),
-    default: 20,
-  }),
-  maxGrowth: setting({
-    env: 'SOAK_MAX_GROWTH',
-    flag: 'max-growth',
-    description: 'Largest memory growth after warm-up that passes, as a fraction (0.10 = 10 %)',
-    parse: parse.number({ min: 0.001, max: 10 }),
-    default: 0.1,
-  }),
-})
+const { minutes, rate, maxGrowth } = configFromCommandLine('soak', soakSpec)
 
 // Before anything starts: without the sample images there is nothing to send.
 const images = dataOrExit(() =>

@@ -16,14 +16,9 @@ import { describeCpu } from '../../common/testing/cpu-info.ts'
 import type { LoadImage } from '../src/images.ts'
 import { runLoad } from '../src/runner.ts'
 import { summarize } from '../src/stats.ts'
+import { loadtesterBenchSpec, loadtesterBenchSummary } from './loadtester-bench-config.ts'
 
-configFromCommandLine(
-  'bench:loadtester',
-  {},
-  undefined,
-  'How fast the load tester keeps its schedule: open-loop rates of increasing size against a trivial local server,\n' +
-    'with tiny and 110 KB bodies, and wrk and hey (when installed) for comparison. Writes out/bench/loadtester.json.',
-)
+configFromCommandLine('bench:loadtester', loadtesterBenchSpec, undefined, loadtesterBenchSummary)
 
 const server = spawn(process.execPath, [fileURLToPath(new URL('./echo-server.ts', import.meta.url))], {
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -105,6 +105,9 @@ export const loadConfigSpec = {
   }),
 }
 
+export const loadSummary =
+  'Replays a workload file open loop against the target and writes a report (summary.json, requests.csv, report.html).'
+
 export type LoadConfig = ConfigOf<typeof loadConfigSpec>
 
 export function loadLoadConfig(source: ConfigSource): LoadConfig {

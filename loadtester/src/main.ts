@@ -1,7 +1,7 @@
 import { basename } from 'node:path'
 import { configFromCommandLine } from '../../common/command-line.ts'
 import { ConfigError } from '../../common/config.ts'
-import { loadConfigSpec, loadLoadConfig } from './config.ts'
+import { loadConfigSpec, loadLoadConfig, loadSummary } from './config.ts'
 import { defaultImagesDir, loadImages } from './images.ts'
 import { createProgress } from './progress.ts'
 import { runLoad } from './runner.ts'
@@ -29,7 +29,7 @@ const { config, workload, images } = configFromCommandLine(
       images: flagFile('images', () => loadImages(config.images ?? defaultImagesDir())),
     }
   },
-  'Replays a workload file open loop against the target and writes a report (summary.json, requests.csv, report.html).',
+  loadSummary,
 )
 
 const out = config.out ?? `out/load-${new Date().toISOString().replace(/[:.]/g, '-')}`

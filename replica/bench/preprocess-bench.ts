@@ -15,7 +15,6 @@ import ort from 'onnxruntime-node'
 import pino from 'pino'
 import sharp from 'sharp'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
-import { parse, setting } from '../../common/config.ts'
 import { sameLabel, truthFromFileName } from '../../common/image-labels.ts'
 import { describeCpu } from '../../common/testing/cpu-info.ts'
 import { sampleImages } from '../../common/testing/sample-images.ts'
@@ -23,30 +22,9 @@ import { loadReplicaConfig } from '../src/config.ts'
 import { loadModelDefinitions, type ModelDefinition } from '../src/model/registry.ts'
 import { centreCrop, cropAndNormalise, decodeAndResize, type PreprocessSpec } from '../src/preprocess.ts'
 import { cropAndNormaliseBefore } from './normalise-before.ts'
+import { preprocessBenchSpec, preprocessBenchSummary } from './preprocess-bench-config.ts'
 
-const config = configFromCommandLine(
-  'bench:preprocess',
-  {
-    images: setting({
-      env: 'BENCH_IMAGES',
-      flag: 'images',
-      description: 'Sample images to run (the first N by name; all 1,000 by default)',
-      parse: parse.integer({ min: 10, max: 1000 }),
-      default: 1000,
-    }),
-    inferenceEvery: setting({
-      env: 'BENCH_INFERENCE_EVERY',
-      flag: 'inference-every',
-      description: "Time ResNet18's inference on every N-th image (its cost hardly depends on the image)",
-      parse: parse.integer({ min: 1, max: 1000 }),
-      default: 10,
-    }),
-  },
-  undefined,
-  'Per-image CPU of each preprocessing stage and of inference, the normaliser before and after side by side, and\n' +
-    "darknet-tiny's top-1 with JPEG shrink-on-load as sharp does it and as its conservative setting does. Needs\n" +
-    '../shared/images/imagenet-sample (and ../shared/models/darknet-tiny for accuracy); writes out/bench/preprocess.json.',
-)
+const config = configFromCommandLine('bench:preprocess', preprocessBenchSpec, undefined, preprocessBenchSummary)
 
 const images = dataOrExit(() => sampleImages()).slice(0, config.images)
 const replicaConfig = loadReplicaConfig({ env: {}, argv: [] })

@@ -13,7 +13,6 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import ort from 'onnxruntime-node'
 import { Pool } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
-import { parse, setting } from '../../common/config.ts'
 import { imageUpload } from '../../common/http/multipart-body.ts'
 import { spawnReplica } from '../../common/service-process.ts'
 import { describeCpu } from '../../common/testing/cpu-info.ts'
@@ -21,30 +20,12 @@ import { processCpuSeconds } from '../../common/testing/process-cpu.ts'
 import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { summarize } from '../../loadtester/src/stats.ts'
-import { modelSourceSettings } from '../src/config.ts'
 import { buildUntrainedResnet18 } from '../src/model/resnet18-graph.ts'
 import { IMAGENET_PREPROCESS, imageToTensor } from '../src/preprocess.ts'
+import { replicaBenchSpec, replicaBenchSummary } from './replica-bench-config.ts'
 import { compareVersions } from './version-compare.ts'
 
-const benchSpec = {
-  compare: setting({
-    env: 'BENCH_COMPARE',
-    flag: 'compare',
-    description:
-      'Versions to compare instead, NAME@VERSION,… (e.g. fp32 and int8): inference per CPU-second and the replica at saturation',
-    parse: parse.list(parse.string()),
-    default: [] as string[],
-  }),
-  ...modelSourceSettings,
-}
-const config = configFromCommandLine(
-  'bench:replica',
-  benchSpec,
-  undefined,
-  'How close the replica over HTTP gets to onnxruntime + sharp timed bare: saturation per batch setting, latency at\n' +
-    '50 % load, every model served. Needs the sample images (../shared/images/imagenet-sample); writes out/bench/replica.json.\n' +
-    'With --compare resnet18@V,resnet18@V-int8: those versions side by side (out/bench/replica-compare.json).',
-)
+const config = configFromCommandLine('bench:replica', replicaBenchSpec, undefined, replicaBenchSummary)
 
 const THREADS = 1
 const IMAGES = dataOrExit(() => someSampleImages(64, 13).map((i) => i.bytes()))

@@ -5,17 +5,11 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { configFromCommandLine } from '../../common/command-line.ts'
-import { replicaConfigSpec } from '../src/config.ts'
 import { downloadVerified } from '../src/model/download.ts'
 import { PRETRAINED_RESNET18 } from '../src/model/pretrained.ts'
+import { modelFetchSpec, modelFetchSummary } from './model-fetch-config.ts'
 
-const spec = { modelCacheDir: replicaConfigSpec.modelCacheDir, downloadTimeoutMs: replicaConfigSpec.downloadTimeoutMs }
-const config = configFromCommandLine(
-  'model:fetch',
-  spec,
-  undefined,
-  'Downloads the pretrained ResNet18 (ONNX Model Zoo resnet18-v2-7) into the model cache, verifying its sha256.',
-)
+const config = configFromCommandLine('model:fetch', modelFetchSpec, undefined, modelFetchSummary)
 
 const destination = join(config.modelCacheDir, PRETRAINED_RESNET18.fileName)
 if (existsSync(destination)) {

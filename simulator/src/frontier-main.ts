@@ -8,7 +8,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
-import { parse, setting } from '../../common/config.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
 import { meansOf, targetAgainstHpa, wholeCoreScenario } from './compare.ts'
 import {
@@ -18,62 +17,11 @@ import {
   type FrontierPoint,
   measureSweep,
 } from './frontier.ts'
+import { frontierSpec } from './frontier-config.ts'
 import { frontierSvg } from './frontier-svg.ts'
-import { MEASURED_SERVICE_TIME, readServiceTime } from './service-time.ts'
+import { readServiceTime } from './service-time.ts'
 
-const spec = {
-  workload: setting({
-    env: 'FRONTIER_WORKLOAD',
-    flag: 'workload',
-    description: 'Workload file',
-    parse: parse.string(),
-    default: 'workload/workload.txt',
-  }),
-  scales: setting({
-    env: 'FRONTIER_SCALES',
-    flag: 'scales',
-    description: 'Arrival-rate multipliers, comma-separated',
-    parse: parse.list(parse.number({ min: 0.001, max: 1000 })),
-    default: [1, 10],
-  }),
-  startupS: setting({
-    env: 'FRONTIER_STARTUP_S',
-    flag: 'startup-s',
-    description: 'Replica start-ups (decision to ready), seconds, comma-separated',
-    parse: parse.list(parse.number({ min: 0, max: 3600 })),
-    default: [1.4, 10, 30],
-  }),
-  seeds: setting({
-    env: 'FRONTIER_SEEDS',
-    flag: 'seeds',
-    description: 'Seeds 1 … N per point (arrivals, service times, controller phases)',
-    parse: parse.integer({ min: 1, max: 1000 }),
-    default: 5,
-  }),
-  serviceTime: setting({
-    env: 'FRONTIER_SERVICE_TIME',
-    flag: 'service-time',
-    description: 'Measured service-time model (JSON)',
-    parse: parse.string(),
-    default: MEASURED_SERVICE_TIME,
-  }),
-  sloMs: setting({
-    env: 'FRONTIER_SLO_MS',
-    flag: 'slo-ms',
-    description: 'Latency objective',
-    parse: parse.integer({ min: 1 }),
-    default: 500,
-  }),
-  out: setting({
-    env: 'FRONTIER_OUT',
-    flag: 'out',
-    description: 'Output directory (frontier.json and one SVG per scenario)',
-    parse: parse.string(),
-    default: 'out/frontier',
-  }),
-}
-
-const config = configFromCommandLine('frontier', spec)
+const config = configFromCommandLine('frontier', frontierSpec)
 const base = dataOrExit(() => readWorkload(config.workload))
 const serviceTime = dataOrExit(() => readServiceTime(config.serviceTime))
 const seeds = Array.from({ length: config.seeds }, (_, i) => i + 1)

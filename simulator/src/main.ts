@@ -8,128 +8,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
-import { parse, setting } from '../../common/config.ts'
-import { parseStandbySetting } from '../../gateway/src/autoscale/standby-count.ts'
 import { readWorkload } from '../../loadtester/src/workload-file.ts'
-import {
-  comparePolicies,
-  DEFAULT_STANDBY,
-  meetsTarget,
-  POLICY_NAMES,
-  rightSizedFixed,
-  SELECTABLE_POLICY_NAMES,
-  summarizeSeeds,
-  wholeCoreScenario,
-} from './compare.ts'
+import { comparePolicies, meetsTarget, rightSizedFixed, summarizeSeeds, wholeCoreScenario } from './compare.ts'
 import { resultsTable, type ScaleRun, seedTable, simulationHtml } from './report.ts'
-import { MEASURED_SERVICE_TIME, readServiceTime } from './service-time.ts'
-import { DEFAULT_STANDBY_MODEL } from './simulation.ts'
+import { readServiceTime } from './service-time.ts'
+import { simulateSpec } from './simulate-config.ts'
 
-const spec = {
-  workload: setting({
-    env: 'SIM_WORKLOAD',
-    flag: 'workload',
-    description: 'Workload file',
-    parse: parse.string(),
-    default: 'workload/workload.txt',
-  }),
-  scales: setting({
-    env: 'SIM_SCALES',
-    flag: 'scales',
-    description: 'Arrival-rate multipliers to simulate, comma-separated',
-    parse: parse.list(parse.number({ min: 0.001, max: 100_000 })),
-    default: [1, 10, 100],
-  }),
-  serviceTime: setting({
-    env: 'SIM_SERVICE_TIME',
-    flag: 'service-time',
-    description: 'Measured service-time model (JSON)',
-    parse: parse.string(),
-    default: MEASURED_SERVICE_TIME,
-  }),
-  startupS: setting<number | undefined>({
-    env: 'SIM_STARTUP_S',
-    flag: 'startup-s',
-    description: 'Replica start-up, decision to ready (default: the measured one in the service-time file)',
-    parse: parse.number({ min: 0, max: 3600 }),
-    default: undefined,
-  }),
-  seeds: setting({
-    env: 'SIM_SEEDS',
-    flag: 'seeds',
-    description: 'Also run seeds seed … seed + N − 1 and print the mean and range over them',
-    parse: parse.integer({ min: 1, max: 1000 }),
-    default: 5,
-  }),
-  policies: setting({
-    env: 'SIM_POLICIES',
-    flag: 'policies',
-    description: `Policies to compare: ${SELECTABLE_POLICY_NAMES.join(', ')}`,
-    parse: parse.list(parse.oneOf(SELECTABLE_POLICY_NAMES)),
-    default: [...POLICY_NAMES],
-  }),
-  sloMs: setting({
-    env: 'SIM_SLO_MS',
-    flag: 'slo-ms',
-    description: 'Latency objective',
-    parse: parse.integer({ min: 1 }),
-    default: 500,
-  }),
-  standby: setting({
-    env: 'SIM_STANDBY',
-    flag: 'standby',
-    description:
-      "custom's warm standbys, promoted by an in-place resize: auto (sized from the bursts seen), off, or a count (the gateway's STANDBY)",
-    parse: parseStandbySetting,
-    default: DEFAULT_STANDBY,
-  }),
-  resizeDelayMs: setting({
-    env: 'SIM_RESIZE_DELAY_MS',
-    flag: 'resize-delay-ms',
-    description: "From promoting a standby to its serving at full CPU (the kubelet's in-place resize)",
-    parse: parse.integer({ min: 0, max: 600_000 }),
-    default: DEFAULT_STANDBY_MODEL.resizeDelayMs,
-  }),
-  standbyCores: setting({
-    env: 'SIM_STANDBY_CORES',
-    flag: 'standby-cores',
-    description: "A standby's CPU request while it waits, cores (counted in the requested cost)",
-    parse: parse.number({ min: 0, max: 64 }),
-    default: DEFAULT_STANDBY_MODEL.standbyCores,
-  }),
-  scaleToZero: setting({
-    env: 'SIM_SCALE_TO_ZERO',
-    flag: 'scale-to-zero',
-    description:
-      "custom may scale to zero (the gateway's MIN_REPLICAS=0): requests wait while a standby is promoted or a pod starts",
-    parse: parse.boolean(),
-    default: false,
-  }),
-  seed: setting({
-    env: 'SIM_SEED',
-    flag: 'seed',
-    description: 'Seed of the arrivals and service times',
-    parse: parse.integer({ min: 0 }),
-    default: 1,
-  }),
-  brownout: setting<number | undefined>({
-    env: 'SIM_BROWNOUT',
-    flag: 'brownout',
-    description:
-      "Brownout for the custom policy: a fallback whose service time is this share of the model's (e.g. 0.4) answers what the model would not in time; unset: off",
-    parse: parse.number({ min: 0.01, max: 1 }),
-    default: undefined,
-  }),
-  out: setting({
-    env: 'SIM_OUT',
-    flag: 'out',
-    description: 'Output directory',
-    parse: parse.string(),
-    default: 'out/simulate',
-  }),
-}
-
-const config = configFromCommandLine('simulate', spec)
+const config = configFromCommandLine('simulate', simulateSpec)
 
 const base = dataOrExit(() => readWorkload(config.workload))
 const serviceTime = dataOrExit(() => readServiceTime(config.serviceTime))

@@ -10,7 +10,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
-import { parse, setting } from '../../common/config.ts'
 import {
   type Family,
   HELD_OUT_FAMILIES,
@@ -21,110 +20,10 @@ import { readWorkload } from '../../loadtester/src/workload-file.ts'
 import { CUSTOM_DEFAULTS, type CustomSettings, type Scenario, wholeCoreScenario } from './compare.ts'
 import { formatShare } from './report.ts'
 import { MEASURED_SERVICE_TIME, readServiceTime } from './service-time.ts'
+import { tuneSpec } from './tune-config.ts'
 import { customOutcome, hpaBaseline, type Matchup, meetsTarget, rankCandidates } from './tuning.ts'
 
-const spec = {
-  startupS: setting({
-    env: 'TUNE_STARTUP_S',
-    flag: 'startup-s',
-    description: 'Replica start-ups to tune and judge at, seconds, comma-separated',
-    parse: parse.list(parse.number({ min: 0, max: 3600 })),
-    default: [1.4, 10, 30],
-  }),
-  trendGains: setting({
-    env: 'TUNE_TREND_GAINS',
-    flag: 'trend-gains',
-    description: 'Trend gains to try',
-    parse: parse.list(parse.number({ min: 0, max: 10 })),
-    default: [0, 0.5],
-  }),
-  tailShares: setting({
-    env: 'TUNE_WAIT_TAIL_SHARES',
-    flag: 'wait-tail-shares',
-    description: 'M/G/c wait-tail shares to try (1: size at the utilisation alone)',
-    parse: parse.list(parse.number({ min: 0.000001, max: 1 })),
-    default: [0.01, 0.001],
-  }),
-  noiseZs: setting({
-    env: 'TUNE_BURST_NOISE_Z',
-    flag: 'burst-noise-z',
-    description: 'Noise margins of the short window to try (standard deviations)',
-    parse: parse.list(parse.number({ min: 0, max: 10 })),
-    default: [0],
-  }),
-  utilisations: setting({
-    env: 'TUNE_UTILISATIONS',
-    flag: 'utilisations',
-    description: 'Target utilisations to try (a ceiling when the wait-tail share is below 1)',
-    parse: parse.list(parse.number({ min: 0.05, max: 1 })),
-    default: [0.9],
-  }),
-  shortWindows: setting({
-    env: 'TUNE_SHORT_WINDOWS_S',
-    flag: 'short-windows-s',
-    description: 'Short (burst) windows to try, seconds',
-    parse: parse.list(parse.integer({ min: 1, max: 3600 })),
-    default: [1, 3],
-  }),
-  longWindows: setting({
-    env: 'TUNE_LONG_WINDOWS_S',
-    flag: 'long-windows-s',
-    description: 'Long (stable) windows to try, seconds',
-    parse: parse.list(parse.integer({ min: 1, max: 3600 })),
-    default: [20, 60],
-  }),
-  stabilisations: setting({
-    env: 'TUNE_STABILIZATIONS_S',
-    flag: 'stabilizations-s',
-    description: 'Scale-down stabilisation windows to try, seconds',
-    parse: parse.list(parse.integer({ min: 0, max: 3600 })),
-    default: [15, 60],
-  }),
-  startupHolds: setting({
-    env: 'TUNE_SCALE_DOWN_STARTUPS',
-    flag: 'scale-down-startups',
-    description: 'Scale-down holds to try, in measured start-ups (0: the stabilisation alone)',
-    parse: parse.list(parse.number({ min: 0, max: 100 })),
-    default: [0, 2],
-  }),
-  scales: setting({
-    env: 'TUNE_SCALES',
-    flag: 'scales',
-    description: 'Arrival-rate multipliers of the training workloads (few replicas and many behave differently)',
-    parse: parse.list(parse.number({ min: 0.001, max: 1000 })),
-    default: [1, 10],
-  }),
-  workloadSeeds: setting({
-    env: 'TUNE_WORKLOAD_SEEDS',
-    flag: 'workload-seeds',
-    description: 'Training workloads drawn per family',
-    parse: parse.integer({ min: 1, max: 100 }),
-    default: 2,
-  }),
-  seeds: setting({
-    env: 'TUNE_SEEDS',
-    flag: 'seeds',
-    description: 'Simulation seeds per training scenario',
-    parse: parse.integer({ min: 1, max: 100 }),
-    default: 2,
-  }),
-  judgeSeeds: setting({
-    env: 'TUNE_JUDGE_SEEDS',
-    flag: 'judge-seeds',
-    description: 'Simulation seeds per judging scenario',
-    parse: parse.integer({ min: 1, max: 100 }),
-    default: 5,
-  }),
-  out: setting({
-    env: 'TUNE_OUT',
-    flag: 'out',
-    description: 'Output directory (tune.json)',
-    parse: parse.string(),
-    default: 'out/tune',
-  }),
-}
-
-const config = configFromCommandLine('tune', spec)
+const config = configFromCommandLine('tune', tuneSpec)
 const serviceTime = dataOrExit(() => readServiceTime(MEASURED_SERVICE_TIME))
 const canonical = dataOrExit(() => readWorkload('workload/workload.txt'))
 const range = (n: number, from = 1) => Array.from({ length: n }, (_, i) => from + i)
