@@ -59,9 +59,7 @@ export function setting<T>(s: Setting<T>): Setting<T> {
 }
 
 export function parseConfig<S extends Spec>(spec: S, source: ConfigSource): ConfigOf<S> {
-  const options = Object.fromEntries(
-    allFlags(spec).map((flag) => [flag, { type: 'string' as const }]),
-  )
+  const options = Object.fromEntries(allFlags(spec).map((flag) => [flag, { type: 'string' as const }]))
   const positional = Object.entries(spec).filter(([, s]) => s.positional)
   let flags: Record<string, string | undefined>
   let bare: string[]
@@ -192,6 +190,10 @@ export const parse = {
       if (value < min || value > max) throw new Error(`expected an integer between ${min} and ${max}`)
       return value
     }
+  },
+  /** An integer from 1 to `max`: a count or a duration in ms, bounded so that a typo cannot ask for forever. */
+  positiveInteger(max = 1_000_000_000): Parser<number> {
+    return parse.integer({ min: 1, max })
   },
   /** A finite number within [min, max]; with `above`, strictly greater than it (e.g. a rate that must not be 0). */
   number({

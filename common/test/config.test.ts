@@ -152,7 +152,10 @@ describe('a setting under its former name', () => {
   test('a bad value under the former name is reported under that name', () => {
     assert.throws(
       () => load({ WORKERS: 'many' }),
-      (error: unknown) => error instanceof ConfigError && error.key === 'maxInFlight' && /^Invalid configuration WORKERS="many"/.test(error.message),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.key === 'maxInFlight' &&
+        /^Invalid configuration WORKERS="many"/.test(error.message),
     )
   })
 
