@@ -62,9 +62,9 @@ export interface DispatcherEvents {
 type ReplicaSeries = { dispatched: { inc(): void }; upstreamSeconds: { observe(value: number): void } }
 
 /**
- * The consumer side of the gateway: it takes jobs off the bounded queue and forwards them, up to a cap in flight, each only when
- * a replica has a free slot ("late binding": all waiting happens here, and the replica is chosen at the last
- * moment by the routing policy). It drops jobs whose deadline passed (504, never sent), retries failed attempts
+ * The consumer side of the gateway: it takes jobs off the bounded queue and forwards them (at most MAX_IN_FLIGHT at
+ * once), each only when a replica has a free slot ("late binding": all waiting happens here, and the replica is
+ * chosen at the last moment by the routing policy). It drops jobs whose deadline passed (504, never sent), retries failed attempts
  * on another replica within the retry budget, and fails everything fast when no replica is left. What an attempt
  * says about its replica goes to the pool, which owns replica state; each job keeps its own deadline and settles once.
  * Times are `performance.now()` ms.
