@@ -37,6 +37,11 @@ export interface Setting<T> {
   default: T | ((partial: Record<string, unknown>) => T)
   /** Also taken from a bare argument (`cmd model.json` as well as `cmd --model model.json`), in spec order. */
   positional?: boolean
+  /**
+   * The setting's former name, still read so that deployments which set it keep working: using it warns once,
+   * naming the new one; giving both names is an error.
+   */
+  formerly?: { env: string; flag: string }
 }
 
 export type Spec = Record<string, Setting<unknown>>
@@ -45,6 +50,8 @@ export type ConfigOf<S extends Spec> = { readonly [K in keyof S]: S[K] extends S
 export interface ConfigSource {
   env: Record<string, string | undefined>
   argv: readonly string[]
+  /** Where a warning goes (a former setting name used); default: a Node DeprecationWarning on stderr. */
+  warn?: (message: string) => void
 }
 
 export function setting<T>(s: Setting<T>): Setting<T> {
@@ -52,7 +59,7 @@ export function setting<T>(s: Setting<T>): Setting<T> {
 }
 
 export function parseConfig<S extends Spec>(spec: S, source: ConfigSource): ConfigOf<S> {
-  const options = Object.fromEntries(Object.values(spec).map((s) => [s.flag, { type: 'string' as const }]))
+  const options = Object.fromEntries(allFlags(spec).map((flag) => [flag, { type: 'string' as const }]))
   const positional = Object.entries(spec).filter(([, s]) => s.positional)
   let flags: Record<string, string | undefined>
   let bare: string[]
@@ -81,22 +88,57 @@ export function parseConfig<S extends Spec>(spec: S, source: ConfigSource): Conf
   })
   const result: Record<string, unknown> = {}
   for (const [key, s] of Object.entries(spec)) {
-    const fromFlag = flags[s.flag]
-    const fromEnv = source.env[s.env]
-    const raw = fromFlag ?? (fromEnv === '' ? undefined : fromEnv)
-    if (raw === undefined) {
+    const given = givenValue(key, s, flags, source)
+    if (given === undefined) {
       result[key] =
         typeof s.default === 'function' ? (s.default as (p: Record<string, unknown>) => unknown)(result) : s.default
       continue
     }
     try {
-      result[key] = s.parse(raw.trim())
+      result[key] = s.parse(given.raw.trim())
     } catch (error) {
-      const where = fromFlag !== undefined ? `--${s.flag}` : s.env
-      throw new ConfigError(key, `Invalid configuration ${where}=${JSON.stringify(raw)}: ${(error as Error).message}`)
+      throw new ConfigError(
+        key,
+        `Invalid configuration ${given.where}=${JSON.stringify(given.raw)}: ${(error as Error).message}`,
+      )
     }
   }
   return Object.freeze(result) as ConfigOf<S>
+}
+
+/** Every flag the spec reads, former names included. */
+function allFlags(spec: Spec): string[] {
+  return Object.values(spec).flatMap((s) => (s.formerly ? [s.flag, s.formerly.flag] : [s.flag]))
+}
+
+/**
+ * The raw value of one setting and where it came from (`--flag` or `ENV`; flags win), under its name or its former
+ * one; undefined when neither is given.
+ */
+function givenValue(
+  key: string,
+  s: Setting<unknown>,
+  flags: Record<string, string | undefined>,
+  source: ConfigSource,
+): { raw: string; where: string } | undefined {
+  const under = (name: { env: string; flag: string }) => {
+    const fromFlag = flags[name.flag]
+    if (fromFlag !== undefined) return { raw: fromFlag, where: `--${name.flag}` }
+    const fromEnv = source.env[name.env]
+    return fromEnv === undefined || fromEnv === '' ? undefined : { raw: fromEnv, where: name.env }
+  }
+  const current = under(s)
+  const former = s.formerly && under(s.formerly)
+  if (!former) return current
+  if (current) {
+    throw new ConfigError(
+      key,
+      `${current.where} and ${former.where} are the same setting (${s.formerly!.env} is its former name): give only ${current.where}`,
+    )
+  }
+  const warn = source.warn ?? ((message: string) => process.emitWarning(message, 'DeprecationWarning'))
+  warn(`${former.where} is deprecated: it is now ${former.where.startsWith('--') ? `--${s.flag}` : s.env}`)
+  return former
 }
 
 /**
@@ -105,7 +147,7 @@ export function parseConfig<S extends Spec>(spec: S, source: ConfigSource): Conf
  * `-h` are attached this way: `--target --port 1` still reports the missing value.
  */
 function attachDashedValues(argv: readonly string[], spec: Spec): string[] {
-  const flags = new Set(Object.values(spec).map((s) => `--${s.flag}`))
+  const flags = new Set(allFlags(spec).map((flag) => `--${flag}`))
   const args: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
@@ -153,6 +195,10 @@ export const parse = {
       if (value < min || value > max) throw new Error(`expected an integer between ${min} and ${max}`)
       return value
     }
+  },
+  /** An integer from 1 to `max`: a count or a duration in ms, bounded so that a typo cannot ask for forever. */
+  positiveInteger(max = 1_000_000_000): Parser<number> {
+    return parse.integer({ min: 1, max })
   },
   /** A finite number within [min, max]; with `above`, strictly greater than it (e.g. a rate that must not be 0). */
   number({

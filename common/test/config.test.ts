@@ -121,6 +121,69 @@ describe('parseConfig', () => {
   })
 })
 
+describe('a setting under its former name', () => {
+  const renamed = {
+    maxInFlight: setting({
+      env: 'MAX_IN_FLIGHT',
+      flag: 'max-in-flight',
+      description: '',
+      parse: parse.integer({ min: 1 }),
+      default: 4,
+      formerly: { env: 'WORKERS', flag: 'workers' },
+    }),
+  }
+  const load = (env: Record<string, string>, argv: string[] = []) => {
+    const warnings: string[] = []
+    const config = parseConfig(renamed, { env, argv, warn: (message) => warnings.push(message) })
+    return { value: config.maxInFlight, warnings }
+  }
+
+  test('is still read, with one warning naming the new name; the new name alone warns nothing', () => {
+    assert.deepEqual(load({ WORKERS: '8' }), { value: 8, warnings: ['WORKERS is deprecated: it is now MAX_IN_FLIGHT'] })
+    assert.deepEqual(load({}, ['--workers', '9']), {
+      value: 9,
+      warnings: ['--workers is deprecated: it is now --max-in-flight'],
+    })
+    assert.deepEqual(load({ MAX_IN_FLIGHT: '7' }), { value: 7, warnings: [] })
+    assert.deepEqual(load({}, ['--max-in-flight', '6']), { value: 6, warnings: [] })
+    assert.deepEqual(load({ WORKERS: '' }), { value: 4, warnings: [] })
+  })
+
+  test('a bad value under the former name is reported under that name', () => {
+    assert.throws(
+      () => load({ WORKERS: 'many' }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.key === 'maxInFlight' &&
+        /^Invalid configuration WORKERS="many"/.test(error.message),
+    )
+  })
+
+  test('given under both names, in any mix of flags and environment, is an error naming both', () => {
+    const cases: [Record<string, string>, string[], RegExp][] = [
+      [{ WORKERS: '8', MAX_IN_FLIGHT: '8' }, [], /MAX_IN_FLIGHT and WORKERS are the same setting/],
+      [{ WORKERS: '8' }, ['--max-in-flight', '8'], /--max-in-flight and WORKERS/],
+      [{ MAX_IN_FLIGHT: '8' }, ['--workers', '8'], /MAX_IN_FLIGHT and --workers/],
+      [{}, ['--workers', '8', '--max-in-flight', '8'], /--max-in-flight and --workers/],
+    ]
+    for (const [env, argv, message] of cases) {
+      assert.throws(
+        () => load(env, argv),
+        (error: unknown) => error instanceof ConfigError && error.key === 'maxInFlight' && message.test(error.message),
+        `${JSON.stringify(env)} ${argv.join(' ')}`,
+      )
+    }
+  })
+
+  test('without a warn callback, the warning is a Node DeprecationWarning', async () => {
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve))
+    assert.equal(parseConfig(renamed, { env: { WORKERS: '3' }, argv: [] }).maxInFlight, 3)
+    const warning = await warned
+    assert.equal(warning.name, 'DeprecationWarning')
+    assert.equal(warning.message, 'WORKERS is deprecated: it is now MAX_IN_FLIGHT')
+  })
+})
+
 describe('describeSpec', () => {
   test('defaults are shown as one would type them: a list comma-separated, a string bare, a number as it is', () => {
     const help = describeSpec({

@@ -51,7 +51,10 @@ function settingsTable(spec: Spec): string[] {
     const shown = defaultText(s)
     const fallback = shown === undefined ? '' : shown === '' ? '(empty)' : `\`${cell(neutral(shown))}\``
     const bare = s.positional ? ' (or as a bare argument)' : ''
-    return `| \`--${s.flag}\` | \`${s.env}\` | ${fallback} | ${cell(neutral(s.description))}${bare} |`
+    const former = s.formerly
+      ? ` (formerly \`${s.formerly.env}\` / \`--${s.formerly.flag}\`, still read with a warning)`
+      : ''
+    return `| \`--${s.flag}\` | \`${s.env}\` | ${fallback} | ${cell(neutral(s.description))}${bare}${former} |`
   })
   return ['| flag | environment variable | default | meaning |', '| --- | --- | --- | --- |', ...rows]
 }

@@ -1,33 +1,40 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { collectDefaultMetrics, Registry } from 'prom-client'
 import { openAccessWarning } from '../../common/auth/open-warning.ts'
 import type { TokenSet } from '../../common/auth/token-set.ts'
-import { openSecretFile, openTokenStore } from '../../common/auth/token-store.ts'
 import type { WatchedFile } from '../../common/auth/watched-file.ts'
 import { reachableListenUrl } from '../../common/http/listen-url.ts'
 import { listenForMetrics, type MetricsListener } from '../../common/http/metrics-listener.ts'
 import { wakingFromZero } from './admission/admission.ts'
-import { type KubernetesActuator, kubernetesActuator } from './autoscale/actuators/kubernetes.ts'
-import { localActuator } from './autoscale/actuators/local.ts'
-import { type Actuator, Autoscaler } from './autoscale/autoscaler.ts'
+import { createActuator, currentScale } from './autoscale/actuators/create-actuator.ts'
+import { registerAutoscaleMetrics } from './autoscale/autoscale-metrics.ts'
+import { Autoscaler } from './autoscale/autoscaler.ts'
 import { gatewayCluster } from './autoscale/gateway-cluster.ts'
 import { kubernetesClient } from './autoscale/kubernetes-api.ts'
+import { kubernetesConnection } from './autoscale/kubernetes-settings.ts'
+import { autoscalerOptions } from './autoscale/settings.ts'
 import { ROUTING_POLICIES } from './balancing/policies.ts'
 import { BatchJobs } from './batch/batch-jobs.ts'
 import { DatasetCatalog } from './batch/datasets.ts'
 import { openBatchStore } from './batch/open-batch-store.ts'
+import { batchJobSettings } from './batch/settings.ts'
 import type { GatewayConfig } from './config.ts'
+import { openCredentials } from './credentials.ts'
+import { createDiscovery } from './discovery/create-discovery.ts'
 import type { Discovery } from './discovery/discovery.ts'
-import { DnsDiscovery, type Resolver } from './discovery/dns.ts'
-import { LocalReplicas } from './discovery/local.ts'
-import { StaticDiscovery } from './discovery/static.ts'
+import type { Resolver } from './discovery/dns.ts'
 import { Dispatcher } from './dispatch/dispatcher.ts'
 import { forwardToReplica } from './dispatch/forward.ts'
 import { RetryBudget } from './dispatch/retry-budget.ts'
-import { createGatewayMetrics } from './metrics.ts'
+import { dispatcherOptions, forwardOptions, queueLimits, retryBudgetOptions } from './dispatch/settings.ts'
 import { HealthChecker } from './pool/health-checker.ts'
+import { registerPoolMetrics } from './pool/pool-metrics.ts'
 import { ReplicaPool } from './pool/replica-pool.ts'
+import { healthCheckOptions, replicaPoolOptions } from './pool/settings.ts'
 import type { Job } from './queue/job.ts'
 import { JobQueue } from './queue/job-queue.ts'
+import { registerQueueMetrics } from './queue/queue-metrics.ts'
+import { registerRequestMetrics } from './request-metrics.ts'
 import { buildGatewayServer } from './server.ts'
 import { Brownout } from './versions/brownout.ts'
 import { type ModelLifecycle, startModelLifecycle } from './versions/lifecycle.ts'
@@ -72,126 +79,47 @@ export interface GatewayEdges {
   interactiveWindowMs?: number
 }
 
-/** Wires discovery → pool → health checks, queue → dispatcher → replicas, and the HTTP server; then listens. */
+/**
+ * Wires discovery → pool → health checks, queue → dispatcher → replicas, the autoscaler, versions, batch jobs and
+ * the HTTP server; then listens. Each subsystem takes its options from its own settings module and registers its
+ * own metrics on the one registry served at GET /metrics.
+ */
 export async function startGateway(
   config: GatewayConfig,
   logger: FastifyBaseLogger,
   edges: GatewayEdges = {},
 ): Promise<RunningGateway> {
   // Credentials first: a tokens file that cannot be read stops the gateway before it spawns or serves anything.
-  const tokens = config.tokensFile ? openTokenStore(config.tokensFile, logger) : undefined
-  const peerToken = config.peerTokenFile ? openSecretFile('PEER_TOKEN_FILE', config.peerTokenFile, logger) : undefined
-  const replicaToken = config.replicaTokenFile
-    ? openSecretFile('REPLICA_TOKEN_FILE', config.replicaTokenFile, logger)
-    : undefined
-  tokens?.on('reloaded', (set) => logger.info({ tokens: set.size }, 'tokens file re-read'))
-  const pool = new ReplicaPool({
-    slotsPerReplica: config.slotsPerReplica,
-    connectionsPerReplica: config.slotsWhenQueued,
-    connectTimeoutMs: config.connectTimeoutMs,
-    outlier: {
-      consecutiveFailures: config.outlierFailures,
-      baseEjectionMs: config.ejectionBaseMs,
-      maxEjectionMs: config.ejectionMaxMs,
-    },
-    readiness: {
-      failureThreshold: config.healthFailureThreshold,
-      successThreshold: config.healthSuccessThreshold,
-    },
-  })
+  const credentials = openCredentials(config, logger)
+  const { tokens, peerToken, replicaToken } = credentials
+  const metricsRegistry = new Registry()
+  collectDefaultMetrics({ register: metricsRegistry })
+  const requestMetrics = registerRequestMetrics(metricsRegistry, config.sloMs / 1000)
+
+  const pool = new ReplicaPool(replicaPoolOptions(config))
   pool.on('routability', (replica, routable, cause) =>
     logger.info({ replica: replica.url, routable, ready: replica.ready, cause }, 'replica routability changed'),
   )
-  const queue = new JobQueue<Job>({
-    maxCount: config.queueMax,
-    maxBytes: config.queueMaxBytes,
-    maxReceivingBytes: config.maxReceivingBytes,
-    lowPriorityShare: config.lowPriorityShare,
-  })
-  let dispatcher: Dispatcher | undefined
-  let autoscaler: Autoscaler | undefined
-  const metrics = createGatewayMetrics({
-    queueSize: () => queue.size,
-    queueBytes: () => queue.bytes,
-    workersBusy: () => dispatcher?.busy ?? 0,
-    pool,
-    queueLimit: config.queueMax,
-    sloSeconds: config.sloMs / 1000,
-    autoscale: () => autoscaler?.status,
-  })
-  const forwardOptions = {
-    graceMs: config.deadlineGraceMs,
-    token: replicaToken && (() => replicaToken.value),
-  }
-  // Scaled to zero with an actuator and nothing ready: requests wait while the pool wakes (admission, dispatch).
-  const wakingUp = () => wakingFromZero(config.minReplicas, autoscaler?.actuator !== undefined, pool.readyCount())
-  dispatcher = new Dispatcher(
-    {
-      queue,
-      pool,
-      policy: ROUTING_POLICIES[config.routing],
-      retryBudget: new RetryBudget(
-        { ratio: config.retryBudgetRatio, windowMs: config.retryWindowMs, minRetries: config.retryMin },
-        performance.now(),
-      ),
-      metrics,
-      log: logger,
-      forward: (job, replica, signal) => forwardToReplica(job, replica, signal, forwardOptions),
-      wakingUp,
-    },
-    {
-      workers: config.workers,
-      slotsWhenQueued: config.slotsWhenQueued,
-      lowPriorityReservedSlots: config.lowPriorityReservedSlots,
-      interactiveWindowMs: edges.interactiveWindowMs,
-    },
-  )
-  const health = new HealthChecker(
-    pool,
-    {
-      intervalMs: config.healthIntervalMs,
-      timeoutMs: config.healthTimeoutMs,
-      bootIntervalMs: config.healthBootIntervalMs,
-      bootWindowMs: config.healthBootWindowMs,
-    },
-    logger,
-  )
+  registerPoolMetrics(metricsRegistry, pool)
+  const health = new HealthChecker(pool, healthCheckOptions(config), logger)
   // A replica discovery just announced is probed at once rather than at the next tick.
   pool.on('added', (replica) => void health.probe(replica))
-
   const discovery = createDiscovery(config, logger, edges)
+  const queue = new JobQueue<Job>(queueLimits(config))
+  registerQueueMetrics(metricsRegistry, queue)
+
   const actuator = await createActuator(config, discovery, pool)
-  const kube = config.autoscaler === 'kubernetes' ? await kubernetesClient(kubeConnection(config)) : undefined
+  const kube = config.autoscaler === 'kubernetes' ? await kubernetesClient(kubernetesConnection(config)) : undefined
   const cluster = gatewayCluster(config, kube, logger, edges.resolve, peerToken && (() => peerToken.value))
-  autoscaler = new Autoscaler(
-    {
-      targetUtilization: config.targetUtilization,
-      drainTimeS: config.sloMs / 1000,
-      startupS: config.replicaStartupS,
-      minReplicas: config.minReplicas,
-      maxReplicas: config.maxReplicas,
-      panicThreshold: config.panicThreshold,
-      shortWindowS: config.shortWindowS,
-      burstNoiseZ: config.burstNoiseZ,
-      waitTailShare: config.waitTailShare,
-      trendGain: config.trendGain,
-      trendWindowS: config.trendWindowS,
-      longWindowS: config.longWindowS,
-      scaleDownStabilizationS: config.scaleDownStabilizationS,
-      scaleDownStartups: config.scaleDownStartups,
-      slotsPerReplica: config.slotsPerReplica,
-      initialServiceTimeS: 0.05,
-      standby: config.standby,
-      minStandbys: config.minStandbys,
-      maxStandbys: config.maxStandbys,
-      standbyHorizonS: config.standbyHorizonS,
-    },
+  const autoscaler = new Autoscaler(
+    autoscalerOptions(config),
     actuator,
     () => ({ backlog: queue.size, readyReplicas: pool.readyCount() }),
     Date.now(),
     config.discovery === 'local' ? config.localReplicas : await currentScale(actuator, logger),
     cluster.cluster,
   )
+  registerAutoscaleMetrics(metricsRegistry, autoscaler)
   autoscaler.on('error', (error) => logger.error({ err: error }, 'scaling failed'))
   autoscaler.on('decision', (status) => {
     if (status.desired !== lastDesired)
@@ -199,24 +127,37 @@ export async function startGateway(
     lastDesired = status.desired
   })
   let lastDesired = autoscaler.desired
-  dispatcher.on('answered', (upstreamMs: number) => autoscaler?.recordServiceTime(upstreamMs))
+
+  // Scaled to zero with an actuator and nothing ready: requests wait while the pool wakes (admission, dispatch).
+  const wakingUp = () => wakingFromZero(config.minReplicas, actuator !== undefined, pool.readyCount())
+  const forwarding = forwardOptions(config, replicaToken && (() => replicaToken.value))
+  const dispatcher = new Dispatcher(
+    {
+      queue,
+      pool,
+      policy: ROUTING_POLICIES[config.routing],
+      retryBudget: new RetryBudget(retryBudgetOptions(config), performance.now()),
+      registry: metricsRegistry,
+      rejected: requestMetrics.rejected,
+      log: logger,
+      forward: (job, replica, signal) => forwardToReplica(job, replica, signal, forwarding),
+      wakingUp,
+    },
+    { ...dispatcherOptions(config), interactiveWindowMs: edges.interactiveWindowMs },
+  )
+  dispatcher.on('answered', (upstreamMs: number) => autoscaler.recordServiceTime(upstreamMs))
   const autoscaleTimer = setInterval(() => {
     cluster.refresh()
-    autoscaler?.tick(Date.now())
+    autoscaler.tick(Date.now())
   }, config.autoscaleIntervalMs)
   cluster.start()
-  const models = await startModelLifecycle(config, pool, metrics, logger, edges.random)
+
+  const models = await startModelLifecycle(config, pool, metricsRegistry, logger, edges.random)
   const datasets = new DatasetCatalog(config.datasetsDir)
   const batchStore = openBatchStore(config.dataDir, logger)
   const batch = new BatchJobs(
     { store: batchStore, datasets, dispatcher, queue, pool, log: logger },
-    {
-      concurrency: config.batchConcurrency,
-      imageTimeoutMs: config.batchImageTimeoutMs,
-      stallTimeoutMs: config.batchStallTimeoutMs,
-      maxActiveJobs: config.batchMaxActiveJobs,
-      retention: { keep: config.batchKeepFinished, maxAgeMs: config.batchKeepFinishedS * 1000 },
-    },
+    batchJobSettings(config),
   )
   let shuttingDown = false
   const app = await buildGatewayServer({
@@ -224,7 +165,8 @@ export async function startGateway(
     queue,
     dispatcher,
     pool,
-    metrics,
+    metricsRegistry,
+    requestMetrics,
     logger,
     isShuttingDown: () => shuttingDown,
     autoscaler,
@@ -247,7 +189,7 @@ export async function startGateway(
   const url = reachableListenUrl(await app.listen({ host: config.host, port: config.port }))
   let metricsListener: MetricsListener | undefined
   if (config.metricsPort !== undefined)
-    metricsListener = await listenForMetrics(metrics.registry, config.host, config.metricsPort)
+    metricsListener = await listenForMetrics(metricsRegistry, config.host, config.metricsPort)
   const metricsUrl = metricsListener?.url
   const warning = openAccessWarning(config.host, tokens !== undefined)
   if (warning) logger.warn(warning)
@@ -280,7 +222,7 @@ export async function startGateway(
     if (left > 0) logger.warn({ requests: left }, 'answered 503 to requests still queued at shutdown')
     await app.close()
     await metricsListener?.close()
-    for (const file of [tokens, peerToken, replicaToken]) file?.close()
+    credentials.close()
     await models.close()
     await health.stop()
     await discovery.stop()
@@ -288,7 +230,7 @@ export async function startGateway(
     batchStore?.close()
   }
   const reload = async () => {
-    await Promise.all([discovery.refresh(), tokens?.refresh(), peerToken?.refresh(), replicaToken?.refresh()])
+    await Promise.all([discovery.refresh(), credentials.refresh()])
   }
   return {
     app,
@@ -305,62 +247,5 @@ export async function startGateway(
     metricsUrl,
     reload,
     shutdown,
-  }
-}
-
-async function createActuator(
-  config: GatewayConfig,
-  discovery: Discovery,
-  pool: ReplicaPool,
-): Promise<Actuator | undefined> {
-  switch (config.autoscaler) {
-    case 'none':
-      return undefined
-    case 'local':
-      return localActuator(discovery as LocalReplicas, pool)
-    case 'kubernetes':
-      return kubernetesActuator({
-        ...kubeConnection(config),
-        namespace: config.kubeNamespace,
-        deployment: config.kubeDeployment,
-        roles: config.kubePodSelector
-          ? { selector: config.kubePodSelector, container: config.kubeContainer, standbyCpu: config.standbyCpu }
-          : undefined,
-      })
-  }
-}
-
-function kubeConnection(config: GatewayConfig) {
-  return { apiUrl: config.kubeApiUrl!, tokenFile: config.kubeTokenFile, caFile: config.kubeCaFile }
-}
-
-/**
- * The replica Deployment's size when this gateway starts: its first scale-down window counts it as a recent
- * recommendation, so a gateway that restarts (a rolling update) does not shrink a pool it has not measured yet.
- */
-async function currentScale(actuator: Actuator | undefined, logger: FastifyBaseLogger): Promise<number> {
-  if (actuator?.name !== 'kubernetes') return 0
-  try {
-    return await (actuator as KubernetesActuator).current()
-  } catch (error) {
-    logger.warn({ err: error }, 'could not read the replica Deployment scale; starting from none')
-    return 0
-  }
-}
-
-function createDiscovery(config: GatewayConfig, logger: FastifyBaseLogger, edges: GatewayEdges): Discovery {
-  switch (config.discovery) {
-    case 'static':
-      return new StaticDiscovery(config.replicas, config.replicasFile, logger)
-    case 'dns':
-      return new DnsDiscovery(
-        { hostname: config.dnsName!, port: config.dnsPort, intervalMs: config.dnsIntervalMs, resolve: edges.resolve },
-        logger,
-      )
-    case 'local':
-      return new LocalReplicas(
-        { count: config.localReplicas, args: config.localReplicaArgs, onLog: edges.onReplicaLog },
-        logger,
-      )
   }
 }

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { Registry } from 'prom-client'
 import type { AccessControlOptions } from '../../common/auth/access-control.ts'
 import { registerMetricsRoute } from '../../common/http/metrics-route.ts'
 import { createServiceApp } from '../../common/http/service-app.ts'
@@ -8,11 +9,11 @@ import type { DatasetCatalog } from './batch/datasets.ts'
 import type { GatewayConfig } from './config.ts'
 import type { Dispatcher } from './dispatch/dispatcher.ts'
 import { LiveStats } from './live-stats.ts'
-import type { GatewayMetrics } from './metrics.ts'
 import type { ReplicaPool } from './pool/replica-pool.ts'
 import { replicaViewSchema } from './pool/replica-view.ts'
 import type { Job } from './queue/job.ts'
 import type { JobQueue } from './queue/job-queue.ts'
+import type { RequestMetrics } from './request-metrics.ts'
 import { autoscaleRoute } from './routes/autoscale.ts'
 import { batchRoutes } from './routes/batch.ts'
 import { type LiveVersion, liveRoute } from './routes/live.ts'
@@ -30,7 +31,9 @@ export interface GatewayServerOptions {
   queue: JobQueue<Job>
   dispatcher: Dispatcher
   pool: ReplicaPool
-  metrics: GatewayMetrics
+  /** Served at GET /metrics (unless METRICS_PORT serves it apart). */
+  metricsRegistry: Registry
+  requestMetrics: RequestMetrics
   logger: FastifyBaseLogger
   isShuttingDown: () => boolean
   autoscaler: Autoscaler
@@ -48,7 +51,7 @@ export interface GatewayServerOptions {
 
 /** The gateway's HTTP face. The body of a prediction is read once, as bytes, and forwarded untouched. */
 export async function buildGatewayServer(options: GatewayServerOptions): Promise<FastifyInstance> {
-  const { config, queue, dispatcher, pool, metrics, autoscaler, isShuttingDown, wakingUp } = options
+  const { config, queue, dispatcher, pool, autoscaler, isShuttingDown, wakingUp } = options
   const app = await createServiceApp({
     logger: options.logger,
     title: 'Switchyard gateway',
@@ -82,7 +85,7 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
     queue,
     dispatcher,
     pool,
-    metrics,
+    metrics: options.requestMetrics,
     maxBodyBytes: config.maxBodyBytes,
     defaultTimeoutMs: config.defaultTimeoutMs,
     sloMs: config.sloMs,
@@ -121,6 +124,6 @@ export async function buildGatewayServer(options: GatewayServerOptions): Promise
   })
   await registerWebPage(app)
   // With METRICS_PORT, /metrics is served there alone (common/http/metrics-listener.ts), not here.
-  if (config.metricsPort === undefined) registerMetricsRoute(app, metrics.registry)
+  if (config.metricsPort === undefined) registerMetricsRoute(app, options.metricsRegistry)
   return app
 }

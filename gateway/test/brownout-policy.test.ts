@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { ADMISSION_HEADROOM, type LoadNow, requestBudget, wouldMissDeadline } from '../src/admission/admission.ts'
 import { brownoutChoice, type FallbackLoad } from '../src/admission/brownout.ts'
 import { expectedQueueWaitMs } from '../src/admission/expected-wait.ts'
-import { SERVICE_ESTIMATE_STALE_MS, VersionServiceTimes } from '../src/meters/version-service-times.ts'
+import { SERVICE_ESTIMATE_STALE_MS, VersionServiceTimes } from '../src/measurements/version-service-times.ts'
 
 const settings = { defaultTimeoutMs: 30_000, sloMs: 500 }
 type Load = Pick<LoadNow, 'queued' | 'replicas' | 'measuredPace'>

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { canaryVerdict, DEFAULT_ROLLBACK_RULE, type WindowStats } from '../src/canary/rollback-rule.ts'
-import { VersionOutcomes } from '../src/meters/version-outcomes.ts'
+import { parseConfig } from '../../common/config.ts'
+import { canaryVerdict, type WindowStats } from '../src/canary/rollback-rule.ts'
+import { VersionOutcomes } from '../src/measurements/version-outcomes.ts'
+import { rollbackRule, versionSettings } from '../src/versions/settings.ts'
 
-const rule = DEFAULT_ROLLBACK_RULE
+/** The rule as shipped: the CANARY_* settings' defaults. */
+const rule = rollbackRule(parseConfig(versionSettings, { env: {}, argv: [] }))
 const stats = fc
   .record({
     requests: fc.integer({ min: 0, max: 5000 }),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { retryAfterSeconds } from '../src/admission/admission.ts'
-import { DrainRate } from '../src/meters/drain-rate.ts'
+import { DrainRate } from '../src/measurements/drain-rate.ts'
 
 test('a busy replica finishing a job every 100 ms drains 10 per second, however recently it started', () => {
   const rate = new DrainRate(5000)

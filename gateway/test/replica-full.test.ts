@@ -19,7 +19,7 @@ describe("gateway: a replica full with other gateways' work (503 replica_full)",
   const { stubs, gatewayFor, closeAll } = stubPoolFixture()
   after(closeAll)
 
-  for (const flags of [[], ['--workers', '4'], ['--routing', 'round-robin']]) {
+  for (const flags of [[], ['--max-in-flight-to-replicas', '4'], ['--routing', 'round-robin']]) {
     test(`a job every replica refuses waits for a slot, not in a spin, and is served without a retry (${flags.join(' ') || 'defaults'})`, async () => {
       const [stub] = await stubs({ name: 'only', maxInflight: 1, delayMs: 1 })
       const gateway = await gatewayFor([stub!], flags)

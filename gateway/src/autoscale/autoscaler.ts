@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import PQueue from 'p-queue'
-import { SlidingWindowCounter } from '../meters/sliding-window.ts'
+import { SlidingWindowCounter } from '../measurements/sliding-window.ts'
 import { combineDemand } from './combine-demand.ts'
 import {
   arrivalTrend,

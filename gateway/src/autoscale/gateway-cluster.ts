@@ -1,10 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { GatewayConfig } from '../config.ts'
 import { addressToUrl, type Resolver, systemResolver } from '../discovery/dns.ts'
 import type { GatewayCluster } from './autoscaler.ts'
+import { type ClusterConfig, leaseElectorOptions } from './cluster-settings.ts'
 import type { KubernetesRequest } from './kubernetes-api.ts'
-import { LeaseElector, type LeaseElectorOptions } from './lease-elector.ts'
+import type { KubernetesConfig } from './kubernetes-settings.ts'
+import { LeaseElector } from './lease-elector.ts'
 import { PeerDemand } from './peer-demand.ts'
+import type { AutoscaleConfig } from './settings.ts'
 
 export interface RunningCluster {
   cluster: GatewayCluster
@@ -21,7 +23,7 @@ export interface RunningCluster {
  * always leads.
  */
 export function gatewayCluster(
-  config: GatewayConfig,
+  config: ClusterConfig & Pick<KubernetesConfig, 'kubeNamespace'> & Pick<AutoscaleConfig, 'autoscaleIntervalMs'>,
   kube: KubernetesRequest | undefined,
   log: FastifyBaseLogger,
   resolve: Resolver = systemResolver,
@@ -65,18 +67,6 @@ export function gatewayCluster(
     stop: async () => {
       await elector?.stop()
     },
-  }
-}
-
-/** The Lease this gateway competes for, and how, as its configuration says. */
-export function leaseElectorOptions(config: GatewayConfig): LeaseElectorOptions {
-  return {
-    namespace: config.kubeNamespace,
-    name: config.leaseName,
-    identity: config.gatewayId,
-    leaseDurationS: config.leaseDurationS,
-    renewDeadlineS: config.leaseRenewDeadlineS,
-    retryPeriodS: config.leaseRetryPeriodS,
   }
 }
 

@@ -1,8 +1,6 @@
 import type { Random } from '../../../common/random.ts'
 import type { Candidate } from './candidate.ts'
 
-export type RoutingPolicyName = 'least-outstanding' | 'round-robin' | 'random'
-
 export interface RoutingState {
   random: Random
   /** Round-robin position; policies that use it advance it. */
@@ -80,8 +78,12 @@ export function pickRandom(candidates: readonly Candidate[], state: RoutingState
   return candidates[Math.floor(state.random() * candidates.length)]
 }
 
-export const ROUTING_POLICIES: Record<RoutingPolicyName, RoutingPolicy> = {
+/** Every policy ROUTING can name: the setting's choices are read from here. */
+export const ROUTING_POLICIES = {
   'least-outstanding': { pick: pickLeastOutstanding, loadAware: true },
   'round-robin': { pick: pickRoundRobin, loadAware: false },
   random: { pick: pickRandom, loadAware: false },
-}
+} as const satisfies Record<string, RoutingPolicy>
+
+export type RoutingPolicyName = keyof typeof ROUTING_POLICIES
+export const ROUTING_POLICY_NAMES = Object.keys(ROUTING_POLICIES) as RoutingPolicyName[]

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import { modelVersionKey } from '../../../common/http/model-selection.ts'
 import { activeCanary, productionVersion } from '../../../common/model-registry/state.ts'
-import type { VersionOutcomes } from '../meters/version-outcomes.ts'
+import type { VersionOutcomes } from '../measurements/version-outcomes.ts'
 import type { RegistryWatcher } from '../versions/registry-watcher.ts'
 import { type CanaryVerdict, canaryVerdict, type RollbackRule, type WindowStats } from './rollback-rule.ts'
 

@@ -6,7 +6,8 @@
  *   (default 0.01, one point), or
  * - with at least `minSamples` answers each, its p95 latency exceeds production's by more than `maxP95Increase`
  *   (default 0.10, the gate's +10 %) plus `p95SlackMs` (a few ms, so timer jitter on fast models is not a regression).
- * Otherwise it keeps running (or waits for samples).
+ * Otherwise it keeps running (or waits for samples). The thresholds, and their defaults, are the CANARY_* settings
+ * (versions/settings.ts).
  */
 export interface WindowStats {
   requests: number
@@ -21,13 +22,6 @@ export interface RollbackRule {
   maxErrorRateIncrease: number
   maxP95Increase: number
   p95SlackMs: number
-}
-
-export const DEFAULT_ROLLBACK_RULE: RollbackRule = {
-  minSamples: 50,
-  maxErrorRateIncrease: 0.01,
-  maxP95Increase: 0.1,
-  p95SlackMs: 5,
 }
 
 export type CanaryVerdict =

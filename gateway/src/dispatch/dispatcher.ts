@@ -1,24 +1,26 @@
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
+import type { Registry } from 'prom-client'
 import { createRandom } from '../../../common/random.ts'
 import type { RoutingPolicy, RoutingState } from '../balancing/policies.ts'
 import { worthWaitingForFaster } from '../balancing/wait-for-faster.ts'
-import { DrainRate } from '../meters/drain-rate.ts'
-import type { GatewayMetrics } from '../metrics.ts'
+import { DrainRate } from '../measurements/drain-rate.ts'
 import type { ReadonlyReplica } from '../pool/replica.ts'
 import type { AttemptEnding, AttemptReport, ReplicaPool } from '../pool/replica-pool.ts'
 import type { Job, JobOutcome } from '../queue/job.ts'
 import type { JobQueue, QueueRoom } from '../queue/job-queue.ts'
+import type { RejectionCounter } from '../request-metrics.ts'
+import { type DispatchMetrics, registerDispatchMetrics } from './dispatch-metrics.ts'
 import type { AttemptResult } from './forward.ts'
 import { INTERACTIVE_WINDOW_MS, mayStartLowPriority } from './low-priority-reserve.ts'
 import type { RetryBudget } from './retry-budget.ts'
 import { slotsToLend } from './slot-lending.ts'
 
 export interface DispatcherOptions {
-  /** Fixed number of workers, or 'auto': the total slots of the routable replicas. */
-  workers: number | 'auto'
+  /** Attempts in flight to replicas at most (MAX_IN_FLIGHT_TO_REPLICAS), or 'auto': the total slots of the routable replicas. */
+  maxInFlight: number | 'auto'
   /**
-   * With `workers: 'auto'` and a load-aware policy: slots a replica may hold while the queue is deep (see
+   * With `maxInFlight: 'auto'` and a load-aware policy: slots a replica may hold while the queue is deep (see
    * slotsToLend); default: its own slots only.
    */
   slotsWhenQueued?: number
@@ -33,7 +35,10 @@ export interface DispatcherDeps {
   pool: ReplicaPool
   policy: RoutingPolicy
   retryBudget: RetryBudget
-  metrics: GatewayMetrics
+  /** Where the dispatcher registers its metrics (dispatch-metrics.ts). */
+  registry: Registry
+  /** Requests it gives up on (deadline, no replica, client gone), counted with admission's refusals. */
+  rejected: RejectionCounter
   log: FastifyBaseLogger
   forward: (job: Job, replica: ReadonlyReplica, signal: AbortSignal) => Promise<AttemptResult>
   /** The pool is waking from zero (admission.ts `wakingFromZero`): queued jobs wait for it instead of failing. */
@@ -57,9 +62,9 @@ export interface DispatcherEvents {
 type ReplicaSeries = { dispatched: { inc(): void }; upstreamSeconds: { observe(value: number): void } }
 
 /**
- * The consumer side of the gateway: N workers take jobs off the bounded queue and forward them, each only when
- * a replica has a free slot ("late binding": all waiting happens here, and the replica is chosen at the last
- * moment by the routing policy). It drops jobs whose deadline passed (504, never sent), retries failed attempts
+ * The consumer side of the gateway: it takes jobs off the bounded queue and forwards them (at most MAX_IN_FLIGHT_TO_REPLICAS at
+ * once), each only when a replica has a free slot ("late binding": all waiting happens here, and the replica is
+ * chosen at the last moment by the routing policy). It drops jobs whose deadline passed (504, never sent), retries failed attempts
  * on another replica within the retry budget, and fails everything fast when no replica is left. What an attempt
  * says about its replica goes to the pool, which owns replica state; each job keeps its own deadline and settles once.
  * Times are `performance.now()` ms.
@@ -69,6 +74,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   readonly #options: DispatcherOptions
   readonly #routing: RoutingState = { random: createRandom(Date.now() & 0xffffffff), cursor: 0 }
   readonly #drainRate = new DrainRate()
+  readonly #metrics: DispatchMetrics
   /** Per-replica metric series, bound once (a labelled lookup costs a hash per call). */
   readonly #series = new WeakMap<ReadonlyReplica, ReplicaSeries>()
   #busy = 0
@@ -85,10 +91,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     super()
     this.#deps = deps
     this.#options = options
+    this.#metrics = registerDispatchMetrics(deps.registry, () => this.#busy)
     deps.pool.on('change', () => this.#onPoolChange())
   }
 
-  /** Attempts in flight to replicas (busy workers). */
+  /** Attempts in flight to replicas. */
   get busy(): number {
     return this.#busy
   }
@@ -97,8 +104,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
    * How many attempts may be in flight: the configured number, else the routable replicas' total slots. A
    * load-oblivious policy sends at once (replicas queue), so it is only bounded by the configured number.
    */
-  get workers(): number {
-    if (this.#options.workers !== 'auto') return this.#options.workers
+  get maxInFlight(): number {
+    if (this.#options.maxInFlight !== 'auto') return this.#options.maxInFlight
     if (!this.#deps.policy.loadAware) return Number.POSITIVE_INFINITY
     const { pool, queue } = this.#deps
     const total = pool.totalSlots()
@@ -107,9 +114,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     return total + replicas * this.#lent(queue.size, replicas, total)
   }
 
-  /** Whether slots may be lent under a deep queue at all (REPLICA_SLOTS_WHEN_QUEUED with auto, load-aware workers). */
+  /** Whether slots may be lent under a deep queue at all (REPLICA_SLOTS_WHEN_QUEUED with auto, load-aware dispatch). */
   get #lending(): boolean {
-    return this.#deps.policy.loadAware && this.#options.workers === 'auto' && (this.#options.slotsWhenQueued ?? 0) > 0
+    return (
+      this.#deps.policy.loadAware && this.#options.maxInFlight === 'auto' && (this.#options.slotsWhenQueued ?? 0) > 0
+    )
   }
 
   /** Slots lent to each replica now (0 unless the queue is deep); uniform slots assumed. */
@@ -136,12 +145,12 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     return 'ok'
   }
 
-  /** Dispatches as many queued jobs as there are free workers and free replica slots. */
+  /** Dispatches as many queued jobs as the in-flight cap and free replica slots allow. */
   pump(): void {
     if (this.#pumping) return
     this.#pumping = true
     try {
-      while (this.#busy < this.workers && this.#deps.queue.size > 0) {
+      while (this.#busy < this.maxInFlight && this.#deps.queue.size > 0) {
         if (!this.#dispatchOne()) break
       }
     } finally {
@@ -170,11 +179,11 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   }
 
   #dispatchOne(): boolean {
-    const { queue, pool, policy, metrics } = this.#deps
+    const { queue, pool, policy, rejected } = this.#deps
     const job = queue.shift()
     if (!job) return false
     if (job.timeLeft() <= 0) {
-      metrics.rejected.inc({ reason: 'deadline' })
+      rejected.inc({ reason: 'deadline' })
       this.#finish(job, { kind: 'error', code: 'deadline_exceeded', message: 'the deadline passed while queued' })
       return true
     }
@@ -202,7 +211,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     if (!choice || !replica) {
       if (pool.readyCount(job.model) === 0 || job.tried.size > 0) {
         // Nowhere (else) to go: no replica at all, or every replica was already tried for this job.
-        metrics.rejected.inc({ reason: 'no_replica' })
+        rejected.inc({ reason: 'no_replica' })
         this.#finish(job, {
           kind: 'error',
           code: job.tried.size > 0 ? 'upstream_failed' : 'no_replica',
@@ -214,7 +223,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
       queue.pushFront(job)
       return false
     }
-    if (policy.loadAware && this.#options.workers === 'auto') {
+    if (policy.loadAware && this.#options.maxInFlight === 'auto') {
       // Late binding: the job waits here while its best replica is full, or while a faster one will be free soon.
       if (!choice.free || worthWaitingForFaster(choice, candidates, queue.size + 1)) {
         queue.pushFront(job)
@@ -230,8 +239,8 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   }
 
   #start(job: Job, replica: ReadonlyReplica): void {
-    const { metrics, pool } = this.#deps
-    metrics.queueWaitSeconds.observe(job.startAttempt() / 1000)
+    const { pool } = this.#deps
+    this.#metrics.queueWaitSeconds.observe(job.startAttempt() / 1000)
     this.#seriesOf(replica).dispatched.inc()
     pool.beginAttempt(replica)
     this.#busy++
@@ -256,7 +265,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   /** Settles or re-queues the job; returns how the attempt ended, for the pool. */
   #onAttemptEnd(job: Job, replica: ReadonlyReplica, result: AttemptResult): AttemptEnding {
-    const { metrics, queue, retryBudget, log } = this.#deps
+    const { queue, retryBudget, log } = this.#deps
     switch (result.kind) {
       case 'answer': {
         this.#seriesOf(replica).upstreamSeconds.observe(result.upstreamMs / 1000)
@@ -280,7 +289,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
         job.tried.add(replica.url)
         const now = performance.now()
         if (!job.settled && job.timeLeft(now) > 0 && retryBudget.tryRetry(now)) {
-          metrics.retries.inc()
+          this.#metrics.retries.inc()
           log.info({ request_id: job.id, replica: replica.url, reason: result.reason }, 'retrying on another replica')
           job.requeue(now)
           queue.pushFront(job)
@@ -319,7 +328,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     inflight: number | undefined,
     freeInMs: number | undefined,
   ): AttemptEnding {
-    this.#deps.metrics.replicaFull.inc()
+    this.#metrics.replicaFull.inc()
     this.#deps.log.debug({ request_id: job.id, replica: replica.url, inflight }, 'replica full: re-queued')
     if (!job.settled) {
       job.requeue()
@@ -329,7 +338,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   }
 
   #onDeadline(job: Job): void {
-    this.#deps.metrics.rejected.inc({ reason: 'deadline' })
+    this.#deps.rejected.inc({ reason: 'deadline' })
     // Queued: it leaves the queue. In flight: the client is answered now; the attempt may still finish (and tell
     // the pool about the replica).
     const queued = this.#deps.queue.remove(job)
@@ -342,7 +351,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
 
   #onClientGone(job: Job): void {
     // An attempt in flight is aborted by the same signal (see #start); a queued job leaves the queue.
-    if (this.#deps.queue.remove(job)) this.#deps.metrics.rejected.inc({ reason: 'client_closed' })
+    if (this.#deps.queue.remove(job)) this.#deps.rejected.inc({ reason: 'client_closed' })
     this.#finish(job, { kind: 'error', code: 'client_closed', message: 'the client closed the connection' })
   }
 
@@ -350,7 +359,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
     // Runs after every attempt (a freed slot is a change): the queue's size is the cheap test, the pool walk second.
     if (this.#deps.queue.size > 0 && this.#deps.pool.readyCount() === 0 && !this.#deps.wakingUp?.()) {
       const failed = this.failQueued('no_replica', 'no replica is ready')
-      this.#deps.metrics.rejected.inc({ reason: 'no_replica' }, failed)
+      this.#deps.rejected.inc({ reason: 'no_replica' }, failed)
     }
     this.pump()
   }
@@ -363,7 +372,7 @@ export class Dispatcher extends EventEmitter<DispatcherEvents> {
   #seriesOf(replica: ReadonlyReplica): ReplicaSeries {
     let series = this.#series.get(replica)
     if (!series) {
-      const { metrics } = this.#deps
+      const metrics = this.#metrics
       series = {
         dispatched: metrics.dispatched.labels(replica.url),
         upstreamSeconds: metrics.upstreamSeconds.labels(replica.url),

@@ -1,4 +1,4 @@
-import { SlidingWindowCounter } from '../meters/sliding-window.ts'
+import { SlidingWindowCounter } from '../measurements/sliding-window.ts'
 
 export interface RetryBudgetOptions {
   /** Retries allowed as a share of requests in the window (0.2 = 20 %). */

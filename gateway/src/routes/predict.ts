@@ -16,10 +16,10 @@ import {
   requestBudget,
 } from '../admission/admission.ts'
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
-import type { GatewayMetrics } from '../metrics.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
 import { Job, type JobOutcome, type Priority, type UpstreamAnswer } from '../queue/job.ts'
 import type { ByteReservation, JobQueue, QueueRoom } from '../queue/job-queue.ts'
+import type { RequestMetrics } from '../request-metrics.ts'
 import type { Brownout, Degraded } from '../versions/brownout.ts'
 import type { ModelRouter } from '../versions/model-router.ts'
 import { readUpload } from './read-upload.ts'
@@ -39,7 +39,7 @@ export interface PredictRoutesOptions extends AdmissionSettings {
   queue: JobQueue<Job>
   dispatcher: Dispatcher
   pool: ReplicaPool
-  metrics: GatewayMetrics
+  metrics: RequestMetrics
   /** Largest body accepted (MAX_BODY_BYTES). */
   maxBodyBytes: number
   isShuttingDown: () => boolean

@@ -89,7 +89,8 @@ export const statusRoutes: FastifyPluginAsyncJsonSchemaToTs<{
         max_bytes: queue.limits.maxBytes,
         lanes: { normal: queue.laneSize('normal'), low: queue.laneSize('low') },
         oldest_wait_ms: oldest ? Math.round(performance.now() - oldest.enqueuedAt) : 0,
-        workers: dispatcher.workers,
+        // Named when the in-flight cap was WORKERS (now MAX_IN_FLIGHT_TO_REPLICAS): clients of GET /queue read these names.
+        workers: dispatcher.maxInFlight,
         workers_busy: dispatcher.busy,
       }
     },

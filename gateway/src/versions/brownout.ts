@@ -2,7 +2,7 @@ import { parseModelSelector } from '../../../common/http/model-selection.ts'
 import { fallbackKey, type RegistryState } from '../../../common/model-registry/state.ts'
 import type { LoadNow, RequestBudget } from '../admission/admission.ts'
 import { brownoutChoice } from '../admission/brownout.ts'
-import type { VersionServiceTimes } from '../meters/version-service-times.ts'
+import type { VersionServiceTimes } from '../measurements/version-service-times.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
 
 /** A request answered by its model's fallback. */

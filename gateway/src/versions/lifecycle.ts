@@ -1,15 +1,16 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { Registry } from 'prom-client'
 import { modelVersionKey } from '../../../common/http/model-selection.ts'
 import { CanaryMonitor } from '../canary/canary-monitor.ts'
-import type { GatewayConfig } from '../config.ts'
-import { VersionOutcomes } from '../meters/version-outcomes.ts'
-import { VersionServiceTimes } from '../meters/version-service-times.ts'
-import type { GatewayMetrics } from '../metrics.ts'
+import { VersionOutcomes } from '../measurements/version-outcomes.ts'
+import { VersionServiceTimes } from '../measurements/version-service-times.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
 import type { LiveVersion } from '../routes/live.ts'
 import type { VersionOutcomeReport } from '../routes/predict.ts'
 import { ModelRouter } from './model-router.ts'
 import { RegistryWatcher } from './registry-watcher.ts'
+import { rollbackRule, type VersionConfig } from './settings.ts'
+import { registerVersionMetrics } from './version-metrics.ts'
 
 export interface ModelLifecycle {
   registry: RegistryWatcher
@@ -23,25 +24,14 @@ export interface ModelLifecycle {
   close(): Promise<void>
 }
 
-type LifecycleConfig = Pick<
-  GatewayConfig,
-  | 'modelRegistryFile'
-  | 'registryPollMs'
-  | 'canaryWindowS'
-  | 'canaryMinSamples'
-  | 'canaryMaxErrorRateIncrease'
-  | 'canaryMaxP95Increase'
-  | 'canaryP95SlackMs'
->
-
 /**
  * Versions and canaries at the gateway: the registry state (watched), the router that picks a version per request,
  * the per-version sliding windows and metrics, and the monitor that rolls a bad canary back.
  */
 export async function startModelLifecycle(
-  config: LifecycleConfig,
+  config: VersionConfig,
   pool: ReplicaPool,
-  metrics: GatewayMetrics,
+  metricsRegistry: Registry,
   logger: FastifyBaseLogger,
   random: () => number = Math.random,
 ): Promise<ModelLifecycle> {
@@ -50,17 +40,8 @@ export async function startModelLifecycle(
   const router = new ModelRouter(pool, registry, random)
   const outcomes = new VersionOutcomes(config.canaryWindowS * 1000)
   const serviceTimes = new VersionServiceTimes()
-  const canary = new CanaryMonitor(
-    outcomes,
-    registry,
-    {
-      minSamples: config.canaryMinSamples,
-      maxErrorRateIncrease: config.canaryMaxErrorRateIncrease,
-      maxP95Increase: config.canaryMaxP95Increase,
-      p95SlackMs: config.canaryP95SlackMs,
-    },
-    logger,
-  )
+  const canary = new CanaryMonitor(outcomes, registry, rollbackRule(config), logger)
+  const metrics = registerVersionMetrics(metricsRegistry)
   // Label objects and keys per version (and status), made once: this runs for every answered request.
   const versions = new Map<string, VersionLabels>()
   const labelsOf = (model: string, version: string): VersionLabels => {
