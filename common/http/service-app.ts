@@ -62,7 +62,15 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
   installAccessControl(app, options.access ?? { tokens: undefined, predictNeedsToken: false })
   installUnreadBodyDrain(app, options.bodyLimit)
   answerHalfClosedClients(app)
+  // Once closing, an answer still in flight ends its connection: kept alive, it would hold the server's close open
+  // for up to its keep-alive timeout after the last answer (Node closes only the connections idle when close begins).
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
   app.addHook('onSend', (request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close')
     reply.header('x-request-id', request.id)
     // No response of ours is meant to be sniffed into another type (an error body rendered as HTML, say).
     reply.header('x-content-type-options', 'nosniff')

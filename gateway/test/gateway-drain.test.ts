@@ -50,9 +50,7 @@ describe('gateway shutdown: work in flight to a replica', () => {
     const { stub, gateway } = await setup()
     const release = stub.holdAnswers()
     let answered = false
-    // Its connection ends with its answer: one kept alive, idle once answered, would hold the server's close open
-    // until its keep-alive timeout, which is not what this test is about.
-    const inFlight = post(gateway, { connection: 'close' }).finally(() => (answered = true))
+    const inFlight = post(gateway).finally(() => (answered = true))
     await stub.received(1)
     // A second request waits in the gateway's queue (the replica's one slot is taken) until the drain time runs out.
     const accepted = jobsAccepted(gateway, 1)
@@ -69,6 +67,20 @@ describe('gateway shutdown: work in flight to a replica', () => {
     assert.equal(stopped, false, 'shutdown waits for it')
     release()
     assert.equal((await inFlight).status, 200)
+    await stopping
+  })
+
+  test('an answer given while the server closes ends its keep-alive connection, so the close does not wait on it', async () => {
+    const { stub, gateway } = await setup()
+    const release = stub.holdAnswers()
+    const inFlight = post(gateway)
+    await stub.received(1)
+    const stopping = gateway.shutdown(0)
+    await turn()
+    release()
+    const answer = await inFlight
+    assert.equal(answer.status, 200)
+    assert.equal(answer.headers.connection, 'close')
     await stopping
   })
 })
