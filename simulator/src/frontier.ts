@@ -120,13 +120,6 @@ export function dominatingBaselines(point: FrontierPoint, others: readonly Front
   )
 }
 
-/** The points no other point dominates, by cost ascending: the frontier of what the families can do. Pure. */
-export function paretoFront<T extends Outcome>(points: readonly T[]): T[] {
-  return points
-    .filter((p) => !points.some((q) => dominates(q, p)))
-    .sort((a, b) => a.replicaSeconds - b.replicaSeconds || a.slowShare - b.slowShare)
-}
-
 /** Custom's cost relative to the cheapest clairvoyant point within `budget` violations (undefined if none is). */
 export function costOverClairvoyant(
   custom: FrontierPoint,

@@ -405,12 +405,3 @@ function errorCodeOf(body: Buffer): string | undefined {
     return undefined
   }
 }
-
-/**
- * Submits a batch job and resolves with it once it has ended: succeeded (with `results`), failed (with `error`) or
- * cancelled. What a regression gate calls in-process; over HTTP the same is POST /batch, then GET /batch/:id.
- */
-export async function runBatchJob(jobs: BatchJobs, spec: BatchSpec, signal?: AbortSignal): Promise<BatchJobRecord> {
-  const job = await jobs.submit(spec)
-  return jobs.wait(job.id, signal)
-}
