@@ -6,7 +6,7 @@ import { Autoscaler, type AutoscalerOptions } from '../../gateway/src/autoscale/
 import { type PodRole, planRoles } from '../../gateway/src/autoscale/standby-plan.ts'
 import { DrainRate } from '../../gateway/src/meters/drain-rate.ts'
 import { VersionServiceTimes } from '../../gateway/src/meters/version-service-times.ts'
-import { updatePeakEwma } from '../../gateway/src/pool/peak-ewma.ts'
+import { LATENCY_TAU_MS, updatePeakEwma } from '../../gateway/src/pool/peak-ewma.ts'
 import { arrivalsInSecond } from '../../loadtester/src/arrivals.ts'
 import type { ClusterState, PodView, ScalingController } from './controllers/cluster-state.ts'
 import { EventQueue } from './event-queue.ts'
@@ -146,9 +146,6 @@ export interface SimulationResult {
   standbySeconds: number
   timeline: SecondStats[]
 }
-
-/** The gateway's (gateway/src/pool/replica.ts): how fast a replica's latency estimate forgets a slow answer. */
-const LATENCY_TAU_MS = 10_000
 
 /**
  * A discrete-event simulation of the whole system: open-loop Poisson arrivals, the gateway's admission and single
