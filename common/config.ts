@@ -239,9 +239,6 @@ export const parse = {
       return raw as T
     }
   },
-  optional<T>(inner: Parser<T>): Parser<T | undefined> {
-    return (raw) => inner(raw)
-  },
   httpUrl(): Parser<string> {
     return (raw) => {
       let url: URL

@@ -44,6 +44,19 @@ export interface ErrorBody {
   request_id: string
 }
 
+/**
+ * The `code` of an error body as read off the wire (a replica's answer to the gateway): undefined when the body is
+ * not such JSON, since a proxy or a crashing process may answer with anything.
+ */
+export function errorCodeOf(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { code?: unknown }
+    return typeof parsed.code === 'string' ? parsed.code : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export class ServiceError extends Error {
   override name = 'ServiceError'
   readonly code: ErrorCode

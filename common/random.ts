@@ -15,8 +15,3 @@ export function createRandom(seed: number): Random {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
-
-/** An exponentially distributed sample with the given mean (inverse transform; never returns Infinity). */
-export function sampleExponential(random: Random, mean: number): number {
-  return -Math.log(1 - random()) * mean
-}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { ERROR_STATUS, ServiceError } from '../errors.ts'
+import { ERROR_STATUS, errorCodeOf, ServiceError } from '../errors.ts'
 import { deadlineFromHeaders, MAX_TIMEOUT_MS, timeLeftFromHeaders } from '../http/deadline.ts'
 import { toServiceError } from '../http/error-handling.ts'
 import { reachableListenUrl } from '../http/listen-url.ts'
@@ -66,6 +66,13 @@ describe('toServiceError', () => {
   test('every code has a 4xx or 5xx status', () => {
     for (const status of Object.values(ERROR_STATUS)) assert.ok(status >= 400 && status < 600)
   })
+})
+
+test('errorCodeOf reads the code of an error body, and nothing from any other body', () => {
+  assert.equal(errorCodeOf(Buffer.from('{"error":"full","code":"replica_full","request_id":"r"}')), 'replica_full')
+  for (const body of ['', 'Service Unavailable', '{"code":503}', 'null', '[]', '{"error":"no code"}']) {
+    assert.equal(errorCodeOf(Buffer.from(body)), undefined, body)
+  }
 })
 
 test('a server bound to every interface is reached at the loopback address; a named host is kept', () => {

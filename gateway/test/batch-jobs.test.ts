@@ -10,7 +10,6 @@ import { SAMPLE_IMAGES_DIR, sampleImages } from '../../common/testing/sample-ima
 import { latencyMs, type RequestRecord } from '../../loadtester/src/request-record.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { runBatchJobOverHttp } from '../src/batch/batch-client.ts'
-import { runBatchJob } from '../src/batch/batch-jobs.ts'
 import type { RunningGateway } from '../src/gateway.ts'
 import { routable, startTestGateway } from './helpers.ts'
 
@@ -186,9 +185,9 @@ describe('batch jobs through the gateway, on darknet-tiny', () => {
     assert.deepEqual(ids.slice(0, 3), [third.body.id, short.body.id, long.body.id], 'newest first')
   })
 
-  test('what a gate calls: runBatchJob in-process, runBatchJobOverHttp, and the latest stored results to reuse', async () => {
+  test('what a gate calls: runBatchJobOverHttp (as a job run in-process), and the latest stored results to reuse', async () => {
     const spec = { model: MODEL, dataset: 'imagenet-sample', limit: 3 }
-    const inProcess = await runBatchJob(gateway.batch, spec)
+    const inProcess = await gateway.batch.wait((await gateway.batch.submit(spec)).id)
     assert.equal(inProcess.status, 'succeeded')
     const progress: number[] = []
     const overHttp = await runBatchJobOverHttp(gateway.url, spec, {
@@ -207,7 +206,7 @@ describe('batch jobs through the gateway, on darknet-tiny', () => {
       status: 404,
       code: 'unknown_dataset',
     })
-    await assert.rejects(runBatchJob(gateway.batch, { ...spec, model: 'nope' }), { code: 'unknown_model' })
+    await assert.rejects(gateway.batch.submit({ ...spec, model: 'nope' }), { code: 'unknown_model' })
   })
 
   test('bad requests are 4xx {error, code, request_id}: a dataset name is never a path', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { EventEmitter, once } from 'node:events'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { LeaseSpec } from '../src/autoscale/lease-election.ts'
+import type { LeaseSpec } from '../src/autoscale/lease-rules.ts'
 
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/ml/leases'
 const SCALE = '/apis/apps/v1/namespaces/ml/deployments/resnet/scale'

@@ -141,13 +141,6 @@ export function dominatingBaselines(point: FrontierPoint, others: readonly Front
   )
 }
 
-/** The points no other point dominates, by cost ascending: the frontier of what the families can do. Pure. */
-export function paretoFront<T extends Outcome>(points: readonly T[]): T[] {
-  return points
-    .filter((p) => !points.some((q) => dominates(q, p)))
-    .sort((a, b) => a.replicaSeconds - b.replicaSeconds || a.slowShare - b.slowShare)
-}
-
 /**
  * Custom's requested cost relative to the cheapest clairvoyant point that meets the attainment target (misses within
  * `budget`), or custom's own attainment when that is looser; undefined if no clairvoyant point does.

@@ -6,7 +6,7 @@ import { Autoscaler, type AutoscalerOptions } from '../../gateway/src/autoscale/
 import { type PodRole, planRoles } from '../../gateway/src/autoscale/standby-plan.ts'
 import { DrainRate } from '../../gateway/src/measurements/drain-rate.ts'
 import { VersionServiceTimes } from '../../gateway/src/measurements/version-service-times.ts'
-import { updatePeakEwma } from '../../gateway/src/pool/peak-ewma.ts'
+import { LATENCY_TAU_MS, updatePeakEwma } from '../../gateway/src/pool/peak-ewma.ts'
 import { arrivalsInSecond } from '../../loadtester/src/arrivals.ts'
 import type { ClusterState, PodView, ScalingController } from './controllers/cluster-state.ts'
 import { EventQueue } from './event-queue.ts'
@@ -147,8 +147,8 @@ export interface SimulationResult {
   timeline: SecondStats[]
 }
 
-/** The gateway's (gateway/src/pool/replica.ts): how fast a replica's latency estimate forgets a slow answer. */
-const LATENCY_TAU_MS = 10_000
+/** The fallback's version key in the per-version service times (every pod serves both versions). */
+const FALLBACK = 'fallback'
 
 /**
  * A discrete-event simulation of the whole system: open-loop Poisson arrivals, the gateway's admission and single
@@ -157,76 +157,273 @@ const LATENCY_TAU_MS = 10_000
  * per-pod CPU usage for metrics-server, and a scaling controller ticked once a second. Deterministic for a seed.
  */
 export function simulate(options: SimulationOptions): SimulationResult {
-  const random = createRandom(options.seed)
-  const serviceMs = serviceTimeSampler(options.serviceTime, createRandom(options.seed ^ 0x9e3779b9))
-  const bootRandom: Random = createRandom(options.seed ^ 0x51ed270b)
-  const contention = options.contention ?? [1]
-  const arrivals: number[] = []
-  for (let s = 0; s < options.workload.length; s++)
-    arrivals.push(...arrivalsInSecond(s, options.workload[s]!, 'poisson', random))
-  const latency = new Float64Array(arrivals.length).fill(Number.NaN)
-  /** 1: admitted to the fallback (brownout). */
-  const degradedJob = new Uint8Array(arrivals.length)
-  const events = new EventQueue<SimEvent>()
-  const queue: number[] = []
-  let queueHead = 0
-  let inFlight = 0
-  let podCount = 0
-  let now = 0
-  let replicaMs = 0
-  let requestedCoreMs = 0
-  let standbyMs = 0
-  let standbyTarget = 0
-  const standbyModel = options.standby ?? DEFAULT_STANDBY_MODEL
-  let specReplicas = options.controller.initialReplicas
-  const endMs = options.workload.length * 1000
-  const warmupS = Math.min(options.warmupS ?? 0, options.workload.length)
-  const measuredFromMs = warmupS * 1000
-  const { cpu } = options
+  return new Simulation(options).run()
+}
 
-  const cpuRate = (pod: Pod) =>
-    pod.phase === 'pending'
+/** One run of `simulate`: the cluster's state on simulated time, and a named step for each thing that happens. */
+class Simulation {
+  readonly #options: SimulationOptions
+  readonly #serviceMs: () => number
+  readonly #bootRandom: Random
+  readonly #contention: readonly number[]
+  readonly #standbyModel: StandbyModel
+  readonly #endMs: number
+  readonly #warmupS: number
+  readonly #measuredFromMs: number
+  /** Arrival times, ms, in order; a request is its index here. */
+  readonly #arrivals: number[]
+  /** Per request: NaN until it is served. */
+  readonly #latency: Float64Array
+  /** 1: admitted to the fallback (brownout). */
+  readonly #degradedJob: Uint8Array
+  readonly #events = new EventQueue<SimEvent>()
+  readonly #queue: number[] = []
+  #queueHead = 0
+  #inFlight = 0
+  #podCount = 0
+  #now = 0
+  #replicaMs = 0
+  #requestedCoreMs = 0
+  #standbyMs = 0
+  #standbyTarget = 0
+  #specReplicas: number
+  // Derived from the pods on every change of phase (recount), not on every request: the hot path only reads them.
+  #alive: Pod[] = []
+  #routable: Pod[] = []
+  #booting = 0
+  /** Pods serving at least one request; with the booting ones, the pods using CPU at once (contention). */
+  #busyPods = 0
+  #requestedCores = 0
+  #standbyPods = 0
+  // Admission as the gateway does it: on a measured pace, with each replica's peak-EWMA latency.
+  readonly #drainRate = new DrainRate()
+  // The fallback's own service time and its probe, measured as the gateway does (per version).
+  readonly #fallbackTimes = new VersionServiceTimes()
+  /** What the gateway's autoscaler reads of the cluster at its tick. */
+  #latest: { backlog: number; readyReplicas: number }
+  readonly #signal: Autoscaler
+  readonly #timeline: SecondStats[] = []
+  #nextSecond = 1000
+
+  constructor(options: SimulationOptions) {
+    this.#options = options
+    const random = createRandom(options.seed)
+    this.#serviceMs = serviceTimeSampler(options.serviceTime, createRandom(options.seed ^ 0x9e3779b9))
+    this.#bootRandom = createRandom(options.seed ^ 0x51ed270b)
+    this.#contention = options.contention ?? [1]
+    this.#arrivals = []
+    for (let s = 0; s < options.workload.length; s++)
+      this.#arrivals.push(...arrivalsInSecond(s, options.workload[s]!, 'poisson', random))
+    this.#latency = new Float64Array(this.#arrivals.length).fill(Number.NaN)
+    this.#degradedJob = new Uint8Array(this.#arrivals.length)
+    this.#standbyModel = options.standby ?? DEFAULT_STANDBY_MODEL
+    this.#specReplicas = options.controller.initialReplicas
+    this.#endMs = options.workload.length * 1000
+    this.#warmupS = Math.min(options.warmupS ?? 0, options.workload.length)
+    this.#measuredFromMs = this.#warmupS * 1000
+    this.#latest = { backlog: 0, readyReplicas: this.#specReplicas }
+    this.#signal = new Autoscaler(
+      { ...options.signal, initialServiceTimeS: 0.05 },
+      undefined,
+      () => this.#latest,
+      0,
+      this.#specReplicas,
+    )
+  }
+
+  run(): SimulationResult {
+    for (let i = 0; i < this.#specReplicas; i++) this.#addPod(true)
+    this.#recount()
+    this.#events.push(0, { kind: 'tick' })
+    const arrivals = this.#arrivals
+    let nextArrival = 0
+    while (nextArrival < arrivals.length || this.#events.size > 0) {
+      const arrivalAt = nextArrival < arrivals.length ? arrivals[nextArrival]! : Number.POSITIVE_INFINITY
+      const eventAt = this.#events.peekTime() ?? Number.POSITIVE_INFINITY
+      const at = Math.min(arrivalAt, eventAt)
+      this.#endSecondsUpTo(at)
+      if (at === Number.POSITIVE_INFINITY) break
+      this.#advance(at)
+      if (arrivalAt <= eventAt) this.#arrive(nextArrival++)
+      else this.#handle(this.#events.pop()!.item)
+    }
+    if (this.#now < this.#endMs) this.#advance(this.#endMs)
+    return this.#results()
+  }
+
+  #handle(event: SimEvent): void {
+    switch (event.kind) {
+      case 'done':
+        this.#complete(event)
+        break
+      case 'started':
+        this.#startPod(event.pod)
+        break
+      case 'promoted':
+        this.#promoted(event.pod)
+        break
+      case 'ready':
+        this.#podReady(event.pod)
+        break
+      case 'tick':
+        this.#tick()
+        break
+    }
+    if (this.#queueHead > 4096 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#queueHead)
+      this.#queueHead = 0
+    }
+  }
+
+  /** One timeline row for each whole second that ends by `at` (within the workload). */
+  #endSecondsUpTo(at: number): void {
+    while (this.#nextSecond <= at && this.#nextSecond <= this.#endMs) {
+      this.#advance(this.#nextSecond)
+      this.#timeline.push({
+        second: this.#nextSecond / 1000 - 1,
+        arrivals: 0,
+        p99: null,
+        replicas: this.#alive.length,
+        ready: this.#routable.length,
+        standbys: this.#standbyPods,
+        queue: this.#queue.length - this.#queueHead,
+      })
+      this.#nextSecond += 1000
+    }
+  }
+
+  /** Moves the clock to `to`, accounting the cost of the pods alive meanwhile. */
+  #advance(to: number): void {
+    // Cost is counted over the workload's measured span (after the warm-up), so policies compare on the same span.
+    const span = Math.max(
+      0,
+      Math.min(to, this.#endMs) - Math.max(Math.min(this.#now, this.#endMs), this.#measuredFromMs),
+    )
+    this.#replicaMs += this.#alive.length * span
+    this.#requestedCoreMs += this.#requestedCores * span
+    this.#standbyMs += this.#standbyPods * span
+    this.#now = to
+  }
+
+  #cpuRate(pod: Pod): number {
+    const { cpu } = this.#options
+    return pod.phase === 'pending'
       ? 0
       : pod.phase === 'booting'
         ? cpu.bootCores
         : pod.role === 'standby' && pod.busy === 0
-          ? Math.min(cpu.idleCores, standbyModel.standbyCores)
-          : cpu.idleCores + (pod.busy / options.slotsPerReplica) * (cpu.busyCores - cpu.idleCores)
-  /** Its CPU request now: a waiting standby's is small; a booting one boots at the full limit, as a serving pod. */
-  const requestCores = (pod: Pod) =>
-    pod.role === 'standby' && pod.phase === 'ready' ? standbyModel.standbyCores : cpu.limitCores
-  /** Brings a pod's CPU seconds up to now; call before changing what it does. */
-  const account = (pod: Pod) => {
-    pod.cpuSeconds += (cpuRate(pod) * (now - pod.accountedAt)) / 1000
-    pod.accountedAt = now
-  }
-  // Derived from the pods on every change of phase (recount), not on every request: the hot path only reads them.
-  let alive: Pod[] = []
-  let routable: Pod[] = []
-  let booting = 0
-  /** Pods serving at least one request; with the booting ones, the pods using CPU at once (contention). */
-  let busyPods = 0
-  let requestedCores = 0
-  let standbyPods = 0
-  const advance = (to: number) => {
-    // Cost is counted over the workload's measured span (after the warm-up), so policies compare on the same span.
-    const span = Math.max(0, Math.min(to, endMs) - Math.max(Math.min(now, endMs), measuredFromMs))
-    replicaMs += alive.length * span
-    requestedCoreMs += requestedCores * span
-    standbyMs += standbyPods * span
-    now = to
-  }
-  const recount = () => {
-    alive = alive.filter((p) => p.goneAt === undefined)
-    routable = alive.filter((p) => p.phase === 'ready' && !p.draining && p.role === 'serving' && !p.promoting)
-    booting = alive.reduce((n, p) => n + (p.phase === 'booting' ? 1 : 0), 0)
-    requestedCores = alive.reduce((n, p) => n + requestCores(p), 0)
-    standbyPods = alive.reduce((n, p) => n + (p.role === 'standby' ? 1 : 0), 0)
+          ? Math.min(cpu.idleCores, this.#standbyModel.standbyCores)
+          : cpu.idleCores + (pod.busy / this.#options.slotsPerReplica) * (cpu.busyCores - cpu.idleCores)
   }
 
-  const addPod = (ready: boolean, role: PodRole = 'serving') => {
+  /** Its CPU request now: a waiting standby's is small; a booting one boots at the full limit, as a serving pod. */
+  #requestCores(pod: Pod): number {
+    return pod.role === 'standby' && pod.phase === 'ready'
+      ? this.#standbyModel.standbyCores
+      : this.#options.cpu.limitCores
+  }
+
+  /** Brings a pod's CPU seconds up to now; call before changing what it does. */
+  #account(pod: Pod): void {
+    pod.cpuSeconds += (this.#cpuRate(pod) * (this.#now - pod.accountedAt)) / 1000
+    pod.accountedAt = this.#now
+  }
+
+  #recount(): void {
+    this.#alive = this.#alive.filter((p) => p.goneAt === undefined)
+    this.#routable = this.#alive.filter(
+      (p) => p.phase === 'ready' && !p.draining && p.role === 'serving' && !p.promoting,
+    )
+    this.#booting = this.#alive.reduce((n, p) => n + (p.phase === 'booting' ? 1 : 0), 0)
+    this.#requestedCores = this.#alive.reduce((n, p) => n + this.#requestCores(p), 0)
+    this.#standbyPods = this.#alive.reduce((n, p) => n + (p.role === 'standby' ? 1 : 0), 0)
+  }
+
+  /** A request arrives: the autoscaler counts it, admission takes it in (or refuses it), the queue moves. */
+  #arrive(job: number): void {
+    this.#signal.recordArrival(this.#now)
+    const admission = this.#admit()
+    if (admission === 'fallback') this.#degradedJob[job] = 1
+    if (admission) this.#queue.push(job)
+    this.#dispatch()
+  }
+
+  /** What admission decides for an arrival: the model, its fallback (brownout), or refused (false). */
+  #admit(): 'primary' | 'fallback' | false {
+    const options = this.#options
+    const now = this.#now
+    if (this.#queue.length - this.#queueHead >= options.queueMax) return false
+    const budgetMs = options.admissionBudgetMs
+    if (budgetMs === undefined) return 'primary'
+    // Waits while the pool wakes (scaled to zero); else no_replica: 503.
+    if (this.#routable.length === 0) return options.scaleToZero === true ? 'primary' : false
+    const replicas = this.#routable.map((p) => ({
+      slots: options.slotsPerReplica,
+      latencyMs: p.latencyMs ?? options.serviceTime.mean_ms,
+      load: p.busy,
+    }))
+    const budget = { timeoutMs: budgetMs, budgetMs, namedDeadline: false }
+    const load = {
+      queued: this.#queue.length - this.#queueHead,
+      replicas,
+      measuredPace: this.#drainRate.pace(now),
+    }
+    if (!options.brownout) return wouldMissDeadline(budget, load) === undefined ? 'primary' : false
+    // Every pod serves both versions (as local replicas serve every model in MODELS_DIR).
+    const fallbackTimes = this.#fallbackTimes
+    const choice = brownoutChoice(budget, load, {
+      replicas,
+      serviceMs: fallbackTimes.serviceMs(FALLBACK),
+      stale: fallbackTimes.stale(FALLBACK, now),
+      probing: fallbackTimes.probing(FALLBACK, now),
+    })
+    if (choice.kind === 'fallback' && choice.probe) fallbackTimes.startProbe(FALLBACK, now + options.timeoutMs)
+    return choice.kind === 'refuse' ? false : choice.kind
+  }
+
+  /** Late binding: queued requests go to the least busy routable pod while one has a free slot. */
+  #dispatch(): void {
+    const options = this.#options
+    const queue = this.#queue
+    while (this.#queueHead < queue.length) {
+      let pod: Pod | undefined
+      for (const p of this.#routable) if (p.busy < options.slotsPerReplica && (!pod || p.busy < pod.busy)) pod = p
+      if (!pod) return
+      const job = queue[this.#queueHead++]!
+      if (this.#now - this.#arrivals[job]! > options.timeoutMs) continue // the client gave up: never served (NaN)
+      this.#account(pod)
+      if (pod.busy++ === 0) this.#busyPods++
+      this.#inFlight++
+      const factor = this.#contention[Math.min(this.#contention.length, this.#booting + this.#busyPods) - 1] ?? 1
+      const degraded = this.#degradedJob[job] === 1
+      const ms = this.#serviceMs() * factor * (degraded ? options.brownout!.serviceRatio : 1)
+      this.#events.push(this.#now + ms, { kind: 'done', pod, job, serviceMs: ms, degraded })
+    }
+  }
+
+  /** A request is answered: its latency, what the gateway measures of it, and a freed slot. */
+  #complete({ pod, job, serviceMs, degraded }: Extract<SimEvent, { kind: 'done' }>): void {
+    const now = this.#now
+    this.#account(pod)
+    if (--pod.busy === 0) this.#busyPods--
+    this.#inFlight--
+    this.#latency[job] = now - this.#arrivals[job]!
+    this.#signal.recordServiceTime(serviceMs)
+    this.#drainRate.record(now)
+    pod.latencyMs = updatePeakEwma(pod.latencyMs, serviceMs, now - pod.latencyAt, LATENCY_TAU_MS)
+    pod.latencyAt = now
+    if (degraded) this.#fallbackTimes.record(FALLBACK, serviceMs, now)
+    if (pod.draining && pod.busy === 0) {
+      pod.goneAt = now
+      this.#recount()
+    }
+    this.#dispatch()
+  }
+
+  #addPod(ready: boolean, role: PodRole = 'serving'): void {
+    const now = this.#now
     const pod: Pod = {
-      name: `pod-${podCount++}`,
+      name: `pod-${this.#podCount++}`,
       phase: ready ? 'ready' : 'pending',
       role,
       promoting: false,
@@ -238,251 +435,166 @@ export function simulate(options: SimulationOptions): SimulationResult {
       latencyAt: now,
       ...(ready ? { startedAt: now - 60_000, readyAt: now - 60_000 } : {}),
     }
-    alive.push(pod)
-    if (!ready) events.push(now + options.startup.provisioningMs, { kind: 'started', pod })
+    this.#alive.push(pod)
+    if (!ready) this.#events.push(now + this.#options.startup.provisioningMs, { kind: 'started', pod })
   }
-  const retire = (pod: Pod) => {
-    account(pod)
+
+  /** Its container starts (provisioning is over): it boots for a measured time. */
+  #startPod(pod: Pod): void {
+    if (pod.goneAt !== undefined) return
+    pod.phase = 'booting'
+    pod.startedAt = this.#now
+    pod.accountedAt = this.#now
+    this.#recount()
+    const { bootMs } = this.#options.startup
+    const boot = bootMs[Math.floor(this.#bootRandom() * bootMs.length)] ?? 0
+    this.#events.push(this.#now + boot, { kind: 'ready', pod })
+  }
+
+  #podReady(pod: Pod): void {
+    if (pod.goneAt !== undefined) return
+    this.#account(pod)
+    pod.phase = 'ready'
+    pod.readyAt = this.#now
+    this.#recount()
+    this.#dispatch()
+  }
+
+  /** A promoted standby's resize is done: it serves, unless it was demoted or retired meanwhile. */
+  #promoted(pod: Pod): void {
+    if (pod.goneAt !== undefined || pod.draining || pod.role !== 'serving' || !pod.promoting) return
+    this.#account(pod)
+    pod.promoting = false
+    this.#recount()
+    this.#dispatch()
+  }
+
+  #retire(pod: Pod): void {
+    this.#account(pod)
     if (pod.phase === 'ready' && pod.busy > 0) pod.draining = true
-    else pod.goneAt = now
+    else pod.goneAt = this.#now
   }
+
+  /** Once a second: the gateway's autoscaler and the controller look at the cluster, and the cluster follows. */
+  #tick(): void {
+    const options = this.#options
+    this.#latest = { backlog: this.#queue.length - this.#queueHead, readyReplicas: this.#routable.length }
+    this.#signal.tick(this.#now)
+    const cluster = this.#clusterState()
+    const next = options.controller.tick(cluster) ?? this.#specReplicas
+    const standbys = options.controller.standbys?.(cluster) ?? 0
+    if (next !== this.#specReplicas || standbys !== this.#standbyTarget) this.#scaleTo(next, standbys)
+    this.#dispatch()
+    // Keep ticking while there is work: until the workload ends and the queue has drained.
+    if (this.#now < this.#endMs || this.#inFlight > 0 || this.#queue.length > this.#queueHead) {
+      this.#events.push(this.#now + 1000, { kind: 'tick' })
+    }
+  }
+
+  #clusterState(): ClusterState {
+    return {
+      now: this.#now,
+      specReplicas: this.#specReplicas,
+      pods: this.#alive
+        .filter((p) => !p.draining && p.role === 'serving')
+        .map((p) => {
+          this.#account(p)
+          return {
+            name: p.name,
+            phase: p.phase,
+            startedAt: p.startedAt,
+            readyAt: p.readyAt,
+            cpuSeconds: p.cpuSeconds,
+          }
+        }),
+      gauges: {
+        desiredReplicas: this.#signal.desired,
+        desiredStandbys: this.#signal.status.standbys,
+        inSystem: this.#queue.length - this.#queueHead + this.#inFlight,
+      },
+    }
+  }
+
   /**
    * To `target` serving pods and `standbys` warm ones, by the plan every cluster follows (standby-plan.ts): standbys
    * are promoted first (serving after the resize delay), new pods refill them; a ReplicaSet scaling down deletes
    * pending pods first, then unready ones, then the newest ready ones.
    */
-  const scaleTo = (target: number, standbys: number) => {
-    specReplicas = target
-    standbyTarget = standbys
-    const active = alive.filter((p) => !p.draining)
+  #scaleTo(target: number, standbys: number): void {
+    this.#specReplicas = target
+    this.#standbyTarget = standbys
+    const active = this.#alive.filter((p) => !p.draining)
     const byName = new Map(active.map((p) => [p.name, p]))
     const plan = planRoles(active, { serving: target, standby: standbys })
     for (const name of plan.promote) {
       const pod = byName.get(name)!
-      account(pod)
+      this.#account(pod)
       pod.role = 'serving'
       if (pod.phase === 'ready') {
         pod.promoting = true
-        events.push(now + standbyModel.resizeDelayMs, { kind: 'promoted', pod })
+        this.#events.push(this.#now + this.#standbyModel.resizeDelayMs, { kind: 'promoted', pod })
       }
     }
     for (const name of plan.demote) {
       const pod = byName.get(name)!
-      account(pod)
+      this.#account(pod)
       pod.role = 'standby'
       pod.promoting = false
     }
-    for (const name of plan.remove) retire(byName.get(name)!)
-    for (let i = 0; i < plan.create.serving; i++) addPod(false)
-    for (let i = 0; i < plan.create.standby; i++) addPod(false, 'standby')
-    recount()
-  }
-  const dispatch = () => {
-    while (queueHead < queue.length) {
-      let pod: Pod | undefined
-      for (const p of routable) if (p.busy < options.slotsPerReplica && (!pod || p.busy < pod.busy)) pod = p
-      if (!pod) return
-      const job = queue[queueHead++]!
-      if (now - arrivals[job]! > options.timeoutMs) continue // the client gave up: never served (NaN)
-      account(pod)
-      if (pod.busy++ === 0) busyPods++
-      inFlight++
-      const factor = contention[Math.min(contention.length, booting + busyPods) - 1] ?? 1
-      const degraded = degradedJob[job] === 1
-      const ms = serviceMs() * factor * (degraded ? options.brownout!.serviceRatio : 1)
-      events.push(now + ms, { kind: 'done', pod, job, serviceMs: ms, degraded })
-    }
-  }
-  // Admission as the gateway does it: on a measured pace, with each replica's peak-EWMA latency.
-  const drainRate = new DrainRate()
-  const meanServiceMs = options.serviceTime.mean_ms
-  // The fallback's own service time and its probe, measured as the gateway does (per version).
-  const fallbackTimes = new VersionServiceTimes()
-  const FALLBACK = 'fallback'
-  /** What admission decides for an arrival: the model, its fallback (brownout), or refused (false). */
-  const admitted = (): 'primary' | 'fallback' | false => {
-    if (queue.length - queueHead >= options.queueMax) return false
-    const budgetMs = options.admissionBudgetMs
-    if (budgetMs === undefined) return 'primary'
-    // Waits while the pool wakes (scaled to zero); else no_replica: 503.
-    if (routable.length === 0) return options.scaleToZero === true ? 'primary' : false
-    const replicas = routable.map((p) => ({
-      slots: options.slotsPerReplica,
-      latencyMs: p.latencyMs ?? meanServiceMs,
-      load: p.busy,
-    }))
-    const budget = { timeoutMs: budgetMs, budgetMs, namedDeadline: false }
-    const load = { queued: queue.length - queueHead, replicas, measuredPace: drainRate.pace(now) }
-    if (!options.brownout) return wouldMissDeadline(budget, load) === undefined ? 'primary' : false
-    // Every pod serves both versions (as local replicas serve every model in MODELS_DIR).
-    const choice = brownoutChoice(budget, load, {
-      replicas,
-      serviceMs: fallbackTimes.serviceMs(FALLBACK),
-      stale: fallbackTimes.stale(FALLBACK, now),
-      probing: fallbackTimes.probing(FALLBACK, now),
-    })
-    if (choice.kind === 'fallback' && choice.probe) fallbackTimes.startProbe(FALLBACK, now + options.timeoutMs)
-    return choice.kind === 'refuse' ? false : choice.kind
+    for (const name of plan.remove) this.#retire(byName.get(name)!)
+    for (let i = 0; i < plan.create.serving; i++) this.#addPod(false)
+    for (let i = 0; i < plan.create.standby; i++) this.#addPod(false, 'standby')
+    this.#recount()
   }
 
-  let latest = { backlog: 0, readyReplicas: specReplicas }
-  const signal = new Autoscaler(
-    { ...options.signal, initialServiceTimeS: 0.05 },
-    undefined,
-    () => latest,
-    0,
-    specReplicas,
-  )
-  const state = (): ClusterState => ({
-    now,
-    specReplicas,
-    pods: alive
-      .filter((p) => !p.draining && p.role === 'serving')
-      .map((p) => {
-        account(p)
-        return { name: p.name, phase: p.phase, startedAt: p.startedAt, readyAt: p.readyAt, cpuSeconds: p.cpuSeconds }
-      }),
-    gauges: {
-      desiredReplicas: signal.desired,
-      desiredStandbys: signal.status.standbys,
-      inSystem: queue.length - queueHead + inFlight,
-    },
-  })
-
-  for (let i = 0; i < specReplicas; i++) addPod(true)
-  recount()
-  events.push(0, { kind: 'tick' })
-  const timeline: SecondStats[] = []
-  let nextArrival = 0
-  let nextSecond = 1000
-
-  while (nextArrival < arrivals.length || events.size > 0) {
-    const arrivalAt = nextArrival < arrivals.length ? arrivals[nextArrival]! : Number.POSITIVE_INFINITY
-    const eventAt = events.peekTime() ?? Number.POSITIVE_INFINITY
-    const at = Math.min(arrivalAt, eventAt)
-    while (nextSecond <= at && nextSecond <= endMs) {
-      advance(nextSecond)
-      timeline.push({
-        second: nextSecond / 1000 - 1,
-        arrivals: 0,
-        p99: null,
-        replicas: alive.length,
-        ready: routable.length,
-        standbys: standbyPods,
-        queue: queue.length - queueHead,
-      })
-      nextSecond += 1000
+  /** Latency, drops and cost over the measured span (after the warm-up), and the timeline with each second's p99. */
+  #results(): SimulationResult {
+    const options = this.#options
+    const arrivals = this.#arrivals
+    const warmupS = this.#warmupS
+    let start = 0
+    for (const row of this.#timeline) {
+      const end = start + (options.workload[row.second] ?? 0)
+      const slice = Float64Array.from(
+        Array.from(this.#latency.subarray(start, end)).filter((l) => !Number.isNaN(l)),
+      ).sort()
+      row.arrivals = end - start
+      row.p99 = slice.length === 0 ? null : Math.round(percentileOfSorted(slice, 0.99) * 10) / 10
+      start = end
     }
-    if (at === Number.POSITIVE_INFINITY) break
-    advance(at)
-    if (arrivalAt <= eventAt) {
-      const job = nextArrival++
-      signal.recordArrival(now)
-      const admission = admitted()
-      if (admission === 'fallback') degradedJob[job] = 1
-      if (admission) queue.push(job)
-      dispatch()
-      continue
+    // Arrivals are in time order: the measured ones are those from the warm-up's end on.
+    let firstMeasured = 0
+    while (firstMeasured < arrivals.length && arrivals[firstMeasured]! < this.#measuredFromMs) firstMeasured++
+    const measured = this.#latency.subarray(firstMeasured)
+    const served = Array.from(measured).filter((l) => !Number.isNaN(l))
+    const sorted = Float64Array.from(served).sort()
+    const requests = measured.length
+    const slow = served.filter((l) => l > options.sloMs).length + (requests - served.length)
+    const duration = Math.max(1, options.workload.length - warmupS)
+    const measuredTimeline = this.#timeline
+      .filter((t) => t.second >= warmupS)
+      .map((t) => ({ ...t, second: t.second - warmupS }))
+    return {
+      policy: options.controller.name,
+      requests,
+      served: served.length,
+      dropped: requests - served.length,
+      degraded: this.#degradedJob
+        .subarray(firstMeasured)
+        .reduce((n, d, i) => n + (d === 1 && !Number.isNaN(measured[i]!) ? 1 : 0), 0),
+      slowShare: requests === 0 ? 0 : slow / requests,
+      p50Ms: percentileOfSorted(sorted, 0.5),
+      p99Ms: percentileOfSorted(sorted, 0.99),
+      meanReplicas: this.#replicaMs / 1000 / duration,
+      maxReplicas: Math.max(
+        ...measuredTimeline.map((t) => t.replicas),
+        warmupS > 0 ? 0 : options.controller.initialReplicas,
+      ),
+      replicaSeconds: this.#replicaMs / 1000,
+      requestedCoreSeconds: this.#requestedCoreMs / 1000,
+      nodeCoreSeconds: (this.#replicaMs / 1000) * options.cpu.limitCores,
+      standbySeconds: this.#standbyMs / 1000,
+      timeline: measuredTimeline,
     }
-    const { item } = events.pop()!
-    if (item.kind === 'done') {
-      const { pod } = item
-      account(pod)
-      if (--pod.busy === 0) busyPods--
-      inFlight--
-      latency[item.job] = now - arrivals[item.job]!
-      signal.recordServiceTime(item.serviceMs)
-      drainRate.record(now)
-      pod.latencyMs = updatePeakEwma(pod.latencyMs, item.serviceMs, now - pod.latencyAt, LATENCY_TAU_MS)
-      pod.latencyAt = now
-      if (item.degraded) fallbackTimes.record(FALLBACK, item.serviceMs, now)
-      if (pod.draining && pod.busy === 0) {
-        pod.goneAt = now
-        recount()
-      }
-      dispatch()
-    } else if (item.kind === 'started') {
-      const { pod } = item
-      if (pod.goneAt !== undefined) continue
-      pod.phase = 'booting'
-      pod.startedAt = now
-      pod.accountedAt = now
-      recount()
-      const boot = options.startup.bootMs[Math.floor(bootRandom() * options.startup.bootMs.length)] ?? 0
-      events.push(now + boot, { kind: 'ready', pod })
-    } else if (item.kind === 'promoted') {
-      const { pod } = item
-      if (pod.goneAt !== undefined || pod.draining || pod.role !== 'serving' || !pod.promoting) continue
-      account(pod)
-      pod.promoting = false
-      recount()
-      dispatch()
-    } else if (item.kind === 'ready') {
-      const { pod } = item
-      if (pod.goneAt !== undefined) continue
-      account(pod)
-      pod.phase = 'ready'
-      pod.readyAt = now
-      recount()
-      dispatch()
-    } else {
-      latest = { backlog: queue.length - queueHead, readyReplicas: routable.length }
-      signal.tick(now)
-      const cluster = state()
-      const next = options.controller.tick(cluster) ?? specReplicas
-      const standbys = options.controller.standbys?.(cluster) ?? 0
-      if (next !== specReplicas || standbys !== standbyTarget) scaleTo(next, standbys)
-      dispatch()
-      // Keep ticking while there is work: until the workload ends and the queue has drained.
-      if (now < endMs || inFlight > 0 || queue.length > queueHead) events.push(now + 1000, { kind: 'tick' })
-    }
-    if (queueHead > 4096 && queueHead * 2 > queue.length) {
-      queue.splice(0, queueHead)
-      queueHead = 0
-    }
-  }
-
-  if (now < endMs) advance(endMs)
-  let start = 0
-  for (const row of timeline) {
-    const end = start + (options.workload[row.second] ?? 0)
-    const slice = Float64Array.from(Array.from(latency.subarray(start, end)).filter((l) => !Number.isNaN(l))).sort()
-    row.arrivals = end - start
-    row.p99 = slice.length === 0 ? null : Math.round(percentileOfSorted(slice, 0.99) * 10) / 10
-    start = end
-  }
-  // Arrivals are in time order: the measured ones are those from the warm-up's end on.
-  let firstMeasured = 0
-  while (firstMeasured < arrivals.length && arrivals[firstMeasured]! < measuredFromMs) firstMeasured++
-  const measured = latency.subarray(firstMeasured)
-  const served = Array.from(measured).filter((l) => !Number.isNaN(l))
-  const sorted = Float64Array.from(served).sort()
-  const requests = measured.length
-  const slow = served.filter((l) => l > options.sloMs).length + (requests - served.length)
-  const duration = Math.max(1, options.workload.length - warmupS)
-  const measuredTimeline = timeline
-    .filter((t) => t.second >= warmupS)
-    .map((t) => ({ ...t, second: t.second - warmupS }))
-  return {
-    policy: options.controller.name,
-    requests,
-    served: served.length,
-    dropped: requests - served.length,
-    degraded: degradedJob
-      .subarray(firstMeasured)
-      .reduce((n, d, i) => n + (d === 1 && !Number.isNaN(measured[i]!) ? 1 : 0), 0),
-    slowShare: requests === 0 ? 0 : slow / requests,
-    p50Ms: percentileOfSorted(sorted, 0.5),
-    p99Ms: percentileOfSorted(sorted, 0.99),
-    meanReplicas: replicaMs / 1000 / duration,
-    maxReplicas: Math.max(
-      ...measuredTimeline.map((t) => t.replicas),
-      warmupS > 0 ? 0 : options.controller.initialReplicas,
-    ),
-    replicaSeconds: replicaMs / 1000,
-    requestedCoreSeconds: requestedCoreMs / 1000,
-    nodeCoreSeconds: (replicaMs / 1000) * cpu.limitCores,
-    standbySeconds: standbyMs / 1000,
-    timeline: measuredTimeline,
   }
 }

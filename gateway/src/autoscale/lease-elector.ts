@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { KubernetesRequest } from './kubernetes-api.ts'
-import { electionStep, isLeading, type LeaseObservation, type LeaseSpec, observe, released } from './lease-election.ts'
+import { electionStep, isLeading, type LeaseObservation, type LeaseSpec, observe, released } from './lease-rules.ts'
 
 export interface LeaseElectorOptions {
   namespace: string
@@ -32,7 +32,7 @@ interface LeaseObject {
  * create it if there is none, renew it if ours, take it over if it has been released or has not changed for its
  * duration by our clock; write with the resourceVersion read, so of two gateways racing for it the API server lets
  * exactly one win (the other gets 409 Conflict). `isLeader` holds only while the last successful write is within
- * the renew deadline (see lease-election.ts). `stop` releases a held lease, so a rolling update hands over at once
+ * the renew deadline (see lease-rules.ts). `stop` releases a held lease, so a rolling update hands over at once
  * instead of after the lease's duration.
  */
 export class LeaseElector extends EventEmitter<LeaseElectorEvents> {

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { extname, join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
-import { ServiceError } from '../../../common/errors.ts'
+import { errorCodeOf, ServiceError } from '../../../common/errors.ts'
 import { imageUpload } from '../../../common/http/multipart-body.ts'
 import { truthFromFileName } from '../../../common/image-labels.ts'
 import type { Dispatcher } from '../dispatch/dispatcher.ts'
@@ -395,22 +395,4 @@ export class BatchJobs extends EventEmitter<{ finished: [id: string] }> {
     })
     return true
   }
-}
-
-function errorCodeOf(body: Buffer): string | undefined {
-  try {
-    const code = (JSON.parse(body.toString('utf8')) as { code?: unknown }).code
-    return typeof code === 'string' ? code : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * Submits a batch job and resolves with it once it has ended: succeeded (with `results`), failed (with `error`) or
- * cancelled. What a regression gate calls in-process; over HTTP the same is POST /batch, then GET /batch/:id.
- */
-export async function runBatchJob(jobs: BatchJobs, spec: BatchSpec, signal?: AbortSignal): Promise<BatchJobRecord> {
-  const job = await jobs.submit(spec)
-  return jobs.wait(job.id, signal)
 }

@@ -1,10 +1,19 @@
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import { modelVersionKey } from '../../../common/http/model-selection.ts'
-import { activeCanary, productionVersion } from '../../../common/model-registry/state.ts'
+import { activeCanary, productionVersion, type RegistryState } from '../../../common/model-registry/state.ts'
 import type { VersionOutcomes } from '../measurements/version-outcomes.ts'
-import type { RegistryWatcher } from '../versions/registry-watcher.ts'
 import { type CanaryVerdict, canaryVerdict, type RollbackRule, type WindowStats } from './rollback-rule.ts'
+
+/**
+ * What the monitor needs of the registry (versions/registry-watcher.ts): the state in force, and stopping a canary.
+ * Declared here so that versions/, which starts the monitor, is the only side that imports the other.
+ */
+export interface CanaryRegistry {
+  readonly state: RegistryState
+  /** False when that canary was not in force (stopped already). */
+  stopCanary(model: string, version: string, reason: string): Promise<boolean>
+}
 
 export interface CanaryRollback {
   model: string
@@ -23,13 +32,13 @@ export interface CanaryRollback {
  */
 export class CanaryMonitor extends EventEmitter<{ rollback: [CanaryRollback] }> {
   readonly #outcomes: VersionOutcomes
-  readonly #registry: RegistryWatcher
+  readonly #registry: CanaryRegistry
   readonly #rule: RollbackRule
   readonly #log: FastifyBaseLogger
   /** Canaries being rolled back (the write is asynchronous; outcomes keep arriving meanwhile). */
   readonly #stopping = new Set<string>()
 
-  constructor(outcomes: VersionOutcomes, registry: RegistryWatcher, rule: RollbackRule, log: FastifyBaseLogger) {
+  constructor(outcomes: VersionOutcomes, registry: CanaryRegistry, rule: RollbackRule, log: FastifyBaseLogger) {
     super()
     this.#outcomes = outcomes
     this.#registry = registry

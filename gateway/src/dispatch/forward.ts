@@ -1,5 +1,6 @@
 import { errors } from 'undici'
 import { bearerHeader } from '../../../common/auth/token-set.ts'
+import { errorCodeOf } from '../../../common/errors.ts'
 import { FORWARDED_HEADERS, REPLICA_LOAD_HEADERS } from '../../../common/http/replica-protocol.ts'
 import type { ReadonlyReplica } from '../pool/replica.ts'
 import type { Job } from '../queue/job.ts'
@@ -106,13 +107,4 @@ function classifyError(error: unknown): AttemptResult {
   }
   // Reset, closed socket, broken pipe: the replica went away mid-request. Predictions are idempotent: retry.
   return { kind: 'retryable', reason: 'reset', message }
-}
-
-function errorCodeOf(body: Buffer): string | undefined {
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as { code?: unknown }
-    return typeof parsed.code === 'string' ? parsed.code : undefined
-  } catch {
-    return undefined
-  }
 }

@@ -10,7 +10,7 @@ import {
   readmit,
   recordOutcome,
 } from './outlier.ts'
-import { updatePeakEwma } from './peak-ewma.ts'
+import { LATENCY_TAU_MS, updatePeakEwma } from './peak-ewma.ts'
 import {
   afterProbe,
   NOT_YET_READY,
@@ -42,8 +42,6 @@ export interface ModelVersionRef {
   name: string
   version: string
 }
-
-const LATENCY_TAU_MS = 10_000
 
 /**
  * One upstream replica as the gateway sees it: its connections, readiness, load, latency, outlier state. Only its

@@ -1,11 +1,10 @@
 import type { FastifyPluginAsyncJsonSchemaToTs } from '@fastify/type-provider-json-schema-to-ts'
-import type { FromSchema } from 'json-schema-to-ts'
-import { STAGES } from '../../../common/model-registry/state.ts'
 import type { LiveStats } from '../live-stats.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
 import { replicaViewRef, type WithReplicaView } from '../pool/replica-view.ts'
 import type { Job } from '../queue/job.ts'
 import type { JobQueue } from '../queue/job-queue.ts'
+import { type LiveVersion, liveVersionSchema } from '../versions/live-version.ts'
 
 export interface LiveRouteOptions {
   stats: LiveStats
@@ -17,25 +16,7 @@ export interface LiveRouteOptions {
   versions: () => LiveVersion[]
 }
 
-export type LiveVersion = FromSchema<typeof liveVersionSchema>
-
 const nullableNumber = { type: ['number', 'null'] } as const
-
-const liveVersionSchema = {
-  type: 'object',
-  required: ['model', 'version', 'stage', 'weight', 'requests', 'errors', 'p50_ms', 'p95_ms'],
-  additionalProperties: false,
-  properties: {
-    model: { type: 'string' },
-    version: { type: 'string' },
-    stage: { type: 'string', enum: STAGES },
-    weight: { type: 'number' },
-    requests: { type: 'integer' },
-    errors: { type: 'integer' },
-    p50_ms: nullableNumber,
-    p95_ms: nullableNumber,
-  },
-} as const
 
 const liveSchema = {
   type: 'object',

@@ -21,19 +21,9 @@ import { Job, type JobOutcome, type Priority, type UpstreamAnswer } from '../que
 import type { ByteReservation, JobQueue, QueueRoom } from '../queue/job-queue.ts'
 import type { RequestMetrics } from '../request-metrics.ts'
 import type { Brownout, Degraded } from '../versions/brownout.ts'
+import type { VersionOutcomeReport } from '../versions/lifecycle.ts'
 import type { ModelRouter } from '../versions/model-router.ts'
 import { readUpload } from './read-upload.ts'
-
-/** How one request to a model version ended: per-version metrics and the canary's sliding window. */
-export interface VersionOutcomeReport {
-  model: string
-  version: string
-  status: number
-  /** The version failed it (5xx from the replica, no answer, every replica failed): not the client's doing. */
-  failed: boolean
-  /** For an answer: the replica's time, network included. */
-  upstreamMs?: number
-}
 
 export interface PredictRoutesOptions extends AdmissionSettings {
   queue: JobQueue<Job>

@@ -5,12 +5,22 @@ import { CanaryMonitor } from '../canary/canary-monitor.ts'
 import { VersionOutcomes } from '../measurements/version-outcomes.ts'
 import { VersionServiceTimes } from '../measurements/version-service-times.ts'
 import type { ReplicaPool } from '../pool/replica-pool.ts'
-import type { LiveVersion } from '../routes/live.ts'
-import type { VersionOutcomeReport } from '../routes/predict.ts'
+import type { LiveVersion } from './live-version.ts'
 import { ModelRouter } from './model-router.ts'
 import { RegistryWatcher } from './registry-watcher.ts'
 import { rollbackRule, type VersionConfig } from './settings.ts'
 import { registerVersionMetrics } from './version-metrics.ts'
+
+/** How one request to a model version ended: per-version metrics and the canary's sliding window. */
+export interface VersionOutcomeReport {
+  model: string
+  version: string
+  status: number
+  /** The version failed it (5xx from the replica, no answer, every replica failed): not the client's doing. */
+  failed: boolean
+  /** For an answer: the replica's time, network included. */
+  upstreamMs?: number
+}
 
 export interface ModelLifecycle {
   registry: RegistryWatcher

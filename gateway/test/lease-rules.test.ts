@@ -10,7 +10,7 @@ import {
   microTime,
   observe,
   released,
-} from '../src/autoscale/lease-election.ts'
+} from '../src/autoscale/lease-rules.ts'
 
 const L = 15 // lease duration, s
 const D = 10 // renew deadline, s
