@@ -10,8 +10,8 @@ import { join, relative, sep } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { MissingDataError } from '../config.ts'
+import { sampleImages } from '../sample-images.ts'
 import { runEntryPoint } from '../testing/run-command.ts'
-import { sampleImages } from '../testing/sample-images.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { cpuInfo, cpuSummary, describeCpu, int8Flags, parseCpuInfo, simdFlags } from '../testing/cpu-info.ts'
+import { cpuInfo, cpuSummary, describeCpu, int8Flags, parseCpuInfo, simdFlags } from '../measure/cpu-info.ts'
 
 const X86 = `processor\t: 0
 vendor_id\t: AuthenticAMD

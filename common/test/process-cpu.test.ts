@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { test } from 'node:test'
-import { childPids, coresBetween, machineCpuSeconds, processCpuSeconds, sampleCpu } from '../testing/process-cpu.ts'
+import { childPids, coresBetween, machineCpuSeconds, processCpuSeconds, sampleCpu } from '../measure/process-cpu.ts'
 
 test('bench:e2e reads CPU per process from /proc: a child is found, its CPU grows while it works, a gone pid is undefined', async () => {
   // The child burns CPU until it has used 0.3 s of it by its own account, then reports and exits.

@@ -5,7 +5,7 @@
  * e2e-bench.ts: `setup` → `ready`, `go` → `done` with the completions counted inside the measured window.
  */
 import pino from 'pino'
-import { sampleImages } from '../../common/testing/sample-images.ts'
+import { sampleImages } from '../../common/sample-images.ts'
 import { loadReplicaConfig } from '../../replica/src/config.ts'
 import { loadModelDefinitions } from '../../replica/src/model/registry.ts'
 import { setPreprocessThreads } from '../../replica/src/preprocess.ts'

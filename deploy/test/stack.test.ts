@@ -5,9 +5,9 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import YAML from 'yaml'
+import { call, postImage } from '../../common/http/call.ts'
+import { someSampleImages } from '../../common/sample-images.ts'
 import { freePort } from '../../common/testing/free-port.ts'
-import { call, postImage } from '../../common/testing/http.ts'
-import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { startStack } from '../stack/stack.ts'
 
 const hasPrometheus = spawnSync('sh', ['-c', 'command -v prometheus']).status === 0

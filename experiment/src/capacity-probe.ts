@@ -1,7 +1,7 @@
 import { join } from 'node:path'
+import { postImage } from '../../common/http/call.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
 import { spawnService } from '../../common/service-process.ts'
-import { postImage } from '../../common/testing/http.ts'
 import type { LoadImage } from '../../loadtester/src/images.ts'
 import { fitServiceTime, type ServiceTimeModel } from '../../simulator/src/service-time.ts'
 import type { CpuModel } from '../../simulator/src/simulation.ts'

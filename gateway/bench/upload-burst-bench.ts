@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
 import { configFromCommandLine } from '../../common/command-line.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
+import { describeCpu } from '../../common/measure/cpu-info.ts'
 import { spawnService } from '../../common/service-process.ts'
-import { describeCpu } from '../../common/testing/cpu-info.ts'
 import { uploadBurstBenchSpec, uploadBurstBenchSummary } from './upload-burst-bench-config.ts'
 
 const config = configFromCommandLine('bench:upload-burst', uploadBurstBenchSpec, undefined, uploadBurstBenchSummary)

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { call, postJson } from '../../common/http/call.ts'
+import { metric } from '../../common/measure/prometheus-sample.ts'
+import { sampleImages } from '../../common/sample-images.ts'
 import { type ServiceProcess, spawnReplica, spawnService } from '../../common/service-process.ts'
-import { call, postJson } from '../../common/testing/http.ts'
-import { metric } from '../../common/testing/prometheus-sample.ts'
-import { sampleImages } from '../../common/testing/sample-images.ts'
 import { BatchStore } from '../src/batch/batch-store.ts'
 import { freshDataDir } from './helpers.ts'
 

@@ -5,9 +5,9 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { call } from '../../common/http/call.ts'
 import { untilOk } from '../../common/http/until-ok.ts'
-import { call } from '../../common/testing/http.ts'
-import { sampleImages } from '../../common/testing/sample-images.ts'
+import { sampleImages } from '../../common/sample-images.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { call, errorCode } from '../../common/testing/http.ts'
+import { call, errorCode } from '../../common/http/call.ts'
 import type { RunningGateway } from '../src/gateway.ts'
 import { jobsAccepted, routable, startTestGateway } from './helpers.ts'
 import { StubReplica } from './stub-replica.ts'

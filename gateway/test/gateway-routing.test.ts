@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { call, errorCode } from '../../common/testing/http.ts'
+import { call, errorCode } from '../../common/http/call.ts'
 import type { RunningGateway } from '../src/gateway.ts'
 import { jobsAccepted, stubPoolFixture } from './helpers.ts'
 

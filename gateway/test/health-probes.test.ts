@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { after, describe, test } from 'node:test'
-import { call } from '../../common/testing/http.ts'
+import { call } from '../../common/http/call.ts'
 import type { RunningGateway } from '../src/gateway.ts'
 import { routable, startTestGateway } from './helpers.ts'
 import { StubReplica } from './stub-replica.ts'

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { test } from 'node:test'
-import { postImage } from '../../common/testing/http.ts'
-import { someSampleImages } from '../../common/testing/sample-images.ts'
+import { postImage } from '../../common/http/call.ts'
+import { someSampleImages } from '../../common/sample-images.ts'
 import type { LocalReplicas } from '../src/discovery/local.ts'
 import { routable, startTestGateway } from './helpers.ts'
 

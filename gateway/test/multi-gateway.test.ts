@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
+import { call } from '../../common/http/call.ts'
 import { spawnService } from '../../common/service-process.ts'
-import { call } from '../../common/testing/http.ts'
 import { runLoad } from '../../loadtester/src/runner.ts'
 import { StubReplica } from './stub-replica.ts'
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Ajv2020 } from 'ajv/dist/2020.js'
-import { call, type JsonResponse, postImage, postJson } from '../../common/testing/http.ts'
-import { sampleImages } from '../../common/testing/sample-images.ts'
+import { call, type JsonResponse, postImage, postJson } from '../../common/http/call.ts'
+import { sampleImages } from '../../common/sample-images.ts'
 import type { RunningGateway } from '../src/gateway.ts'
 import { routable, startTestGateway } from './helpers.ts'
 

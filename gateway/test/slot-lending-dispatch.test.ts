@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { call } from '../../common/testing/http.ts'
+import { call } from '../../common/http/call.ts'
 import { slotsToLend } from '../src/dispatch/slot-lending.ts'
 import type { RunningGateway } from '../src/gateway.ts'
 import { jobsAccepted, stubPoolFixture } from './helpers.ts'

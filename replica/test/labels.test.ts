@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { sampleImages } from '../../common/testing/sample-images.ts'
+import { sampleImages } from '../../common/sample-images.ts'
 import { loadImagenetClasses } from '../src/labels.ts'
 
 test('class i is the i-th sample image in name order (<synset>_<label>.JPEG)', () => {

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import sharp from 'sharp'
 import { ServiceError } from '../../common/errors.ts'
-import { someSampleImages } from '../../common/testing/sample-images.ts'
+import { someSampleImages } from '../../common/sample-images.ts'
 import { loadReplicaConfig } from '../src/config.ts'
 import {
   centreCrop,

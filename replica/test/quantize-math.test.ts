@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import ort from 'onnxruntime-node'
-import { sampleImages } from '../../common/testing/sample-images.ts'
+import { sampleImages } from '../../common/sample-images.ts'
 import { encodeOnnxModel, floatValues, type OnnxModel, rawTensor, TENSOR_TYPE } from '../src/model/onnx/onnx-model.ts'
 import {
   addToHistogram,

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { describe, test } from 'node:test'
-import { postImage } from '../../common/testing/http.ts'
-import { someSampleImages } from '../../common/testing/sample-images.ts'
+import { postImage } from '../../common/http/call.ts'
+import { someSampleImages } from '../../common/sample-images.ts'
 import { startTestReplica } from './helpers.ts'
 
 const [image] = someSampleImages(1, 7).map((i) => i.bytes()) as [Buffer]

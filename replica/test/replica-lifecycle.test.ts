@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { describe, test } from 'node:test'
-import { call, errorCode, postImage } from '../../common/testing/http.ts'
+import { call, errorCode, postImage } from '../../common/http/call.ts'
+import { someSampleImages } from '../../common/sample-images.ts'
 import { RawConnection, rawPost } from '../../common/testing/raw-http.ts'
-import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { spawnTestReplica, startTestReplica } from './helpers.ts'
 
 const images = someSampleImages(12, 31).map((i) => i.bytes())

@@ -6,9 +6,9 @@
 import { Pool } from 'undici'
 import { configFromCommandLine, dataOrExit } from '../../common/command-line.ts'
 import { imageUpload } from '../../common/http/multipart-body.ts'
+import { cpuInfo, describeCpu } from '../../common/measure/cpu-info.ts'
+import { someSampleImages } from '../../common/sample-images.ts'
 import { spawnReplica } from '../../common/service-process.ts'
-import { cpuInfo, describeCpu } from '../../common/testing/cpu-info.ts'
-import { someSampleImages } from '../../common/testing/sample-images.ts'
 import { fitServiceTime, MEASURED_SERVICE_TIME, writeServiceTime } from './service-time.ts'
 
 configFromCommandLine(

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { MissingDataError } from '../config.ts'
+import { MissingDataError } from './config.ts'
 
 /** `../shared/images/imagenet-sample` beside the repository root: 1,000 ImageNet JPEGs, one per class. */
 export const SAMPLE_IMAGES_DIR = fileURLToPath(new URL('../../../shared/images/imagenet-sample', import.meta.url))

@@ -1,5 +1,5 @@
 import { request } from 'undici'
-import { imageUpload } from '../http/multipart-body.ts'
+import { imageUpload } from './multipart-body.ts'
 
 export interface JsonResponse {
   status: number
