@@ -6,13 +6,8 @@ import type { WatchedFile } from '../../common/auth/watched-file.ts'
 import { reachableListenUrl } from '../../common/http/listen-url.ts'
 import { listenForMetrics, type MetricsListener } from '../../common/http/metrics-listener.ts'
 import { wakingFromZero } from './admission/admission.ts'
-import { createActuator, currentScale } from './autoscale/actuators/create-actuator.ts'
-import { registerAutoscaleMetrics } from './autoscale/autoscale-metrics.ts'
-import { Autoscaler } from './autoscale/autoscaler.ts'
-import { gatewayCluster } from './autoscale/gateway-cluster.ts'
-import { kubernetesClient } from './autoscale/kubernetes-api.ts'
-import { kubernetesConnection } from './autoscale/kubernetes-settings.ts'
-import { autoscalerOptions } from './autoscale/settings.ts'
+import type { Autoscaler } from './autoscale/autoscaler.ts'
+import { startAutoscaling } from './autoscale/start-autoscaling.ts'
 import { ROUTING_POLICIES } from './balancing/policies.ts'
 import { BatchJobs } from './batch/batch-jobs.ts'
 import { DatasetCatalog } from './batch/datasets.ts'
@@ -20,17 +15,16 @@ import { openBatchStore } from './batch/open-batch-store.ts'
 import { batchJobSettings } from './batch/settings.ts'
 import type { GatewayConfig } from './config.ts'
 import { openCredentials } from './credentials.ts'
-import { createDiscovery } from './discovery/create-discovery.ts'
 import type { Discovery } from './discovery/discovery.ts'
 import type { Resolver } from './discovery/dns.ts'
 import { Dispatcher } from './dispatch/dispatcher.ts'
+import { drainForShutdown } from './dispatch/drain-for-shutdown.ts'
 import { forwardToReplica } from './dispatch/forward.ts'
 import { RetryBudget } from './dispatch/retry-budget.ts'
 import { dispatcherOptions, forwardOptions, queueLimits, retryBudgetOptions } from './dispatch/settings.ts'
-import { HealthChecker } from './pool/health-checker.ts'
-import { registerPoolMetrics } from './pool/pool-metrics.ts'
-import { ReplicaPool } from './pool/replica-pool.ts'
-import { healthCheckOptions, replicaPoolOptions } from './pool/settings.ts'
+import type { HealthChecker } from './pool/health-checker.ts'
+import type { ReplicaPool } from './pool/replica-pool.ts'
+import { startPool } from './pool/start-pool.ts'
 import type { Job } from './queue/job.ts'
 import { JobQueue } from './queue/job-queue.ts'
 import { registerQueueMetrics } from './queue/queue-metrics.ts'
@@ -96,37 +90,20 @@ export async function startGateway(
   collectDefaultMetrics({ register: metricsRegistry })
   const requestMetrics = registerRequestMetrics(metricsRegistry, config.sloMs / 1000)
 
-  const pool = new ReplicaPool(replicaPoolOptions(config))
-  pool.on('routability', (replica, routable, cause) =>
-    logger.info({ replica: replica.url, routable, ready: replica.ready, cause }, 'replica routability changed'),
-  )
-  registerPoolMetrics(metricsRegistry, pool)
-  const health = new HealthChecker(pool, healthCheckOptions(config), logger)
-  // A replica discovery just announced is probed at once rather than at the next tick.
-  pool.on('added', (replica) => void health.probe(replica))
-  const discovery = createDiscovery(config, logger, edges)
+  const replicas = startPool(config, metricsRegistry, logger, edges)
+  const { pool, health, discovery } = replicas
   const queue = new JobQueue<Job>(queueLimits(config))
   registerQueueMetrics(metricsRegistry, queue)
-
-  const actuator = await createActuator(config, discovery, pool)
-  const kube = config.autoscaler === 'kubernetes' ? await kubernetesClient(kubernetesConnection(config)) : undefined
-  const cluster = gatewayCluster(config, kube, logger, edges.resolve, peerToken && (() => peerToken.value))
-  const autoscaler = new Autoscaler(
-    autoscalerOptions(config),
-    actuator,
-    () => ({ backlog: queue.size, readyReplicas: pool.readyCount() }),
-    Date.now(),
-    config.discovery === 'local' ? config.localReplicas : await currentScale(actuator, logger),
-    cluster.cluster,
-  )
-  registerAutoscaleMetrics(metricsRegistry, autoscaler)
-  autoscaler.on('error', (error) => logger.error({ err: error }, 'scaling failed'))
-  autoscaler.on('decision', (status) => {
-    if (status.desired !== lastDesired)
-      logger.info({ desired: status.desired, inputs: status.inputs }, 'desired replicas changed')
-    lastDesired = status.desired
+  const autoscaling = await startAutoscaling(config, {
+    discovery,
+    pool,
+    queue,
+    registry: metricsRegistry,
+    logger,
+    resolve: edges.resolve,
+    peerToken: peerToken && (() => peerToken.value),
   })
-  let lastDesired = autoscaler.desired
+  const { autoscaler, actuator } = autoscaling
 
   // Scaled to zero with an actuator and nothing ready: requests wait while the pool wakes (admission, dispatch).
   const wakingUp = () => wakingFromZero(config.minReplicas, actuator !== undefined, pool.readyCount())
@@ -146,11 +123,6 @@ export async function startGateway(
     { ...dispatcherOptions(config), interactiveWindowMs: edges.interactiveWindowMs },
   )
   dispatcher.on('answered', (upstreamMs: number) => autoscaler.recordServiceTime(upstreamMs))
-  const autoscaleTimer = setInterval(() => {
-    cluster.refresh()
-    autoscaler.tick(Date.now())
-  }, config.autoscaleIntervalMs)
-  cluster.start()
 
   const models = await startModelLifecycle(config, pool, metricsRegistry, logger, edges.random)
   const datasets = new DatasetCatalog(config.datasetsDir)
@@ -184,8 +156,7 @@ export async function startGateway(
       enabled: config.brownout === 'on',
     }),
   })
-  await discovery.start((urls) => pool.setTargets(urls))
-  health.start()
+  await replicas.discover()
   const url = reachableListenUrl(await app.listen({ host: config.host, port: config.port }))
   let metricsListener: MetricsListener | undefined
   if (config.metricsPort !== undefined)
@@ -210,23 +181,15 @@ export async function startGateway(
 
   const shutdown = async (timeoutMs: number) => {
     shuttingDown = true
-    clearInterval(autoscaleTimer)
-    // Another gateway takes over scaling at once rather than after the lease expires.
-    await cluster.stop()
+    await autoscaling.stop()
     // Batch images still queued are withdrawn (a restarted gateway evaluates them), so they do not delay the drain.
     await batch.stop()
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([dispatcher.drained(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
-    clearTimeout(timer)
-    const left = dispatcher.failQueued('shutting_down', 'the gateway shut down before this request was sent')
-    if (left > 0) logger.warn({ requests: left }, 'answered 503 to requests still queued at shutdown')
+    await drainForShutdown(dispatcher, timeoutMs, logger)
     await app.close()
     await metricsListener?.close()
     credentials.close()
     await models.close()
-    await health.stop()
-    await discovery.stop()
-    await pool.close()
+    await replicas.stop()
     batchStore?.close()
   }
   const reload = async () => {
