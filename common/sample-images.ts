@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { MissingDataError } from './config.ts'
 
 /** `../shared/images/imagenet-sample` beside the repository root: 1,000 ImageNet JPEGs, one per class. */
-export const SAMPLE_IMAGES_DIR = fileURLToPath(new URL('../../../shared/images/imagenet-sample', import.meta.url))
+export const SAMPLE_IMAGES_DIR = fileURLToPath(new URL('../../shared/images/imagenet-sample', import.meta.url))
 
 export interface SampleImage {
   path: string
