@@ -1,5 +1,5 @@
 import { escapeHtml } from '../../common/html/uplot.ts'
-import type { FrontierPoint } from './frontier.ts'
+import { ATTAINMENT_TARGET_MISS, type FrontierPoint } from './frontier.ts'
 
 const COLOURS: Record<FrontierPoint['family'], string> = {
   custom: '#d62728',
@@ -20,12 +20,10 @@ const UNITS: Record<FrontierPoint['family'], string> = {
 
 /** Misses below this share (%) are drawn on it: attainment is drawn on a log scale of the misses, which has no zero. */
 const FLOOR_PERCENT = 0.01
-/** The attainment target's misses (%): 99.5 % answered within the SLO, drawn as a dashed line. */
-const TARGET_MISS_PERCENT = 0.5
 
-/** An attainment tick's label: 100 % − the misses, with the decimals the decade needs. */
-const attainmentLabel = (missPercent: number) =>
-  `${(100 - missPercent).toFixed(Math.max(0, -Math.log10(missPercent)))} %`
+/** An attainment label: 100 % − the misses, with the decimals the misses need (0.5 → 99.5 %, 0.01 → 99.99 %). */
+export const attainmentLabel = (missPercent: number) =>
+  `${(100 - missPercent).toFixed(Math.max(0, Math.ceil(-Math.log10(missPercent) - 1e-9)))} %`
 
 /**
  * The cost–attainment plane as a standalone SVG (for the docs): core-seconds requested across, SLO attainment up
@@ -59,10 +57,10 @@ export function frontierSvg(points: readonly FrontierPoint[], title: string): st
       `<text x="${left - 6}" y="${at + 4}" text-anchor="end">${decade === yBottom ? '≥ ' : ''}${attainmentLabel(10 ** decade)}</text>`,
     )
   }
-  const target = y(TARGET_MISS_PERCENT / 100)
+  const target = y(ATTAINMENT_TARGET_MISS)
   parts.push(
     `<line x1="${left}" x2="${width - right}" y1="${target}" y2="${target}" stroke="#d62728" stroke-dasharray="4 3" opacity="0.6"/>`,
-    `<text x="${width - right - 4}" y="${target - 4}" text-anchor="end" font-size="9" fill="#d62728">target ${attainmentLabel(TARGET_MISS_PERCENT)}</text>`,
+    `<text x="${width - right - 4}" y="${target - 4}" text-anchor="end" font-size="9" fill="#d62728">target ${attainmentLabel(ATTAINMENT_TARGET_MISS * 100)}</text>`,
   )
   for (let i = 0; i <= 4; i++) {
     const cost = x0 + ((x1 - x0) * i) / 4

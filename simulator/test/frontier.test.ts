@@ -5,7 +5,7 @@ import { HELD_OUT_FAMILIES, TRAINING_FAMILIES, trainingWorkload } from '../../lo
 import { type Scenario, simulateController, WHOLE_CORE } from '../src/compare.ts'
 import { clairvoyantController, replicasNeeded } from '../src/controllers/clairvoyant.ts'
 import { costOverClairvoyant, dominates, dominatingBaselines, type FrontierPoint, sweep } from '../src/frontier.ts'
-import { frontierSvg } from '../src/frontier-svg.ts'
+import { attainmentLabel, frontierSvg } from '../src/frontier-svg.ts'
 import type { ServiceTimeModel } from '../src/service-time.ts'
 import { type Matchup, meetsTarget, rankCandidates, shortfall } from '../src/tuning.ts'
 
@@ -145,6 +145,18 @@ describe('the cost–SLO plane', () => {
     assert.equal(svg.match(/<circle /g)?.length, points.length + 2, 'a marker per point, a legend dot per family')
     assert.match(svg, /a &lt;title&gt;/)
     assert.doesNotMatch(svg, /NaN|Infinity/)
+    assert.match(svg, /target 99\.5 %/, 'the target line names the 99.5 % it stands for')
+  })
+
+  test('attainment labels keep the decimals their misses need', () => {
+    assert.deepEqual([100, 10, 1, 0.5, 0.1, 0.01].map(attainmentLabel), [
+      '0 %',
+      '90 %',
+      '99 %',
+      '99.5 %',
+      '99.9 %',
+      '99.99 %',
+    ])
   })
 })
 
