@@ -1,4 +1,5 @@
 import { ServiceError } from '../errors.ts'
+import { FORWARDED_HEADERS } from './replica-protocol.ts'
 
 /** The largest budget a client may ask for; larger values are refused as a likely mistake. */
 export const MAX_TIMEOUT_MS = 3_600_000
@@ -11,7 +12,7 @@ export function deadlineFromHeaders(
   headers: Record<string, string | string[] | undefined>,
   nowEpochMs: number,
 ): number | undefined {
-  const timeout = single(headers['x-timeout-ms'], 'X-Timeout-Ms')
+  const timeout = single(headers[FORWARDED_HEADERS.timeoutMs], 'X-Timeout-Ms')
   if (timeout !== undefined) return nowEpochMs + integerHeader(timeout, 'X-Timeout-Ms', 0, MAX_TIMEOUT_MS)
   const deadline = single(headers['x-deadline-ms'], 'X-Deadline-Ms')
   if (deadline !== undefined) {

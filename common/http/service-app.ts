@@ -9,6 +9,7 @@ import { installErrorHandling } from './error-handling.ts'
 import { answerHalfClosedClients } from './half-close.ts'
 import { installOpenApi } from './openapi.ts'
 import { installRepeatedFieldCheck } from './repeated-fields.ts'
+import { FORWARDED_HEADERS } from './replica-protocol.ts'
 import { requestIdFrom } from './request-id.ts'
 import { installUnreadBodyDrain } from './unread-body.ts'
 
@@ -34,7 +35,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
-    genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
+    genReqId: (request) => requestIdFrom(request.headers[FORWARDED_HEADERS.requestId]),
     bodyLimit: options.bodyLimit,
     schemaController: { compilersFactory: { buildValidator: strictBodyValidators } },
     // Node checks request timeouts on a timer (every 30 s by default): a slow-loris body would be cut up to 30 s
@@ -71,7 +72,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Fast
   })
   app.addHook('onSend', (request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close')
-    reply.header('x-request-id', request.id)
+    reply.header(FORWARDED_HEADERS.requestId, request.id)
     // No response of ours is meant to be sniffed into another type (an error body rendered as HTML, say).
     reply.header('x-content-type-options', 'nosniff')
     done(null, payload)
